@@ -1,0 +1,106 @@
+//! Errors of the core crate.
+//!
+//! Bad input never panics: it becomes an [`Invalid`] that names the object, the field and what
+//! is wrong, so the caller can report it and go on with the rest of the sync.
+
+use std::fmt;
+
+use crate::object::ObjectRef;
+
+/// Longest part of a rejected value quoted back in a message; long junk stays readable.
+const MAX_QUOTED: usize = 80;
+
+/// What kind of input was rejected, for metrics and for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidKind {
+    Name,
+    Target,
+    Ttl,
+    RecordType,
+    Annotation,
+    TxtValue,
+    SetIdentifier,
+    Object,
+}
+
+impl InvalidKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidKind::Name => "name",
+            InvalidKind::Target => "target",
+            InvalidKind::Ttl => "ttl",
+            InvalidKind::RecordType => "record_type",
+            InvalidKind::Annotation => "annotation",
+            InvalidKind::TxtValue => "txt_value",
+            InvalidKind::SetIdentifier => "set_identifier",
+            InvalidKind::Object => "object",
+        }
+    }
+}
+
+/// One piece of rejected input: where it came from, which field, the value, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub kind: InvalidKind,
+    pub object: Option<ObjectRef>,
+    pub field: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Invalid {
+    pub fn new(kind: InvalidKind, field: impl Into<String>, value: &str, reason: impl Into<String>) -> Self {
+        Self { kind, object: None, field: field.into(), value: quote_value(value), reason: reason.into() }
+    }
+
+    /// Attaches the object the input came from (kept if one is already set).
+    pub fn on(mut self, object: &ObjectRef) -> Self {
+        if self.object.is_none() {
+            self.object = Some(object.clone());
+        }
+        self
+    }
+
+    /// Replaces the field with a more precise path (`spec.endpoints[2].dnsName`).
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = field.into();
+        self
+    }
+}
+
+fn quote_value(value: &str) -> String {
+    if value.chars().count() <= MAX_QUOTED {
+        return value.to_owned();
+    }
+    let mut cut: String = value.chars().take(MAX_QUOTED).collect();
+    cut.push('…');
+    cut
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(object) = &self.object {
+            write!(f, "{object}: ")?;
+        }
+        write!(f, "{} {:?}: {}", self.field, self.value, self.reason)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Errors of configuration and codecs in the core crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("{flag}: {reason}")]
+    Config { flag: &'static str, reason: String },
+}
+
+impl Error {
+    pub fn config(flag: &'static str, reason: impl Into<String>) -> Self {
+        Error::Config { flag, reason: reason.into() }
+    }
+}

@@ -1,0 +1,24 @@
+//! The heart of exodns: what a DNS record is, which records we want, and what must change.
+//!
+//! Everything here is a value or a pure function. No async runtime, no Kubernetes client, no
+//! HTTP: sources turn objects into [`Endpoint`]s, providers read and write them, and the
+//! controller wires them through [`plan`] and [`registry`].
+#![forbid(unsafe_code)]
+
+pub mod changes;
+pub mod endpoint;
+pub mod error;
+pub mod filter;
+pub mod name;
+pub mod object;
+pub mod record_type;
+pub mod target;
+
+pub use changes::Changes;
+pub use endpoint::{Endpoint, Labels, ProviderSpecific, Ttl};
+pub use error::{Invalid, InvalidKind};
+pub use filter::DomainFilter;
+pub use name::DnsName;
+pub use object::ObjectRef;
+pub use record_type::RecordType;
+pub use target::Targets;
