@@ -11,6 +11,8 @@ pub mod error;
 pub mod filter;
 pub mod name;
 pub mod object;
+pub mod plan;
+pub mod registry;
 pub mod record_type;
 pub mod target;
 

@@ -1,0 +1,1 @@
+//! The TXT registry (being written).
