@@ -22,7 +22,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,24p' "$0" >&2; exit 2; }
+usage() { usage_header; exit 2; }
 
 ensure_bins() {
   ETCD_BIN=$(peer_bin etcd)

@@ -19,7 +19,7 @@ build_one() {
   bin=$(peer_bin "$name")
   if [ -x "$bin" ]; then printf '%s\n' "$bin"; return 0; fi
   cache_dir bin >/dev/null
-  exec 9>"$bin.lock"
+  exec 9>"$(cache_dir run)/build-$(basename "$bin").lock"
   flock 9                                    # another build of the same binary may be running
   if [ -x "$bin" ]; then exec 9>&-; printf '%s\n' "$bin"; return 0; fi
   scratch=$(cache_dir build)/$(basename "$bin")
@@ -41,7 +41,6 @@ build_one() {
   fi
   mv -f "$bin.tmp" "$bin"
   exec 9>&-
-  rm -f "$bin.lock"
   echo "built in $(since "$start") s" >>"$logf"
   log "$name built in $(since "$start") s"
   printf '%s\n' "$bin"

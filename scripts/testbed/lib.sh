@@ -14,13 +14,16 @@ EXODNS_TESTBED_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 EXODNS_CACHE=${EXODNS_CACHE:-$HOME/.cache/exodns}
 
 # ---- pinned peer versions ---------------------------------------------------------------------
-KUBE_VERSION=v1.33.13                 # k8s.io/kubernetes; staging modules are v0.33.13
-ETCD_VERSION=v3.5.21                  # go.etcd.io/etcd/server/v3 (what k8s 1.33 itself pins)
-EXTERNAL_DNS_VERSION=v0.22.0          # sigs.k8s.io/external-dns (v0.23 needs Go >= 1.27)
-HELM_VERSION=v3.22.0                  # helm.sh/helm/v3
-GATEWAY_API_VERSION=v1.6.1            # sigs.k8s.io/gateway-api (pairs with external-dns v0.22.0)
-CILIUM_VERSION=v1.20.2                # github.com/cilium/cilium
-PROMETHEUS_OPERATOR_VERSION=v0.85.0   # github.com/prometheus-operator/prometheus-operator
+# shellcheck disable=SC2034  # used by the scripts that source this file
+{
+  KUBE_VERSION=v1.33.13                 # k8s.io/kubernetes; staging modules are v0.33.13
+  ETCD_VERSION=v3.5.21                  # go.etcd.io/etcd/server/v3 (what k8s 1.33 itself pins)
+  EXTERNAL_DNS_VERSION=v0.22.0          # sigs.k8s.io/external-dns (v0.23 needs Go >= 1.27)
+  HELM_VERSION=v3.22.0                  # helm.sh/helm/v3
+  GATEWAY_API_VERSION=v1.6.1            # sigs.k8s.io/gateway-api (pairs with external-dns v0.22.0)
+  CILIUM_VERSION=v1.20.2                # github.com/cilium/cilium
+  PROMETHEUS_OPERATOR_VERSION=v0.85.0   # github.com/prometheus-operator/prometheus-operator
+}
 
 # ---- logging ----------------------------------------------------------------------------------
 _tb_name=$(basename -- "${0:-testbed}")
@@ -33,6 +36,11 @@ show_log() { # FILE [LINES]
   [ -f "$1" ] || return 0
   printf '[%s] ---- last %s lines of %s ----\n' "$_tb_name" "${2:-40}" "$1" >&2
   tail -n "${2:-40}" "$1" >&2
+}
+
+# Print the comment block at the top of the running script (its usage text) on stderr.
+usage_header() {
+  awk 'NR == 1 && /^#!/ {next} /^#/ {sub(/^# ?/, ""); print; next} {exit}' "$0" >&2
 }
 
 need_cmd() { # CMD [HINT]

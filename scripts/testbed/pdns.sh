@@ -19,7 +19,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,19p' "$0" >&2; exit 2; }
+usage() { usage_header; exit 2; }
 
 find_schema() {
   local f
@@ -85,7 +85,8 @@ cmd_start() {
     [ -f "$dir/pdns.sqlite3" ] && [ -f "$dir/state" ] || die "--keep-db: no previous DB/state in $dir"
     # shellcheck disable=SC1091
     . "$dir/state"           # DNS_PORT API_PORT API_KEY of the previous start
-    dns_port=$DNS_PORT; api_port=$API_PORT; key=${PDNS_API_KEY:-$API_KEY}
+    # shellcheck disable=SC2153
+    { dns_port=$DNS_PORT; api_port=$API_PORT; key=${PDNS_API_KEY:-$API_KEY}; }
     attempts=1               # same ports or nothing
   else
     key=${PDNS_API_KEY:-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')}

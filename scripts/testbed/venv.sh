@@ -25,7 +25,7 @@ venv=$(cache_dir)/venv-$hash
 
 if [ -f "$venv/.exodns-complete" ]; then printf '%s\n' "$venv"; exit 0; fi
 
-exec 9>"$venv.lock"
+exec 9>"$(cache_dir run)/$(basename "$venv").lock"
 flock 9
 if [ ! -f "$venv/.exodns-complete" ]; then
   start=$(now)
@@ -56,5 +56,4 @@ PY
   log "venv ready in $(since "$start") s"
 fi
 exec 9>&-
-rm -f "$venv.lock"
 printf '%s\n' "$venv"

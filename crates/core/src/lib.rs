@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod changes;
+pub mod duration;
 pub mod endpoint;
 pub mod error;
 pub mod filter;
@@ -14,6 +15,7 @@ pub mod object;
 pub mod plan;
 pub mod registry;
 pub mod record_type;
+pub mod secret;
 pub mod target;
 
 pub use changes::Changes;
@@ -23,4 +25,5 @@ pub use filter::DomainFilter;
 pub use name::DnsName;
 pub use object::ObjectRef;
 pub use record_type::RecordType;
+pub use secret::Secret;
 pub use target::Targets;

@@ -1,0 +1,230 @@
+//! The flags, grouped as upstream's `--help` groups them. Every flag is `global` so that
+//! `exodns plan` takes the same ones as the controller.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use exodns_core::Secret;
+
+fn duration(s: &str) -> Result<Duration, String> {
+    exodns_core::duration::parse_go_duration(s).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    #[command(flatten)]
+    pub general: General,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    #[command(flatten)]
+    pub inmemory: InMemoryArgs,
+    #[command(flatten)]
+    pub pdns: PdnsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "General")]
+pub struct General {
+    /// Where desired records come from; repeat for several: service, ingress, gateway-httproute,
+    /// gateway-grpcroute, gateway-tlsroute, gateway-tcproute, gateway-udproute, crd, node, pod,
+    /// manifest.
+    #[arg(long, env = "EXTERNAL_DNS_SOURCE", global = true, value_delimiter = '\n')]
+    pub source: Vec<String>,
+    /// The DNS provider: inmemory, pdns.
+    #[arg(long, env = "EXTERNAL_DNS_PROVIDER", global = true)]
+    pub provider: Option<String>,
+    /// How records are synchronised: sync, upsert-only (never delete), create-only (never
+    /// update or delete). Required, as in upstream v0.22.
+    #[arg(long, env = "EXTERNAL_DNS_POLICY", global = true)]
+    pub policy: Option<String>,
+    /// Time between two full synchronisations.
+    #[arg(long, env = "EXTERNAL_DNS_INTERVAL", global = true, default_value = "1m", value_parser = duration)]
+    pub interval: Duration,
+    /// Synchronise once and exit.
+    #[arg(long, env = "EXTERNAL_DNS_ONCE", global = true)]
+    pub once: bool,
+    /// Plan and log the changes, write nothing.
+    #[arg(long, env = "EXTERNAL_DNS_DRY_RUN", global = true)]
+    pub dry_run: bool,
+    /// Log format: text or json.
+    #[arg(long, env = "EXTERNAL_DNS_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log level: trace, debug, info, warning, error (upstream's panic and fatal mean error).
+    #[arg(long, env = "EXTERNAL_DNS_LOG_LEVEL", global = true, default_value = "info")]
+    pub log_level: String,
+    /// Address of the metrics and health endpoints.
+    #[arg(long, env = "EXTERNAL_DNS_METRICS_ADDRESS", global = true, default_value = ":7979")]
+    pub metrics_address: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Registry")]
+pub struct RegistryArgs {
+    /// How ownership is recorded: txt or noop.
+    #[arg(long, env = "EXTERNAL_DNS_REGISTRY", global = true, default_value = "txt")]
+    pub registry: String,
+    /// Identifies this instance in ownership records.
+    #[arg(long, env = "EXTERNAL_DNS_TXT_OWNER_ID", global = true, default_value = "default")]
+    pub txt_owner_id: String,
+    /// Prefix of ownership TXT names; may hold %{record_type}. Excludes --txt-suffix.
+    #[arg(long, env = "EXTERNAL_DNS_TXT_PREFIX", global = true, default_value = "")]
+    pub txt_prefix: String,
+    /// Suffix of the first label of ownership TXT names; may hold %{record_type}.
+    #[arg(long, env = "EXTERNAL_DNS_TXT_SUFFIX", global = true, default_value = "")]
+    pub txt_suffix: String,
+    /// Replaces a leading `*` in ownership TXT names.
+    #[arg(long, env = "EXTERNAL_DNS_TXT_WILDCARD_REPLACEMENT", global = true, default_value = "")]
+    pub txt_wildcard_replacement: String,
+    /// Encrypt ownership TXT values with AES-256-GCM.
+    #[arg(long, env = "EXTERNAL_DNS_TXT_ENCRYPT_ENABLED", global = true)]
+    pub txt_encrypt_enabled: bool,
+    /// The AES key: 32 bytes, raw or standard base64.
+    #[arg(long, env = "EXTERNAL_DNS_TXT_ENCRYPT_AES_KEY", global = true, hide_env_values = true)]
+    pub txt_encrypt_aes_key: Option<Secret>,
+    /// Read the AES key from this file instead (a mounted Secret).
+    #[arg(long, env = "EXTERNAL_DNS_TXT_ENCRYPT_AES_KEY_FILE", global = true)]
+    pub txt_encrypt_aes_key_file: Option<PathBuf>,
+    /// Take over records owned by this older owner id.
+    #[arg(long, env = "EXTERNAL_DNS_MIGRATE_FROM_TXT_OWNER", global = true, default_value = "")]
+    pub migrate_from_txt_owner: String,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Only touch names under these domains (repeat, or comma-separate).
+    #[arg(long, env = "EXTERNAL_DNS_DOMAIN_FILTER", global = true, value_delimiter = '\n')]
+    pub domain_filter: Vec<String>,
+    /// Never touch names under these domains.
+    #[arg(long, env = "EXTERNAL_DNS_EXCLUDE_DOMAINS", global = true, value_delimiter = '\n')]
+    pub exclude_domains: Vec<String>,
+    /// Only touch names matching this regex (overrides --domain-filter).
+    #[arg(long, env = "EXTERNAL_DNS_REGEX_DOMAIN_FILTER", global = true, default_value = "")]
+    pub regex_domain_filter: String,
+    /// Never touch names matching this regex.
+    #[arg(long, env = "EXTERNAL_DNS_REGEX_DOMAIN_EXCLUSION", global = true, default_value = "")]
+    pub regex_domain_exclusion: String,
+    /// Record types exodns manages.
+    #[arg(long, env = "EXTERNAL_DNS_MANAGED_RECORD_TYPES", global = true, value_delimiter = '\n', default_values_t = ["A".to_string(), "AAAA".to_string(), "CNAME".to_string()])]
+    pub managed_record_types: Vec<String>,
+    /// Record types exodns leaves alone even when managed.
+    #[arg(long, env = "EXTERNAL_DNS_EXCLUDE_RECORD_TYPES", global = true, value_delimiter = '\n')]
+    pub exclude_record_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Sources")]
+pub struct SourceArgs {
+    /// Files or folders of Kubernetes YAML for the manifest source.
+    #[arg(long, env = "EXTERNAL_DNS_MANIFEST_PATH", global = true, value_delimiter = '\n')]
+    pub manifest_path: Vec<PathBuf>,
+    /// Only objects in this namespace (all when empty).
+    #[arg(long, env = "EXTERNAL_DNS_NAMESPACE", global = true, default_value = "")]
+    pub namespace: String,
+    /// Label selector objects must match.
+    #[arg(long, env = "EXTERNAL_DNS_LABEL_FILTER", global = true, default_value = "")]
+    pub label_filter: String,
+    /// Selector over annotations objects must match.
+    #[arg(long, env = "EXTERNAL_DNS_ANNOTATION_FILTER", global = true, default_value = "")]
+    pub annotation_filter: String,
+    /// Annotation prefix; the legacy `external-dns.alpha.kubernetes.io/` keys are read as well.
+    #[arg(long, env = "EXTERNAL_DNS_ANNOTATION_PREFIX", global = true, default_value = "external-dns.kubernetes.io/")]
+    pub annotation_prefix: String,
+    /// Only Ingresses of these classes.
+    #[arg(long, env = "EXTERNAL_DNS_INGRESS_CLASS", global = true, value_delimiter = '\n')]
+    pub ingress_class: Vec<String>,
+    /// Only Services of these types.
+    #[arg(long, env = "EXTERNAL_DNS_SERVICE_TYPE_FILTER", global = true, value_delimiter = '\n')]
+    pub service_type_filter: Vec<String>,
+    /// Only routes attached to the Gateway of this name.
+    #[arg(long, env = "EXTERNAL_DNS_GATEWAY_NAME", global = true, default_value = "")]
+    pub gateway_name: String,
+    /// Only Gateways in this namespace.
+    #[arg(long, env = "EXTERNAL_DNS_GATEWAY_NAMESPACE", global = true, default_value = "")]
+    pub gateway_namespace: String,
+    /// Label selector Gateways must match.
+    #[arg(long, env = "EXTERNAL_DNS_GATEWAY_LABEL_FILTER", global = true, default_value = "")]
+    pub gateway_label_filter: String,
+    /// Publish ClusterIP Services too.
+    #[arg(long, env = "EXTERNAL_DNS_PUBLISH_INTERNAL_SERVICES", global = true)]
+    pub publish_internal_services: bool,
+    /// Publish the host IP of headless Services' pods.
+    #[arg(long, env = "EXTERNAL_DNS_PUBLISH_HOST_IP", global = true)]
+    pub publish_host_ip: bool,
+    /// Publish not-ready addresses of headless Services.
+    #[arg(long, env = "EXTERNAL_DNS_ALWAYS_PUBLISH_NOT_READY_ADDRESSES", global = true)]
+    pub always_publish_not_ready_addresses: bool,
+    /// Ignore the hostname annotation (use the FQDN template).
+    #[arg(long, env = "EXTERNAL_DNS_IGNORE_HOSTNAME_ANNOTATION", global = true)]
+    pub ignore_hostname_annotation: bool,
+    /// Template for names of objects without a hostname, e.g. {{.Name}}.{{.Namespace}}.example.org.
+    #[arg(long, env = "EXTERNAL_DNS_FQDN_TEMPLATE", global = true, value_delimiter = '\n')]
+    pub fqdn_template: Vec<String>,
+    /// Use the template as well as the annotations.
+    #[arg(long, env = "EXTERNAL_DNS_COMBINE_FQDN_ANNOTATION", global = true)]
+    pub combine_fqdn_annotation: bool,
+    /// Targets for DNSEndpoint records that have none.
+    #[arg(long, env = "EXTERNAL_DNS_DEFAULT_TARGETS", global = true, value_delimiter = '\n')]
+    pub default_targets: Vec<String>,
+    /// Use --default-targets even where the source has its own.
+    #[arg(long, env = "EXTERNAL_DNS_FORCE_DEFAULT_TARGETS", global = true)]
+    pub force_default_targets: bool,
+    /// Domain for pod records of the pod source.
+    #[arg(long, env = "EXTERNAL_DNS_POD_SOURCE_DOMAIN", global = true, default_value = "")]
+    pub pod_source_domain: String,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "In-memory provider")]
+pub struct InMemoryArgs {
+    /// Zones of the in-memory provider (every name is accepted when none is given).
+    #[arg(long, env = "EXTERNAL_DNS_INMEMORY_ZONE", global = true, value_delimiter = '\n')]
+    pub inmemory_zone: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "PowerDNS provider")]
+pub struct PdnsArgs {
+    /// PowerDNS API base URL (a path prefix is kept).
+    #[arg(long, env = "EXTERNAL_DNS_PDNS_SERVER", global = true, default_value = "http://localhost:8081")]
+    pub pdns_server: String,
+    /// PowerDNS API key.
+    #[arg(long, env = "EXTERNAL_DNS_PDNS_API_KEY", global = true, hide_env_values = true)]
+    pub pdns_api_key: Option<Secret>,
+    /// Read the PowerDNS API key from this file instead.
+    #[arg(long, env = "EXTERNAL_DNS_PDNS_API_KEY_FILE", global = true)]
+    pub pdns_api_key_file: Option<PathBuf>,
+    /// PowerDNS server id.
+    #[arg(long, env = "EXTERNAL_DNS_PDNS_SERVER_ID", global = true, default_value = "localhost")]
+    pub pdns_server_id: String,
+    /// Skip TLS verification of the PowerDNS API.
+    #[arg(long, env = "EXTERNAL_DNS_PDNS_SKIP_TLS_VERIFY", global = true)]
+    pub pdns_skip_tls_verify: bool,
+    /// CA bundle (PEM) for the provider's TLS.
+    #[arg(long, env = "EXTERNAL_DNS_TLS_CA", global = true)]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for the provider's TLS.
+    #[arg(long, env = "EXTERNAL_DNS_TLS_CLIENT_CERT", global = true)]
+    pub tls_client_cert: Option<PathBuf>,
+    /// Client key (PEM) for the provider's TLS.
+    #[arg(long, env = "EXTERNAL_DNS_TLS_CLIENT_CERT_KEY", global = true)]
+    pub tls_client_cert_key: Option<PathBuf>,
+    /// Largest request body sent to PowerDNS (its webserver-max-bodysize); bigger change sets
+    /// are split.
+    #[arg(long, env = "EXTERNAL_DNS_PDNS_MAX_BODY_SIZE", global = true, default_value_t = 2_000_000)]
+    pub pdns_max_body_size: usize,
+    /// Timeout of one PowerDNS API request.
+    #[arg(long, env = "EXTERNAL_DNS_PDNS_TIMEOUT", global = true, default_value = "30s", value_parser = duration)]
+    pub pdns_timeout: Duration,
+}

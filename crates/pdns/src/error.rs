@@ -1,0 +1,23 @@
+use std::path::PathBuf;
+
+/// What can go wrong in this crate outside of the [`exodns_provider::Provider`] calls (which
+/// answer with [`exodns_provider::ProviderError`]). No variant ever carries the API key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PdnsError {
+    /// A setting is wrong; `setting` is the flag name.
+    #[error("{setting}: {message}")]
+    Config { setting: &'static str, message: String },
+    /// A file named by a setting could not be read.
+    #[error("cannot read {}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+    /// TLS material could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Client(String),
+    /// A call to the PowerDNS API failed.
+    #[error("PowerDNS API: {0}")]
+    Api(#[from] crate::client::ApiError),
+}

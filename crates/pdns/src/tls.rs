@@ -1,0 +1,131 @@
+//! The rustls client configuration (ring provider, TLS 1.2 and 1.3 only) handed to reqwest.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::config::TlsSettings;
+use crate::error::PdnsError;
+
+/// Builds the client TLS configuration. `https` tells whether the server URL uses TLS at all:
+/// without it and without TLS settings, no root store is loaded (an `http://` server on the
+/// loopback needs none).
+pub fn client_config(settings: &TlsSettings, https: bool) -> Result<ClientConfig, PdnsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| PdnsError::Tls(e.to_string()))?;
+
+    let builder = if settings.skip_verify {
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider)))
+    } else {
+        builder.with_root_certificates(root_store(settings, https)?)
+    };
+
+    let mut config = match (&settings.client_cert_file, &settings.client_key_file) {
+        (Some(cert_file), Some(key_file)) => {
+            let certs = read_certs(cert_file)?;
+            let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| PdnsError::File {
+                path: key_file.clone(),
+                message: format!("no usable PEM private key: {e}"),
+            })?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| PdnsError::Tls(format!("client certificate and key do not go together: {e}")))?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        _ => {
+            return Err(PdnsError::Config {
+                setting: "--tls-client-cert",
+                message: "--tls-client-cert and --tls-client-cert-key go together".into(),
+            });
+        }
+    };
+    // The PowerDNS webserver speaks HTTP/1.1 only.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+fn read_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, PdnsError> {
+    let file_err = |message: String| PdnsError::File { path: path.to_owned(), message };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| file_err(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_err(format!("bad PEM certificate: {e}")))?;
+    if certs.is_empty() {
+        return Err(file_err("no PEM certificate in the file".into()));
+    }
+    Ok(certs)
+}
+
+fn root_store(settings: &TlsSettings, https: bool) -> Result<RootCertStore, PdnsError> {
+    let mut roots = RootCertStore::empty();
+    if let Some(ca) = &settings.ca_file {
+        // Like upstream: the given CA replaces the system roots.
+        for cert in read_certs(ca)? {
+            roots.add(cert).map_err(|e| PdnsError::File { path: ca.clone(), message: format!("unusable CA certificate: {e}") })?;
+        }
+        return Ok(roots);
+    }
+    if !https {
+        return Ok(roots);
+    }
+    let native = rustls_native_certs::load_native_certs();
+    for e in &native.errors {
+        tracing::debug!(error = %e, "skipping a system CA location");
+    }
+    let (added, ignored) = roots.add_parsable_certificates(native.certs);
+    if ignored > 0 {
+        tracing::debug!(added, ignored, "system CA certificates loaded");
+    }
+    if roots.is_empty() {
+        return Err(PdnsError::Tls(
+            "no system CA certificates found; give the PowerDNS server's CA with --tls-ca".into(),
+        ));
+    }
+    Ok(roots)
+}
+
+/// `--pdns-skip-tls-verify`: any certificate is accepted; handshake signatures are still checked,
+/// so the peer at least holds the key of the certificate it shows.
+#[derive(Debug)]
+struct AcceptAnyServerCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

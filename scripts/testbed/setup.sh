@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Prepare everything the real-peer tests need, then write $EXODNS_CACHE/testbed.env:
+#   1. apt-deps.sh        Debian packages (PowerDNS, BIND, dig, sqlite3, ...; needs root when missing)
+#   2. build-peers.sh all kube-apiserver, etcd, upstream external-dns, helm (cold: ~12 min on 2 cores)
+#   3. crds.sh            CRD manifests in the Go module cache
+#   4. venv.sh            Python venv with octoDNS and moto
+# Idempotent: a second run only checks (seconds). Usage: setup.sh [--skip-apt]
+# stdout: one line per step with its duration, then the path of testbed.env. Load it with
+#   . "$EXODNS_CACHE/testbed.env"     (exports EXODNS_* paths; see the file)
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+S=$EXODNS_TESTBED_SCRIPTS
+
+skip_apt=0
+for a in "$@"; do
+  case "$a" in
+    --skip-apt) skip_apt=1 ;;
+    *) sed -n '2,10p' "$0" >&2; exit 2 ;;
+  esac
+done
+
+total=$(now)
+step() { # NAME CMD...  runs CMD, stdout captured into $OUT, prints the duration
+  local name=$1 t; shift
+  t=$(now)
+  OUT=$("$@") || die "step '$name' failed"
+  printf '%-14s %6s s\n' "$name" "$(since "$t")"
+}
+
+if [ "$skip_apt" = 0 ]; then step apt-deps "$S/apt-deps.sh"; fi
+step build-peers "$S/build-peers.sh" kube-apiserver etcd external-dns helm
+mapfile -t bins <<<"$OUT"
+[ "${#bins[@]}" = 4 ] || die "build-peers.sh printed ${#bins[@]} paths, expected 4"
+step crds "$S/crds.sh"
+crds=$OUT
+step venv "$S/venv.sh"
+venv=$OUT
+
+envf=$(cache_dir)/testbed.env
+{
+  echo "# written by scripts/testbed/setup.sh on $(date -u +%FT%TZ); source it"
+  printf 'export EXODNS_CACHE=%q\n' "$EXODNS_CACHE"
+  printf 'export EXODNS_KUBE_APISERVER_BIN=%q\n' "${bins[0]}"
+  printf 'export EXODNS_ETCD_BIN=%q\n' "${bins[1]}"
+  printf 'export EXODNS_UPSTREAM_EXTERNAL_DNS_BIN=%q\n' "${bins[2]}"
+  printf 'export EXODNS_HELM_BIN=%q\n' "${bins[3]}"
+  while IFS='=' read -r k v; do
+    [ -n "$k" ] && printf 'export %s=%q\n' "$k" "$v"
+  done <<<"$crds"
+  printf 'export EXODNS_VENV=%q\n' "$venv"
+  printf 'export EXODNS_TESTBED_SCRIPTS=%q\n' "$S"
+} >"$envf.tmp"
+mv -f "$envf.tmp" "$envf"
+printf '%-14s %6s s\n' total "$(since "$total")"
+printf '%s\n' "$envf"
