@@ -214,7 +214,7 @@ main() {
       external-dns)   build_one external-dns build_external_dns ;;
       helm)           build_one helm build_helm ;;
       all)            main etcd kube-apiserver external-dns helm ;;
-      -h|--help)      sed -n '2,10p' "$0"; exit 0 ;;
+      -h|--help)      usage_header; exit 0 ;;
       *) die "unknown peer '$t' (kube-apiserver|etcd|external-dns|helm|all)" ;;
     esac
   done

@@ -15,7 +15,7 @@ skip_apt=0
 for a in "$@"; do
   case "$a" in
     --skip-apt) skip_apt=1 ;;
-    *) sed -n '2,10p' "$0" >&2; exit 2 ;;
+    *) usage_header; exit 2 ;;
   esac
 done
 

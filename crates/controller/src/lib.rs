@@ -4,4 +4,4 @@
 
 mod sync;
 
-pub use sync::{SyncError, SyncReport, Syncer};
+pub use sync::{Protected, SyncError, SyncReport, Syncer};

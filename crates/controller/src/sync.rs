@@ -1,9 +1,10 @@
 //! One full synchronisation, the building block of both `--once` and the loop.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use exodns_core::plan::{OwnerConflict, PlanOptions, plan};
-use exodns_core::registry::Registry;
+use exodns_core::registry::{Owned, Registry};
 use exodns_core::{Changes, Endpoint, Invalid};
 use exodns_provider::{Provider, ProviderError, Rejected, ZoneFailure};
 use tracing::{debug, info, warn};
@@ -25,6 +26,56 @@ impl SyncError {
             SyncError::Records(e) | SyncError::Adjust(e) | SyncError::Apply(e) => e.is_transient(),
         }
     }
+
+    /// Label for the `error` dimension of metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            SyncError::Records(_) => "records",
+            SyncError::Adjust(_) => "adjust",
+            SyncError::Apply(_) => "apply",
+        }
+    }
+}
+
+/// Records that must not be deleted or changed this sync, because what should replace them is
+/// not known: their source object had invalid input, or a source failed to load.
+#[derive(Debug, Clone, Default)]
+pub struct Protected {
+    /// No deletes at all (a source failed as a whole).
+    pub all: bool,
+    /// `resource` labels of objects whose input was partly invalid.
+    pub resources: HashSet<String>,
+}
+
+impl Protected {
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.resources.is_empty()
+    }
+
+    fn covers(&self, current: &Endpoint) -> bool {
+        self.all || current.resource().is_some_and(|r| self.resources.contains(r))
+    }
+
+    /// Drops deletes (and, for objects with invalid input, updates) of protected records.
+    fn filter(&self, changes: &mut Changes) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
+        let before = changes.len();
+        changes.delete.retain(|ep| !self.covers(ep));
+        if !self.resources.is_empty() {
+            let keep: Vec<bool> = changes
+                .update_old
+                .iter()
+                .map(|old| !old.resource().is_some_and(|r| self.resources.contains(r)))
+                .collect();
+            let mut k = keep.iter();
+            changes.update_old.retain(|_| *k.next().unwrap_or(&true));
+            let mut k = keep.iter();
+            changes.update_new.retain(|_| *k.next().unwrap_or(&true));
+        }
+        before - changes.len()
+    }
 }
 
 /// What one sync found and did.
@@ -32,30 +83,35 @@ impl SyncError {
 pub struct SyncReport {
     /// The planner's changes on records (no ownership TXT).
     pub planned: Changes,
-    /// What was sent to the provider: records and their ownership TXT (empty on a dry run).
-    pub sent: Changes,
+    /// The changes with their ownership TXT: sent to the provider, or on a dry run, what would
+    /// have been sent.
+    pub outgoing: Changes,
+    /// Whether `outgoing` was sent.
+    pub applied: bool,
     /// Changes the provider refused.
     pub rejected: Vec<Rejected>,
-    /// Desired endpoints dropped as invalid (by the registry: an ownership name that cannot be formed).
+    /// Desired endpoints dropped by the registry (an ownership name that cannot be formed).
     pub invalid: Vec<Invalid>,
     /// Creates skipped because another owner holds the name.
     pub conflicts: Vec<OwnerConflict>,
     /// Zones the provider could not read; nothing under them was planned.
     pub frozen_zones: Vec<ZoneFailure>,
-    /// The records as read (after ownership decoding), for printing and caches.
+    /// Deletes and updates held back by [`Protected`].
+    pub held_back: usize,
+    /// The records as read, ownership decoded.
     pub current: Vec<Endpoint>,
 }
 
 /// Plans and applies with one provider, one registry and one set of plan options.
 pub struct Syncer {
     provider: Arc<dyn Provider>,
-    registry: Arc<dyn Registry + Send + Sync>,
+    registry: Arc<dyn Registry>,
     options: PlanOptions,
     dry_run: bool,
 }
 
 impl Syncer {
-    pub fn new(provider: Arc<dyn Provider>, registry: Arc<dyn Registry + Send + Sync>, mut options: PlanOptions) -> Self {
+    pub fn new(provider: Arc<dyn Provider>, registry: Arc<dyn Registry>, mut options: PlanOptions) -> Self {
         options.provider_filter = provider.domain_filter();
         Syncer { provider, registry, options, dry_run: false }
     }
@@ -72,9 +128,13 @@ impl Syncer {
 
     /// Plans `desired` against what the provider holds now and applies the difference.
     pub async fn sync_once(&self, desired: Vec<Endpoint>) -> Result<SyncReport, SyncError> {
+        self.sync_protected(desired, &Protected::default()).await
+    }
+
+    /// As [`sync_once`](Self::sync_once), holding back changes to `protected` records.
+    pub async fn sync_protected(&self, desired: Vec<Endpoint>, protected: &Protected) -> Result<SyncReport, SyncError> {
         let records = self.provider.records().await.map_err(SyncError::Records)?;
-        let current = records.endpoints;
-        self.sync_against(desired, current, records.unreadable_zones).await
+        self.sync_against(desired, records.endpoints, records.unreadable_zones, protected).await
     }
 
     /// Plans `desired` against `current` (raw provider records, ownership TXT included) and
@@ -84,10 +144,23 @@ impl Syncer {
         desired: Vec<Endpoint>,
         current: Vec<Endpoint>,
         frozen_zones: Vec<ZoneFailure>,
+        protected: &Protected,
     ) -> Result<SyncReport, SyncError> {
         let owned = self.registry.records(current);
+        self.plan_and_apply(desired, owned, frozen_zones, protected).await
+    }
+
+    /// Plans `desired` against records whose ownership is already decoded (`exodns plan
+    /// --current-endpoints` reads them from a file) and applies the difference.
+    pub async fn plan_and_apply(
+        &self,
+        desired: Vec<Endpoint>,
+        owned: Owned,
+        frozen_zones: Vec<ZoneFailure>,
+        protected: &Protected,
+    ) -> Result<SyncReport, SyncError> {
         let mut desired = self.provider.adjust_endpoints(desired).await.map_err(SyncError::Adjust)?;
-        let mut current_view = owned.endpoints.clone();
+        let mut current = owned.endpoints.clone();
         if !frozen_zones.is_empty() {
             // An unread zone is unknown, not empty: plan nothing under it.
             let frozen = |ep: &Endpoint| frozen_zones.iter().any(|z| ep.dns_name.is_within(&z.zone));
@@ -95,9 +168,13 @@ impl Syncer {
                 warn!(zone = %z.zone, reason = %z.reason, "zone could not be read; its names are left alone this sync");
             }
             desired.retain(|ep| !frozen(ep));
-            current_view.retain(|ep| !frozen(ep));
+            current.retain(|ep| !frozen(ep));
         }
-        let planned = plan(&desired, &current_view, &self.options);
+        let mut planned = plan(&desired, &current, &self.options);
+        let held_back = protected.filter(&mut planned.changes);
+        if held_back > 0 {
+            warn!(held_back, "holding back deletes and updates of records whose source input is broken or missing");
+        }
         for c in &planned.conflicts {
             info!(name = %c.dns_name, record_type = %c.record_type, foreign_owner = %c.foreign_owner,
                   resource = c.resource.as_deref().unwrap_or(""), "name is held by another owner; not taking it over");
@@ -106,6 +183,7 @@ impl Syncer {
             planned: planned.changes.clone(),
             conflicts: planned.conflicts,
             frozen_zones,
+            held_back,
             current: owned.endpoints.clone(),
             ..SyncReport::default()
         };
@@ -114,22 +192,21 @@ impl Syncer {
             return Ok(report);
         }
         let outgoing = self.registry.apply(planned.changes, &owned);
-        report.invalid = outgoing.invalid;
-        for inv in &report.invalid {
+        for inv in &outgoing.invalid {
             warn!("{inv}");
         }
+        report.invalid = outgoing.invalid;
+        report.outgoing = outgoing.changes;
         if self.dry_run {
-            info!(changes = outgoing.changes.len(), "dry run: not applying");
-            report.sent = Changes::default();
-            report.planned = outgoing.changes;
+            info!(changes = report.outgoing.len(), "dry run: not applying");
             return Ok(report);
         }
-        let applied = self.provider.apply_changes(&outgoing.changes).await.map_err(SyncError::Apply)?;
+        let applied = self.provider.apply_changes(&report.outgoing).await.map_err(SyncError::Apply)?;
         for r in &applied.rejected {
             warn!(record = %r.endpoint, reason = %r.reason, "provider refused a change");
         }
         report.rejected = applied.rejected;
-        report.sent = outgoing.changes;
+        report.applied = true;
         Ok(report)
     }
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod cmd_plan;
 mod cmd_run;
+mod desired;
 mod logging;
 mod output;
 mod wiring;

@@ -2,10 +2,10 @@
 //! (`--pdns-server`, `--pdns-api-key`, `--pdns-server-id`, `--pdns-skip-tls-verify`, `--tls-ca`,
 //! `--tls-client-cert`, `--tls-client-cert-key`) onto it.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
+pub use exodns_core::Secret;
 use exodns_core::DomainFilter;
 use url::Url;
 
@@ -19,44 +19,6 @@ pub const DEFAULT_TTL: u32 = 300;
 pub const DEFAULT_SERVER: &str = "http://localhost:8081";
 /// Upstream's `--pdns-server-id` default.
 pub const DEFAULT_SERVER_ID: &str = "localhost";
-
-/// A secret string (the API key). It is never printed: `Debug` shows `Secret(<redacted>)`, there
-/// is no `Display`, and the only way to read it is [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// Reads a secret from a file (a mounted Kubernetes Secret, say); surrounding whitespace and
-    /// the trailing newline are dropped. The error names the file, never its content.
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PdnsError> {
-        let path = path.as_ref();
-        let raw = std::fs::read_to_string(path).map_err(|e| PdnsError::File { path: path.to_owned(), message: e.to_string() })?;
-        let value = raw.trim();
-        if value.is_empty() {
-            return Err(PdnsError::Config { setting: "--pdns-api-key", message: format!("the file {} is empty", path.display()) });
-        }
-        Ok(Secret(value.to_owned()))
-    }
-
-    /// The secret itself. Call it only where the value is sent, never where it could be logged.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
 
 /// TLS towards the PowerDNS API (upstream's `--tls-*` flags and `--pdns-skip-tls-verify`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -211,18 +173,6 @@ mod tests {
         let dbg = format!("{cfg:?} {:?}", cfg.api_key);
         assert!(!dbg.contains("hunter2"), "{dbg}");
         assert!(dbg.contains("<redacted>"));
-    }
-
-    #[test]
-    fn secret_from_file_trims_newline() {
-        let dir = std::env::temp_dir().join(format!("exodns-pdns-secret-{}", std::process::id()));
-        std::fs::write(&dir, "abc123\n").unwrap();
-        assert_eq!(Secret::from_file(&dir).unwrap().expose(), "abc123");
-        std::fs::write(&dir, "\n").unwrap();
-        assert!(Secret::from_file(&dir).is_err());
-        std::fs::remove_file(&dir).unwrap();
-        let err = Secret::from_file("/nonexistent/key").unwrap_err().to_string();
-        assert!(err.contains("/nonexistent/key"), "{err}");
     }
 
     #[test]

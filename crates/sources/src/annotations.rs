@@ -32,8 +32,13 @@ pub const GATEWAY_HOSTNAME_SOURCE: &str = "gateway-hostname-source";
 /// The only value of the `controller` annotation that keeps an object.
 pub const CONTROLLER_VALUE: &str = "dns-controller";
 /// Cloudflare properties keep the full annotation key as their name (upstream v0.22).
-const CLOUDFLARE_KEYS: &[&str] =
-    &["cloudflare-proxied", "cloudflare-custom-hostname", "cloudflare-region-key", "cloudflare-record-comment", "cloudflare-tags"];
+const CLOUDFLARE_KEYS: &[&str] = &[
+    "cloudflare-proxied",
+    "cloudflare-custom-hostname",
+    "cloudflare-region-key",
+    "cloudflare-record-comment",
+    "cloudflare-tags",
+];
 /// Longest set identifier accepted (Route 53's limit, the strictest provider that uses one).
 pub const MAX_SET_IDENTIFIER: usize = 128;
 
@@ -138,9 +143,9 @@ impl Annotations {
         let Some(raw) = self.get(SET_IDENTIFIER) else {
             return Ok(String::new());
         };
-        check_set_identifier(raw).map(str::to_owned).map_err(|reason| {
-            Invalid::new(InvalidKind::SetIdentifier, self.field(SET_IDENTIFIER), raw, reason).on(obj)
-        })
+        check_set_identifier(raw)
+            .map(str::to_owned)
+            .map_err(|reason| Invalid::new(InvalidKind::SetIdentifier, self.field(SET_IDENTIFIER), raw, reason).on(obj))
     }
 
     /// Provider-specific properties: `alias`, `record-type`, `aws-*` → `aws/*`, `scw-*` → `scw/*`,
@@ -320,7 +325,9 @@ mod tests {
 
     #[test]
     fn ttl_values() {
-        for (raw, want) in [("60", 60), ("1m30s", 90), ("1.5s", 1), ("10m", 600), ("2h", 7200), ("2147483647", 2147483647)] {
+        for (raw, want) in
+            [("60", 60), ("1m30s", 90), ("1.5s", 1), ("10m", 600), ("2h", 7200), ("2147483647", 2147483647)]
+        {
             assert_eq!(parse_ttl(raw), Ok(Ttl(want)), "{raw}");
         }
         for raw in ["0", "-1", "abc", "99999999999", "1x", "", "-5m", "1.2.3s", "3000000h"] {

@@ -18,7 +18,7 @@ pub enum Error {
     UnknownSource { name: String, known: String },
 
     /// A manifest file or folder could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {source}", path = path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -27,8 +27,13 @@ pub enum Error {
 
     /// One document (or one item of a `List`) of a manifest file could not be decoded; the
     /// other documents of the file still load.
-    #[error("{path}: document {document}{item}: {reason}", item = item.map(|i| format!(", item {i}")).unwrap_or_default())]
-    Manifest { path: PathBuf, document: usize, item: Option<usize>, reason: String },
+    /// `document` counts from 1 and starts at `line`; `item` is the index in a `List`.
+    #[error(
+        "{path}:{line}: document {document}{item}: {reason}",
+        path = path.display(),
+        item = item.map(|i| format!(", item {i}")).unwrap_or_default()
+    )]
+    Manifest { path: PathBuf, line: usize, document: usize, item: Option<usize>, reason: String },
 }
 
 impl Error {

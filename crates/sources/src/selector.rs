@@ -37,9 +37,10 @@ impl Requirement {
             Op::In => value.is_some_and(|v| self.values.contains(v)),
             Op::NotIn => value.is_none_or(|v| !self.values.contains(v)),
             Op::Gt | Op::Lt => {
-                let (Some(have), Some(want)) =
-                    (value.and_then(|v| v.parse::<i64>().ok()), self.values.first().and_then(|v| v.parse::<i64>().ok()))
-                else {
+                let (Some(have), Some(want)) = (
+                    value.and_then(|v| v.parse::<i64>().ok()),
+                    self.values.first().and_then(|v| v.parse::<i64>().ok()),
+                ) else {
                     return false;
                 };
                 if self.op == Op::Gt { have > want } else { have < want }
@@ -305,7 +306,9 @@ impl Parser {
             Some(Token::Lt) => Op::Lt,
             Some(Token::Word(w)) if w == "in" => Op::In,
             Some(Token::Word(w)) if w == "notin" => Op::NotIn,
-            Some(t) => return Err(format!("after key {key:?} expected an operator (=, ==, !=, in, notin, >, <), found {t}")),
+            Some(t) => {
+                return Err(format!("after key {key:?} expected an operator (=, ==, !=, in, notin, >, <), found {t}"));
+            }
         };
         let set_op = matches!(self.next(), Some(Token::Word(_)));
         let values = if set_op { self.value_set(&key)? } else { vec![self.single_value(&key, op)?] };
@@ -453,7 +456,21 @@ mod tests {
 
     #[test]
     fn rejects_bad_syntax() {
-        for bad in ["a in b", "a in ()", "a in (b", "=b", "a=b=c", "a b", "!a=b", "a>b", "-a=b", "a=-b", "a,,b", "a=(b)", "Foo.COM/a=b"] {
+        for bad in [
+            "a in b",
+            "a in ()",
+            "a in (b",
+            "=b",
+            "a=b=c",
+            "a b",
+            "!a=b",
+            "a>b",
+            "-a=b",
+            "a=-b",
+            "a,,b",
+            "a=(b)",
+            "Foo.COM/a=b",
+        ] {
             assert!(Selector::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
@@ -473,7 +490,11 @@ mod tests {
         assert!(s.matches(Some(&set(&[("team", "a")]))));
         assert!(!s.matches(Some(&set(&[("team", "a"), ("env", "prod")]))));
         let bad = LabelSelector {
-            match_expressions: Some(vec![LabelSelectorRequirement { key: "x".into(), operator: "Maybe".into(), values: None }]),
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "x".into(),
+                operator: "Maybe".into(),
+                values: None,
+            }]),
             ..Default::default()
         };
         assert!(Selector::from_label_selector(Some(&bad)).is_err());

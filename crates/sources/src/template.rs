@@ -91,11 +91,8 @@ impl FqdnTemplate {
                 Node::Action(e) => out.push_str(&eval(e, input)),
             }
         }
-        let mut names: Vec<String> = out
-            .split(',')
-            .map(|s| s.trim().trim_end_matches('.').to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let mut names: Vec<String> =
+            out.split(',').map(|s| s.trim().trim_end_matches('.').to_owned()).filter(|s| !s.is_empty()).collect();
         names.sort();
         names.dedup();
         names
@@ -279,7 +276,9 @@ fn tokenize(body: &str) -> Result<Vec<Tok>, String> {
                 } else if w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !w.is_empty() {
                     out.push(Tok::Ident(w));
                 } else {
-                    return Err(format!("{w:?} in {{{{{body}}}}} is not supported ($variables, numbers and operators are not)"));
+                    return Err(format!(
+                        "{w:?} in {{{{{body}}}}} is not supported ($variables, numbers and operators are not)"
+                    ));
                 }
             }
         }
@@ -288,10 +287,10 @@ fn tokenize(body: &str) -> Result<Vec<Tok>, String> {
 }
 
 fn parse_action(body: &str) -> Result<Expr, String> {
-    if let Some(first) = body.split_whitespace().next() {
-        if matches!(first, "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block" | "break" | "continue") {
-            return Err(format!("{{{{{body}}}}}: '{first}' is not supported by exodns templates; only expressions are"));
-        }
+    const KEYWORDS: &[&str] =
+        &["if", "else", "end", "range", "with", "define", "template", "block", "break", "continue"];
+    if let Some(first) = body.split_whitespace().next().filter(|w| KEYWORDS.contains(w)) {
+        return Err(format!("{{{{{body}}}}}: '{first}' is not supported by exodns templates; only expressions are"));
     }
     let toks = tokenize(body)?;
     if toks.is_empty() {
@@ -334,7 +333,9 @@ impl ExprParser<'_> {
                     "toLower" => Func::ToLower,
                     "toUpper" => Func::ToUpper,
                     "index" => Func::Index,
-                    _ => return Err(format!("{{{{{body}}}}}: function {name:?} is not supported; exodns knows {FUNCS}")),
+                    _ => {
+                        return Err(format!("{{{{{body}}}}}: function {name:?} is not supported; exodns knows {FUNCS}"));
+                    }
                 };
                 let mut args = Vec::new();
                 while let Some(t) = self.toks.get(self.pos) {
@@ -347,10 +348,8 @@ impl ExprParser<'_> {
                     args.push(p);
                 }
                 check_call(func, &args).map_err(|e| format!("{{{{{body}}}}}: {name}: {e}"))?;
-                if func == Func::Index {
-                    if let (Expr::Field(f), Expr::Lit(k)) = (&args[0], &args[1]) {
-                        return Ok(Expr::MapKey(*f, k.clone()));
-                    }
+                if let (Func::Index, Some(Expr::Field(f)), Some(Expr::Lit(k))) = (func, args.first(), args.get(1)) {
+                    return Ok(Expr::MapKey(*f, k.clone()));
                 }
                 Ok(Expr::Call(func, args))
             }
@@ -359,10 +358,8 @@ impl ExprParser<'_> {
                 if piped.is_some() {
                     return Err(format!("{{{{{body}}}}}: only a function can take a piped value"));
                 }
-                if let Some(t) = self.toks.get(self.pos) {
-                    if !matches!(t, Tok::Pipe | Tok::Close) {
-                        return Err(format!("{{{{{body}}}}}: a value cannot take arguments"));
-                    }
+                if self.toks.get(self.pos).is_some_and(|t| !matches!(t, Tok::Pipe | Tok::Close)) {
+                    return Err(format!("{{{{{body}}}}}: a value cannot take arguments"));
                 }
                 Ok(e)
             }
@@ -456,9 +453,11 @@ mod tests {
     }
 
     fn render(t: &str, m: &ObjectMeta) -> Vec<String> {
-        FqdnTemplate::parse(t)
-            .unwrap_or_else(|e| panic!("{t}: {e}"))
-            .hostnames(&TemplateInput { kind: "Service", api_version: "v1", metadata: m })
+        FqdnTemplate::parse(t).unwrap_or_else(|e| panic!("{t}: {e}")).hostnames(&TemplateInput {
+            kind: "Service",
+            api_version: "v1",
+            metadata: m,
+        })
     }
 
     #[test]
@@ -471,7 +470,10 @@ mod tests {
         assert_eq!(render("{{ trimPrefix \"w\" .Name }}.x.org", &m), vec!["eb.x.org"]);
         assert_eq!(render("{{ .Name | trimSuffix \"b\" }}.x.org", &m), vec!["we.x.org"]);
         assert_eq!(render("{{ replace \"e\" \"3\" .Name }}.x.org", &m), vec!["w3b.x.org"]);
-        assert_eq!(render("{{ (replace \"e\" \"E\" .Name) | toLower }}.{{.Kind | toLower}}.org", &m), vec!["web.service.org"]);
+        assert_eq!(
+            render("{{ (replace \"e\" \"E\" .Name) | toLower }}.{{.Kind | toLower}}.org", &m),
+            vec!["web.service.org"]
+        );
         assert_eq!(render("{{.ObjectMeta.Name}}.{{/* note */}}x.org", &m), vec!["web.x.org"]);
         assert_eq!(render("  {{- .Name -}}  .x.org", &m), vec!["web.x.org"]);
         // A missing key renders empty.

@@ -213,6 +213,14 @@ impl RouteKind {
         }
     }
 
+    /// The `apiVersion` exodns reads the kind with (as upstream v0.22 does).
+    pub fn api_version(self) -> &'static str {
+        match self {
+            RouteKind::Tcp | RouteKind::Udp => "gateway.networking.k8s.io/v1alpha2",
+            _ => "gateway.networking.k8s.io/v1",
+        }
+    }
+
     /// The kind in the `resource` label (`httproute/ns/name`).
     pub fn label(self) -> &'static str {
         match self {
@@ -247,7 +255,7 @@ pub trait GatewayRoute {
 macro_rules! route {
     ($(#[$doc:meta])* $ty:ident, $kind:expr, $version:literal, $plural:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
         #[serde(rename_all = "camelCase")]
         pub struct $ty {
             #[serde(default)]
@@ -301,7 +309,7 @@ route!(
 // DNSEndpoint
 
 /// ExternalDNS's `DNSEndpoint` custom resource.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DNSEndpoint {
     #[serde(default)]

@@ -8,8 +8,8 @@
 //!
 //! Steps:
 //! 1. keep records whose type is managed and whose name passes both domain filters;
-//! 2. group them into rows by (name, set identifier) ([`table`]);
-//! 3. decide each row: create, update or delete per type ([`resolve`]);
+//! 2. group them into rows by (name, set identifier) (`table.rs`);
+//! 3. decide each row: create, update or delete per type (`resolve.rs`);
 //! 4. apply the policy, keep only updates and deletes of records we own, de-duplicate deletes;
 //! 5. sort and clone what is left into [`Changes`].
 
@@ -87,6 +87,18 @@ pub struct OwnerConflict {
     pub resource: Option<String>,
 }
 
+impl OwnerConflict {
+    fn new(desired: &Endpoint, foreign: &Endpoint) -> Self {
+        OwnerConflict {
+            dns_name: desired.dns_name.clone(),
+            set_identifier: desired.set_identifier.clone(),
+            record_type: desired.record_type,
+            foreign_owner: foreign.owner().unwrap_or_default().to_owned(),
+            resource: desired.resource().map(str::to_owned),
+        }
+    }
+}
+
 /// Upstream's `IsManagedRecord`: in `managed` and not in `excluded`.
 pub fn is_managed(rt: RecordType, managed: &[RecordType], excluded: &[RecordType]) -> bool {
     managed.contains(&rt) && !excluded.contains(&rt)
@@ -134,7 +146,7 @@ fn finish(mut d: Draft<'_>, opts: &PlanOptions) -> Plan {
         update_new.push(new);
     }
 
-    let mut conflicts: Vec<OwnerConflict> = d.refused.iter().map(|(want, foreign)| Draft::conflict(want, foreign)).collect();
+    let mut conflicts: Vec<OwnerConflict> = d.refused.iter().map(|(want, foreign)| OwnerConflict::new(want, foreign)).collect();
     conflicts.sort_unstable();
 
     Plan {

@@ -6,7 +6,6 @@ use std::cmp::Ordering;
 use crate::endpoint::Endpoint;
 use crate::record_type::RecordType;
 
-use super::OwnerConflict;
 use super::table::Row;
 
 /// The changes of a plan before policy, owner filter, sorting and cloning.
@@ -16,7 +15,7 @@ pub(super) struct Draft<'a> {
     /// (current, chosen candidate)
     pub updates: Vec<(&'a Endpoint, &'a Endpoint)>,
     pub deletes: Vec<&'a Endpoint>,
-    /// Creates refused by the ownership check, with the row's first foreign record.
+    /// Creates refused by the ownership check: (desired, the row's least foreign record).
     pub refused: Vec<(&'a Endpoint, &'a Endpoint)>,
     /// Scratch buffers reused across rows, so a row costs no allocation.
     types: Vec<RecordType>,
@@ -83,18 +82,6 @@ impl<'a> Draft<'a> {
     }
 }
 
-impl<'a> Draft<'a> {
-    pub fn conflict(desired: &Endpoint, foreign: &Endpoint) -> OwnerConflict {
-        OwnerConflict {
-            dns_name: desired.dns_name.clone(),
-            set_identifier: desired.set_identifier.clone(),
-            record_type: desired.record_type,
-            foreign_owner: foreign.owner().unwrap_or_default().to_owned(),
-            resource: desired.resource().map(str::to_owned),
-        }
-    }
-}
-
 /// The current record of type `rt` in a row. A provider should return one per (name, set
 /// identifier, type); if it returns more, upstream takes the last one it read, which depends
 /// on the provider's order. We take the least by [`total_cmp`] so the plan does not depend on
@@ -124,6 +111,11 @@ fn cmp_candidates(a: &Endpoint, b: &Endpoint) -> Ordering {
 /// Upstream's `ResolveUpdate`: keep the resource that holds the name (a missing `resource`
 /// label counts as the empty one on both sides), else fall back to the least candidate.
 fn resolve_update<'a>(current: &Endpoint, cands: impl Iterator<Item = &'a Endpoint> + Clone) -> &'a Endpoint {
+    // The common case, one candidate: it wins either way; skip the label lookups.
+    let mut probe = cands.clone();
+    if let (Some(only), None) = (probe.next(), probe.next()) {
+        return only;
+    }
     let resource = current.resource().unwrap_or_default();
     best(cands.clone().filter(|c| c.resource().unwrap_or_default() == resource))
         .or_else(|| best(cands))

@@ -23,10 +23,13 @@ pub(super) struct Row<'t, 'a> {
 
 pub(super) struct Table<'a> {
     entries: Vec<&'a Endpoint>,
-    /// Per row: where its current records start and where its candidates start. A row's
-    /// candidates end where the next row starts (or at the end of `entries`).
+    /// Per row: where its candidates start and where the row ends. The row's current records
+    /// start where the previous row ends.
     bounds: Vec<(u32, u32)>,
 }
+
+/// Marks an input record the filters dropped.
+const SKIP: u32 = u32::MAX;
 
 /// Upstream's record filter: both domain filters must match and the type must be managed.
 struct Keep<'o> {
@@ -51,52 +54,48 @@ impl Keep<'_> {
 impl<'a> Table<'a> {
     pub fn build(desired: &'a [Endpoint], current: &'a [Endpoint], opts: &PlanOptions) -> Table<'a> {
         let keep = Keep::new(opts);
-        let mut index: HashMap<(&'a str, &'a str), u32> = HashMap::with_capacity(current.len().max(desired.len()));
-        // Per row: number of current records, number of candidates.
-        let mut counts: Vec<(u32, u32)> = Vec::with_capacity(current.len().max(desired.len()));
-        let mut row_of = |ep: &'a Endpoint| -> u32 {
-            let next = index.len() as u32;
-            let row = *index.entry((ep.dns_name.as_str(), ep.set_identifier.as_str())).or_insert(next);
-            if row == next {
-                counts.push((0, 0));
-            }
-            row
+        // Row number of every input record (or SKIP), and per row first its counts of current
+        // records and candidates, then (see below) where they go.
+        let mut bounds: Vec<(u32, u32)> = Vec::with_capacity(current.len().max(desired.len()));
+        let (cur_rows, cand_rows) = {
+            let mut index: HashMap<(&'a str, &'a str), u32> = HashMap::with_capacity(bounds.capacity());
+            let mut row_of = |ep: &'a Endpoint, is_current: bool| -> u32 {
+                if !keep.keeps(ep) {
+                    return SKIP;
+                }
+                let next = u32::try_from(bounds.len()).ok().filter(|n| *n != SKIP).expect("fewer than 2^32 - 1 rows");
+                let row = *index.entry((ep.dns_name.as_str(), ep.set_identifier.as_str())).or_insert(next);
+                if row == next {
+                    bounds.push((0, 0));
+                }
+                let b = &mut bounds[row as usize];
+                if is_current { b.0 += 1 } else { b.1 += 1 }
+                row
+            };
+            let cur: Vec<u32> = current.iter().map(|ep| row_of(ep, true)).collect();
+            let cand: Vec<u32> = desired.iter().map(|ep| row_of(ep, false)).collect();
+            (cur, cand)
         };
 
-        let mut placed: Vec<(u32, &'a Endpoint)> = Vec::with_capacity(current.len() + desired.len());
-        for ep in current.iter().filter(|ep| keep.keeps(ep)) {
-            placed.push((row_of(ep), ep));
-        }
-        let n_current = placed.len();
-        for ep in desired.iter().filter(|ep| keep.keeps(ep)) {
-            placed.push((row_of(ep), ep));
-        }
-        for (i, (row, _)) in placed.iter().enumerate() {
-            let c = &mut counts[*row as usize];
-            if i < n_current {
-                c.0 += 1;
-            } else {
-                c.1 += 1;
-            }
-        }
-
-        // Prefix sums give each row its slice; `cursor` is where the next record of a row goes.
-        let mut bounds = Vec::with_capacity(counts.len());
-        let mut cursor: Vec<(u32, u32)> = Vec::with_capacity(counts.len());
+        // Counting sort. Counts become insertion cursors (start of current, start of
+        // candidates); after the scatter they have moved to (start of candidates, end of row).
         let mut at = 0u32;
-        for &(n_cur, n_cand) in &counts {
-            bounds.push((at, at + n_cur));
-            cursor.push((at, at + n_cur));
+        for b in bounds.iter_mut() {
+            let (n_cur, n_cand) = *b;
+            *b = (at, at + n_cur);
             at += n_cur + n_cand;
         }
-
-        let Some(&(_, filler)) = placed.first() else {
+        let Some(filler) = current.first().or(desired.first()) else {
             return Table { entries: Vec::new(), bounds };
         };
-        let mut entries = vec![filler; placed.len()];
-        for (i, &(row, ep)) in placed.iter().enumerate() {
-            let c = &mut cursor[row as usize];
-            let slot = if i < n_current { &mut c.0 } else { &mut c.1 };
+        let mut entries = vec![filler; at as usize];
+        for (ep, &row) in current.iter().zip(&cur_rows).filter(|(_, r)| **r != SKIP) {
+            let slot = &mut bounds[row as usize].0;
+            entries[*slot as usize] = ep;
+            *slot += 1;
+        }
+        for (ep, &row) in desired.iter().zip(&cand_rows).filter(|(_, r)| **r != SKIP) {
+            let slot = &mut bounds[row as usize].1;
             entries[*slot as usize] = ep;
             *slot += 1;
         }
@@ -104,10 +103,12 @@ impl<'a> Table<'a> {
     }
 
     pub fn rows(&self) -> impl Iterator<Item = Row<'_, 'a>> + '_ {
-        (0..self.bounds.len()).map(move |r| {
-            let (start, mid) = self.bounds[r];
-            let end = self.bounds.get(r + 1).map_or(self.entries.len(), |b| b.0 as usize);
-            Row { current: &self.entries[start as usize..mid as usize], candidates: &self.entries[mid as usize..end] }
+        let mut start = 0usize;
+        self.bounds.iter().map(move |&(mid, end)| {
+            let (mid, end) = (mid as usize, end as usize);
+            let row = Row { current: &self.entries[start..mid], candidates: &self.entries[mid..end] };
+            start = end;
+            row
         })
     }
 }

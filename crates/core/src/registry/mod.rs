@@ -1,1 +1,155 @@
-//! The TXT registry (being written).
+//! Ownership of records: which records in a zone are ours (`--registry`).
+//!
+//! The [`TxtRegistry`] is upstream ExternalDNS v0.22's TXT registry, byte-compatible with the
+//! records upstream writes (names, values, encryption), so a zone can move from upstream to
+//! exodns without a single DNS write. Each record we own has a TXT record next to it whose name
+//! comes from [`NameMapper`] and whose value holds our labels ([`labels`], [`crypto`]).
+//!
+//! The registry does no I/O. A sync cycle is:
+//! 1. the provider lists the zone; [`Registry::records`] turns the list into [`Owned`]: the
+//!    records with their owner labels attached, ownership TXTs taken out;
+//! 2. the planner compares `Owned::endpoints` with the desired records;
+//! 3. [`Registry::apply`] adds the ownership TXTs to the plan's changes (and drops updates and
+//!    deletes of records that are not ours); the provider applies the result.
+
+pub mod crypto;
+pub mod labels;
+pub mod mapper;
+mod txt;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use crate::changes::Changes;
+use crate::endpoint::{Endpoint, Labels};
+use crate::error::Invalid;
+use crate::name::DnsName;
+
+pub use crypto::AesKey;
+pub use mapper::NameMapper;
+pub use txt::{TxtConfig, TxtRegistry};
+
+/// Ownership bookkeeping over the records of a zone.
+pub trait Registry: Send + Sync {
+    /// The owner id this registry claims records for; empty for the noop registry, which owns
+    /// everything.
+    fn owner_id(&self) -> &str;
+
+    /// Upstream's `Records()`: the zone's records as the planner should see them.
+    fn records(&self, raw: Vec<Endpoint>) -> Owned;
+
+    /// Upstream's `ApplyChanges()` without the provider call: the changes to send to the provider.
+    /// `owned` is what [`records`](Self::records) returned for the zone the changes were planned
+    /// on.
+    fn apply(&self, changes: Changes, owned: &Owned) -> RegistryChanges;
+
+    /// The names of the TXT records that can carry the ownership of `ep` (the one `apply`
+    /// writes first, then the legacy ones still read). Empty for the noop registry.
+    fn ownership_names(&self, ep: &Endpoint) -> Vec<DnsName>;
+}
+
+/// The zone as the registry read it: the records (ownership TXTs removed, labels attached) and
+/// the ownership TXTs that exist, which [`Registry::apply`] needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Owned {
+    pub endpoints: Vec<Endpoint>,
+    txt: HashMap<DnsName, TxtEntries>,
+}
+
+/// The ownership TXTs at one name, one per set identifier (rarely more than one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TxtEntries {
+    first: ExistingTxt,
+    more: Vec<ExistingTxt>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ExistingTxt {
+    set_identifier: String,
+    /// With encryption on: the target as the zone has it and the labels it decodes to, so that
+    /// an unchanged value is written back with the same bytes.
+    value: Option<(String, Labels)>,
+}
+
+impl Owned {
+    /// Records without any ownership TXT (what the noop registry returns).
+    pub fn new(endpoints: Vec<Endpoint>) -> Self {
+        Owned { endpoints, txt: HashMap::new() }
+    }
+
+    pub fn into_endpoints(self) -> Vec<Endpoint> {
+        self.endpoints
+    }
+
+    /// Whether the zone has an ownership TXT with this name and set identifier.
+    pub fn has_txt(&self, name: &DnsName, set_identifier: &str) -> bool {
+        self.existing(name, set_identifier).is_some()
+    }
+
+    /// The ownership TXTs of the zone: (name, set identifier), in no particular order.
+    pub fn txt_records(&self) -> impl Iterator<Item = (&DnsName, &str)> {
+        self.txt.iter().flat_map(|(name, entries)| {
+            std::iter::once(&entries.first).chain(&entries.more).map(move |e| (name, e.set_identifier.as_str()))
+        })
+    }
+
+    /// Number of ownership TXTs in the zone.
+    pub fn txt_count(&self) -> usize {
+        self.txt.values().map(|e| 1 + e.more.len()).sum()
+    }
+
+    fn existing(&self, name: &DnsName, set_identifier: &str) -> Option<&ExistingTxt> {
+        let entries = self.txt.get(name)?;
+        std::iter::once(&entries.first).chain(&entries.more).find(|e| e.set_identifier == set_identifier)
+    }
+
+    fn add_txt(&mut self, name: DnsName, txt: ExistingTxt) {
+        match self.txt.entry(name) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(TxtEntries { first: txt, more: Vec::new() });
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let entries = o.get_mut();
+                if entries.first.set_identifier == txt.set_identifier {
+                    entries.first = txt;
+                } else if let Some(e) = entries.more.iter_mut().find(|e| e.set_identifier == txt.set_identifier) {
+                    *e = txt;
+                } else {
+                    entries.more.push(txt);
+                }
+            }
+        }
+    }
+}
+
+/// What [`Registry::apply`] returns: the changes for the provider, and the records it had to
+/// leave out or change without their ownership TXT.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistryChanges {
+    pub changes: Changes,
+    pub invalid: Vec<Invalid>,
+}
+
+/// `--registry=noop`: no ownership records; every record counts as ours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoopRegistry;
+
+impl Registry for NoopRegistry {
+    fn owner_id(&self) -> &str {
+        ""
+    }
+
+    fn records(&self, raw: Vec<Endpoint>) -> Owned {
+        Owned::new(raw)
+    }
+
+    fn apply(&self, changes: Changes, _owned: &Owned) -> RegistryChanges {
+        RegistryChanges { changes, invalid: Vec::new() }
+    }
+
+    fn ownership_names(&self, _ep: &Endpoint) -> Vec<DnsName> {
+        Vec::new()
+    }
+}

@@ -48,7 +48,7 @@ fn second_round_keeps_the_current_resource() {
 #[test]
 fn unlabelled_current_is_updated_to_the_least_candidate() {
     let cur = mk_cname(FOO, "v2.example.net");
-    let p = plan(&[foo_v2(), foo_v1(), bar_127()], &[cur.clone()], &noop());
+    let p = plan(&[foo_v2(), foo_v1(), bar_127()], one(&cur), &noop());
     let new = owned(foo_v1(), "");
     expect(&p.changes, &[&bar_127()], &[&cur], &[&new], &[]);
 }
@@ -56,18 +56,18 @@ fn unlabelled_current_is_updated_to_the_least_candidate() {
 #[test]
 fn ttl_set_and_different_updates_unset_does_not() {
     let with_ttl = bar_127().with_ttl(Ttl(300));
-    let p = plan(&[with_ttl.clone()], &[bar_127()], &noop());
+    let p = plan(one(&with_ttl), &[bar_127()], &noop());
     expect(&p.changes, &[], &[&bar_127()], &[&owned(with_ttl.clone(), "")], &[]);
     // Desired without TTL: the provider's TTL stays.
-    assert!(plan(&[bar_127()], &[with_ttl.clone()], &noop()).changes.is_empty());
-    assert!(plan(&[with_ttl.clone()], &[with_ttl], &noop()).changes.is_empty());
+    assert!(plan(&[bar_127()], one(&with_ttl), &noop()).changes.is_empty());
+    assert!(plan(one(&with_ttl), one(&with_ttl), &noop()).changes.is_empty());
 }
 
 #[test]
 fn provider_specific_changes() {
     let proxied = |v: &str| bar_127().with_property("alias", "false").with_property("cloudflare-proxied", v);
     let only_alias = bar_127().with_property("alias", "false");
-    let changed = |d: &Endpoint, c: &Endpoint| !plan(&[d.clone()], &[c.clone()], &noop()).changes.update_new.is_empty();
+    let changed = |d: &Endpoint, c: &Endpoint| !plan(one(d), one(c), &noop()).changes.update_new.is_empty();
     assert!(changed(&proxied("false"), &proxied("true")));
     assert!(!changed(&proxied("true"), &proxied("true")));
     assert!(!plan(&[proxied("true")], &[proxied("true")], &noop()).has_changes());
@@ -79,7 +79,7 @@ fn provider_specific_changes() {
 fn force_update_property_on_current_forces_an_update() {
     // The registry marks an owned record whose TXT is missing; the update recreates the TXT.
     let cur = owned(bar_127(), "me").with_property(crate::endpoint::FORCE_UPDATE_PROPERTY, "true");
-    let p = plan(&[bar_127()], &[cur.clone()], &opts_owner("me"));
+    let p = plan(&[bar_127()], one(&cur), &opts_owner("me"));
     expect(&p.changes, &[], &[&cur], &[&owned(bar_127(), "me")], &[]);
     assert!(p.has_changes());
 }
@@ -103,14 +103,14 @@ fn target_case_and_ipv6_spelling_are_not_changes() {
 #[test]
 fn cname_to_a_deletes_and_creates() {
     let cur = owned(foo_v1(), "pwner");
-    let p = plan(&[foo_a5()], &[cur.clone()], &opts_owner("pwner"));
+    let p = plan(&[foo_a5()], one(&cur), &opts_owner("pwner"));
     expect(&p.changes, &[&foo_a5()], &[], &[], &[&cur]);
 }
 
 #[test]
 fn cname_to_dual_stack() {
     let cur = owned(foo_v1(), "pwner");
-    let p = plan(&[foo_a5(), foo_aaaa()], &[cur.clone()], &opts_owner("pwner"));
+    let p = plan(&[foo_a5(), foo_aaaa()], one(&cur), &opts_owner("pwner"));
     expect(&p.changes, &[&foo_a5(), &foo_aaaa()], &[], &[], &[&cur]);
 }
 
@@ -127,7 +127,7 @@ fn a_and_aaaa_win_over_cname_candidates() {
     expect(&p.changes, &[&foo_a5(), &foo_aaaa()], &[], &[], &[]);
     // With a current CNAME: the CNAME candidate is dropped and the current one deleted.
     let cur = owned(foo_v1(), "nerf");
-    let p = plan(&[foo_v1(), foo_a5(), foo_aaaa()], &[cur.clone()], &opts_owner("nerf"));
+    let p = plan(&[foo_v1(), foo_a5(), foo_aaaa()], one(&cur), &opts_owner("nerf"));
     expect(&p.changes, &[&foo_a5(), &foo_aaaa()], &[], &[], &[&cur]);
 }
 
@@ -144,21 +144,21 @@ fn conflicting_current_is_resolved_by_desired() {
 fn single_cname_candidate_is_not_a_conflict() {
     // Only one candidate: no resolution, so the A is replaced by the CNAME.
     let a = owned(foo_a5(), "me");
-    let p = plan(&[foo_v1()], &[a.clone()], &opts_owner("me"));
+    let p = plan(&[foo_v1()], one(&a), &opts_owner("me"));
     expect(&p.changes, &[&foo_v1()], &[], &[], &[&a]);
 }
 
 #[test]
 fn unmanaged_types_are_invisible() {
     let txt = mk_txt(FOO, "heritage=external-dns");
-    let p = plan(&[foo_v2()], &[txt.clone()], &noop());
+    let p = plan(&[foo_v2()], one(&txt), &noop());
     expect(&p.changes, &[&foo_v2()], &[], &[], &[]);
     let managed_but_excluded = PlanOptions {
         managed_types: vec![RecordType::A, RecordType::CNAME, RecordType::TXT],
         excluded_types: vec![RecordType::TXT],
         ..noop()
     };
-    let p = plan(&[foo_v2()], &[txt.clone()], &managed_but_excluded);
+    let p = plan(&[foo_v2()], one(&txt), &managed_but_excluded);
     expect(&p.changes, &[&foo_v2()], &[], &[], &[]);
     let txt_managed = PlanOptions { managed_types: vec![RecordType::TXT], ..noop() };
     let p = plan(&[], &[txt.clone(), bar_127()], &txt_managed);
@@ -204,10 +204,10 @@ fn policies() {
 fn set_identifiers_make_separate_rows() {
     let m = |ip: &str, set: &str| mk_a("multiple.example.org", &[ip]).with_set_identifier(set);
     let (m1, m2, m3) = (m("192.168.0.1", "test-set-1"), m("192.168.0.2", "test-set-1"), m("192.168.0.2", "test-set-2"));
-    let p = plan(&[m2.clone(), m3.clone()], &[m1.clone()], &noop());
+    let p = plan(&[m2.clone(), m3.clone()], one(&m1), &noop());
     expect(&p.changes, &[&m3], &[&m1], &[&owned(m2.clone(), "")], &[]);
     // Moving a record to another set identifier is a create plus a delete.
-    let p = plan(&[m3.clone()], &[m2.clone()], &noop());
+    let p = plan(one(&m3), one(&m2), &noop());
     expect(&p.changes, &[&m3], &[], &[], &[&m2]);
 }
 
@@ -218,7 +218,7 @@ fn domain_filters() {
     let excluded = f("foo.ex.domain.tld", "1.1.1.1");
     let opts = PlanOptions { domain_filter: filter(&["domain.tld"], &["ex.domain.tld"]), ..noop() };
     let desired = [excluded.clone(), f1.clone(), f2.clone(), f3.clone()];
-    let p = plan(&desired, &[excluded.clone()], &opts);
+    let p = plan(&desired, one(&excluded), &opts);
     expect(&p.changes, &[&f2, &f3, &f1], &[], &[], &[]);
     let p = plan(&desired, &[excluded.clone(), f1.clone(), f2.clone()], &opts);
     expect(&p.changes, &[&f3], &[], &[], &[]);
@@ -239,7 +239,7 @@ fn dual_stack_lifecycle() {
     expect(&p.changes, &[&a, &aaaa], &[], &[], &[]);
     let p = plan(&[], &[a.clone(), aaaa.clone()], &noop());
     expect(&p.changes, &[], &[], &[], &[&a, &aaaa]);
-    let p = plan(&[a.clone()], &[a.clone(), aaaa.clone()], &noop());
+    let p = plan(one(&a), &[a.clone(), aaaa.clone()], &noop());
     expect(&p.changes, &[], &[], &[], &[&aaaa]);
 }
 
@@ -248,7 +248,7 @@ fn update_prefers_the_resource_holding_the_name() {
     let cur = owned(res(mk_a(BAR, &["10.0.0.9"]), "service/ns/b"), "me");
     let other = res(mk_a(BAR, &["10.0.0.1"]), "service/ns/a");
     let same = res(mk_a(BAR, &["10.0.0.5"]), "service/ns/b");
-    let p = plan(&[other, same.clone()], &[cur.clone()], &opts_owner("me"));
+    let p = plan(&[other, same.clone()], one(&cur), &opts_owner("me"));
     expect(&p.changes, &[], &[&cur], &[&owned(same, "me")], &[]);
 }
 

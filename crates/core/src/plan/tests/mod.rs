@@ -39,6 +39,11 @@ pub(crate) fn mk_raw(name: &str, rt: RecordType, targets: &[&str]) -> Endpoint {
     Endpoint::new(DnsName::parse(name).expect("valid name"), rt, Targets::from_iter(targets.iter().copied()))
 }
 
+/// A one-record input list.
+pub(crate) fn one(ep: &Endpoint) -> &[Endpoint] {
+    std::slice::from_ref(ep)
+}
+
 pub(crate) fn owned(ep: Endpoint, owner: &str) -> Endpoint {
     ep.with_label(label::OWNER, owner)
 }

@@ -76,9 +76,9 @@ fn foreign_and_unowned_records_are_never_updated_or_deleted() {
 #[test]
 fn noop_registry_owns_everything() {
     let nobodys = mk_a(FOO, &["1.1.1.1"]);
-    let p = plan(&[], &[nobodys.clone()], &opts_owner(""));
+    let p = plan(&[], one(&nobodys), &opts_owner(""));
     expect(&p.changes, &[], &[], &[], &[&nobodys]);
-    let p = plan(&[foo_v2()], &[nobodys.clone()], &opts_owner(""));
+    let p = plan(&[foo_v2()], one(&nobodys), &opts_owner(""));
     expect(&p.changes, &[&foo_v2()], &[], &[], &[&nobodys]);
 }
 
@@ -87,7 +87,7 @@ fn update_inherits_the_current_owner() {
     let cur = owned(foo_v1(), "pwner");
     let want = owned(foo_v2(), "pwner");
     for owner in ["", "pwner"] {
-        let p = plan(&[foo_v2()], &[cur.clone()], &opts_owner(owner));
+        let p = plan(&[foo_v2()], one(&cur), &opts_owner(owner));
         expect(&p.changes, &[], &[&cur], &[&want], &[]);
     }
 }
@@ -98,7 +98,7 @@ fn migration_from_old_owner() {
     // that rewrites the TXT, and with nothing else different the pair is equal.
     let cur = owned(foo_a5(), "bar");
     let opts = PlanOptions { old_owner_id: "foo".into(), ..opts_owner("bar") };
-    let p = plan(&[foo_a5()], &[cur.clone()], &opts);
+    let p = plan(&[foo_a5()], one(&cur), &opts);
     expect(&p.changes, &[], &[&cur], &[&cur], &[]);
     assert!(!p.has_changes());
     // A record still labelled with the old owner (not relabelled) is not ours: untouched.

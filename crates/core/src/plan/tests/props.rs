@@ -73,7 +73,9 @@ fn arb_opts() -> impl Strategy<Value = PlanOptions> {
         PlanOptions {
             policy,
             owner_id: owner.to_owned(),
-            old_owner_id: old.to_owned(),
+            // `--migrate-from-txt-owner` belongs with the TXT registry, which refuses an empty
+            // owner id; with the noop registry it would update unlabelled records forever.
+            old_owner_id: if owner.is_empty() { String::new() } else { old.to_owned() },
             managed_types: managed,
             excluded_types: excluded,
             domain_filter: if filtered { filter(&["example.org"], &["c.example.org"]) } else { DomainFilter::default() },
@@ -107,7 +109,8 @@ fn shuffled<T: Clone + std::fmt::Debug>(v: Vec<T>) -> impl Strategy<Value = Vec<
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    // No regression files: a failure prints its minimal case; add it to `cases.rs` instead.
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn replanning_after_apply_changes_nothing(desired in arb_desired(), zone in arb_current(), opts in arb_opts()) {

@@ -1,0 +1,392 @@
+//! The TXT registry (`--registry=txt`), upstream's `registry/txt/registry.go`.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use super::crypto::{self, AesKey};
+use super::labels;
+use super::mapper::NameMapper;
+use super::{ExistingTxt, Owned, Registry, RegistryChanges};
+use crate::changes::Changes;
+use crate::endpoint::{Endpoint, FORCE_UPDATE_PROPERTY, Labels, Ttl, label};
+use crate::error::{Error, Invalid, InvalidKind};
+use crate::name::DnsName;
+use crate::record_type::{DEFAULT_MANAGED, RecordType};
+use crate::target::Targets;
+
+/// The provider-specific property that marks an AWS alias record (`true` or `A` on an A record).
+const ALIAS_PROPERTY: &str = "alias";
+
+/// Settings of the TXT registry, named after upstream's flags.
+#[derive(Debug, Clone)]
+pub struct TxtConfig {
+    /// `--txt-owner-id`; must not be empty.
+    pub owner_id: String,
+    /// `--txt-prefix`; may hold `%{record_type}`.
+    pub prefix: String,
+    /// `--txt-suffix`; may hold `%{record_type}`. Exclusive with `prefix`.
+    pub suffix: String,
+    /// `--txt-wildcard-replacement`: what a leading `*` becomes in TXT names.
+    pub wildcard_replacement: String,
+    /// `--txt-encrypt-enabled`: write values encrypted. Needs `encryption_key`.
+    pub encrypt: bool,
+    /// `--txt-encrypt-aes-key`. When set, values are decrypted when read even if `encrypt` is
+    /// off (so a zone can move back to plain text), as upstream does.
+    pub encryption_key: Option<AesKey>,
+    /// `--migrate-from-txt-owner`: records of this owner are taken over; empty for none.
+    pub old_owner_id: String,
+    /// `--managed-record-types`: only these get `txt/force-update` when their TXT is missing.
+    pub managed_types: Vec<RecordType>,
+    /// `--exclude-record-types`; wins over `managed_types`.
+    pub excluded_types: Vec<RecordType>,
+}
+
+impl Default for TxtConfig {
+    /// Upstream's flag defaults.
+    fn default() -> Self {
+        TxtConfig {
+            owner_id: "default".to_owned(),
+            prefix: String::new(),
+            suffix: String::new(),
+            wildcard_replacement: String::new(),
+            encrypt: false,
+            encryption_key: None,
+            old_owner_id: String::new(),
+            managed_types: DEFAULT_MANAGED.to_vec(),
+            excluded_types: Vec::new(),
+        }
+    }
+}
+
+/// Ownership through TXT records next to each record.
+#[derive(Debug)]
+pub struct TxtRegistry {
+    owner_id: String,
+    old_owner_id: String,
+    mapper: NameMapper,
+    key: Option<AesKey>,
+    encrypt: bool,
+    managed_types: Vec<RecordType>,
+    excluded_types: Vec<RecordType>,
+    /// Legacy `cname-` TXTs of A alias records already reported, to report each once.
+    legacy_alias_warned: Mutex<HashSet<String>>,
+}
+
+impl TxtRegistry {
+    pub fn new(config: TxtConfig) -> Result<Self, Error> {
+        if config.owner_id.is_empty() {
+            return Err(Error::config("--txt-owner-id", "the owner id cannot be empty"));
+        }
+        if config.encrypt && config.encryption_key.is_none() {
+            return Err(Error::config(
+                "--txt-encrypt-aes-key",
+                "the AES encryption key must be set when TXT record encryption is enabled",
+            ));
+        }
+        Ok(TxtRegistry {
+            mapper: NameMapper::new(&config.prefix, &config.suffix, &config.wildcard_replacement)?,
+            owner_id: config.owner_id,
+            old_owner_id: config.old_owner_id,
+            key: config.encryption_key,
+            encrypt: config.encrypt,
+            managed_types: config.managed_types,
+            excluded_types: config.excluded_types,
+            legacy_alias_warned: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn mapper(&self) -> &NameMapper {
+        &self.mapper
+    }
+
+    /// The name of the ownership TXT that [`apply`](Registry::apply) writes for `ep`.
+    pub fn txt_name(&self, ep: &Endpoint) -> Result<DnsName, Invalid> {
+        let candidate = self.mapper.to_txt_name(ep.dns_name.as_str(), ep.record_type);
+        DnsName::parse(&candidate).map_err(|e| {
+            let mut reason = format!("the ownership TXT name for {} {} is not a valid DNS name: {e}", ep.dns_name, ep.record_type);
+            if ep.dns_name.is_wildcard() && self.mapper.wildcard_replacement().is_empty() {
+                reason.push_str(" (set --txt-wildcard-replacement for wildcard records)");
+            }
+            Invalid::new(InvalidKind::Name, "ownership TXT name", &candidate, reason)
+        })
+    }
+
+    /// The ownership TXT of `r`, as upstream's `generateTXTRecord`. Takes the record over from
+    /// the old owner, and with encryption may add the nonce label to it, as upstream does.
+    pub fn ownership_txt(&self, r: &mut Endpoint, owned: &Owned) -> Result<Endpoint, Invalid> {
+        if !self.old_owner_id.is_empty() && r.owner() == Some(self.old_owner_id.as_str()) {
+            r.labels.insert(label::OWNER.to_owned(), self.owner_id.clone());
+        }
+        let name = self.txt_name(r)?;
+        let value = self.txt_value(r, &name, owned)?;
+        let mut labels = Labels::new();
+        labels.insert(label::OWNED_RECORD.to_owned(), r.dns_name.as_str().to_owned());
+        Ok(Endpoint {
+            dns_name: name,
+            targets: Targets(vec![value]),
+            record_type: RecordType::TXT,
+            set_identifier: r.set_identifier.clone(),
+            ttl: Ttl::default(),
+            labels,
+            provider_specific: r.provider_specific.clone(),
+        })
+    }
+
+    fn txt_value(&self, r: &mut Endpoint, name: &DnsName, owned: &Owned) -> Result<String, Invalid> {
+        let key = match &self.key {
+            Some(key) if self.encrypt => key,
+            _ => return Ok(labels::encode_plain(&r.labels)),
+        };
+        let existing = owned.existing(name, &r.set_identifier).and_then(|e| e.value.as_ref());
+        if let Some((target, existing_labels)) = existing {
+            if labels::same_value(existing_labels, &r.labels) {
+                // Go and Rust gzip differ: write back the zone's own bytes for the same labels.
+                return Ok(target.clone());
+            }
+        }
+        // Upstream reuses the nonce of the labels. Never reuse one the zone's value was sealed
+        // with for other labels (that would break GCM); take a fresh one then.
+        let ours = r.labels.get(label::TXT_ENCRYPTION_NONCE);
+        let used_for_other = existing.and_then(|(_, l)| l.get(label::TXT_ENCRYPTION_NONCE));
+        let nonce = match ours.and_then(|n| crypto::nonce_from_label(n)) {
+            Some(nonce) if used_for_other != ours => nonce,
+            _ => {
+                let nonce = crypto::random_nonce();
+                r.labels.insert(label::TXT_ENCRYPTION_NONCE.to_owned(), crypto::nonce_to_label(&nonce));
+                nonce
+            }
+        };
+        let sealed = crypto::encrypt(&labels::to_plain(&r.labels), key, &nonce)
+            .map_err(|e| Invalid::new(InvalidKind::TxtValue, "ownership TXT value", name.as_str(), e.to_string()))?;
+        Ok(format!("\"{sealed}\""))
+    }
+
+    /// The TXT whose labels `ep` takes: its own type's, then for an A alias the legacy `cname`
+    /// one, then (all types but AAAA) the old format's.
+    fn owning_txt(&self, ep: &Endpoint, index: &HashMap<LabelKey<'_>, usize>, buf: &mut String) -> Option<usize> {
+        // TXT names hold the wildcard replacement where the record has `*`.
+        let wildcard = self.mapper.wildcard_replacement();
+        let name: &str = match ep.dns_name.as_str().strip_prefix('*') {
+            Some(rest) if !wildcard.is_empty() && (rest.is_empty() || rest.starts_with('.')) => {
+                buf.clear();
+                buf.push_str(wildcard);
+                buf.push_str(rest);
+                buf
+            }
+            _ => ep.dns_name.as_str(),
+        };
+        let find = |rt| index.get(&(Cow::Borrowed(name), rt, ep.set_identifier.as_str())).copied();
+        let mut found = find(Some(ep.record_type));
+        if is_alias_a(ep) {
+            // A alias records were owned through the `cname-` TXT before v0.22.
+            if let Some(legacy) = find(Some(RecordType::CNAME)) {
+                found = found.or(Some(legacy));
+                self.warn_legacy_alias(name);
+            }
+        }
+        if found.is_none() && ep.record_type != RecordType::AAAA {
+            found = find(None);
+        }
+        found
+    }
+
+    fn is_managed(&self, rt: RecordType) -> bool {
+        !self.excluded_types.contains(&rt) && self.managed_types.contains(&rt)
+    }
+
+    fn is_ours(&self, ep: &Endpoint) -> bool {
+        ep.owner() == Some(self.owner_id.as_str())
+    }
+
+    fn warn_legacy_alias(&self, name: &str) {
+        let legacy = self.mapper.to_txt_name(name, RecordType::CNAME);
+        let mut warned = self.legacy_alias_warned.lock().unwrap_or_else(|e| e.into_inner());
+        if warned.insert(legacy.clone()) {
+            tracing::warn!(
+                legacy_txt = %legacy,
+                record = %name,
+                now = %self.mapper.to_txt_name(name, RecordType::A),
+                "obsolete legacy ownership TXT of an A alias record can be removed"
+            );
+        }
+    }
+}
+
+fn is_alias_a(ep: &Endpoint) -> bool {
+    ep.record_type == RecordType::A && matches!(ep.property(ALIAS_PROPERTY), Some("true" | "A"))
+}
+
+/// Key of the label index: (name of the owned record, its type or `None` for the old format,
+/// set identifier).
+type LabelKey<'a> = (Cow<'a, str>, Option<RecordType>, &'a str);
+
+impl Registry for TxtRegistry {
+    fn owner_id(&self) -> &str {
+        &self.owner_id
+    }
+
+    fn records(&self, raw: Vec<Endpoint>) -> Owned {
+        let mut endpoints = Vec::with_capacity(raw.len());
+        let mut txts: Vec<Endpoint> = Vec::new();
+        let mut txt_labels: Vec<Labels> = Vec::new();
+        for ep in raw {
+            if ep.record_type != RecordType::TXT {
+                endpoints.push(ep);
+                continue;
+            }
+            // Registry TXTs have one target. Some providers list routing-policy records without.
+            let Some(target) = ep.targets.0.first() else {
+                tracing::error!(name = %ep.dns_name, "TXT record has no targets");
+                continue;
+            };
+            match labels::decode(target, self.key.as_ref()) {
+                Some(labels) => {
+                    txts.push(ep);
+                    txt_labels.push(labels);
+                }
+                // Not an ownership record: an ordinary TXT record.
+                None => endpoints.push(ep),
+            }
+        }
+
+        {
+            let mut index: HashMap<LabelKey<'_>, usize> = HashMap::with_capacity(txts.len());
+            let mut txt_names: HashSet<&str> = HashSet::with_capacity(txts.len());
+            for (i, txt) in txts.iter().enumerate() {
+                txt_names.insert(txt.dns_name.as_str());
+                if let Some((name, rt)) = self.mapper.to_endpoint_name(txt.dns_name.as_str()) {
+                    // The last of duplicates wins, as upstream's map assignment.
+                    index.insert((name, rt, txt.set_identifier.as_str()), i);
+                }
+            }
+
+            // Which TXT owns each record, and how many records each TXT owns (usually one: its
+            // labels are then moved rather than copied).
+            let mut buf = String::new();
+            let found: Vec<Option<usize>> = endpoints.iter().map(|ep| self.owning_txt(ep, &index, &mut buf)).collect();
+            let mut uses = vec![0u32; txts.len()];
+            for i in found.iter().flatten() {
+                uses[*i] += 1;
+            }
+            let keep_labels = self.encrypt;
+
+            for (ep, found) in endpoints.iter_mut().zip(found) {
+                if let Some(i) = found {
+                    uses[i] -= 1;
+                    let owner_labels = if uses[i] == 0 && !keep_labels {
+                        std::mem::take(&mut txt_labels[i])
+                    } else {
+                        txt_labels[i].clone()
+                    };
+                    if ep.labels.is_empty() {
+                        ep.labels = owner_labels;
+                    } else {
+                        ep.labels.extend(owner_labels);
+                    }
+                }
+
+                if !self.old_owner_id.is_empty() && ep.owner() == Some(self.old_owner_id.as_str()) {
+                    ep.labels.insert(label::OWNER.to_owned(), self.owner_id.clone());
+                }
+
+                // A record of ours whose TXT (new format) is missing: force an update, which
+                // writes it. Upstream does this only when the zone has some ownership TXT.
+                if !txt_names.is_empty() && self.is_ours(ep) && self.is_managed(ep.record_type) {
+                    self.mapper.write_txt_name(ep.dns_name.as_str(), ep.record_type, &mut buf);
+                    // A TXT that cannot be named cannot be written either: no endless updates.
+                    if !txt_names.contains(buf.as_str()) && DnsName::parse(&buf).is_ok() {
+                        ep.set_property(FORCE_UPDATE_PROPERTY, "true");
+                    }
+                }
+            }
+        }
+
+        let mut owned = Owned::new(endpoints);
+        owned.txt.reserve(txts.len());
+        let keep_values = self.encrypt;
+        for (mut txt, labels) in txts.into_iter().zip(txt_labels) {
+            let value = (keep_values && txt.targets.len() == 1).then(|| (txt.targets.0.swap_remove(0), labels));
+            owned.add_txt(txt.dns_name, ExistingTxt { set_identifier: txt.set_identifier, value });
+        }
+        owned
+    }
+
+    fn apply(&self, changes: Changes, owned: &Owned) -> RegistryChanges {
+        let Changes { create, update_old, update_new, delete } = changes;
+        let mut out = Changes::default();
+        let mut invalid = Vec::new();
+
+        let mut txts = Vec::new();
+        for mut r in create {
+            r.labels.insert(label::OWNER.to_owned(), self.owner_id.clone());
+            match self.ownership_txt(&mut r, owned) {
+                Ok(txt) => {
+                    // A TXT left behind by a record deleted by hand is reused, not created twice.
+                    if !owned.has_txt(&txt.dns_name, &txt.set_identifier) {
+                        txts.push(txt);
+                    }
+                    out.create.push(r);
+                }
+                Err(e) => invalid.push(not_written(e, "the record is not created")),
+            }
+        }
+        out.create.append(&mut txts);
+
+        for mut r in delete.into_iter().filter(|r| self.is_ours(r)) {
+            match self.ownership_txt(&mut r, owned) {
+                Ok(txt) => txts.push(txt),
+                Err(e) => invalid.push(not_written(e, "the record is deleted without it")),
+            }
+            out.delete.push(r);
+        }
+        out.delete.append(&mut txts);
+
+        // Upstream filters both sides on their own; the planner gives the new state the old
+        // one's owner, so keeping a pair only when both are ours is the same and keeps pairs.
+        let mut new_txts = Vec::new();
+        for (mut old, mut new) in update_old.into_iter().zip(update_new) {
+            if !self.is_ours(&old) || !self.is_ours(&new) {
+                continue;
+            }
+            match (self.ownership_txt(&mut old, owned), self.ownership_txt(&mut new, owned)) {
+                (Ok(old_txt), Ok(new_txt)) => {
+                    txts.push(old_txt);
+                    new_txts.push(new_txt);
+                }
+                (Err(e), _) | (_, Err(e)) => invalid.push(not_written(e, "the record is updated without it")),
+            }
+            out.update_old.push(old);
+            out.update_new.push(new);
+        }
+        out.update_old.append(&mut txts);
+        out.update_new.append(&mut new_txts);
+
+        RegistryChanges { changes: out, invalid }
+    }
+
+    fn ownership_names(&self, ep: &Endpoint) -> Vec<DnsName> {
+        let name = ep.dns_name.as_str();
+        let mut candidates = vec![self.mapper.to_txt_name(name, ep.record_type)];
+        if is_alias_a(ep) {
+            candidates.push(self.mapper.to_txt_name(name, RecordType::CNAME));
+        }
+        if ep.record_type != RecordType::AAAA {
+            candidates.push(self.mapper.to_old_format_txt_name(name));
+        }
+        let mut names: Vec<DnsName> = Vec::with_capacity(candidates.len());
+        for candidate in candidates {
+            if let Ok(n) = DnsName::parse(&candidate) {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+        names
+    }
+}
+
+fn not_written(mut e: Invalid, what: &str) -> Invalid {
+    e.reason = format!("{}; {what}", e.reason);
+    e
+}

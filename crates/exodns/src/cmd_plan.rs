@@ -1,0 +1,73 @@
+//! `exodns plan`: what exodns would change, as a diff or as webhook `Changes` JSON.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use exodns_controller::Syncer;
+use exodns_core::endpoint::RawEndpoint;
+use exodns_core::registry::Owned;
+use exodns_core::{Endpoint, Invalid};
+use exodns_provider::Provider;
+use exodns_provider::inmemory::InMemoryProvider;
+
+use crate::cli::{Config, PlanArgs, PlanOutput};
+use crate::{desired, output, wiring};
+
+/// Reads `--current-endpoints`: a JSON array of webhook `Endpoint`s. Bad items are reported and
+/// skipped, as a provider listing would skip them.
+fn read_current(path: &std::path::Path) -> anyhow::Result<(Vec<Endpoint>, Vec<Invalid>)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("--current-endpoints {}", path.display()))?;
+    let raw: Vec<RawEndpoint> =
+        serde_json::from_str(&text).with_context(|| format!("--current-endpoints {}: not a JSON array of endpoints", path.display()))?;
+    let mut endpoints = Vec::with_capacity(raw.len());
+    let mut invalid = Vec::new();
+    for (i, r) in raw.into_iter().enumerate() {
+        match Endpoint::try_from(r) {
+            Ok(ep) => endpoints.push(ep),
+            Err(e) => invalid.push(e.at(format!("[{i}].{}", "endpoint"))),
+        }
+    }
+    Ok((endpoints, invalid))
+}
+
+pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let kinds = desired::source_kinds(cfg)?;
+    if !kinds.contains(&exodns_sources::SourceKind::Manifest) {
+        bail!("exodns plan reads objects from files: give --source=manifest --manifest-path=PATH");
+    }
+    let source_cfg = desired::source_config(cfg)?;
+    let wanted = desired::from_manifests(cfg, &kinds, &source_cfg)?;
+    let registry = wiring::registry(cfg)?;
+    let options = wiring::plan_options(cfg)?;
+
+    let report = match &args.current_endpoints {
+        // Current records as the registry returns them: plan against them directly.
+        Some(path) => {
+            let (current, invalid) = read_current(path)?;
+            for inv in &invalid {
+                tracing::warn!("{inv}");
+            }
+            let provider: Arc<dyn Provider> = Arc::new(InMemoryProvider::new(&[]));
+            let syncer = Syncer::new(provider, registry, options).dry_run(true);
+            syncer.plan_and_apply(wanted.endpoints, Owned::new(current), Vec::new(), &wanted.protected).await?
+        }
+        None => {
+            let syncer = Syncer::new(wiring::provider(cfg)?, registry, options).dry_run(true);
+            syncer.sync_protected(wanted.endpoints, &wanted.protected).await?
+        }
+    };
+    match args.output {
+        // JSON is exactly what a provider would receive; the diff shows the records and counts
+        // their ownership TXT changes.
+        PlanOutput::Json => println!("{}", serde_json::to_string_pretty(&report.outgoing)?),
+        PlanOutput::Diff => {
+            print!("{}", output::plan_diff(&report.planned, args.color));
+            let txt = report.outgoing.len().saturating_sub(report.planned.len());
+            if txt > 0 {
+                println!("(and {txt} ownership TXT record changes beside them; --output json lists them)");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

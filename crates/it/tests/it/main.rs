@@ -1,0 +1,7 @@
+//! Integration tests of exodns against real peers, as one test binary with a module per topic.
+//!
+//! Peers are started through `scripts/testbed/*.sh` (via `exodns-testbed`). A test whose peer is
+//! not installed prints a notice and passes, unless `EXODNS_REQUIRE_PEERS=1` is set: then it
+//! fails.
+
+mod pdns;

@@ -1,0 +1,186 @@
+//! What every source does with one object: the filters, the annotations every source reads,
+//! building endpoints with their labels, the template and default-target rules, and merging.
+
+use exodns_core::endpoint::{endpoints_for_targets, label};
+use exodns_core::{DnsName, Endpoint, Invalid, InvalidKind, ObjectRef, ProviderSpecific, RecordType, Ttl};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::SourceOutput;
+use crate::annotations::{Annotations, check_targets};
+use crate::cluster::namespace_of;
+use crate::config::SourceConfig;
+use crate::template::TemplateInput;
+
+/// Which annotations beyond `ttl` and `target` a source applies (upstream's node and pod sources
+/// ignore `set-identifier` and the provider-specific ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Routing {
+    Annotations,
+    Ignored,
+}
+
+/// The state of turning one object into endpoints.
+pub(crate) struct Ctx<'a> {
+    pub obj: ObjectRef,
+    pub cfg: &'a SourceConfig,
+    pub ann: Annotations,
+    pub ttl: Ttl,
+    pub set_identifier: String,
+    pub provider_specific: Vec<ProviderSpecific>,
+    pub endpoints: Vec<Endpoint>,
+    pub invalid: Vec<Invalid>,
+    annotation_targets: Option<Vec<String>>,
+}
+
+/// The reference of an object, or a diagnostic when it has no name.
+pub(crate) fn object_ref(kind: &str, meta: &ObjectMeta, namespaced: bool) -> Result<ObjectRef, Invalid> {
+    let name = meta.name.as_deref().unwrap_or_default();
+    if name.is_empty() {
+        return Err(Invalid::new(InvalidKind::Object, "metadata.name", "", format!("a {kind} object needs a name")));
+    }
+    Ok(if namespaced { ObjectRef::namespaced(kind, namespace_of(meta), name) } else { ObjectRef::cluster(kind, name) })
+}
+
+impl<'a> Ctx<'a> {
+    /// Applies `--namespace` (for namespaced objects), `--label-filter`, `--annotation-filter` and
+    /// the `controller` annotation, then reads `ttl` (and `set-identifier` and the provider-specific
+    /// annotations with [`Routing::Annotations`]). `Err` carries what to return for a skipped
+    /// object: nothing, or the diagnostic that made it unusable.
+    pub fn admit(
+        kind: &str,
+        meta: &ObjectMeta,
+        namespaced: bool,
+        routing: Routing,
+        cfg: &'a SourceConfig,
+    ) -> Result<Self, SourceOutput> {
+        let obj = object_ref(kind, meta, namespaced).map_err(SourceOutput::invalid)?;
+        if namespaced && !cfg.namespace_allowed(namespace_of(meta)) {
+            return Err(SourceOutput::default());
+        }
+        if !cfg.label_filter.matches(meta.labels.as_ref()) {
+            tracing::debug!(object = %obj, filter = %cfg.label_filter, "skipped by --label-filter");
+            return Err(SourceOutput::default());
+        }
+        let ann = Annotations::new(meta.annotations.as_ref(), &cfg.annotation_prefix);
+        if !cfg.annotation_filter.matches(Some(ann.effective())) {
+            tracing::debug!(object = %obj, filter = %cfg.annotation_filter, "skipped by --annotation-filter");
+            return Err(SourceOutput::default());
+        }
+        if !ann.controller_matches() {
+            tracing::debug!(object = %obj, "skipped: the controller annotation names another controller");
+            return Err(SourceOutput::default());
+        }
+        let mut invalid = Vec::new();
+        let ttl = ann.ttl(&obj, &mut invalid);
+        let (set_identifier, provider_specific) = match routing {
+            Routing::Ignored => (String::new(), Vec::new()),
+            Routing::Annotations => match ann.set_identifier(&obj) {
+                Ok(id) => (id, ann.provider_specific()),
+                Err(e) => {
+                    // Without its set identifier a record would clash with the routing policy of
+                    // its siblings; publish nothing for this object.
+                    invalid.push(e);
+                    return Err(SourceOutput { endpoints: Vec::new(), invalid });
+                }
+            },
+        };
+        Ok(Ctx {
+            obj,
+            cfg,
+            ann,
+            ttl,
+            set_identifier,
+            provider_specific,
+            endpoints: Vec::new(),
+            invalid,
+            annotation_targets: None,
+        })
+    }
+
+    /// Parses a host name; a bad one becomes a diagnostic on `field`.
+    pub fn hostname(&mut self, field: &str, raw: &str) -> Option<DnsName> {
+        match DnsName::parse(raw) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                self.invalid.push(e.invalid(field, raw).on(&self.obj));
+                None
+            }
+        }
+    }
+
+    /// Checks discovered targets; bad ones become diagnostics on `field`.
+    pub fn targets<'s>(&mut self, field: &str, raw: impl IntoIterator<Item = &'s str>) -> Vec<String> {
+        check_targets(raw, &self.obj, field, &mut self.invalid)
+    }
+
+    /// The `target` annotation, checked once: `None` when absent or empty.
+    pub fn annotation_targets(&mut self) -> Option<Vec<String>> {
+        if !self.ann.has_targets() {
+            return None;
+        }
+        if self.annotation_targets.is_none() {
+            let t = self.ann.targets(&self.obj, &mut self.invalid);
+            self.annotation_targets = Some(t);
+        }
+        self.annotation_targets.clone()
+    }
+
+    /// Sets the object's set identifier, provider-specific properties and `resource` label.
+    pub fn decorate(&self, mut ep: Endpoint) -> Endpoint {
+        ep.set_identifier.clone_from(&self.set_identifier);
+        ep.provider_specific.clone_from(&self.provider_specific);
+        ep.labels.insert(label::RESOURCE.to_owned(), self.obj.resource_label());
+        ep
+    }
+
+    /// Endpoints for `name` from already checked bare targets, one per inferred type.
+    pub fn add(&mut self, name: &DnsName, targets: &[String]) {
+        if targets.is_empty() {
+            tracing::debug!(object = %self.obj, name = %name, "no targets yet");
+            return;
+        }
+        let (eps, errs) = endpoints_for_targets(name, targets, self.ttl);
+        for e in errs {
+            self.invalid.push(e.on(&self.obj));
+        }
+        for ep in eps {
+            let ep = self.decorate(ep);
+            self.endpoints.push(ep);
+        }
+    }
+
+    /// Host names from `--fqdn-template` when it applies: always with `--combine-fqdn-annotation`,
+    /// otherwise only when the object gave no endpoints of its own.
+    pub fn template_hostnames(&self, kind: &str, api_version: &str, meta: &ObjectMeta) -> Option<Vec<String>> {
+        let t = self.cfg.fqdn_template.as_ref()?;
+        if !self.cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
+            return None;
+        }
+        Some(t.hostnames(&TemplateInput { kind, api_version, metadata: meta }))
+    }
+
+    /// Applies `--default-targets`, then merges the object's endpoints.
+    pub fn finish(self) -> SourceOutput {
+        let Ctx { cfg, endpoints, mut invalid, obj, .. } = self;
+        let mut out = Vec::with_capacity(endpoints.len());
+        for ep in endpoints {
+            let replace = !cfg.default_targets.is_empty()
+                && (ep.targets.is_empty()
+                    || (cfg.force_default_targets
+                        && matches!(ep.record_type, RecordType::A | RecordType::AAAA | RecordType::CNAME)));
+            if !replace {
+                out.push(ep);
+                continue;
+            }
+            let (eps, errs) = endpoints_for_targets(&ep.dns_name, &cfg.default_targets, ep.ttl);
+            invalid.extend(errs.into_iter().map(|e| e.on(&obj)));
+            for mut d in eps {
+                d.set_identifier.clone_from(&ep.set_identifier);
+                d.provider_specific.clone_from(&ep.provider_specific);
+                d.labels.clone_from(&ep.labels);
+                out.push(d);
+            }
+        }
+        SourceOutput { endpoints: out, invalid }.merged()
+    }
+}

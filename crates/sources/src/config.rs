@@ -1,0 +1,274 @@
+//! Source configuration: upstream's flags as given ([`SourceFlags`]) and checked once
+//! ([`SourceConfig`]). A bad selector, template or target fails here, naming the flag, and never
+//! at sync time.
+
+use exodns_core::DnsName;
+use exodns_core::target::{canonical_target, infer_type};
+
+use crate::annotations::DEFAULT_PREFIX;
+use crate::error::Error;
+use crate::selector::Selector;
+use crate::template::FqdnTemplate;
+
+/// The legacy ingress-class annotation, still honoured by `--ingress-class`.
+pub const INGRESS_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
+
+/// Service types `--service-type-filter` accepts.
+pub const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
+
+/// The source flags as the user gave them (names as upstream's flags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFlags {
+    /// `--annotation-prefix`; must end with `/`.
+    pub annotation_prefix: String,
+    /// `--namespace`; empty means every namespace.
+    pub namespace: String,
+    /// `--label-filter`.
+    pub label_filter: String,
+    /// `--annotation-filter`.
+    pub annotation_filter: String,
+    /// `--ingress-class` (repeatable).
+    pub ingress_class: Vec<String>,
+    /// `--service-type-filter` (repeatable).
+    pub service_type_filter: Vec<String>,
+    /// `--gateway-name`.
+    pub gateway_name: String,
+    /// `--gateway-namespace`.
+    pub gateway_namespace: String,
+    /// `--gateway-label-filter`.
+    pub gateway_label_filter: String,
+    /// `--publish-internal-services`.
+    pub publish_internal_services: bool,
+    /// `--publish-host-ip`.
+    pub publish_host_ip: bool,
+    /// `--always-publish-not-ready-addresses`.
+    pub always_publish_not_ready_addresses: bool,
+    /// `--ignore-hostname-annotation`.
+    pub ignore_hostname_annotation: bool,
+    /// `--ignore-ingress-tls-spec`.
+    pub ignore_ingress_tls_spec: bool,
+    /// `--ignore-ingress-rules-spec`.
+    pub ignore_ingress_rules_spec: bool,
+    /// `--fqdn-template` (repeatable; joined with commas, as upstream does).
+    pub fqdn_template: Vec<String>,
+    /// `--combine-fqdn-annotation`.
+    pub combine_fqdn_annotation: bool,
+    /// `--default-targets` (repeatable).
+    pub default_targets: Vec<String>,
+    /// `--force-default-targets`.
+    pub force_default_targets: bool,
+    /// `--pod-source-domain`.
+    pub pod_source_domain: String,
+    /// `--exclude-unschedulable` (default true).
+    pub exclude_unschedulable: bool,
+    /// `--ignore-non-host-network-pods`.
+    pub ignore_non_host_network_pods: bool,
+}
+
+impl Default for SourceFlags {
+    fn default() -> Self {
+        SourceFlags {
+            annotation_prefix: DEFAULT_PREFIX.to_owned(),
+            namespace: String::new(),
+            label_filter: String::new(),
+            annotation_filter: String::new(),
+            ingress_class: Vec::new(),
+            service_type_filter: Vec::new(),
+            gateway_name: String::new(),
+            gateway_namespace: String::new(),
+            gateway_label_filter: String::new(),
+            publish_internal_services: false,
+            publish_host_ip: false,
+            always_publish_not_ready_addresses: false,
+            ignore_hostname_annotation: false,
+            ignore_ingress_tls_spec: false,
+            ignore_ingress_rules_spec: false,
+            fqdn_template: Vec::new(),
+            combine_fqdn_annotation: false,
+            default_targets: Vec::new(),
+            force_default_targets: false,
+            pod_source_domain: String::new(),
+            exclude_unschedulable: true,
+            ignore_non_host_network_pods: false,
+        }
+    }
+}
+
+/// Checked source configuration. Build it with [`SourceConfig::new`]; `Default` is the
+/// configuration of no flags at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceConfig {
+    pub annotation_prefix: String,
+    pub namespace: Option<String>,
+    pub label_filter: Selector,
+    pub annotation_filter: Selector,
+    pub ingress_class: Vec<String>,
+    /// Empty: every type.
+    pub service_type_filter: Vec<String>,
+    pub gateway_name: Option<String>,
+    pub gateway_namespace: Option<String>,
+    pub gateway_label_filter: Selector,
+    pub publish_internal_services: bool,
+    pub publish_host_ip: bool,
+    pub always_publish_not_ready_addresses: bool,
+    pub ignore_hostname_annotation: bool,
+    pub ignore_ingress_tls_spec: bool,
+    pub ignore_ingress_rules_spec: bool,
+    pub fqdn_template: Option<FqdnTemplate>,
+    pub combine_fqdn_annotation: bool,
+    /// Canonical targets.
+    pub default_targets: Vec<String>,
+    pub force_default_targets: bool,
+    pub pod_source_domain: Option<DnsName>,
+    pub exclude_unschedulable: bool,
+    pub ignore_non_host_network_pods: bool,
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig::new(&SourceFlags::default()).expect("the default flags are valid")
+    }
+}
+
+fn opt(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+fn selector(flag: &'static str, src: &str) -> Result<Selector, Error> {
+    Selector::parse(src).map_err(|e| Error::config(flag, format!("{src:?} is not a label selector: {e}")))
+}
+
+impl SourceConfig {
+    /// Checks every flag once.
+    pub fn new(f: &SourceFlags) -> Result<Self, Error> {
+        let prefix = f.annotation_prefix.trim();
+        if prefix.is_empty() || !prefix.ends_with('/') || prefix.contains(char::is_whitespace) {
+            return Err(Error::config(
+                "--annotation-prefix",
+                format!("{prefix:?} must be a key prefix ending with '/', like {DEFAULT_PREFIX:?}"),
+            ));
+        }
+        let label_filter = selector("--label-filter", &f.label_filter)?;
+        let annotation_filter = selector("--annotation-filter", &f.annotation_filter)?;
+        let gateway_label_filter = selector("--gateway-label-filter", &f.gateway_label_filter)?;
+        let ingress_class: Vec<String> = f.ingress_class.iter().filter_map(|c| opt(c)).collect();
+        if !ingress_class.is_empty() && annotation_filter.mentions(INGRESS_CLASS_ANNOTATION) {
+            return Err(Error::config(
+                "--ingress-class",
+                format!("cannot be combined with an --annotation-filter on {INGRESS_CLASS_ANNOTATION}"),
+            ));
+        }
+        let mut service_type_filter = Vec::new();
+        // Upstream: an empty entry turns the filter off.
+        if !f.service_type_filter.iter().any(|t| t.trim().is_empty()) {
+            for t in &f.service_type_filter {
+                let t = t.trim();
+                if !SERVICE_TYPES.contains(&t) {
+                    return Err(Error::config(
+                        "--service-type-filter",
+                        format!("{t:?} is not a service type; use one of {}", SERVICE_TYPES.join(", ")),
+                    ));
+                }
+                service_type_filter.push(t.to_owned());
+            }
+        }
+        let joined = f.fqdn_template.join(",");
+        let fqdn_template = if joined.trim().is_empty() {
+            None
+        } else {
+            Some(FqdnTemplate::parse(&joined).map_err(|e| Error::config("--fqdn-template", e))?)
+        };
+        let mut default_targets = Vec::new();
+        for t in f.default_targets.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty()) {
+            let c =
+                canonical_target(infer_type(t), t).map_err(|e| Error::config("--default-targets", e.to_string()))?;
+            if !default_targets.contains(&c) {
+                default_targets.push(c);
+            }
+        }
+        let pod_source_domain = match opt(&f.pod_source_domain) {
+            None => None,
+            Some(d) => Some(
+                DnsName::parse(&d)
+                    .map_err(|e| Error::config("--pod-source-domain", format!("{d:?} is not a DNS name: {e}")))?,
+            ),
+        };
+        Ok(SourceConfig {
+            annotation_prefix: prefix.to_owned(),
+            namespace: opt(&f.namespace),
+            label_filter,
+            annotation_filter,
+            ingress_class,
+            service_type_filter,
+            gateway_name: opt(&f.gateway_name),
+            gateway_namespace: opt(&f.gateway_namespace),
+            gateway_label_filter,
+            publish_internal_services: f.publish_internal_services,
+            publish_host_ip: f.publish_host_ip,
+            always_publish_not_ready_addresses: f.always_publish_not_ready_addresses,
+            ignore_hostname_annotation: f.ignore_hostname_annotation,
+            ignore_ingress_tls_spec: f.ignore_ingress_tls_spec,
+            ignore_ingress_rules_spec: f.ignore_ingress_rules_spec,
+            fqdn_template,
+            combine_fqdn_annotation: f.combine_fqdn_annotation,
+            default_targets,
+            force_default_targets: f.force_default_targets,
+            pod_source_domain,
+            exclude_unschedulable: f.exclude_unschedulable,
+            ignore_non_host_network_pods: f.ignore_non_host_network_pods,
+        })
+    }
+
+    /// Whether the namespace filter (`--namespace`) lets `namespace` through.
+    pub fn namespace_allowed(&self, namespace: &str) -> bool {
+        self.namespace.as_deref().is_none_or(|n| n == namespace)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(edit: impl FnOnce(&mut SourceFlags)) -> Result<SourceConfig, Error> {
+        let mut f = SourceFlags::default();
+        edit(&mut f);
+        SourceConfig::new(&f)
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        type Edit = Box<dyn FnOnce(&mut SourceFlags)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            ("--label-filter", Box::new(|f| f.label_filter = "a in (".into())),
+            ("--annotation-filter", Box::new(|f| f.annotation_filter = "=x".into())),
+            ("--gateway-label-filter", Box::new(|f| f.gateway_label_filter = "a b".into())),
+            ("--fqdn-template", Box::new(|f| f.fqdn_template = vec!["{{.Spec.X}}".into()])),
+            ("--service-type-filter", Box::new(|f| f.service_type_filter = vec!["Headless".into()])),
+            ("--default-targets", Box::new(|f| f.default_targets = vec!["bad..name".into()])),
+            ("--pod-source-domain", Box::new(|f| f.pod_source_domain = "a b".into())),
+            ("--annotation-prefix", Box::new(|f| f.annotation_prefix = "no-slash".into())),
+            (
+                "--ingress-class",
+                Box::new(|f| {
+                    f.ingress_class = vec!["nginx".into()];
+                    f.annotation_filter = "kubernetes.io/ingress.class=nginx".into();
+                }),
+            ),
+        ];
+        for (flag, edit) in cases {
+            let err = flags(edit).unwrap_err().to_string();
+            assert!(err.starts_with(flag), "{flag}: {err}");
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = SourceConfig::default();
+        assert_eq!(c.annotation_prefix, DEFAULT_PREFIX);
+        assert!(c.exclude_unschedulable);
+        assert!(c.namespace_allowed("anything"));
+        let c = flags(|f| f.service_type_filter = vec!["LoadBalancer".into(), "".into()]).unwrap();
+        assert!(c.service_type_filter.is_empty());
+    }
+}

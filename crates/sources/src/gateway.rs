@@ -1,0 +1,303 @@
+//! The Gateway API route sources: `gateway-httproute`, `-grpcroute`, `-tlsroute`, `-tcproute`,
+//! `-udproute`.
+//!
+//! A route is published through each parent Gateway that lists it in `status.parents` with
+//! `Accepted=True` and that the route also names in `spec.parentRefs`. Within that Gateway, the
+//! listeners picked by `sectionName` and `port` must speak the route's protocol, allow the
+//! route's namespace and kind, and have a hostname that intersects the route's (upstream's
+//! `gwMatchingHost`). Targets come from the Gateway's `target` annotation, else its
+//! `status.addresses`; every other annotation (hostname, ttl, set-identifier, provider-specific)
+//! comes from the route.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use exodns_core::{DnsName, Invalid, InvalidKind};
+
+use crate::SourceOutput;
+use crate::annotations::{Annotations, GATEWAY_HOSTNAME_SOURCE, HOSTNAME, HostnameSource, TARGET, split_list};
+use crate::cluster::{ClusterView, namespace_of};
+use crate::common::{Ctx, Routing};
+use crate::config::SourceConfig;
+use crate::selector::Selector;
+use crate::types::{
+    GATEWAY_GROUP, Gateway, GatewayRoute, Listener, ParentReference, RouteKind, RouteParentStatus, condition_is_true,
+};
+
+/// The endpoints of one route of any kind.
+pub fn endpoints<R: GatewayRoute + ?Sized>(route: &R, cluster: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
+    let kind = route.route_kind();
+    let meta = route.meta();
+    let mut ctx = match Ctx::admit(kind.label(), meta, true, Routing::Annotations, cfg) {
+        Ok(c) => c,
+        Err(out) => return out,
+    };
+    let hosts = route_hosts(route, &mut ctx);
+    let spec = route.route_spec();
+    if spec.parent_refs.is_empty() {
+        tracing::debug!(route = %ctx.obj, "no parentRefs");
+        return ctx.finish();
+    }
+    let route_ns = namespace_of(meta).to_owned();
+    let mut host_targets: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, rps) in route.route_status().map(|s| s.parents.as_slice()).unwrap_or_default().iter().enumerate() {
+        let Some(parent) = resolve_parent(&mut ctx, cluster, &spec.parent_refs, rps, &route_ns, i) else {
+            continue;
+        };
+        let listeners: Vec<&Listener> = match rps.parent_ref.section_name.as_deref().filter(|s| !s.is_empty()) {
+            Some(section) => parent.gateway.spec.listeners.iter().filter(|l| l.name == section).collect(),
+            None => parent.gateway.spec.listeners.iter().collect(),
+        };
+        for lis in listeners {
+            if !protocol_matches(kind.protocol(), &lis.protocol) {
+                continue;
+            }
+            if rps.parent_ref.port.is_some_and(|p| p != lis.port) {
+                continue;
+            }
+            if !route_allowed(&mut ctx, cluster, &parent, lis, kind, &route_ns) {
+                continue;
+            }
+            let lis_host = match lis.hostname.as_deref().unwrap_or_default() {
+                "" => String::new(),
+                h => match valid_host(h) {
+                    Ok(h) => h,
+                    Err(reason) => {
+                        let field = format!("{} spec.listeners[{}].hostname", parent.label, lis.name);
+                        ctx.invalid.push(Invalid::new(InvalidKind::Name, field, h, reason).on(&ctx.obj));
+                        continue;
+                    }
+                },
+            };
+            for rt_host in &hosts {
+                if lis_host.is_empty() && rt_host.is_empty() {
+                    continue;
+                }
+                if let Some(host) = matching_host(&lis_host, rt_host) {
+                    host_targets.entry(host).or_default().extend(parent.targets.iter().cloned());
+                }
+            }
+        }
+    }
+    for (host, targets) in host_targets {
+        if let Some(name) = ctx.hostname("spec.hostnames", &host) {
+            ctx.add(&name, &targets);
+        }
+    }
+    ctx.finish()
+}
+
+/// The route's host names (lowercase, checked): spec, then the `hostname` annotation, then
+/// `--fqdn-template` when neither gave one (or with `--combine-fqdn-annotation`); "" stands for
+/// "the listener's hostname" when the spec has none.
+fn route_hosts<R: GatewayRoute + ?Sized>(route: &R, ctx: &mut Ctx<'_>) -> Vec<String> {
+    let check = |ctx: &mut Ctx<'_>, field: String, h: &str| match valid_host(h) {
+        Ok(h) => Some(h),
+        Err(reason) => {
+            ctx.invalid.push(Invalid::new(InvalidKind::Name, field, h, reason).on(&ctx.obj));
+            None
+        }
+    };
+    let spec_hosts: Vec<String> = route
+        .route_spec()
+        .hostnames
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| check(ctx, format!("spec.hostnames[{i}]"), h))
+        .collect();
+    let ann_hosts: Vec<String> = if ctx.cfg.ignore_hostname_annotation {
+        Vec::new()
+    } else {
+        let field = ctx.ann.field(HOSTNAME);
+        ctx.ann.hostnames().iter().filter_map(|h| check(ctx, field.clone(), h)).collect()
+    };
+    let source = ctx.ann.hostname_source(GATEWAY_HOSTNAME_SOURCE, &ctx.obj).unwrap_or_else(|e| {
+        // Upstream falls back to the default behaviour for an unknown value.
+        ctx.invalid.push(e);
+        HostnameSource::All
+    });
+    let use_template = |spec_and_ann_empty: bool| {
+        ctx.cfg.fqdn_template.is_some() && (spec_and_ann_empty || ctx.cfg.combine_fqdn_annotation)
+    };
+    let mut hosts = Vec::new();
+    let mut template = false;
+    match source {
+        HostnameSource::AnnotationOnly => hosts = ann_hosts,
+        HostnameSource::DefinedHostsOnly => {
+            template = use_template(spec_hosts.is_empty());
+            hosts = spec_hosts;
+        }
+        HostnameSource::All => {
+            template = use_template(spec_hosts.is_empty() && ann_hosts.is_empty());
+            hosts.extend(spec_hosts);
+            hosts.extend(ann_hosts);
+        }
+    }
+    if let Some(t) = ctx.cfg.fqdn_template.as_ref().filter(|_| template) {
+        let input = crate::template::TemplateInput {
+            kind: route.route_kind().kind(),
+            api_version: route.route_kind().api_version(),
+            metadata: route.meta(),
+        };
+        for h in t.hostnames(&input) {
+            hosts.extend(check(ctx, "--fqdn-template".into(), &h));
+        }
+    }
+    if source != HostnameSource::AnnotationOnly && route.route_spec().hostnames.is_empty() {
+        hosts.push(String::new());
+    }
+    hosts
+}
+
+/// A host name as Gateway matching wants it: lowercase, no trailing dot, not an IP address.
+fn valid_host(h: &str) -> Result<String, String> {
+    if h.trim().parse::<IpAddr>().is_ok() {
+        return Err("an IP address is not a host name".into());
+    }
+    DnsName::parse(h).map(|n| n.as_str().to_owned()).map_err(|e| e.to_string())
+}
+
+struct Parent {
+    /// `gateway <namespace>/<name>`, prefixed to fields of the Gateway in diagnostics (which are
+    /// about the route, whose records they change).
+    label: String,
+    gateway: std::sync::Arc<Gateway>,
+    targets: Vec<String>,
+}
+
+fn or_default<'a>(v: &'a Option<String>, default: &'a str) -> &'a str {
+    v.as_deref().filter(|s| !s.is_empty()).unwrap_or(default)
+}
+
+fn same_parent(a: &ParentReference, b: &ParentReference, route_ns: &str) -> bool {
+    or_default(&a.group, GATEWAY_GROUP) == or_default(&b.group, GATEWAY_GROUP)
+        && or_default(&a.kind, "Gateway") == or_default(&b.kind, "Gateway")
+        && a.name == b.name
+        && or_default(&a.namespace, route_ns) == or_default(&b.namespace, route_ns)
+}
+
+fn resolve_parent(
+    ctx: &mut Ctx<'_>,
+    cluster: &dyn ClusterView,
+    spec_refs: &[ParentReference],
+    rps: &RouteParentStatus,
+    route_ns: &str,
+    index: usize,
+) -> Option<Parent> {
+    let cfg = ctx.cfg;
+    let r = &rps.parent_ref;
+    if !spec_refs.iter().any(|s| same_parent(s, r, route_ns)) {
+        tracing::debug!(route = %ctx.obj, parent = %r.name, "status parent not in spec.parentRefs");
+        return None;
+    }
+    if or_default(&r.group, GATEWAY_GROUP) != GATEWAY_GROUP || or_default(&r.kind, "Gateway") != "Gateway" {
+        tracing::debug!(route = %ctx.obj, kind = ?r.kind, "parent is not a Gateway");
+        return None;
+    }
+    let ns = or_default(&r.namespace, route_ns);
+    if cfg.gateway_namespace.as_deref().is_some_and(|g| g != ns) {
+        return None;
+    }
+    if cfg.gateway_name.as_deref().is_some_and(|g| g != r.name) {
+        tracing::debug!(route = %ctx.obj, gateway = %r.name, "skipped by --gateway-name");
+        return None;
+    }
+    let Some(gateway) = cluster.gateway(ns, &r.name) else {
+        tracing::debug!(route = %ctx.obj, gateway = %format!("{ns}/{}", r.name), "parent Gateway not found");
+        return None;
+    };
+    if !cfg.gateway_label_filter.matches(gateway.metadata.labels.as_ref()) {
+        return None;
+    }
+    let gw_ann = Annotations::new(gateway.metadata.annotations.as_ref(), &cfg.annotation_prefix);
+    if !gw_ann.controller_matches() {
+        return None;
+    }
+    if !condition_is_true(&rps.conditions, "Accepted") {
+        tracing::debug!(route = %ctx.obj, index, "parent has not accepted the route");
+        return None;
+    }
+    let label = format!("gateway {ns}/{}", r.name);
+    let targets = if gw_ann.has_targets() {
+        let raw = split_list(gw_ann.get(TARGET).unwrap_or_default());
+        ctx.targets(&format!("{label} {}", gw_ann.field(TARGET)), raw.iter().map(String::as_str))
+    } else {
+        let addrs = gateway.status.as_ref().map(|s| s.addresses.as_slice()).unwrap_or_default();
+        ctx.targets(&format!("{label} status.addresses"), addrs.iter().map(|a| a.value.as_str()))
+    };
+    Some(Parent { label, gateway, targets })
+}
+
+fn route_allowed(
+    ctx: &mut Ctx<'_>,
+    cluster: &dyn ClusterView,
+    parent: &Parent,
+    lis: &Listener,
+    kind: RouteKind,
+    route_ns: &str,
+) -> bool {
+    let allowed = lis.allowed_routes.as_ref();
+    let namespaces = allowed.and_then(|a| a.namespaces.as_ref());
+    let from = namespaces.and_then(|n| n.from.as_deref()).unwrap_or("Same");
+    let ns_ok = match from {
+        "All" => true,
+        "Same" => namespace_of(&parent.gateway.metadata) == route_ns,
+        "Selector" => match Selector::from_label_selector(namespaces.and_then(|n| n.selector.as_ref())) {
+            Ok(sel) => match cluster.namespace(route_ns) {
+                Some(ns) => sel.matches(ns.metadata.labels.as_ref()),
+                None => {
+                    tracing::debug!(route = %ctx.obj, "namespace object not found for the allowedRoutes selector");
+                    false
+                }
+            },
+            Err(e) => {
+                let field = format!("{} spec.listeners[{}].allowedRoutes.namespaces.selector", parent.label, lis.name);
+                ctx.invalid.push(Invalid::new(InvalidKind::Object, field, "", e).on(&ctx.obj));
+                false
+            }
+        },
+        other => {
+            let field = format!("{} spec.listeners[{}].allowedRoutes.namespaces.from", parent.label, lis.name);
+            ctx.invalid
+                .push(Invalid::new(InvalidKind::Object, field, other, "must be Same, All or Selector").on(&ctx.obj));
+            false
+        }
+    };
+    if !ns_ok {
+        return false;
+    }
+    let kinds = allowed.map(|a| a.kinds.as_slice()).unwrap_or_default();
+    kinds.is_empty()
+        || kinds.iter().any(|k| or_default(&k.group, GATEWAY_GROUP) == GATEWAY_GROUP && k.kind == kind.kind())
+}
+
+/// Whether a route of protocol `route` may attach to a listener of protocol `listener`: HTTP and
+/// HTTPS are one; a TCP route also fits a TLS listener.
+pub fn protocol_matches(route: &str, listener: &str) -> bool {
+    let norm = |p: &str| if p == "HTTPS" { "HTTP".to_owned() } else { p.to_owned() };
+    let (a, mut b) = (norm(route), norm(listener));
+    if a == "TCP" && b == "TLS" {
+        b = "TCP".into();
+    }
+    a == b
+}
+
+/// The host a listener hostname and a route hostname (both lowercase, either possibly empty or a
+/// `*.` wildcard) have in common: the more specific one, or `None`.
+pub fn matching_host(listener: &str, route: &str) -> Option<String> {
+    if listener.is_empty() {
+        return Some(route.to_owned());
+    }
+    if route.is_empty() || listener == route {
+        return Some(listener.to_owned());
+    }
+    let (mut a, mut b) = (listener, route);
+    if b.len() < a.len() || (a.len() == b.len() && b.starts_with("*.")) {
+        std::mem::swap(&mut a, &mut b);
+    }
+    (a.starts_with("*.") && b.ends_with(&a[1..])).then(|| b.to_owned())
+}
+
+#[cfg(test)]
+#[path = "gateway_tests.rs"]
+mod tests;

@@ -1,0 +1,308 @@
+//! The `service` source: Services of every type.
+//!
+//! Host names come from the `hostname` and `internal-hostname` annotations, then from
+//! `--fqdn-template`. Targets come from the `target` annotation, else from the Service by type:
+//! LoadBalancer (external IPs, else the load balancer's IPs and host names; ClusterIP for
+//! `internal-hostname`), headless ClusterIP (one record per ready pod from the EndpointSlices, and
+//! `<pod hostname>.<name>` for pods with `spec.hostname`), ClusterIP (only for `internal-hostname`
+//! or `--publish-internal-services`), NodePort (node addresses plus an SRV record per node port)
+//! and ExternalName (external IPs, else a CNAME).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use exodns_core::target::{canonical_target, infer_type};
+use exodns_core::{DnsName, Endpoint, Invalid, InvalidKind, RecordType, Targets};
+use k8s_openapi::api::core::v1::{Node, Pod, Service, ServiceSpec};
+
+use crate::SourceOutput;
+use crate::annotations::{ACCESS, Annotations, ENDPOINTS_TYPE, HOSTNAME, INTERNAL_HOSTNAME, TARGET, split_list};
+use crate::cluster::{ClusterView, namespace_of};
+use crate::common::{Ctx, Routing};
+use crate::config::SourceConfig;
+use crate::selector::Selector;
+
+/// `endpoints-type` value: publish the ExternalIPs of the pods' nodes.
+pub const ENDPOINTS_TYPE_NODE_EXTERNAL_IP: &str = "NodeExternalIP";
+/// `endpoints-type` value: publish the pods' `status.hostIP`.
+pub const ENDPOINTS_TYPE_HOST_IP: &str = "HostIP";
+
+/// The endpoints of one Service.
+pub fn endpoints(svc: &Service, cluster: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
+    let mut ctx = match Ctx::admit("service", &svc.metadata, true, Routing::Annotations, cfg) {
+        Ok(c) => c,
+        Err(out) => return out,
+    };
+    let default_spec = ServiceSpec::default();
+    let spec = svc.spec.as_ref().unwrap_or(&default_spec);
+    // The API server defaults a missing type to ClusterIP; manifests often leave it out.
+    let svc_type = spec.type_.as_deref().filter(|t| !t.is_empty()).unwrap_or("ClusterIP");
+    if !cfg.service_type_filter.is_empty() && !cfg.service_type_filter.iter().any(|t| t == svc_type) {
+        return SourceOutput::default();
+    }
+    let s = Svc { svc, spec, svc_type, cluster };
+    if !cfg.ignore_hostname_annotation {
+        let field = ctx.ann.field(HOSTNAME);
+        for h in ctx.ann.hostnames() {
+            s.generate(&mut ctx, &field, &h, false);
+        }
+        let field = ctx.ann.field(INTERNAL_HOSTNAME);
+        for h in ctx.ann.internal_hostnames() {
+            s.generate(&mut ctx, &field, &h, true);
+        }
+    }
+    if let Some(hosts) = ctx.template_hostnames("Service", "v1", &svc.metadata) {
+        for h in hosts {
+            s.generate(&mut ctx, "--fqdn-template", &h, false);
+        }
+    }
+    ctx.finish()
+}
+
+struct Svc<'a> {
+    svc: &'a Service,
+    spec: &'a ServiceSpec,
+    svc_type: &'a str,
+    cluster: &'a dyn ClusterView,
+}
+
+impl Svc<'_> {
+    fn name(&self) -> &str {
+        self.svc.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    fn namespace(&self) -> &str {
+        namespace_of(&self.svc.metadata)
+    }
+
+    fn generate(&self, ctx: &mut Ctx<'_>, field: &str, raw: &str, use_cluster_ip: bool) {
+        let Some(name) = ctx.hostname(field, raw) else {
+            return;
+        };
+        if let Some(targets) = ctx.annotation_targets() {
+            ctx.add(&name, &targets);
+            return;
+        }
+        let targets = match self.svc_type {
+            "LoadBalancer" if use_cluster_ip => self.cluster_ip(ctx),
+            "LoadBalancer" => self.load_balancer(ctx),
+            "ClusterIP" if self.spec.cluster_ip.as_deref() == Some("None") => {
+                self.headless(ctx, &name);
+                Vec::new()
+            }
+            "ClusterIP" if use_cluster_ip || ctx.cfg.publish_internal_services => self.cluster_ip(ctx),
+            "NodePort" => {
+                self.node_port_srv(ctx, &name);
+                self.node_port_targets(ctx)
+            }
+            "ExternalName" => match &self.spec.external_ips {
+                Some(ips) if !ips.is_empty() => ctx.targets("spec.externalIPs", ips.iter().map(String::as_str)),
+                _ => ctx.targets("spec.externalName", self.spec.external_name.as_deref()),
+            },
+            _ => Vec::new(),
+        };
+        ctx.add(&name, &targets);
+    }
+
+    fn cluster_ip(&self, ctx: &mut Ctx<'_>) -> Vec<String> {
+        match self.spec.cluster_ip.as_deref() {
+            Some("None") | None => Vec::new(),
+            Some(ip) => ctx.targets("spec.clusterIP", [ip]),
+        }
+    }
+
+    fn load_balancer(&self, ctx: &mut Ctx<'_>) -> Vec<String> {
+        if let Some(ips) = self.spec.external_ips.as_ref().filter(|i| !i.is_empty()) {
+            return ctx.targets("spec.externalIPs", ips.iter().map(String::as_str));
+        }
+        let ingress =
+            self.svc.status.as_ref().and_then(|s| s.load_balancer.as_ref()).and_then(|lb| lb.ingress.as_ref());
+        let mut raw = Vec::new();
+        for i in ingress.into_iter().flatten() {
+            raw.extend(i.ip.as_deref().filter(|s| !s.is_empty()));
+            raw.extend(i.hostname.as_deref().filter(|s| !s.is_empty()));
+        }
+        ctx.targets("status.loadBalancer.ingress", raw)
+    }
+
+    /// Pods the Service selects (an empty selector selects every pod of the namespace).
+    fn pods(&self) -> Vec<Arc<Pod>> {
+        let sel = Selector::from_map(&self.spec.selector.clone().unwrap_or_default());
+        self.cluster.pods(self.namespace()).into_iter().filter(|p| sel.matches(p.metadata.labels.as_ref())).collect()
+    }
+
+    fn headless(&self, ctx: &mut Ctx<'_>, name: &DnsName) {
+        let endpoints_type = ctx.ann.get(ENDPOINTS_TYPE).unwrap_or_default().to_owned();
+        if !matches!(endpoints_type.as_str(), "" | ENDPOINTS_TYPE_NODE_EXTERNAL_IP | ENDPOINTS_TYPE_HOST_IP) {
+            let msg = format!(
+                "must be {ENDPOINTS_TYPE_NODE_EXTERNAL_IP:?} or {ENDPOINTS_TYPE_HOST_IP:?}; pod IPs are published"
+            );
+            ctx.invalid.push(
+                Invalid::new(InvalidKind::Annotation, ctx.ann.field(ENDPOINTS_TYPE), &endpoints_type, msg).on(&ctx.obj),
+            );
+        }
+        let node_external = endpoints_type == ENDPOINTS_TYPE_NODE_EXTERNAL_IP;
+        let host_ip = !node_external && (endpoints_type == ENDPOINTS_TYPE_HOST_IP || ctx.cfg.publish_host_ip);
+        let publish_pod_ips = !node_external && !host_ip;
+        let not_ready_ok =
+            self.spec.publish_not_ready_addresses.unwrap_or(false) || ctx.cfg.always_publish_not_ready_addresses;
+        let pods = self.pods();
+        let mut by_name: BTreeMap<(DnsName, RecordType), Vec<String>> = BTreeMap::new();
+        for slice in self.cluster.endpoint_slices(self.namespace(), self.name()) {
+            let ip_family = matches!(slice.address_type.as_str(), "IPv4" | "IPv6");
+            for ep in &slice.endpoints {
+                let ready = ep.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
+                if (!ready && !not_ready_ok) || (publish_pod_ips && !ip_family) {
+                    continue;
+                }
+                let Some(pod) = ep
+                    .target_ref
+                    .as_ref()
+                    .filter(|r| {
+                        r.kind.as_deref() == Some("Pod") && r.api_version.as_deref().unwrap_or_default().is_empty()
+                    })
+                    .and_then(|r| pods.iter().find(|p| p.metadata.name.is_some() && p.metadata.name == r.name))
+                else {
+                    tracing::debug!(object = %ctx.obj, "endpoint without a selected pod skipped");
+                    continue;
+                };
+                let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
+                let mut names = vec![name.clone()];
+                if let Some(h) = pod.spec.as_ref().and_then(|s| s.hostname.as_deref()).filter(|h| !h.is_empty()) {
+                    let full = format!("{h}.{name}");
+                    match DnsName::parse(&full) {
+                        Ok(n) => names.push(n),
+                        Err(e) => {
+                            ctx.invalid.push(e.invalid(format!("pod {pod_name} spec.hostname"), &full).on(&ctx.obj))
+                        }
+                    }
+                }
+                let pod_ann = Annotations::new(pod.metadata.annotations.as_ref(), &ctx.cfg.annotation_prefix);
+                let targets: Vec<String> = if pod_ann.has_targets() {
+                    let field = format!("pod {pod_name} {}", pod_ann.field(TARGET));
+                    let raw = split_list(pod_ann.get(TARGET).unwrap_or_default());
+                    ctx.targets(&field, raw.iter().map(String::as_str))
+                } else if node_external {
+                    let node =
+                        pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).and_then(|n| self.cluster.node(n));
+                    let ips = node.map(|n| addresses(&n, "ExternalIP")).unwrap_or_default();
+                    ctx.targets(&format!("pod {pod_name} node status.addresses"), ips.iter().map(String::as_str))
+                } else if host_ip {
+                    let ip = pod.status.as_ref().and_then(|s| s.host_ip.as_deref());
+                    ctx.targets(&format!("pod {pod_name} status.hostIP"), ip)
+                } else {
+                    ctx.targets("endpointSlice addresses", ep.addresses.first().map(String::as_str))
+                };
+                for n in &names {
+                    for t in &targets {
+                        let list = by_name.entry((n.clone(), infer_type(t))).or_default();
+                        if !list.contains(t) {
+                            list.push(t.clone());
+                        }
+                    }
+                }
+            }
+        }
+        for ((n, rt), targets) in by_name {
+            let ep = ctx.decorate(Endpoint::new(n, rt, Targets(targets)).with_ttl(ctx.ttl));
+            ctx.endpoints.push(ep);
+        }
+    }
+
+    /// Nodes with running pods of the Service, at the best readiness any of them has (ready and
+    /// not terminating, else ready and terminating, else running) — `externalTrafficPolicy: Local`.
+    fn local_nodes(&self) -> Vec<Arc<Node>> {
+        let mut best: BTreeMap<String, u8> = BTreeMap::new();
+        for pod in self.pods() {
+            if pod.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Running") {
+                continue;
+            }
+            let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else {
+                continue;
+            };
+            let ready = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+                .is_some_and(|c| c.status == "True");
+            let p = match (ready, pod.metadata.deletion_timestamp.is_some()) {
+                (true, false) => 3,
+                (true, true) => 2,
+                _ => 1,
+            };
+            let e = best.entry(node).or_default();
+            *e = (*e).max(p);
+        }
+        let top = best.values().copied().max().unwrap_or(0);
+        best.into_iter().filter(|(_, p)| *p == top).filter_map(|(n, _)| self.cluster.node(&n)).collect()
+    }
+
+    fn node_port_targets(&self, ctx: &mut Ctx<'_>) -> Vec<String> {
+        let nodes = if self.spec.external_traffic_policy.as_deref() == Some("Local") {
+            self.local_nodes()
+        } else {
+            self.cluster.nodes()
+        };
+        let (mut external, mut internal) = (Vec::new(), Vec::new());
+        for node in nodes {
+            if ctx.cfg.exclude_unschedulable && node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false) {
+                continue;
+            }
+            external.extend(addresses(&node, "ExternalIP"));
+            internal.extend(addresses(&node, "InternalIP"));
+        }
+        let access = ctx.ann.get(ACCESS).unwrap_or_default().to_owned();
+        let chosen = match access.as_str() {
+            "public" => external,
+            "private" => internal,
+            other => {
+                if !other.is_empty() {
+                    let msg = "must be \"public\" or \"private\"; external addresses are used, else internal ones";
+                    ctx.invalid
+                        .push(Invalid::new(InvalidKind::Annotation, ctx.ann.field(ACCESS), other, msg).on(&ctx.obj));
+                }
+                if external.is_empty() { internal } else { external }
+            }
+        };
+        ctx.targets("node status.addresses", chosen.iter().map(String::as_str))
+    }
+
+    /// `_<service>._<protocol>.<host>` SRV `0 50 <nodePort> <host>` for every node port.
+    fn node_port_srv(&self, ctx: &mut Ctx<'_>, host: &DnsName) {
+        for (i, port) in self.spec.ports.iter().flatten().enumerate() {
+            let Some(node_port) = port.node_port.filter(|p| *p > 0) else {
+                continue;
+            };
+            let proto = port.protocol.as_deref().filter(|p| !p.is_empty()).unwrap_or("TCP").to_ascii_lowercase();
+            let raw_name = format!("_{}._{proto}.{host}", self.name());
+            let Some(name) = ctx.hostname(&format!("spec.ports[{i}]"), &raw_name) else {
+                continue;
+            };
+            let raw_target = format!("0 50 {node_port} {host}.");
+            match canonical_target(RecordType::SRV, &raw_target) {
+                Ok(t) => {
+                    let ep = ctx.decorate(Endpoint::new(name, RecordType::SRV, Targets(vec![t])).with_ttl(ctx.ttl));
+                    ctx.endpoints.push(ep);
+                }
+                Err(e) => ctx.invalid.push(e.at(format!("spec.ports[{i}].nodePort")).on(&ctx.obj)),
+            }
+        }
+    }
+}
+
+/// The addresses of one type (`ExternalIP`, `InternalIP`) of a node.
+pub(crate) fn addresses(node: &Node, kind: &str) -> Vec<String> {
+    node.status
+        .as_ref()
+        .and_then(|s| s.addresses.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|a| a.type_ == kind)
+        .map(|a| a.address.clone())
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

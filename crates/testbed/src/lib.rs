@@ -1,0 +1,67 @@
+//! The Rust side of the exodns test bed: start real peers through `scripts/testbed/*.sh`, talk to
+//! them, and ask DNS questions.
+//!
+//! - [`Pdns`]: a throwaway PowerDNS Authoritative (`scripts/testbed/pdns.sh`) in a temporary
+//!   directory, with its REST API and DNS port; stopped (by PID, through the script) on drop.
+//! - [`dns_query`]: one DNS question over UDP (TCP when the answer is truncated).
+//! - [`require_peers`]: with `EXODNS_REQUIRE_PEERS=1`, a missing peer is a test failure; without
+//!   it, tests may skip with a printed notice ([`Pdns::start_or_skip`]).
+#![forbid(unsafe_code)]
+
+mod dns;
+mod pdns;
+
+pub use dns::{DnsAnswer, dns_query, dns_query_full};
+pub use pdns::{Pdns, PdnsOptions};
+
+use std::path::PathBuf;
+
+/// What went wrong in the test bed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TestbedError {
+    /// A peer program is not installed (see `scripts/testbed/apt-deps.sh`).
+    #[error("{0} is not installed (run scripts/testbed/apt-deps.sh)")]
+    Missing(&'static str),
+    /// A test-bed script failed.
+    #[error("{script} failed: {message}")]
+    Script { script: String, message: String },
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("HTTP: {0}")]
+    Http(String),
+    #[error("DNS: {0}")]
+    Dns(String),
+}
+
+/// `EXODNS_REQUIRE_PEERS=1`: tests must fail, not skip, when a peer is missing.
+pub fn require_peers() -> bool {
+    std::env::var("EXODNS_REQUIRE_PEERS").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+/// `scripts/testbed` of this checkout, or `EXODNS_TESTBED_SCRIPTS`.
+pub fn scripts_dir() -> PathBuf {
+    match std::env::var_os("EXODNS_TESTBED_SCRIPTS") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/testbed"),
+    }
+}
+
+/// Whether `program` is on `PATH` (or in `/usr/sbin`, where Debian puts daemons).
+pub fn have_program(program: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .any(|dir| dir.join(program).is_file())
+}
+
+/// A PATH with `/usr/sbin` and `/sbin` in it, for the scripts (which look `pdns_server` up).
+pub(crate) fn path_with_sbin() -> std::ffi::OsString {
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect();
+    for extra in ["/usr/sbin", "/sbin"] {
+        if !dirs.iter().any(|d| d == std::path::Path::new(extra)) {
+            dirs.push(PathBuf::from(extra));
+        }
+    }
+    std::env::join_paths(dirs).unwrap_or_default()
+}

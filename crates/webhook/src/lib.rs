@@ -1,0 +1,22 @@
+//! The ExternalDNS webhook protocol, both ways.
+//!
+//! - [`server::WebhookServer`] serves any exodns [`Provider`](exodns_provider::Provider) to
+//!   ExternalDNS (`exodns webhook --provider=NAME`): `GET /` (negotiation), `GET /records`,
+//!   `POST /records`, `POST /adjustendpoints`, with body limits, timeouts and clear errors;
+//!   `/healthz` and `/metrics` on a separate listener.
+//! - [`client::WebhookProvider`] is an exodns provider that drives any webhook provider
+//!   (`--provider=webhook --webhook-provider-url=…`).
+//! - [`wire`] holds the JSON shapes and the decoders both sides use (and the fuzz targets test).
+//!
+//! The protocol as exodns serves it: `docs/webhook.md`, `docs/webhook-openapi.yaml`.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod metrics;
+pub mod props;
+pub mod server;
+pub mod wire;
+
+pub use client::{ClientConfig, ClientStats, DEFAULT_URL, WebhookError, WebhookProvider};
+pub use server::{ServerConfig, ServerError, WebhookServer, shutdown_signal};
+pub use wire::MEDIA_TYPE;

@@ -1,0 +1,465 @@
+//! The webhook JSON as it travels, and the decoders both sides use.
+//!
+//! The decoders take what Go's `encoding/json` writes and reads: `null` for an empty list or map,
+//! a property without a `value` (Go's `omitempty`), unknown fields (ignored), capitalised
+//! `Changes` keys (before upstream v0.17). A body of the wrong shape is an error that names the
+//! field at fault (`create[3].recordTTL: invalid type: string "60", expected i64`). An item of the
+//! right shape whose content exodns refuses (a bad name, a target that does not fit its type) is
+//! not an error: it is set aside as [`Skipped`], with the reason, and the rest goes on.
+
+use std::collections::BTreeMap;
+
+use exodns_core::endpoint::RawEndpoint;
+use exodns_core::filter::DomainFilterJson;
+use exodns_core::{Changes, DomainFilter, Endpoint, ProviderSpecific};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+
+/// Media type of every webhook body, as upstream's client sends and expects it.
+pub const MEDIA_TYPE: &str = "application/external.dns.webhook+json;version=1";
+/// The media type without its `version` parameter.
+pub const MEDIA_TYPE_ESSENCE: &str = "application/external.dns.webhook+json";
+/// Protocol version exodns speaks.
+pub const PROTOCOL_VERSION: &str = "1";
+
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// One provider-specific property on the wire (`{"name":"webhook/foo","value":"bar"}`); Go
+/// omits an empty value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireProperty {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub value: String,
+}
+
+/// The webhook `Endpoint` as it travels, before any check of its content. Every field may be
+/// missing or `null`; empty fields are left out when written, as Go's `omitempty` does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireEndpoint {
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub dns_name: String,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub record_type: String,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub set_identifier: String,
+    #[serde(rename = "recordTTL", default, deserialize_with = "nullable", skip_serializing_if = "is_zero")]
+    pub record_ttl: i64,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub provider_specific: Vec<WireProperty>,
+}
+
+impl WireEndpoint {
+    /// Checks and canonicalises the content (name, type, targets, TTL).
+    pub fn to_endpoint(&self) -> Result<Endpoint, exodns_core::Invalid> {
+        let raw = RawEndpoint {
+            dns_name: self.dns_name.clone(),
+            targets: self.targets.clone(),
+            record_type: self.record_type.clone(),
+            set_identifier: self.set_identifier.clone(),
+            record_ttl: self.record_ttl,
+            labels: self.labels.clone(),
+            provider_specific: self
+                .provider_specific
+                .iter()
+                .map(|p| ProviderSpecific { name: p.name.clone(), value: p.value.clone() })
+                .collect(),
+        };
+        Endpoint::try_from(raw)
+    }
+}
+
+impl From<&Endpoint> for WireEndpoint {
+    fn from(ep: &Endpoint) -> Self {
+        WireEndpoint {
+            dns_name: ep.dns_name.as_str().to_owned(),
+            targets: ep.targets.0.clone(),
+            record_type: ep.record_type.as_str().to_owned(),
+            set_identifier: ep.set_identifier.clone(),
+            record_ttl: i64::from(ep.ttl.0),
+            labels: ep.labels.clone(),
+            provider_specific: ep
+                .provider_specific
+                .iter()
+                .map(|p| WireProperty { name: p.name.clone(), value: p.value.clone() })
+                .collect(),
+        }
+    }
+}
+
+/// The webhook `Changes` as it travels. Lowercase keys (upstream ≥ v0.17) and capitalised ones
+/// are both read; `null` lists are empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireChanges {
+    #[serde(default, alias = "Create", deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub create: Vec<WireEndpoint>,
+    #[serde(default, alias = "UpdateOld", deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub update_old: Vec<WireEndpoint>,
+    #[serde(default, alias = "UpdateNew", deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub update_new: Vec<WireEndpoint>,
+    #[serde(default, alias = "Delete", deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    pub delete: Vec<WireEndpoint>,
+}
+
+impl From<&Changes> for WireChanges {
+    fn from(c: &Changes) -> Self {
+        let list = |v: &[Endpoint]| v.iter().map(WireEndpoint::from).collect();
+        WireChanges {
+            create: list(&c.create),
+            update_old: list(&c.update_old),
+            update_new: list(&c.update_new),
+            delete: list(&c.delete),
+        }
+    }
+}
+
+/// The negotiation body: upstream's `DomainFilter` JSON (`{"include":[…],"exclude":[…]}` or
+/// `{"regexInclude":"…","regexExclude":"…"}`, every key omitted when empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireDomainFilter {
+    #[serde(default, deserialize_with = "nullable")]
+    include: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    exclude: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    regex_include: String,
+    #[serde(default, deserialize_with = "nullable")]
+    regex_exclude: String,
+}
+
+/// A body that is not JSON of the expected shape.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct DecodeError {
+    /// Where in the body: `create[3].dnsName`, `[0]`, or empty for the body as a whole.
+    pub path: String,
+    pub message: String,
+}
+
+impl DecodeError {
+    fn describe(&self) -> String {
+        if self.path.is_empty() || self.path == "." {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.path, self.message)
+        }
+    }
+
+    fn whole(message: impl Into<String>) -> Self {
+        DecodeError { path: String::new(), message: message.into() }
+    }
+}
+
+/// An item of the right shape whose content exodns refused; it was left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Where it was: `create[3]`, `[7]`.
+    pub location: String,
+    pub reason: String,
+    /// The item as it came (re-encoded).
+    pub item: WireEndpoint,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} {}): {}", self.location, self.item.dns_name, self.item.record_type, self.reason)
+    }
+}
+
+/// A decoded list or change set, and what was set aside.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decoded<T> {
+    pub value: T,
+    pub skipped: Vec<Skipped>,
+}
+
+fn strict<'de, T: Deserialize<'de>>(body: &'de [u8], what: &str) -> Result<T, DecodeError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(DecodeError::whole(format!("the body is empty; expected {what}")));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("not valid JSON: {inner}")
+        } else {
+            format!("{inner}; expected {what}")
+        };
+        DecodeError { path, message }
+    })?;
+    de.end().map_err(|e| DecodeError::whole(format!("unexpected data after the JSON value: {e}")))?;
+    Ok(value)
+}
+
+fn check_all(list: Vec<WireEndpoint>, key: &str, skipped: &mut Vec<Skipped>) -> Vec<Option<Endpoint>> {
+    list.into_iter()
+        .enumerate()
+        .map(|(i, item)| match item.to_endpoint() {
+            Ok(ep) => Some(ep),
+            Err(e) => {
+                skipped.push(Skipped { location: format!("{key}[{i}]"), reason: e.to_string(), item });
+                None
+            }
+        })
+        .collect()
+}
+
+/// Decodes a `POST /records` body. A body of the wrong shape is an error; an invalid endpoint is
+/// skipped (an update pair goes or stays as a whole). `updateOld` and `updateNew` must pair up.
+pub fn decode_changes(body: &[u8]) -> Result<Decoded<Changes>, DecodeError> {
+    let wire: WireChanges = strict(body, "a Changes object {\"create\":[…],\"updateOld\":[…],\"updateNew\":[…],\"delete\":[…]}")?;
+    if wire.update_old.len() != wire.update_new.len() {
+        return Err(DecodeError {
+            path: "updateOld".into(),
+            message: format!(
+                "{} updateOld entries for {} updateNew entries; they must pair up one to one",
+                wire.update_old.len(),
+                wire.update_new.len()
+            ),
+        });
+    }
+    let mut skipped = Vec::new();
+    let create = check_all(wire.create, "create", &mut skipped).into_iter().flatten().collect();
+    let delete = check_all(wire.delete, "delete", &mut skipped).into_iter().flatten().collect();
+    let old = check_all(wire.update_old, "updateOld", &mut skipped);
+    let new = check_all(wire.update_new, "updateNew", &mut skipped);
+    let mut changes = Changes { create, delete, ..Changes::default() };
+    for (i, pair) in old.into_iter().zip(new).enumerate() {
+        match pair {
+            (Some(o), Some(n)) => {
+                changes.update_old.push(o);
+                changes.update_new.push(n);
+            }
+            (o, n) => {
+                // Its partner was valid: set it aside too, so the pair stays whole.
+                if let Some(o) = o {
+                    skipped.push(Skipped { location: format!("updateOld[{i}]"), reason: "its updateNew partner is invalid".into(), item: (&o).into() });
+                }
+                if let Some(n) = n {
+                    skipped.push(Skipped { location: format!("updateNew[{i}]"), reason: "its updateOld partner is invalid".into(), item: (&n).into() });
+                }
+            }
+        }
+    }
+    Ok(Decoded { value: changes, skipped })
+}
+
+/// Decodes a JSON array of endpoints (`POST /adjustendpoints`), strictly on shape: an item of the
+/// wrong shape is an error naming it; an invalid endpoint is skipped. `null` is an empty list.
+pub fn decode_endpoints(body: &[u8]) -> Result<Decoded<Vec<Endpoint>>, DecodeError> {
+    let wire: Option<Vec<WireEndpoint>> = strict(body, "a JSON array of Endpoint objects")?;
+    let mut skipped = Vec::new();
+    let value = check_all(wire.unwrap_or_default(), "", &mut skipped).into_iter().flatten().collect();
+    Ok(Decoded { value, skipped })
+}
+
+/// Decodes a JSON array of endpoints leniently (`GET /records` answers): an item of the wrong
+/// shape is skipped like an invalid one. Only a body that is not a JSON array (or `null`) is an
+/// error.
+pub fn decode_endpoints_lenient(body: &[u8]) -> Result<Decoded<Vec<Endpoint>>, DecodeError> {
+    let items: Option<Vec<&RawValue>> = strict(body, "a JSON array of Endpoint objects")?;
+    let items = items.unwrap_or_default();
+    let mut value = Vec::with_capacity(items.len());
+    let mut skipped = Vec::new();
+    for (i, raw) in items.into_iter().enumerate() {
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        let wire: WireEndpoint = match serde_path_to_error::deserialize(&mut de) {
+            Ok(w) => w,
+            Err(e) => {
+                let path = e.path().to_string();
+                let reason = if path.is_empty() || path == "." {
+                    format!("not an Endpoint object: {}", e.into_inner())
+                } else {
+                    format!("{path}: {}", e.into_inner())
+                };
+                skipped.push(Skipped { location: format!("[{i}]"), reason, item: WireEndpoint::default() });
+                continue;
+            }
+        };
+        match wire.to_endpoint() {
+            Ok(ep) => value.push(ep),
+            Err(e) => skipped.push(Skipped { location: format!("[{i}]"), reason: e.to_string(), item: wire }),
+        }
+    }
+    Ok(Decoded { value, skipped })
+}
+
+/// Decodes the negotiation body into a filter. `{}` (and `null`) match every name. When both a
+/// list and a regex are given, the regex wins (upstream refuses such a body).
+pub fn decode_domain_filter(body: &[u8]) -> Result<DomainFilter, DecodeError> {
+    let wire: Option<WireDomainFilter> = strict(body, "a DomainFilter object {\"include\":[…],\"exclude\":[…]}")?;
+    let wire = wire.unwrap_or_default();
+    let json = DomainFilterJson {
+        include: wire.include,
+        exclude: wire.exclude,
+        regex_include: wire.regex_include,
+        regex_exclude: wire.regex_exclude,
+    };
+    DomainFilter::from_json(&json).map_err(|e| DecodeError { path: "regexInclude".into(), message: e.to_string() })
+}
+
+/// Encodes endpoints as the webhook JSON array.
+pub fn encode_endpoints(endpoints: &[Endpoint]) -> Vec<u8> {
+    // Endpoint's own Serialize writes the webhook shape; it cannot fail (string keys only).
+    serde_json::to_vec(endpoints).unwrap_or_else(|_| b"[]".to_vec())
+}
+
+/// A parsed media type: lowercase `type/subtype` and its parameters (names lowercase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaType {
+    pub essence: String,
+    pub params: Vec<(String, String)>,
+}
+
+impl MediaType {
+    /// Parses a `Content-Type` value or one `Accept` entry; `None` when it is not `a/b`.
+    pub fn parse(s: &str) -> Option<MediaType> {
+        let mut parts = s.split(';');
+        let essence = parts.next()?.trim().to_ascii_lowercase();
+        let (t, sub) = essence.split_once('/')?;
+        if t.is_empty() || sub.is_empty() || t.contains(char::is_whitespace) || sub.contains(char::is_whitespace) {
+            return None;
+        }
+        let params = parts
+            .filter_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                Some((k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_owned()))
+            })
+            .collect();
+        Some(MediaType { essence, params })
+    }
+
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The webhook media type at protocol version 1 (a missing `version` counts as 1).
+    pub fn is_webhook_v1(&self) -> bool {
+        self.essence == MEDIA_TYPE_ESSENCE && self.param("version").is_none_or(|v| v == PROTOCOL_VERSION)
+    }
+
+    /// A body exodns reads: the webhook media type (version 1) or plain JSON.
+    pub fn is_accepted_body(&self) -> bool {
+        self.is_webhook_v1() || self.essence == "application/json"
+    }
+
+    /// As an `Accept` range: whether the webhook media type satisfies it.
+    pub fn accepts_webhook(&self) -> bool {
+        if self.param("q").is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0)) {
+            return false;
+        }
+        matches!(self.essence.as_str(), "*/*" | "application/*" | "application/json") || self.is_webhook_v1()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_style_nulls_and_capitalised_keys() {
+        let body = br#"{"Create":[{"dnsName":"a.example.org","targets":["1.2.3.4"],"recordType":"A","labels":null,"providerSpecific":[{"name":"alias"}]}],"UpdateOld":null,"UpdateNew":null,"Delete":null}"#;
+        let d = decode_changes(body).unwrap();
+        assert!(d.skipped.is_empty());
+        assert_eq!(d.value.create.len(), 1);
+        assert_eq!(d.value.create[0].property("alias"), Some(""));
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let e = decode_changes(br#"{"create":[{"dnsName":"a.example.org"},{"recordTTL":"60"}]}"#).unwrap_err();
+        assert_eq!(e.path, "create[1].recordTTL");
+        assert!(e.to_string().starts_with("create[1].recordTTL: invalid type"), "{e}");
+        let e = decode_changes(b"{\"create\":[").unwrap_err();
+        assert!(e.to_string().contains("not valid JSON"), "{e}");
+        let e = decode_changes(b"  ").unwrap_err();
+        assert!(e.to_string().contains("empty"), "{e}");
+        let e = decode_changes(b"[]").unwrap_err();
+        assert!(e.to_string().contains("expected a Changes object"), "{e}");
+        let e = decode_changes(b"{} x").unwrap_err();
+        assert!(e.to_string().contains("after the JSON value"), "{e}");
+    }
+
+    #[test]
+    fn invalid_content_is_skipped_and_pairs_stay_whole() {
+        let body = br#"{"create":[{"dnsName":"a..b","targets":["1.2.3.4"],"recordType":"A"},{"dnsName":"ok.example.org","targets":["1.2.3.4"],"recordType":"A"}],
+            "updateOld":[{"dnsName":"u.example.org","targets":["1.1.1.1"],"recordType":"A"}],
+            "updateNew":[{"dnsName":"u.example.org","targets":["not-an-ip"],"recordType":"A"}]}"#;
+        let d = decode_changes(body).unwrap();
+        assert_eq!(d.value.create.len(), 1);
+        assert!(d.value.update_old.is_empty() && d.value.update_new.is_empty());
+        let locs: Vec<&str> = d.skipped.iter().map(|s| s.location.as_str()).collect();
+        assert_eq!(locs, ["create[0]", "updateNew[0]", "updateOld[0]"]);
+        assert!(decode_changes(br#"{"updateOld":[{}]}"#).unwrap_err().to_string().contains("pair up"));
+    }
+
+    #[test]
+    fn lenient_list_skips_bad_items() {
+        let body = br#"[{"dnsName":"a.example.org","targets":["1.2.3.4"],"recordType":"A"}, 5, {"dnsName":"b.example.org","recordTTL":"x"}, {"dnsName":"c.example.org","targets":["1.2.3.4"],"recordType":"BOGUS"}]"#;
+        let d = decode_endpoints_lenient(body).unwrap();
+        assert_eq!(d.value.len(), 1);
+        assert_eq!(d.skipped.len(), 3);
+        assert!(d.skipped[1].reason.starts_with("recordTTL:"), "{}", d.skipped[1].reason);
+        assert!(decode_endpoints_lenient(b"null").unwrap().value.is_empty());
+        assert!(decode_endpoints_lenient(b"{}").is_err());
+        // The strict list names the item at fault.
+        assert_eq!(decode_endpoints(body).unwrap_err().path, "[1]");
+    }
+
+    #[test]
+    fn domain_filter_bodies() {
+        assert!(decode_domain_filter(b"{}").unwrap().matches("anything.test"));
+        let f = decode_domain_filter(br#"{"include":["example.org"],"exclude":null}"#).unwrap();
+        assert!(f.matches("a.example.org") && !f.matches("example.com"));
+        let f = decode_domain_filter(br#"{"regexInclude":"\\.example\\.org$"}"#).unwrap();
+        assert!(f.matches("a.example.org") && !f.matches("a.example.com"));
+        assert!(decode_domain_filter(br#"{"regexInclude":"("}"#).is_err());
+        // upstream's stale OpenAPI shape is not what the code sends; it reads as "no filter"
+        assert!(decode_domain_filter(br#"{"filters":["example.org"]}"#).unwrap().matches("x.test"));
+    }
+
+    #[test]
+    fn endpoint_round_trip_through_the_wire() {
+        let ep = Endpoint::parse("a.example.org", exodns_core::RecordType::A, &["1.2.3.4"])
+            .unwrap()
+            .with_ttl(exodns_core::Ttl(60))
+            .with_label("owner", "x")
+            .with_property("webhook/foo", "");
+        let body = encode_endpoints(std::slice::from_ref(&ep));
+        let back = decode_endpoints(&body).unwrap();
+        assert_eq!(back.value, vec![ep]);
+    }
+
+    #[test]
+    fn media_types() {
+        let m = |s: &str| MediaType::parse(s).unwrap();
+        assert!(m(MEDIA_TYPE).is_webhook_v1());
+        assert!(m("Application/External.DNS.Webhook+JSON; version=\"1\"").is_webhook_v1());
+        assert!(!m("application/external.dns.webhook+json;version=2").is_accepted_body());
+        assert!(m("application/json; charset=utf-8").is_accepted_body());
+        assert!(!m("text/plain").is_accepted_body());
+        assert!(m("*/*").accepts_webhook());
+        assert!(!m("text/html").accepts_webhook());
+        assert!(!m("application/json;q=0").accepts_webhook());
+        assert!(MediaType::parse("garbage").is_none());
+    }
+}
