@@ -277,11 +277,15 @@ pub fn endpoints_for_targets(name: &DnsName, targets: &[String], ttl: Ttl) -> (V
 }
 
 /// Merges endpoints with the same name, type, set identifier and TTL into one whose targets are
-/// the union, keeping the first one's labels — upstream's `MergeEndpoints`. Output is sorted.
+/// the union, keeping the first one's labels — upstream's `MergeEndpoints`. A CNAME or DNAME has
+/// one target by definition, so those merge only with the same target; two different ones stay
+/// apart as two candidates for the planner. Output is sorted.
 pub fn merge_endpoints(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
-    let mut merged: BTreeMap<(EndpointKey, Ttl), Endpoint> = BTreeMap::new();
+    type MergeKey = (EndpointKey, Ttl, Option<String>);
+    let mut merged: BTreeMap<MergeKey, Endpoint> = BTreeMap::new();
     for ep in endpoints {
-        match merged.entry((ep.key(), ep.ttl)) {
+        let single = matches!(ep.record_type, RecordType::CNAME | RecordType::DNAME).then(|| ep.targets.0.first().cloned()).flatten();
+        match merged.entry((ep.key(), ep.ttl, single)) {
             std::collections::btree_map::Entry::Vacant(v) => {
                 v.insert(ep);
             }
@@ -331,6 +335,13 @@ mod tests {
         assert!(errs.is_empty());
         let types: Vec<_> = eps.iter().map(|e| e.record_type).collect();
         assert_eq!(types, vec![RecordType::A, RecordType::AAAA, RecordType::CNAME]);
+    }
+
+    #[test]
+    fn merge_keeps_different_cnames_apart() {
+        let a = Endpoint::parse("x.example.org", RecordType::CNAME, &["a.example.net"]).unwrap();
+        let b = Endpoint::parse("x.example.org", RecordType::CNAME, &["b.example.net"]).unwrap();
+        assert_eq!(merge_endpoints(vec![a.clone(), b, a]).len(), 2);
     }
 
     #[test]

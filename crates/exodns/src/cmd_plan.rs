@@ -12,7 +12,8 @@ use exodns_provider::Provider;
 use exodns_provider::inmemory::InMemoryProvider;
 
 use crate::cli::{Config, PlanArgs, PlanOutput};
-use crate::{desired, output, wiring};
+use crate::sources::{ManifestSource, source_config, source_kinds};
+use crate::{output, wiring};
 
 /// Reads `--current-endpoints`: a JSON array of webhook `Endpoint`s. Bad items are reported and
 /// skipped, as a provider listing would skip them.
@@ -32,12 +33,11 @@ fn read_current(path: &std::path::Path) -> anyhow::Result<(Vec<Endpoint>, Vec<In
 }
 
 pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let kinds = desired::source_kinds(cfg)?;
+    let kinds = source_kinds(cfg)?;
     if !kinds.contains(&exodns_sources::SourceKind::Manifest) {
         bail!("exodns plan reads objects from files: give --source=manifest --manifest-path=PATH");
     }
-    let source_cfg = desired::source_config(cfg)?;
-    let wanted = desired::from_manifests(cfg, &kinds, &source_cfg)?;
+    let (desired, protected) = ManifestSource::new(cfg, &kinds, source_config(cfg)?)?.desired();
     let registry = wiring::registry(cfg)?;
     let options = wiring::plan_options(cfg)?;
 
@@ -50,11 +50,11 @@ pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
             }
             let provider: Arc<dyn Provider> = Arc::new(InMemoryProvider::new(&[]));
             let syncer = Syncer::new(provider, registry, options).dry_run(true);
-            syncer.plan_and_apply(wanted.endpoints, Owned::new(current), Vec::new(), &wanted.protected).await?
+            syncer.plan_and_apply(desired, Owned::new(current), Vec::new(), &protected).await?
         }
         None => {
             let syncer = Syncer::new(wiring::provider(cfg)?, registry, options).dry_run(true);
-            syncer.sync_protected(wanted.endpoints, &wanted.protected).await?
+            syncer.sync_protected(desired, &protected).await?
         }
     };
     match args.output {

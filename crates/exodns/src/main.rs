@@ -4,9 +4,10 @@
 mod cli;
 mod cmd_plan;
 mod cmd_run;
-mod desired;
+mod sources;
 mod logging;
 mod output;
+mod shutdown;
 mod wiring;
 
 use clap::Parser;

@@ -115,6 +115,25 @@ impl PdnsProvider {
         self.cached_zones().map(|z| z.managed.clone()).unwrap_or_default()
     }
 
+    /// The PATCH bodies `apply_changes` would send first for `changes` (before any refusal
+    /// narrows them down), as (zone id, JSON body), in order. Sends no PATCH; lists the zones if
+    /// they were not listed yet. For dry runs, debugging and benchmarks.
+    pub async fn patch_bodies(&self, changes: &Changes) -> Result<Vec<(String, bytes::Bytes)>, ProviderError> {
+        let zones = self.zones_for_apply().await.map_err(|e| transient(&e, 0))?;
+        let (per_zone, _) = assign(&zones, changes);
+        let mut out = Vec::new();
+        for (zone, items) in zones.managed.iter().zip(&per_zone) {
+            if items.is_empty() {
+                continue;
+            }
+            let batch = ZoneBatch::build(&zone.fqdn, items, self.cfg.default_ttl);
+            for chunk in batch.chunks(self.cfg.max_body_bytes) {
+                out.push((zone.id.clone(), batch.body(&chunk)));
+            }
+        }
+        Ok(out)
+    }
+
     fn cached_zones(&self) -> Option<Arc<ZoneSet>> {
         self.zones.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -246,15 +265,28 @@ fn refuse_with(report: &mut ApplyReport, batch: &ZoneBatch<'_>, ops: &[usize], r
     }
 }
 
-/// Files `item` under the zone of `ep`, or reports `ep` as having no zone.
-fn place<'a>(zones: &ZoneSet, per_zone: &mut [Vec<Item<'a>>], report: &mut ApplyReport, ep: &'a Endpoint, item: Item<'a>) {
-    match zones.position(&ep.dns_name) {
+/// Files every change under the longest managed zone of its name; the ones without a zone come
+/// back as rejected.
+fn assign<'a>(zones: &ZoneSet, changes: &'a Changes) -> (Vec<Vec<Item<'a>>>, Vec<Rejected>) {
+    let mut per_zone: Vec<Vec<Item<'a>>> = vec![Vec::new(); zones.managed.len()];
+    let mut no_zone = Vec::new();
+    let mut place = |ep: &'a Endpoint, item: Item<'a>| match zones.position(&ep.dns_name) {
         Some(z) => per_zone[z].push(item),
         None => {
             tracing::warn!(name = %ep.dns_name, rtype = %ep.record_type, "no managed PowerDNS zone holds this name");
-            report.rejected.push(Rejected { endpoint: ep.clone(), reason: RejectReason::NoZone });
+            no_zone.push(Rejected { endpoint: ep.clone(), reason: RejectReason::NoZone });
         }
+    };
+    for ep in &changes.create {
+        place(ep, Item::Replace { ep, old: None });
     }
+    for (i, new) in changes.update_new.iter().enumerate() {
+        place(new, Item::Replace { ep: new, old: changes.update_old.get(i) });
+    }
+    for ep in &changes.delete {
+        place(ep, Item::Delete { ep });
+    }
+    (per_zone, no_zone)
 }
 
 fn change_word(c: ChangeType) -> &'static str {
@@ -340,16 +372,8 @@ impl Provider for PdnsProvider {
         }
         let started = Instant::now();
         let zones = self.zones_for_apply().await.map_err(|e| transient(&e, 0))?;
-        let mut per_zone: Vec<Vec<Item<'_>>> = vec![Vec::new(); zones.managed.len()];
-        for ep in &changes.create {
-            place(&zones, &mut per_zone, &mut report, ep, Item::Replace { ep, old: None });
-        }
-        for (i, new) in changes.update_new.iter().enumerate() {
-            place(&zones, &mut per_zone, &mut report, new, Item::Replace { ep: new, old: changes.update_old.get(i) });
-        }
-        for ep in &changes.delete {
-            place(&zones, &mut per_zone, &mut report, ep, Item::Delete { ep });
-        }
+        let (per_zone, no_zone) = assign(&zones, changes);
+        report.rejected = no_zone;
 
         for (zone, items) in zones.managed.iter().zip(&per_zone) {
             if items.is_empty() {

@@ -12,7 +12,13 @@ use k8s_openapi::api::networking::v1::Ingress;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use std::sync::Arc;
+
+use exodns_core::ObjectRef;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
 use crate::cluster::{Object, Objects};
+use crate::common::object_ref;
 use crate::config::SourceConfig;
 use crate::error::Error;
 use crate::types::{DNSEndpoint, EXTERNALDNS_GROUP, GATEWAY_GROUP};
@@ -244,36 +250,48 @@ fn decode(value: Value) -> Result<Option<Object>, String> {
 /// Runs the given sources over a set of objects and merges what they produce. `manifest` in
 /// `kinds` is ignored (it says where objects come from, not which source reads them).
 pub fn endpoints(objects: &Objects, kinds: &[SourceKind], cfg: &SourceConfig) -> SourceOutput {
+    per_object(objects, kinds, cfg).into_iter().map(|(_, out)| out).collect()
+}
+
+/// What each object makes, unmerged, keyed by the object (its `resource` label), for callers
+/// that track objects one by one (the controller).
+pub fn per_object(objects: &Objects, kinds: &[SourceKind], cfg: &SourceConfig) -> Vec<(ObjectRef, SourceOutput)> {
+    fn each<T, F>(out: &mut Vec<(ObjectRef, SourceOutput)>, kind: &str, list: &[Arc<T>], f: F)
+    where
+        T: k8s_openapi::Metadata<Ty = ObjectMeta>,
+        F: Fn(&T) -> SourceOutput,
+    {
+        for o in list {
+            // A nameless object makes only a diagnostic; it is still tracked, under an empty name.
+            let object = object_ref(kind, o.metadata(), kind != "node")
+                .unwrap_or_else(|_| ObjectRef::cluster(kind, ""));
+            out.push((object, f(o)));
+        }
+    }
     let mut kinds = kinds.to_vec();
     kinds.sort();
     kinds.dedup();
-    let mut outs: Vec<SourceOutput> = Vec::new();
+    let mut out = Vec::new();
     for kind in kinds {
         match kind {
-            SourceKind::Service => outs.extend(objects.services.iter().map(|o| service::endpoints(o, objects, cfg))),
-            SourceKind::Ingress => outs.extend(objects.ingresses.iter().map(|o| ingress::endpoints(o, cfg))),
+            SourceKind::Service => each(&mut out, "service", &objects.services, |o| service::endpoints(o, objects, cfg)),
+            SourceKind::Ingress => each(&mut out, "ingress", &objects.ingresses, |o| ingress::endpoints(o, cfg)),
             SourceKind::GatewayHttpRoute => {
-                outs.extend(objects.http_routes.iter().map(|o| gateway::endpoints(o.as_ref(), objects, cfg)))
+                each(&mut out, "httproute", &objects.http_routes, |o| gateway::endpoints(o, objects, cfg))
             }
             SourceKind::GatewayGrpcRoute => {
-                outs.extend(objects.grpc_routes.iter().map(|o| gateway::endpoints(o.as_ref(), objects, cfg)))
+                each(&mut out, "grpcroute", &objects.grpc_routes, |o| gateway::endpoints(o, objects, cfg))
             }
-            SourceKind::GatewayTlsRoute => {
-                outs.extend(objects.tls_routes.iter().map(|o| gateway::endpoints(o.as_ref(), objects, cfg)))
-            }
-            SourceKind::GatewayTcpRoute => {
-                outs.extend(objects.tcp_routes.iter().map(|o| gateway::endpoints(o.as_ref(), objects, cfg)))
-            }
-            SourceKind::GatewayUdpRoute => {
-                outs.extend(objects.udp_routes.iter().map(|o| gateway::endpoints(o.as_ref(), objects, cfg)))
-            }
-            SourceKind::Crd => outs.extend(objects.dns_endpoints.iter().map(|o| crd::endpoints(o, cfg))),
-            SourceKind::Node => outs.extend(objects.nodes.iter().map(|o| node::endpoints(o, cfg))),
-            SourceKind::Pod => outs.extend(objects.pods.iter().map(|o| pod::endpoints(o, objects, cfg))),
+            SourceKind::GatewayTlsRoute => each(&mut out, "tlsroute", &objects.tls_routes, |o| gateway::endpoints(o, objects, cfg)),
+            SourceKind::GatewayTcpRoute => each(&mut out, "tcproute", &objects.tcp_routes, |o| gateway::endpoints(o, objects, cfg)),
+            SourceKind::GatewayUdpRoute => each(&mut out, "udproute", &objects.udp_routes, |o| gateway::endpoints(o, objects, cfg)),
+            SourceKind::Crd => each(&mut out, "crd", &objects.dns_endpoints, |o| crd::endpoints(o, cfg)),
+            SourceKind::Node => each(&mut out, "node", &objects.nodes, |o| node::endpoints(o, cfg)),
+            SourceKind::Pod => each(&mut out, "pod", &objects.pods, |o| pod::endpoints(o, objects, cfg)),
             SourceKind::Manifest => {}
         }
     }
-    outs.into_iter().collect()
+    out
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::SourceOutput;
 use crate::annotations::{ACCESS, Annotations, ENDPOINTS_TYPE, HOSTNAME, INTERNAL_HOSTNAME, TARGET, split_list};
 use crate::cluster::{ClusterView, namespace_of};
 use crate::common::{Ctx, Routing};
-use crate::config::SourceConfig;
+use crate::config::{SERVICE_TYPES, SourceConfig};
 use crate::selector::Selector;
 
 /// `endpoints-type` value: publish the ExternalIPs of the pods' nodes.
@@ -39,6 +39,11 @@ pub fn endpoints(svc: &Service, cluster: &dyn ClusterView, cfg: &SourceConfig) -
     let svc_type = spec.type_.as_deref().filter(|t| !t.is_empty()).unwrap_or("ClusterIP");
     if !cfg.service_type_filter.is_empty() && !cfg.service_type_filter.iter().any(|t| t == svc_type) {
         return SourceOutput::default();
+    }
+    if !SERVICE_TYPES.contains(&svc_type) {
+        let reason = format!("not a service type; one of {}", SERVICE_TYPES.join(", "));
+        ctx.invalid.push(Invalid::new(InvalidKind::Object, "spec.type", svc_type, reason).on(&ctx.obj));
+        return ctx.finish();
     }
     let s = Svc { svc, spec, svc_type, cluster };
     if !cfg.ignore_hostname_annotation {

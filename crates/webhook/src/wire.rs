@@ -276,12 +276,14 @@ pub fn decode_endpoints(body: &[u8]) -> Result<Decoded<Vec<Endpoint>>, DecodeErr
 /// shape is skipped like an invalid one. Only a body that is not a JSON array (or `null`) is an
 /// error.
 pub fn decode_endpoints_lenient(body: &[u8]) -> Result<Decoded<Vec<Endpoint>>, DecodeError> {
-    let items: Option<Vec<&RawValue>> = strict(body, "a JSON array of Endpoint objects")?;
+    // Invalid UTF-8 becomes U+FFFD, as Go's decoder does; raw items must be text.
+    let text = String::from_utf8_lossy(body);
+    let items: Option<Vec<&RawValue>> = strict(text.as_bytes(), "a JSON array of Endpoint objects")?;
     let items = items.unwrap_or_default();
     let mut value = Vec::with_capacity(items.len());
     let mut skipped = Vec::new();
     for (i, raw) in items.into_iter().enumerate() {
-        let mut de = serde_json::Deserializer::from_str(raw.get());
+        let mut de = serde_json::Deserializer::from_slice(raw.get().as_bytes());
         let wire: WireEndpoint = match serde_path_to_error::deserialize(&mut de) {
             Ok(w) => w,
             Err(e) => {
@@ -461,5 +463,50 @@ mod tests {
         assert!(!m("text/html").accepts_webhook());
         assert!(!m("application/json;q=0").accepts_webhook());
         assert!(MediaType::parse("garbage").is_none());
+    }
+}
+
+/// The checks the fuzz targets (`fuzz/`) and the property tests run on one input. Each panics
+/// when a decoder breaks its promise: it panics itself, or what it accepted does not survive
+/// being encoded and decoded again unchanged.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    pub fn changes(data: &[u8]) {
+        let Ok(d) = decode_changes(data) else { return };
+        let again = serde_json::to_vec(&WireChanges::from(&d.value)).expect("encode Changes");
+        let back = decode_changes(&again).unwrap_or_else(|e| panic!("re-decoding {}: {e}", String::from_utf8_lossy(&again)));
+        assert!(back.skipped.is_empty(), "re-decoded changes skipped {:?}", back.skipped);
+        assert_eq!(back.value, d.value, "Changes changed on a round trip");
+        assert_eq!(d.value.update_old.len(), d.value.update_new.len());
+    }
+
+    pub fn endpoints(data: &[u8]) {
+        let strict = decode_endpoints(data);
+        let lenient = decode_endpoints_lenient(data);
+        if let Ok(s) = &strict {
+            let l = lenient.as_ref().unwrap_or_else(|e| panic!("lenient refused what strict took: {e}; input {:?}", String::from_utf8_lossy(data)));
+            assert_eq!(l.value, s.value, "lenient and strict disagree");
+        }
+        for d in [strict.ok(), lenient.ok()].into_iter().flatten() {
+            let again = encode_endpoints(&d.value);
+            let back = decode_endpoints(&again).unwrap_or_else(|e| panic!("re-decoding {}: {e}", String::from_utf8_lossy(&again)));
+            assert!(back.skipped.is_empty(), "re-decoded endpoints skipped {:?}", back.skipped);
+            assert_eq!(back.value, d.value, "endpoints changed on a round trip");
+        }
+    }
+
+    pub fn domain_filter(data: &[u8]) {
+        if let Ok(f) = decode_domain_filter(data) {
+            let _ = f.matches("a.example.org");
+        }
+    }
+
+    /// Every decoder on one input.
+    pub fn all(data: &[u8]) {
+        changes(data);
+        endpoints(data);
+        domain_filter(data);
     }
 }

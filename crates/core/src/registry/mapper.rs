@@ -200,7 +200,11 @@ impl NameMapper {
             }
         }
         let affix = self.bare_affix.as_str();
-        let stripped = if prefix_mode { name.strip_prefix(affix) } else { name.strip_suffix(affix) };
+        let stripped = match (affix.is_empty(), prefix_mode) {
+            (true, _) => Some(name),
+            (false, true) => name.strip_prefix(affix),
+            (false, false) => name.strip_suffix(affix),
+        };
         stripped.map(type_in_front)
     }
 }
@@ -208,15 +212,28 @@ impl NameMapper {
 /// `<type>-<name>` → (`<name>`, type); anything else is a name without a type. A name that is
 /// exactly a type (`txt`) is taken as that type with the name unchanged, as upstream does.
 fn type_in_front(name: &str) -> (&str, Option<RecordType>) {
-    let (head, tail) = match name.split_once('-') {
-        Some((head, tail)) => (head, Some(tail)),
-        None => (name, None),
+    // Type names are at most five letters: look no further for the dash.
+    let dash = name.bytes().take(6).position(|b| b == b'-');
+    let (head, tail) = match dash {
+        Some(i) => (&name[..i], &name[i + 1..]),
+        None => (name, name),
     };
     // `name` is lowercase already.
-    match MAPPED_TYPES.iter().find(|t| t.as_str().eq_ignore_ascii_case(head)) {
-        Some(&rt) => (tail.unwrap_or(name), Some(rt)),
-        None => (name, None),
-    }
+    let rt = match head {
+        "a" => RecordType::A,
+        "aaaa" => RecordType::AAAA,
+        "cname" => RecordType::CNAME,
+        "ns" => RecordType::NS,
+        "mx" => RecordType::MX,
+        "ptr" => RecordType::PTR,
+        "srv" => RecordType::SRV,
+        "naptr" => RecordType::NAPTR,
+        "txt" => RecordType::TXT,
+        "dname" => RecordType::DNAME,
+        _ => return (name, None),
+    };
+    debug_assert!(MAPPED_TYPES.contains(&rt));
+    (tail, Some(rt))
 }
 
 fn push_lower(out: &mut String, rt: RecordType) {

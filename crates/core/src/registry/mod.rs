@@ -13,6 +13,7 @@
 //!    deletes of records that are not ours); the provider applies the result.
 
 pub mod crypto;
+mod index;
 pub mod labels;
 pub mod mapper;
 mod txt;
@@ -20,7 +21,7 @@ mod txt;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::changes::Changes;
 use crate::endpoint::{Endpoint, Labels};
@@ -52,31 +53,36 @@ pub trait Registry: Send + Sync {
 
 /// The zone as the registry read it: the records (ownership TXTs removed, labels attached) and
 /// the ownership TXTs that exist, which [`Registry::apply`] needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Owned {
     pub endpoints: Vec<Endpoint>,
-    txt: HashMap<DnsName, TxtEntries>,
-}
-
-/// The ownership TXTs at one name, one per set identifier (rarely more than one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct TxtEntries {
-    first: ExistingTxt,
-    more: Vec<ExistingTxt>,
+    txt: Vec<ExistingTxt>,
+    /// `txt` positions sorted by (name, set identifier), built when first needed: a sync
+    /// without changes never asks.
+    sorted: OnceLock<Vec<u32>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ExistingTxt {
+    name: DnsName,
     set_identifier: String,
     /// With encryption on: the target as the zone has it and the labels it decodes to, so that
     /// an unchanged value is written back with the same bytes.
     value: Option<(String, Labels)>,
 }
 
+impl PartialEq for Owned {
+    fn eq(&self, other: &Self) -> bool {
+        self.endpoints == other.endpoints && self.txt == other.txt
+    }
+}
+
+impl Eq for Owned {}
+
 impl Owned {
     /// Records without any ownership TXT (what the noop registry returns).
     pub fn new(endpoints: Vec<Endpoint>) -> Self {
-        Owned { endpoints, txt: HashMap::new() }
+        Owned { endpoints, txt: Vec::new(), sorted: OnceLock::new() }
     }
 
     pub fn into_endpoints(self) -> Vec<Endpoint> {
@@ -88,39 +94,31 @@ impl Owned {
         self.existing(name, set_identifier).is_some()
     }
 
-    /// The ownership TXTs of the zone: (name, set identifier), in no particular order.
+    /// The ownership TXTs of the zone: (name, set identifier), in the provider's order.
     pub fn txt_records(&self) -> impl Iterator<Item = (&DnsName, &str)> {
-        self.txt.iter().flat_map(|(name, entries)| {
-            std::iter::once(&entries.first).chain(&entries.more).map(move |e| (name, e.set_identifier.as_str()))
-        })
+        self.txt.iter().map(|t| (&t.name, t.set_identifier.as_str()))
     }
 
     /// Number of ownership TXTs in the zone.
     pub fn txt_count(&self) -> usize {
-        self.txt.values().map(|e| 1 + e.more.len()).sum()
+        self.txt.len()
     }
 
+    /// The TXT with this name and set identifier (the last one listed, if the provider listed
+    /// it twice).
     fn existing(&self, name: &DnsName, set_identifier: &str) -> Option<&ExistingTxt> {
-        let entries = self.txt.get(name)?;
-        std::iter::once(&entries.first).chain(&entries.more).find(|e| e.set_identifier == set_identifier)
-    }
-
-    fn add_txt(&mut self, name: DnsName, txt: ExistingTxt) {
-        match self.txt.entry(name) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(TxtEntries { first: txt, more: Vec::new() });
-            }
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                let entries = o.get_mut();
-                if entries.first.set_identifier == txt.set_identifier {
-                    entries.first = txt;
-                } else if let Some(e) = entries.more.iter_mut().find(|e| e.set_identifier == txt.set_identifier) {
-                    *e = txt;
-                } else {
-                    entries.more.push(txt);
-                }
-            }
-        }
+        let key = |i: &u32| {
+            let t = &self.txt[*i as usize];
+            (&t.name, t.set_identifier.as_str())
+        };
+        let sorted = self.sorted.get_or_init(|| {
+            let mut sorted: Vec<u32> = (0..self.txt.len()).filter_map(|i| u32::try_from(i).ok()).collect();
+            sorted.sort_by(|a, b| key(a).cmp(&key(b)));
+            sorted
+        });
+        let end = sorted.partition_point(|i| key(i) <= (name, set_identifier));
+        let last = end.checked_sub(1).map(|at| sorted[at])?;
+        (key(&last) == (name, set_identifier)).then(|| &self.txt[last as usize])
     }
 }
 

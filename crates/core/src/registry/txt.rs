@@ -1,10 +1,10 @@
 //! The TXT registry (`--registry=txt`), upstream's `registry/txt/registry.go`.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Mutex;
 
 use super::crypto::{self, AesKey};
+use super::index::OwnerIndex;
 use super::labels;
 use super::mapper::NameMapper;
 use super::{ExistingTxt, Owned, Registry, RegistryChanges};
@@ -164,7 +164,7 @@ impl TxtRegistry {
 
     /// The TXT whose labels `ep` takes: its own type's, then for an A alias the legacy `cname`
     /// one, then (all types but AAAA) the old format's.
-    fn owning_txt(&self, ep: &Endpoint, index: &HashMap<LabelKey<'_>, usize>, buf: &mut String) -> Option<usize> {
+    fn owning_txt(&self, ep: &Endpoint, index: &OwnerIndex<'_>, buf: &mut String) -> Option<usize> {
         // TXT names hold the wildcard replacement where the record has `*`.
         let wildcard = self.mapper.wildcard_replacement();
         let name: &str = match ep.dns_name.as_str().strip_prefix('*') {
@@ -176,7 +176,8 @@ impl TxtRegistry {
             }
             _ => ep.dns_name.as_str(),
         };
-        let find = |rt| index.get(&(Cow::Borrowed(name), rt, ep.set_identifier.as_str())).copied();
+        let chain = index.chain(name);
+        let find = |rt| index.find(chain, rt, ep.set_identifier.as_str());
         let mut found = find(Some(ep.record_type));
         if is_alias_a(ep) {
             // A alias records were owned through the `cname-` TXT before v0.22.
@@ -217,19 +218,16 @@ fn is_alias_a(ep: &Endpoint) -> bool {
     ep.record_type == RecordType::A && matches!(ep.property(ALIAS_PROPERTY), Some("true" | "A"))
 }
 
-/// Key of the label index: (name of the owned record, its type or `None` for the old format,
-/// set identifier).
-type LabelKey<'a> = (Cow<'a, str>, Option<RecordType>, &'a str);
-
 impl Registry for TxtRegistry {
     fn owner_id(&self) -> &str {
         &self.owner_id
     }
 
     fn records(&self, raw: Vec<Endpoint>) -> Owned {
-        let mut endpoints = Vec::with_capacity(raw.len());
-        let mut txts: Vec<Endpoint> = Vec::new();
-        let mut txt_labels: Vec<Labels> = Vec::new();
+        let txt_count = raw.iter().filter(|e| e.record_type == RecordType::TXT).count();
+        let mut endpoints = Vec::with_capacity(raw.len() - txt_count);
+        let mut txts: Vec<Endpoint> = Vec::with_capacity(txt_count);
+        let mut txt_labels: Vec<Labels> = Vec::with_capacity(txt_count);
         for ep in raw {
             if ep.record_type != RecordType::TXT {
                 endpoints.push(ep);
@@ -251,15 +249,15 @@ impl Registry for TxtRegistry {
         }
 
         {
-            let mut index: HashMap<LabelKey<'_>, usize> = HashMap::with_capacity(txts.len());
-            let mut txt_names: HashSet<&str> = HashSet::with_capacity(txts.len());
+            let mut index = OwnerIndex::with_capacity(txts.len());
             for (i, txt) in txts.iter().enumerate() {
-                txt_names.insert(txt.dns_name.as_str());
                 if let Some((name, rt)) = self.mapper.to_endpoint_name(txt.dns_name.as_str()) {
-                    // The last of duplicates wins, as upstream's map assignment.
-                    index.insert((name, rt, txt.set_identifier.as_str()), i);
+                    index.insert(name, rt, txt.set_identifier.as_str(), i);
                 }
             }
+            // Upstream's set of TXT names, for the force-update check; built only if the TXT
+            // found through the index does not settle it.
+            let mut txt_names: Option<HashSet<&str>> = None;
 
             // Which TXT owns each record, and how many records each TXT owns (usually one: its
             // labels are then moved rather than copied).
@@ -292,10 +290,14 @@ impl Registry for TxtRegistry {
 
                 // A record of ours whose TXT (new format) is missing: force an update, which
                 // writes it. Upstream does this only when the zone has some ownership TXT.
-                if !txt_names.is_empty() && self.is_ours(ep) && self.is_managed(ep.record_type) {
+                if !txts.is_empty() && self.is_ours(ep) && self.is_managed(ep.record_type) {
                     self.mapper.write_txt_name(ep.dns_name.as_str(), ep.record_type, &mut buf);
+                    let exists = found.is_some_and(|i| txts[i].dns_name.as_str() == buf)
+                        || txt_names
+                            .get_or_insert_with(|| txts.iter().map(|t| t.dns_name.as_str()).collect())
+                            .contains(buf.as_str());
                     // A TXT that cannot be named cannot be written either: no endless updates.
-                    if !txt_names.contains(buf.as_str()) && DnsName::parse(&buf).is_ok() {
+                    if !exists && DnsName::parse(&buf).is_ok() {
                         ep.set_property(FORCE_UPDATE_PROPERTY, "true");
                     }
                 }
@@ -303,12 +305,15 @@ impl Registry for TxtRegistry {
         }
 
         let mut owned = Owned::new(endpoints);
-        owned.txt.reserve(txts.len());
         let keep_values = self.encrypt;
-        for (mut txt, labels) in txts.into_iter().zip(txt_labels) {
-            let value = (keep_values && txt.targets.len() == 1).then(|| (txt.targets.0.swap_remove(0), labels));
-            owned.add_txt(txt.dns_name, ExistingTxt { set_identifier: txt.set_identifier, value });
-        }
+        owned.txt = txts
+            .into_iter()
+            .zip(txt_labels)
+            .map(|(mut txt, labels)| {
+                let value = (keep_values && txt.targets.len() == 1).then(|| (txt.targets.0.swap_remove(0), labels));
+                ExistingTxt { name: txt.dns_name, set_identifier: txt.set_identifier, value }
+            })
+            .collect();
         owned
     }
 

@@ -45,6 +45,17 @@ pub struct General {
     /// Time between two full synchronisations.
     #[arg(long, env = "EXTERNAL_DNS_INTERVAL", global = true, default_value = "1m", value_parser = duration)]
     pub interval: Duration,
+    /// After an object changes, wait this long for more changes, then sync the names they touch.
+    /// (Upstream's minimum between event-triggered full syncs; exodns syncs only what changed.)
+    #[arg(long, env = "EXTERNAL_DNS_MIN_EVENT_SYNC_INTERVAL", global = true, default_value = "50ms", value_parser = duration)]
+    pub min_event_sync_interval: Duration,
+    /// Accepted for upstream compatibility: exodns always reacts to events.
+    #[arg(long, env = "EXTERNAL_DNS_EVENTS", global = true)]
+    pub events: bool,
+    /// How long to wait for the first list of every watched resource before logging an error
+    /// (the wait goes on; exodns never exits for it, unlike upstream's fixed 60 s).
+    #[arg(long, env = "EXTERNAL_DNS_CACHE_SYNC_TIMEOUT", global = true, default_value = "10m", value_parser = duration)]
+    pub cache_sync_timeout: Duration,
     /// Synchronise once and exit.
     #[arg(long, env = "EXTERNAL_DNS_ONCE", global = true)]
     pub once: bool,

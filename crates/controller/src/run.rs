@@ -1,0 +1,347 @@
+//! The event-driven loop.
+//!
+//! Upstream ExternalDNS reconciles everything on a timer (at best 5 s after an event). exodns
+//! keeps, per object, the endpoints it wants, and the provider's records by name. An event
+//! recomputes only the objects it names; the names whose desired records changed become dirty;
+//! after a short debounce only those names are planned, against the cached records, and the cache
+//! takes what was written. A full resync every `--interval` re-reads the provider and repairs
+//! drift. No sync runs before every source has its first full list, and while any source is
+//! unhealthy nothing is deleted.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType};
+use exodns_core::registry::Registry;
+use exodns_provider::ZoneFailure;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep_until};
+use tracing::{debug, error, info, warn};
+
+use crate::source::{ObjectSource, SourceEvent, SourceHealth};
+use crate::state::{DesiredIndex, RecordCache};
+use crate::status::StatusHandle;
+use crate::sync::{Protected, SyncError, SyncReport, Syncer};
+
+/// Timing of the loop.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Wait after the first event of a burst before syncing the dirty names.
+    pub debounce: Duration,
+    /// Full resync period (`--interval`).
+    pub interval: Duration,
+    /// How long to wait for the sources' first lists before saying so loudly (the wait goes on).
+    pub cache_sync_timeout: Duration,
+    /// One full sync, then return (`--once`).
+    pub once: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            debounce: Duration::from_millis(50),
+            interval: Duration::from_secs(60),
+            cache_sync_timeout: Duration::from_secs(600),
+            once: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    #[error("sources did not sync within {0:?} (--cache-sync-timeout): {1}")]
+    NotSynced(Duration, String),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+}
+
+/// First wait after a failed sync; doubles up to `--interval`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// How often to repeat "still waiting for the caches".
+const WAIT_LOG_EVERY: Duration = Duration::from_secs(10);
+
+pub struct Controller {
+    source: Arc<dyn ObjectSource>,
+    syncer: Syncer,
+    registry: Arc<dyn Registry>,
+    settings: Settings,
+    desired: DesiredIndex,
+    records: RecordCache,
+    frozen_zones: Vec<ZoneFailure>,
+    dirty: BTreeSet<DnsName>,
+    /// When the oldest pending change of the dirty names arrived.
+    dirty_since: Option<Instant>,
+    status: StatusHandle,
+    leader: watch::Receiver<bool>,
+}
+
+impl Controller {
+    pub fn new(source: Arc<dyn ObjectSource>, syncer: Syncer, registry: Arc<dyn Registry>, settings: Settings) -> Self {
+        // Without leader election this process is always the leader.
+        let (_tx, leader) = watch::channel(true);
+        Controller {
+            source,
+            syncer,
+            registry,
+            settings,
+            desired: DesiredIndex::default(),
+            records: RecordCache::default(),
+            frozen_zones: Vec::new(),
+            dirty: BTreeSet::new(),
+            dirty_since: None,
+            status: StatusHandle::default(),
+            leader,
+        }
+    }
+
+    /// Only sync while `leader` says true (leader election); followers keep their caches warm.
+    pub fn with_leader(mut self, leader: watch::Receiver<bool>) -> Self {
+        self.leader = leader;
+        self
+    }
+
+    /// A handle on the loop's state for health endpoints and metrics.
+    pub fn status(&self) -> StatusHandle {
+        self.status.clone()
+    }
+
+    /// Runs until `events` closes (or, with `once`, after one full sync).
+    pub async fn run(mut self, mut events: mpsc::Receiver<SourceEvent>) -> Result<(), RunError> {
+        self.wait_for_sources(&mut events).await?;
+        let mut backoff = FIRST_BACKOFF;
+        // A full sync is due when this instant passes: first at once, then every interval, and
+        // sooner after a failure (with backoff) or on becoming leader.
+        let mut next_full = Instant::now();
+        loop {
+            let now = Instant::now();
+            let leader = *self.leader.borrow();
+            if leader && now >= next_full {
+                match self.full_sync().await {
+                    Ok(()) => {
+                        backoff = FIRST_BACKOFF;
+                        next_full = Instant::now() + self.settings.interval;
+                    }
+                    Err(e) if self.settings.once => return Err(e.into()),
+                    Err(e) => {
+                        warn!(retry_in = ?backoff, "full sync failed: {e}");
+                        next_full = Instant::now() + backoff;
+                        backoff = (backoff * 2).min(self.settings.interval.max(FIRST_BACKOFF));
+                    }
+                }
+                if self.settings.once {
+                    return Ok(());
+                }
+                continue;
+            }
+            let debounce_at = self.dirty_since.map(|t| t + self.settings.debounce);
+            if leader && debounce_at.is_some_and(|t| now >= t) {
+                if let Err(e) = self.incremental_sync().await {
+                    warn!(retry_in = ?backoff, "sync of changed names failed: {e}");
+                    // Its effect on the provider is unknown: the next sync re-reads everything.
+                    self.records.invalidate();
+                    next_full = Instant::now() + backoff;
+                    backoff = (backoff * 2).min(self.settings.interval.max(FIRST_BACKOFF));
+                }
+                continue;
+            }
+            let wake = match (leader, debounce_at) {
+                (true, Some(d)) => d.min(next_full),
+                (true, None) => next_full,
+                (false, _) => now + self.settings.interval,
+            };
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_event(ev),
+                    None => return Ok(()),
+                },
+                _ = sleep_until(wake) => {}
+                changed = self.leader.changed() => {
+                    if changed.is_ok() && *self.leader.borrow() {
+                        info!("became leader; syncing everything");
+                        next_full = Instant::now();
+                    }
+                }
+            }
+        }
+    }
+
+    async fn wait_for_sources(&mut self, events: &mut mpsc::Receiver<SourceEvent>) -> Result<(), RunError> {
+        let started = Instant::now();
+        let mut warned_timeout = false;
+        let mut next_log = started + WAIT_LOG_EVERY;
+        loop {
+            let health = self.source.health();
+            self.status.set_sources(health.clone());
+            let waiting: Vec<&SourceHealth> = health.iter().filter(|h| !h.synced).collect();
+            if waiting.is_empty() {
+                info!(after = ?started.elapsed(), "sources synced");
+                return Ok(());
+            }
+            let describe = || {
+                waiting
+                    .iter()
+                    .map(|h| match &h.error {
+                        Some(e) => format!("{} ({e})", h.source),
+                        None => h.source.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let elapsed = started.elapsed();
+            if elapsed >= self.settings.cache_sync_timeout && !warned_timeout {
+                if self.settings.once {
+                    return Err(RunError::NotSynced(self.settings.cache_sync_timeout, describe()));
+                }
+                error!(waited = ?elapsed, "sources not synced after --cache-sync-timeout; still waiting, watches keep retrying: {}", describe());
+                warned_timeout = true;
+            } else if Instant::now() >= next_log {
+                info!(waited = ?elapsed, "waiting for the first list of: {}", describe());
+                next_log = Instant::now() + WAIT_LOG_EVERY;
+            }
+            tokio::select! {
+                ev = events.recv() => if ev.is_none() { return Ok(()) },
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    }
+
+    fn on_event(&mut self, ev: SourceEvent) {
+        let touched = match ev {
+            SourceEvent::Changed(objects) => {
+                let mut touched = Vec::new();
+                for o in &objects {
+                    touched.extend(self.desired.set(o, self.source.endpoints(o)));
+                }
+                touched
+            }
+            SourceEvent::All => self.recompute_all(),
+            SourceEvent::Health => {
+                self.status.set_sources(self.source.health());
+                Vec::new()
+            }
+        };
+        if !touched.is_empty() {
+            debug!(names = touched.len(), "desired records changed");
+            self.dirty.extend(touched);
+            self.dirty_since.get_or_insert_with(Instant::now);
+        }
+    }
+
+    /// Recomputes every object; returns the names whose desired records changed.
+    fn recompute_all(&mut self) -> Vec<DnsName> {
+        let objects = self.source.objects();
+        let keep: HashSet<ObjectRef> = objects.iter().cloned().collect();
+        let mut touched = self.desired.retain(&keep);
+        for o in &objects {
+            touched.extend(self.desired.set(o, self.source.endpoints(o)));
+        }
+        touched
+    }
+
+    /// Deletes and updates held back this sync: everything when a source is unhealthy; records
+    /// of objects whose input is partly invalid.
+    fn protection(&self) -> Protected {
+        let health = self.source.health();
+        let unhealthy: Vec<String> = health.iter().filter(|h| !h.healthy()).map(|h| h.source.clone()).collect();
+        if !unhealthy.is_empty() {
+            warn!(sources = %unhealthy.join(","), "sources unhealthy; no deletions until they recover");
+        }
+        Protected { all: !unhealthy.is_empty(), resources: self.desired.objects_with_invalid_input() }
+    }
+
+    async fn full_sync(&mut self) -> Result<(), SyncError> {
+        let started = Instant::now();
+        // A full sync covers every pending change.
+        self.dirty.clear();
+        let since = self.dirty_since.take();
+        self.source.refresh();
+        self.recompute_all();
+        let desired = self.desired.all_endpoints();
+        let protected = self.protection();
+        let records = match self.syncer.provider().records().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.records.invalidate();
+                self.status.sync_failed(&e.to_string());
+                return Err(SyncError::Records(e));
+            }
+        };
+        self.records.replace(records.endpoints.clone());
+        self.frozen_zones = records.unreadable_zones.clone();
+        let result = self.syncer.sync_against(desired, records.endpoints, records.unreadable_zones, &protected).await;
+        let all: Vec<ObjectRef> = self.desired.objects().cloned().collect();
+        self.finish("full", result, started, since, &all)
+    }
+
+    async fn incremental_sync(&mut self) -> Result<(), SyncError> {
+        if !self.records.is_valid() {
+            return self.full_sync().await;
+        }
+        let started = Instant::now();
+        let names: BTreeSet<DnsName> = std::mem::take(&mut self.dirty);
+        let since = self.dirty_since.take();
+        let desired = self.desired.endpoints_at(&names);
+        let lookup = self.names_with_ownership(&names);
+        let current = self.records.records_at(&lookup);
+        let protected = self.protection();
+        let result = self.syncer.sync_against(desired, current, self.frozen_zones.clone(), &protected).await;
+        let objects: Vec<ObjectRef> = self.desired.objects_at(&names).into_iter().collect();
+        let outcome = self.finish("incremental", result, started, since, &objects);
+        if outcome.is_err() {
+            // Try these names again with the next sync.
+            self.dirty.extend(names);
+            self.dirty_since.get_or_insert_with(Instant::now);
+        }
+        outcome
+    }
+
+    /// `names` plus the names of the TXT records that can carry their ownership.
+    fn names_with_ownership(&self, names: &BTreeSet<DnsName>) -> Vec<DnsName> {
+        let mut out: Vec<DnsName> = names.iter().cloned().collect();
+        for name in names {
+            for rt in RecordType::ALL {
+                let probe = Endpoint::new(name.clone(), *rt, Default::default());
+                out.extend(self.registry.ownership_names(&probe));
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn finish(
+        &mut self,
+        kind: &str,
+        result: Result<SyncReport, SyncError>,
+        started: Instant,
+        event_since: Option<Instant>,
+        objects: &[ObjectRef],
+    ) -> Result<(), SyncError> {
+        match result {
+            Ok(report) => {
+                if report.applied {
+                    self.records.record_applied(&report.outgoing, &report.rejected);
+                }
+                let c = &report.outgoing;
+                let took = started.elapsed();
+                if c.is_empty() {
+                    debug!(kind, ?took, "sync: no changes");
+                } else {
+                    info!(kind, ?took, create = c.create.len(), update = c.update_new.len(), delete = c.delete.len(),
+                          rejected = report.rejected.len(), applied = report.applied, "sync applied");
+                }
+                for o in objects {
+                    self.source.published(o);
+                }
+                self.status.sync_succeeded(kind, took, event_since.map(|t| t.elapsed()), &report);
+                Ok(())
+            }
+            Err(e) => {
+                self.status.sync_failed(&e.to_string());
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The controller's memory between syncs: what each object wants, which objects want each
+//! name, and the provider's records by name.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use exodns_core::endpoint::merge_endpoints;
+use exodns_core::{Changes, DnsName, Endpoint, ObjectRef};
+use exodns_provider::Rejected;
+
+use crate::source::ObjectEndpoints;
+
+/// Desired endpoints per object, and the reverse index name → objects.
+#[derive(Debug, Default)]
+pub struct DesiredIndex {
+    by_object: HashMap<ObjectRef, ObjectEndpoints>,
+    by_name: HashMap<DnsName, BTreeSet<ObjectRef>>,
+}
+
+impl DesiredIndex {
+    /// Replaces what `object` wants (`None`: the object is gone). Returns the names whose desired
+    /// records may have changed.
+    pub fn set(&mut self, object: &ObjectRef, now: Option<ObjectEndpoints>) -> Vec<DnsName> {
+        let before = self.by_object.get(object);
+        if before == now.as_ref() {
+            return Vec::new();
+        }
+        let mut touched: BTreeSet<DnsName> = BTreeSet::new();
+        if let Some(old) = self.by_object.remove(object) {
+            for ep in &old.endpoints {
+                touched.insert(ep.dns_name.clone());
+                if let Some(set) = self.by_name.get_mut(&ep.dns_name) {
+                    set.remove(object);
+                    if set.is_empty() {
+                        self.by_name.remove(&ep.dns_name);
+                    }
+                }
+            }
+        }
+        if let Some(new) = now {
+            for ep in &new.endpoints {
+                touched.insert(ep.dns_name.clone());
+                self.by_name.entry(ep.dns_name.clone()).or_default().insert(object.clone());
+            }
+            self.by_object.insert(object.clone(), new);
+        }
+        touched.into_iter().collect()
+    }
+
+    /// Drops objects that are not in `keep`; returns the names they wanted.
+    pub fn retain(&mut self, keep: &HashSet<ObjectRef>) -> Vec<DnsName> {
+        let gone: Vec<ObjectRef> = self.by_object.keys().filter(|o| !keep.contains(*o)).cloned().collect();
+        gone.iter().flat_map(|o| self.set(o, None)).collect()
+    }
+
+    /// The desired endpoints at `names`, merged across objects as the sources merge them.
+    pub fn endpoints_at<'a>(&self, names: impl IntoIterator<Item = &'a DnsName>) -> Vec<Endpoint> {
+        let mut out = Vec::new();
+        for name in names {
+            for object in self.by_name.get(name).into_iter().flatten() {
+                if let Some(oe) = self.by_object.get(object) {
+                    out.extend(oe.endpoints.iter().filter(|e| &e.dns_name == name).cloned());
+                }
+            }
+        }
+        merge_sorted(out)
+    }
+
+    /// Every desired endpoint, merged.
+    pub fn all_endpoints(&self) -> Vec<Endpoint> {
+        merge_sorted(self.by_object.values().flat_map(|oe| oe.endpoints.iter().cloned()).collect())
+    }
+
+    /// `resource` labels of objects that have invalid input right now.
+    pub fn objects_with_invalid_input(&self) -> HashSet<String> {
+        self.by_object.iter().filter(|(_, oe)| !oe.invalid.is_empty()).map(|(o, _)| o.resource_label()).collect()
+    }
+
+    /// The objects that want any of `names`.
+    pub fn objects_at<'a>(&self, names: impl IntoIterator<Item = &'a DnsName>) -> BTreeSet<ObjectRef> {
+        names.into_iter().flat_map(|n| self.by_name.get(n).into_iter().flatten().cloned()).collect()
+    }
+
+    pub fn objects(&self) -> impl Iterator<Item = &ObjectRef> {
+        self.by_object.keys()
+    }
+
+}
+
+/// Merge as `SourceOutput::merged` does: by resource label first, so the label a merged endpoint
+/// keeps does not depend on hash order.
+fn merge_sorted(mut eps: Vec<Endpoint>) -> Vec<Endpoint> {
+    eps.sort_by(|a, b| a.resource().cmp(&b.resource()));
+    let mut merged = merge_endpoints(eps);
+    for ep in &mut merged {
+        ep.targets.0.sort();
+    }
+    merged
+}
+
+/// The provider's records (ownership TXT included) by name, as last read and since written.
+#[derive(Debug, Default)]
+pub struct RecordCache {
+    by_name: HashMap<DnsName, Vec<Endpoint>>,
+    valid: bool,
+}
+
+impl RecordCache {
+    pub fn replace(&mut self, records: Vec<Endpoint>) {
+        self.by_name.clear();
+        for ep in records {
+            self.by_name.entry(ep.dns_name.clone()).or_default().push(ep);
+        }
+        self.valid = true;
+    }
+
+    /// After a failure whose effect on the provider is unknown: the next sync must re-read.
+    pub fn invalidate(&mut self) {
+        self.valid = false;
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.valid
+    }
+
+    pub fn records_at<'a>(&self, names: impl IntoIterator<Item = &'a DnsName>) -> Vec<Endpoint> {
+        let mut seen = HashSet::new();
+        names
+            .into_iter()
+            .filter(|n| seen.insert(*n))
+            .flat_map(|n| self.by_name.get(n).into_iter().flatten().cloned())
+            .collect()
+    }
+
+
+    /// Takes in what an apply did: sent changes minus what the provider refused.
+    pub fn record_applied(&mut self, sent: &Changes, rejected: &[Rejected]) {
+        let refused = |ep: &Endpoint| rejected.iter().any(|r| r.endpoint.key() == ep.key());
+        for ep in sent.delete.iter().filter(|e| !refused(e)) {
+            self.remove(ep);
+        }
+        for (old, new) in sent.update_old.iter().zip(&sent.update_new) {
+            if !refused(new) {
+                self.remove(old);
+                self.insert(new.clone());
+            }
+        }
+        for ep in sent.create.iter().filter(|e| !refused(e)) {
+            self.remove(ep);
+            self.insert(ep.clone());
+        }
+    }
+
+    fn remove(&mut self, ep: &Endpoint) {
+        if let Some(list) = self.by_name.get_mut(&ep.dns_name) {
+            list.retain(|e| !(e.record_type == ep.record_type && e.set_identifier == ep.set_identifier));
+            if list.is_empty() {
+                self.by_name.remove(&ep.dns_name);
+            }
+        }
+    }
+
+    fn insert(&mut self, mut ep: Endpoint) {
+        // The provider stores no labels besides what the registry decodes from TXT.
+        ep.labels.clear();
+        self.by_name.entry(ep.dns_name.clone()).or_default().push(ep);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exodns_core::RecordType;
+
+    fn mk_ep(name: &str, ip: &str, resource: &str) -> Endpoint {
+        Endpoint::parse(name, RecordType::A, &[ip]).unwrap().with_label("resource", resource)
+    }
+
+    fn mk_obj(name: &str) -> ObjectRef {
+        ObjectRef::namespaced("service", "default", name)
+    }
+
+    #[test]
+    fn index_tracks_names_and_merges() {
+        let mut idx = DesiredIndex::default();
+        let a = mk_obj("a");
+        let b = mk_obj("b");
+        let touched = idx.set(&a, Some(ObjectEndpoints { endpoints: vec![mk_ep("x.example.org", "1.1.1.1", "service/default/a")], invalid: vec![] }));
+        assert_eq!(touched.len(), 1);
+        idx.set(&b, Some(ObjectEndpoints { endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")], invalid: vec![] }));
+        let n = DnsName::parse("x.example.org").unwrap();
+        let eps = idx.endpoints_at([&n]);
+        assert_eq!(eps.len(), 1);
+        assert_eq!(eps[0].targets.0, vec!["1.1.1.1", "2.2.2.2"]);
+        assert_eq!(eps[0].resource(), Some("service/default/a"));
+        // Unchanged input touches nothing.
+        let same = ObjectEndpoints { endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")], invalid: vec![] };
+        assert!(idx.set(&b, Some(same)).is_empty());
+        assert_eq!(idx.set(&a, None), vec![n.clone()]);
+        assert_eq!(idx.endpoints_at([&n])[0].targets.0, vec!["2.2.2.2"]);
+    }
+
+    #[test]
+    fn cache_takes_applied_changes_but_not_refused_ones() {
+        let mut cache = RecordCache::default();
+        cache.replace(vec![mk_ep("old.example.org", "1.1.1.1", "")]);
+        let create = Endpoint::parse("new.example.org", RecordType::A, &["2.2.2.2"]).unwrap();
+        let refused = Endpoint::parse("bad.example.org", RecordType::A, &["3.3.3.3"]).unwrap();
+        let sent = Changes {
+            create: vec![create, refused.clone()],
+            delete: vec![Endpoint::parse("old.example.org", RecordType::A, &["1.1.1.1"]).unwrap()],
+            ..Changes::default()
+        };
+        let rejected = vec![Rejected { endpoint: refused, reason: exodns_provider::RejectReason::Refused("no".into()) }];
+        cache.record_applied(&sent, &rejected);
+        let names: Vec<DnsName> = ["old.example.org", "new.example.org", "bad.example.org"].iter().map(|n| DnsName::parse(n).unwrap()).collect();
+        let left = cache.records_at(&names);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].dns_name.as_str(), "new.example.org");
+    }
+}
