@@ -71,6 +71,9 @@ pub struct Controller {
     records: RecordCache,
     frozen_zones: Vec<ZoneFailure>,
     dirty: BTreeSet<DnsName>,
+    /// Names whose deletes or updates were held back while a source was unhealthy or an object's
+    /// input was invalid: planned again once that clears.
+    held: BTreeSet<DnsName>,
     /// When the oldest pending change of the dirty names arrived.
     dirty_since: Option<Instant>,
     status: StatusHandle,
@@ -90,6 +93,7 @@ impl Controller {
             records: RecordCache::default(),
             frozen_zones: Vec::new(),
             dirty: BTreeSet::new(),
+            held: BTreeSet::new(),
             dirty_since: None,
             status: StatusHandle::default(),
             leader,
@@ -218,8 +222,15 @@ impl Controller {
             }
             SourceEvent::All => self.recompute_all(),
             SourceEvent::Health => {
-                self.status.set_sources(self.source.health());
-                Vec::new()
+                let health = self.source.health();
+                let healthy = health.iter().all(SourceHealth::healthy);
+                self.status.set_sources(health);
+                if healthy {
+                    // What was held back can be planned now.
+                    std::mem::take(&mut self.held).into_iter().collect()
+                } else {
+                    Vec::new()
+                }
             }
         };
         if !touched.is_empty() {
@@ -255,6 +266,7 @@ impl Controller {
         let started = Instant::now();
         // A full sync covers every pending change.
         self.dirty.clear();
+        self.held.clear();
         let since = self.dirty_since.take();
         self.source.refresh();
         self.recompute_all();
@@ -321,6 +333,7 @@ impl Controller {
     ) -> Result<(), SyncError> {
         match result {
             Ok(report) => {
+                self.held.extend(report.held_back.iter().map(|e| e.dns_name.clone()));
                 if report.applied {
                     self.records.record_applied(&report.outgoing, &report.rejected);
                 }

@@ -56,25 +56,28 @@ impl Protected {
         self.all || current.resource().is_some_and(|r| self.resources.contains(r))
     }
 
-    /// Drops deletes (and, for objects with invalid input, updates) of protected records.
-    fn filter(&self, changes: &mut Changes) -> usize {
+    /// Takes deletes (and, for objects with invalid input, updates) of protected records out
+    /// of `changes`; returns them.
+    fn hold_back(&self, changes: &mut Changes) -> Vec<Endpoint> {
+        let mut held = Vec::new();
         if self.is_empty() {
-            return 0;
+            return held;
         }
-        let before = changes.len();
-        changes.delete.retain(|ep| !self.covers(ep));
+        let (keep, drop): (Vec<Endpoint>, Vec<Endpoint>) = std::mem::take(&mut changes.delete).into_iter().partition(|ep| !self.covers(ep));
+        changes.delete = keep;
+        held.extend(drop);
         if !self.resources.is_empty() {
-            let keep: Vec<bool> = changes
-                .update_old
-                .iter()
-                .map(|old| !old.resource().is_some_and(|r| self.resources.contains(r)))
-                .collect();
-            let mut k = keep.iter();
-            changes.update_old.retain(|_| *k.next().unwrap_or(&true));
-            let mut k = keep.iter();
-            changes.update_new.retain(|_| *k.next().unwrap_or(&true));
+            let pairs = std::mem::take(&mut changes.update_old).into_iter().zip(std::mem::take(&mut changes.update_new));
+            for (old, new) in pairs {
+                if old.resource().is_some_and(|r| self.resources.contains(r)) {
+                    held.push(old);
+                } else {
+                    changes.update_old.push(old);
+                    changes.update_new.push(new);
+                }
+            }
         }
-        before - changes.len()
+        held
     }
 }
 
@@ -96,8 +99,8 @@ pub struct SyncReport {
     pub conflicts: Vec<OwnerConflict>,
     /// Zones the provider could not read; nothing under them was planned.
     pub frozen_zones: Vec<ZoneFailure>,
-    /// Deletes and updates held back by [`Protected`].
-    pub held_back: usize,
+    /// Current records whose delete or update was held back by [`Protected`].
+    pub held_back: Vec<Endpoint>,
     /// The records as read, ownership decoded.
     pub current: Vec<Endpoint>,
 }
@@ -171,9 +174,9 @@ impl Syncer {
             current.retain(|ep| !frozen(ep));
         }
         let mut planned = plan(&desired, &current, &self.options);
-        let held_back = protected.filter(&mut planned.changes);
-        if held_back > 0 {
-            warn!(held_back, "holding back deletes and updates of records whose source input is broken or missing");
+        let held_back = protected.hold_back(&mut planned.changes);
+        if !held_back.is_empty() {
+            warn!(held_back = held_back.len(), "holding back deletes and updates of records whose source input is broken or missing");
         }
         for c in &planned.conflicts {
             info!(name = %c.dns_name, record_type = %c.record_type, foreign_owner = %c.foreign_owner,

@@ -19,6 +19,9 @@ mod model;
 mod provider;
 mod tls;
 
+#[cfg(test)]
+mod fake_tests;
+
 pub use client::{ApiError, PdnsClient, RequestCounter, RequestCounts, RequestEvent, RequestKind, RequestObserver};
 pub use config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_SERVER, DEFAULT_SERVER_ID, DEFAULT_TTL, PdnsConfig, RetryPolicy, Secret, TlsSettings};
 pub use convert::ALIAS_PROPERTY;

@@ -67,6 +67,7 @@ pub struct WireEndpoint {
 
 impl WireEndpoint {
     /// Checks and canonicalises the content (name, type, targets, TTL).
+    #[allow(clippy::result_large_err)] // exodns_core's error type
     pub fn to_endpoint(&self) -> Result<Endpoint, exodns_core::Invalid> {
         let raw = RawEndpoint {
             dns_name: self.dns_name.clone(),

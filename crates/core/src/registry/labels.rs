@@ -57,20 +57,31 @@ pub fn parse_plain(text: &str) -> Option<Labels> {
     let text = text.trim_matches('"');
     let mut labels = Labels::new();
     let mut ours = false;
-    for token in text.split(',') {
-        let Some((key, value)) = token.split_once('=') else {
-            continue;
+    let mut rest = text;
+    loop {
+        // One `,`-separated token, cut at its first `=`; the labels' bytes are ASCII mostly,
+        // and `,` and `=` are never part of a multi-byte character.
+        let (token, next) = match rest.bytes().position(|b| b == b',') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
         };
-        if key == "heritage" {
-            if value != HERITAGE {
-                return None;
+        if let Some(eq) = token.bytes().position(|b| b == b'=') {
+            let (key, value) = (&token[..eq], &token[eq + 1..]);
+            if key == "heritage" {
+                if value != HERITAGE {
+                    return None;
+                }
+                ours = true;
+            } else if let Some(after) = key.strip_prefix(HERITAGE) {
+                // Upstream keeps any key that starts with "external-dns", and strips
+                // "external-dns/" when it is there.
+                let name = after.strip_prefix('/').unwrap_or(key);
+                labels.insert(name.to_owned(), value.to_owned());
             }
-            ours = true;
-        } else if let Some(rest) = key.strip_prefix(HERITAGE) {
-            // Upstream keeps any key that starts with "external-dns", and strips "external-dns/"
-            // when it is there.
-            let name = rest.strip_prefix('/').unwrap_or(key);
-            labels.insert(name.to_owned(), value.to_owned());
+        }
+        match next {
+            Some(next) => rest = next,
+            None => break,
         }
     }
     ours.then_some(labels)

@@ -164,7 +164,9 @@ impl NameMapper {
         self.read_lowercase(txt_name)
     }
 
-    fn read_lowercase<'a>(&self, name: &'a str) -> Option<(Cow<'a, str>, Option<RecordType>)> {
+    /// [`to_endpoint_name`](Self::to_endpoint_name) of a name known to be lowercase (a
+    /// [`DnsName`](crate::DnsName)).
+    pub(crate) fn read_lowercase<'a>(&self, name: &'a str) -> Option<(Cow<'a, str>, Option<RecordType>)> {
         if self.suffix.is_empty() {
             return self.drop_affix(name).map(|(n, rt)| (Cow::Borrowed(n), rt));
         }
@@ -241,6 +243,10 @@ fn push_lower(out: &mut String, rt: RecordType) {
 }
 
 fn push_affix(out: &mut String, affix: &str, rt: RecordType) {
+    if !affix.contains('%') {
+        out.push_str(affix);
+        return;
+    }
     let mut parts = affix.split(RECORD_TYPE_TEMPLATE);
     if let Some(first) = parts.next() {
         out.push_str(first);

@@ -224,6 +224,7 @@ impl Registry for TxtRegistry {
     }
 
     fn records(&self, raw: Vec<Endpoint>) -> Owned {
+        let t0 = std::time::Instant::now();
         let txt_count = raw.iter().filter(|e| e.record_type == RecordType::TXT).count();
         let mut endpoints = Vec::with_capacity(raw.len() - txt_count);
         let mut txts: Vec<Endpoint> = Vec::with_capacity(txt_count);
@@ -248,16 +249,20 @@ impl Registry for TxtRegistry {
             }
         }
 
+        let t1 = t0.elapsed();
+        let (t2, t3);
         {
             let mut index = OwnerIndex::with_capacity(txts.len());
             for (i, txt) in txts.iter().enumerate() {
-                if let Some((name, rt)) = self.mapper.to_endpoint_name(txt.dns_name.as_str()) {
+                // A DnsName is lowercase already.
+                if let Some((name, rt)) = self.mapper.read_lowercase(txt.dns_name.as_str()) {
                     index.insert(name, rt, txt.set_identifier.as_str(), i);
                 }
             }
             // Upstream's set of TXT names, for the force-update check; built only if the TXT
             // found through the index does not settle it.
             let mut txt_names: Option<HashSet<&str>> = None;
+            t2 = t0.elapsed();
 
             // Which TXT owns each record, and how many records each TXT owns (usually one: its
             // labels are then moved rather than copied).
@@ -268,6 +273,7 @@ impl Registry for TxtRegistry {
                 uses[*i] += 1;
             }
             let keep_labels = self.encrypt;
+            t3 = t0.elapsed();
 
             for (ep, found) in endpoints.iter_mut().zip(found) {
                 if let Some(i) = found {
@@ -296,6 +302,7 @@ impl Registry for TxtRegistry {
                         || txt_names
                             .get_or_insert_with(|| txts.iter().map(|t| t.dns_name.as_str()).collect())
                             .contains(buf.as_str());
+                    let _ = 0;
                     // A TXT that cannot be named cannot be written either: no endless updates.
                     if !exists && DnsName::parse(&buf).is_ok() {
                         ep.set_property(FORCE_UPDATE_PROPERTY, "true");
@@ -304,6 +311,7 @@ impl Registry for TxtRegistry {
             }
         }
 
+        let t4 = t0.elapsed();
         let mut owned = Owned::new(endpoints);
         let keep_values = self.encrypt;
         owned.txt = txts
@@ -314,6 +322,7 @@ impl Registry for TxtRegistry {
                 ExistingTxt { name: txt.dns_name, set_identifier: txt.set_identifier, value }
             })
             .collect();
+        eprintln!("T {:?} {:?} {:?} {:?} {:?}", t1, t2, t3, t4, t0.elapsed());
         owned
     }
 

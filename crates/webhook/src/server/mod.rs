@@ -287,7 +287,10 @@ async fn post_records(State(state): State<Arc<AppState>>, headers: HeaderMap, bo
 }
 
 async fn adjust_endpoints(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    if let Err(r) = check_content_type(&headers).and_then(|()| check_accept(&headers)) {
+    if let Err(r) = check_content_type(&headers) {
+        return r;
+    }
+    if let Err(r) = check_accept(&headers) {
         return r;
     }
     let bytes = match read_body(&state, &headers, body).await {

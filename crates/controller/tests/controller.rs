@@ -1,0 +1,196 @@
+//! The event-driven loop against the in-memory provider: what it syncs, when, and what it
+//! refuses to delete.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use exodns_controller::{Controller, ObjectEndpoints, ObjectSource, Settings, SourceEvent, SourceHealth, Syncer};
+use exodns_core::plan::PlanOptions;
+use exodns_core::registry::{Registry, TxtConfig, TxtRegistry};
+use exodns_core::{Changes, DomainFilter, Endpoint, ObjectRef, RecordType};
+use exodns_provider::inmemory::InMemoryProvider;
+use exodns_provider::{ApplyReport, Provider, ProviderError, Records};
+use tokio::sync::mpsc;
+
+/// A source whose objects and health the test sets by hand.
+#[derive(Default)]
+struct FakeSource {
+    objects: Mutex<HashMap<ObjectRef, ObjectEndpoints>>,
+    synced: Mutex<bool>,
+    error: Mutex<Option<String>>,
+}
+
+impl FakeSource {
+    fn set(&self, name: &str, ip: &str) -> ObjectRef {
+        let obj = mk_obj(name);
+        let ep = Endpoint::parse(&format!("{name}.example.org"), RecordType::A, &[ip])
+            .unwrap()
+            .with_label("resource", obj.resource_label());
+        self.objects.lock().unwrap().insert(obj.clone(), ObjectEndpoints { endpoints: vec![ep], invalid: vec![] });
+        obj
+    }
+
+    fn remove(&self, name: &str) -> ObjectRef {
+        let obj = mk_obj(name);
+        self.objects.lock().unwrap().remove(&obj);
+        obj
+    }
+}
+
+impl ObjectSource for FakeSource {
+    fn objects(&self) -> Vec<ObjectRef> {
+        self.objects.lock().unwrap().keys().cloned().collect()
+    }
+    fn endpoints(&self, object: &ObjectRef) -> Option<ObjectEndpoints> {
+        self.objects.lock().unwrap().get(object).cloned()
+    }
+    fn health(&self) -> Vec<SourceHealth> {
+        vec![SourceHealth {
+            source: "service".into(),
+            synced: *self.synced.lock().unwrap(),
+            error: self.error.lock().unwrap().clone(),
+        }]
+    }
+}
+
+/// Counts reads and applies of the in-memory provider.
+struct Counting {
+    inner: InMemoryProvider,
+    reads: AtomicUsize,
+    applies: AtomicUsize,
+}
+
+#[async_trait]
+impl Provider for Counting {
+    fn name(&self) -> &str {
+        "counting"
+    }
+    fn domain_filter(&self) -> DomainFilter {
+        self.inner.domain_filter()
+    }
+    async fn records(&self) -> Result<Records, ProviderError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.records().await
+    }
+    async fn apply_changes(&self, changes: &Changes) -> Result<ApplyReport, ProviderError> {
+        self.applies.fetch_add(1, Ordering::SeqCst);
+        let report = self.inner.apply_changes(changes).await?;
+        assert!(report.is_clean(), "the in-memory provider refused {:?}", report.rejected);
+        Ok(report)
+    }
+}
+
+fn mk_obj(name: &str) -> ObjectRef {
+    ObjectRef::namespaced("service", "default", name)
+}
+
+struct Rig {
+    source: Arc<FakeSource>,
+    provider: Arc<Counting>,
+    events: mpsc::Sender<SourceEvent>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn mk_rig(source: Arc<FakeSource>) -> Rig {
+    let provider = Arc::new(Counting {
+        inner: InMemoryProvider::new(&["example.org".into()]),
+        reads: AtomicUsize::new(0),
+        applies: AtomicUsize::new(0),
+    });
+    let registry: Arc<dyn Registry> =
+        Arc::new(TxtRegistry::new(TxtConfig { owner_id: "test".into(), ..TxtConfig::default() }).unwrap());
+    let options = PlanOptions { owner_id: "test".into(), ..PlanOptions::default() };
+    let syncer = Syncer::new(provider.clone(), registry.clone(), options);
+    let settings = Settings { debounce: Duration::from_millis(10), interval: Duration::from_secs(3600), ..Settings::default() };
+    let controller = Controller::new(source.clone(), syncer, registry, settings);
+    let (events, rx) = mpsc::channel(64);
+    let task = tokio::spawn(async move {
+        controller.run(rx).await.unwrap();
+    });
+    Rig { source, provider, events, task }
+}
+
+impl Rig {
+    fn zone(&self) -> Vec<String> {
+        self.provider.inner.dump().iter().map(|e| format!("{} {} {}", e.dns_name, e.record_type, e.targets.0.join(","))).collect()
+    }
+
+    /// Polls until `check` holds (the loop runs on its own task); fails after 5 s.
+    async fn until(&self, what: &str, check: impl Fn(&Rig) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !check(self) {
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}; zone: {:?}", self.zone());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn has(&self, line: &str) -> bool {
+        self.zone().iter().any(|l| l == line)
+    }
+}
+
+#[tokio::test]
+async fn events_sync_only_what_changed_without_rereading_the_zone() {
+    let source = Arc::new(FakeSource::default());
+    *source.synced.lock().unwrap() = true;
+    source.set("web", "10.0.0.1");
+    let rig = mk_rig(source);
+    rig.until("first full sync", |r| r.has("web.example.org A 10.0.0.1") && r.has("a-web.example.org TXT \"heritage=external-dns,external-dns/owner=test,external-dns/resource=service/default/web\"")).await;
+    assert_eq!(rig.provider.reads.load(Ordering::SeqCst), 1);
+
+    let api = rig.source.set("api", "10.0.0.2");
+    rig.events.send(SourceEvent::Changed(vec![api])).await.unwrap();
+    rig.until("api created", |r| r.has("api.example.org A 10.0.0.2")).await;
+
+    let web = rig.source.set("web", "10.0.0.9");
+    rig.events.send(SourceEvent::Changed(vec![web])).await.unwrap();
+    rig.until("web updated", |r| r.has("web.example.org A 10.0.0.9")).await;
+
+    let api = rig.source.remove("api");
+    rig.events.send(SourceEvent::Changed(vec![api])).await.unwrap();
+    rig.until("api deleted with its TXT", |r| !r.zone().iter().any(|l| l.contains("api.example.org"))).await;
+
+    // Three events, three applies, and still the one read of the first sync.
+    assert_eq!(rig.provider.reads.load(Ordering::SeqCst), 1);
+    assert_eq!(rig.provider.applies.load(Ordering::SeqCst), 4);
+    rig.task.abort();
+}
+
+#[tokio::test]
+async fn nothing_is_synced_before_the_sources_are() {
+    let source = Arc::new(FakeSource::default());
+    source.set("web", "10.0.0.1");
+    let rig = mk_rig(source);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(rig.provider.reads.load(Ordering::SeqCst), 0, "synced before the source's first list");
+    *rig.source.synced.lock().unwrap() = true;
+    rig.until("sync after the source synced", |r| r.has("web.example.org A 10.0.0.1")).await;
+    rig.task.abort();
+}
+
+#[tokio::test]
+async fn an_unhealthy_source_causes_no_deletions() {
+    let source = Arc::new(FakeSource::default());
+    *source.synced.lock().unwrap() = true;
+    source.set("web", "10.0.0.1");
+    source.set("api", "10.0.0.2");
+    let rig = mk_rig(source);
+    rig.until("first sync", |r| r.has("api.example.org A 10.0.0.2")).await;
+
+    // The watch breaks, and the cache no longer shows `api` (say a re-list came back short).
+    *rig.source.error.lock().unwrap() = Some("watch failed".into());
+    let api = rig.source.remove("api");
+    let web = rig.source.set("web", "10.0.0.5");
+    rig.events.send(SourceEvent::Changed(vec![api, web])).await.unwrap();
+    rig.until("web updated", |r| r.has("web.example.org A 10.0.0.5")).await;
+    assert!(rig.has("api.example.org A 10.0.0.2"), "deleted while the source was unhealthy");
+
+    // Healthy again: the deletion goes through with the next change of that name.
+    *rig.source.error.lock().unwrap() = None;
+    rig.events.send(SourceEvent::Health).await.unwrap();
+    rig.until("api deleted once healthy", |r| !r.has("api.example.org A 10.0.0.2")).await;
+    rig.task.abort();
+}

@@ -1,0 +1,176 @@
+//! The binary as a user runs it: the quick start, `exodns plan`, flags and env vars.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn exodns(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_exodns")).args(args).env_remove("RUST_LOG").output().expect("run exodns")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn quick_start_args(examples: &str) -> Vec<String> {
+    [
+        "--once",
+        "--source=manifest",
+        &format!("--manifest-path={examples}"),
+        "--provider=inmemory",
+        "--inmemory-zone=example.org",
+        "--policy=sync",
+        "--txt-owner-id=quickstart",
+        "--managed-record-types=A,AAAA,CNAME,TXT,MX,SRV",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// One line of the zone listing, split into its fields.
+fn zone_line<'a>(listing: &'a str, name: &str, rtype: &str) -> Vec<&'a str> {
+    listing
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&name) && f.get(3) == Some(&rtype))
+        .unwrap_or_else(|| panic!("no {name} {rtype} in:\n{listing}"))
+}
+
+#[test]
+fn quick_start_publishes_records_with_ownership() {
+    let ex = examples();
+    let args = quick_start_args(ex.to_str().unwrap());
+    let out = Command::new(env!("CARGO_BIN_EXE_exodns")).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let zone = stdout(&out);
+    assert_eq!(zone_line(&zone, "web.example.org.", "A")[1..], ["300", "IN", "A", "203.0.113.10"]);
+    assert_eq!(zone_line(&zone, "api.example.org.", "CNAME")[4], "api-1234.lb.example.net");
+    let txt = zone_line(&zone, "a-web.example.org.", "TXT");
+    assert_eq!(txt[4], "\"heritage=external-dns,external-dns/owner=quickstart,external-dns/resource=service/default/web\"");
+    zone_line(&zone, "cname-api.example.org.", "TXT");
+    zone_line(&zone, "mail.example.org.", "MX");
+    zone_line(&zone, "mx-mail.example.org.", "TXT");
+    zone_line(&zone, "_sip._udp.example.org.", "SRV");
+}
+
+#[test]
+fn env_vars_work_like_flags() {
+    let ex = examples();
+    let out = Command::new(env!("CARGO_BIN_EXE_exodns"))
+        .args(["--once"])
+        .env("EXTERNAL_DNS_SOURCE", "manifest")
+        .env("EXTERNAL_DNS_MANIFEST_PATH", &ex)
+        .env("EXTERNAL_DNS_PROVIDER", "inmemory")
+        .env("EXTERNAL_DNS_POLICY", "sync")
+        .env("EXTERNAL_DNS_TXT_OWNER_ID", "from-env")
+        .env("EXTERNAL_DNS_TXT_PREFIX", "own-")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let zone = stdout(&out);
+    let txt = zone_line(&zone, "own-a-web.example.org.", "TXT");
+    assert!(txt[4].contains("owner=from-env"), "{zone}");
+}
+
+#[test]
+fn policy_is_required_as_upstream() {
+    let ex = examples();
+    let out = exodns(&["--once", "--source=manifest", &format!("--manifest-path={}", ex.display()), "--provider=inmemory"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--policy is required"), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_flags_name_the_flag() {
+    let ex = format!("--manifest-path={}", examples().display());
+    for (flag, expect) in [
+        ("--policy=sometimes", "--policy"),
+        ("--managed-record-types=A,BOGUS", "--managed-record-types"),
+        ("--regex-domain-filter=(", "--regex-domain-filter"),
+        ("--label-filter=a in (", "--label-filter"),
+        ("--txt-encrypt-enabled", "--txt-encrypt-aes-key"),
+    ] {
+        let mut args = vec!["--once", "--source=manifest", &ex, "--provider=inmemory", flag];
+        if !flag.starts_with("--policy") {
+            args.push("--policy=sync");
+        }
+        let out = exodns(&args);
+        assert!(!out.status.success(), "{flag} accepted");
+        assert!(stderr(&out).contains(expect), "{flag}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn plan_against_current_endpoints_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let current = dir.path().join("zone.json");
+    // As the registry returns them: web has an old address, gone.example.org is ours but no
+    // longer wanted, foreign.example.org belongs to someone else.
+    std::fs::write(
+        &current,
+        r#"[
+  {"dnsName":"web.example.org","targets":["198.51.100.1"],"recordType":"A","recordTTL":300,"labels":{"owner":"default","resource":"service/default/web"}},
+  {"dnsName":"gone.example.org","targets":["198.51.100.2"],"recordType":"A","labels":{"owner":"default","resource":"service/default/gone"}},
+  {"dnsName":"shop.example.org","targets":["198.51.100.3"],"recordType":"A","labels":{"owner":"someone-else"}},
+  {"dnsName":"bad..example.org","targets":["1.2.3.4"],"recordType":"A"}
+]"#,
+    )
+    .unwrap();
+    let out = exodns(&[
+        "plan",
+        "--source=manifest",
+        &format!("--manifest-path={}", examples().display()),
+        "--policy=sync",
+        "--output=json",
+        &format!("--current-endpoints={}", current.display()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bad..example.org"), "the bad record is reported: {}", stderr(&out));
+    let changes: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        changes[key].as_array().map(|a| a.iter().map(|e| format!("{} {}", e["dnsName"].as_str().unwrap(), e["recordType"].as_str().unwrap())).collect()).unwrap_or_default()
+    };
+    assert_eq!(names("updateOld"), ["web.example.org A", "a-web.example.org TXT"]);
+    assert_eq!(changes["updateNew"][0]["targets"][0], "203.0.113.10");
+    assert_eq!(names("delete"), ["gone.example.org A", "a-gone.example.org TXT"]);
+    let created = names("create");
+    assert!(created.contains(&"app.example.org A".to_string()), "{created:?}");
+    assert!(!created.iter().any(|n| n.starts_with("shop.")), "took over a foreign name: {created:?}");
+}
+
+#[test]
+fn plan_diff_is_readable() {
+    let out = exodns(&[
+        "plan",
+        "--source=manifest",
+        &format!("--manifest-path={}", examples().display()),
+        "--provider=inmemory",
+        "--policy=sync",
+        "--color=never",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("+ create web.example.org A  203.0.113.10 ttl=300  (service/default/web)"), "{text}");
+    assert!(text.contains("6 to create, 0 to update, 0 to delete"), "{text}");
+}
+
+#[test]
+fn a_broken_manifest_reports_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(examples().join("services.yaml"), dir.path().join("services.yaml")).unwrap();
+    std::fs::write(dir.path().join("broken.yaml"), "apiVersion: v1\nkind: Service\nmetadata: [not, a, map]\n").unwrap();
+    let mut args = quick_start_args(dir.path().to_str().unwrap());
+    args.retain(|a| !a.starts_with("--managed"));
+    let out = Command::new(env!("CARGO_BIN_EXE_exodns")).args(&args).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("broken.yaml"), "{}", stderr(&out));
+    zone_line(&stdout(&out), "web.example.org.", "A");
+}
