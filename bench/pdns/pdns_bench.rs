@@ -26,7 +26,13 @@ struct Args {
 
 fn args() -> Args {
     let mut it = std::env::args().skip(1);
-    let mut a = Args { mode: it.next().unwrap_or_default(), zone: "bench.test".into(), count: 10_000, max_body: 2_000_000, out: None };
+    let mut a = Args {
+        mode: it.next().unwrap_or_default(),
+        zone: "bench.test".into(),
+        count: 10_000,
+        max_body: 2_000_000,
+        out: None,
+    };
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
@@ -43,9 +49,13 @@ fn args() -> Args {
 fn desired(zone: &str, n: u32) -> Vec<Endpoint> {
     (0..n)
         .map(|i| {
-            Endpoint::parse(&format!("host{i}.{zone}"), RecordType::A, &[&format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)])
-                .unwrap()
-                .with_label("resource", format!("service/bench/host{i}"))
+            Endpoint::parse(
+                &format!("host{i}.{zone}"),
+                RecordType::A,
+                &[&format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)],
+            )
+            .unwrap()
+            .with_label("resource", format!("service/bench/host{i}"))
         })
         .collect()
 }

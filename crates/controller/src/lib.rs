@@ -2,12 +2,14 @@
 //! made and applied — once, or event by event.
 #![forbid(unsafe_code)]
 
+mod metered;
 mod run;
 mod source;
 mod state;
 mod status;
 mod sync;
 
+pub use metered::MeteredProvider;
 pub use run::{Controller, RunError, Settings};
 pub use source::{ObjectEndpoints, ObjectSource, SourceEvent, SourceHealth};
 pub use status::{Status, StatusHandle};

@@ -8,13 +8,15 @@
 //! drift. No sync runs before every source has its first full list, and while any source is
 //! unhealthy nothing is deleted.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType};
+use exodns_core::endpoint::EndpointKey;
+use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType, Targets};
 use exodns_core::registry::Registry;
 use exodns_provider::ZoneFailure;
+use exodns_telemetry::{Metrics, SyncKind, SyncSummary};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, info, warn};
@@ -61,6 +63,8 @@ pub enum RunError {
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// How often to repeat "still waiting for the caches".
 const WAIT_LOG_EVERY: Duration = Duration::from_secs(10);
+/// The loop goes round at least this often, so that its heartbeat shows it alive.
+const HEARTBEAT: Duration = Duration::from_secs(5);
 
 pub struct Controller {
     source: Arc<dyn ObjectSource>,
@@ -78,6 +82,7 @@ pub struct Controller {
     dirty_since: Option<Instant>,
     status: StatusHandle,
     leader: watch::Receiver<bool>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Controller {
@@ -97,7 +102,14 @@ impl Controller {
             dirty_since: None,
             status: StatusHandle::default(),
             leader,
+            metrics: None,
         }
+    }
+
+    /// Records every sync in these metrics.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Only sync while `leader` says true (leader election); followers keep their caches warm.
@@ -121,6 +133,10 @@ impl Controller {
         loop {
             let now = Instant::now();
             let leader = *self.leader.borrow();
+            self.status.beat(leader);
+            if let Some(m) = &self.metrics {
+                m.set_leader(leader);
+            }
             if leader && now >= next_full {
                 match self.full_sync().await {
                     Ok(()) => {
@@ -154,7 +170,8 @@ impl Controller {
                 (true, Some(d)) => d.min(next_full),
                 (true, None) => next_full,
                 (false, _) => now + self.settings.interval,
-            };
+            }
+            .min(now + HEARTBEAT);
             tokio::select! {
                 ev = events.recv() => match ev {
                     Some(ev) => self.on_event(ev),
@@ -177,6 +194,8 @@ impl Controller {
         let mut next_log = started + WAIT_LOG_EVERY;
         loop {
             let health = self.source.health();
+            self.status.beat(*self.leader.borrow());
+            self.publish_health(&health);
             self.status.set_sources(health.clone());
             let waiting: Vec<&SourceHealth> = health.iter().filter(|h| !h.synced).collect();
             if waiting.is_empty() {
@@ -224,6 +243,7 @@ impl Controller {
             SourceEvent::Health => {
                 let health = self.source.health();
                 let healthy = health.iter().all(SourceHealth::healthy);
+                self.publish_health(&health);
                 self.status.set_sources(health);
                 if healthy {
                     // What was held back can be planned now.
@@ -237,6 +257,14 @@ impl Controller {
             debug!(names = touched.len(), "desired records changed");
             self.dirty.extend(touched);
             self.dirty_since.get_or_insert_with(Instant::now);
+        }
+    }
+
+    fn publish_health(&self, health: &[SourceHealth]) {
+        if let Some(m) = &self.metrics {
+            for h in health {
+                m.set_source_synced(&h.source, h.synced);
+            }
         }
     }
 
@@ -282,9 +310,16 @@ impl Controller {
         };
         self.records.replace(records.endpoints.clone());
         self.frozen_zones = records.unreadable_zones.clone();
-        let result = self.syncer.sync_against(desired, records.endpoints, records.unreadable_zones, &protected).await;
+        let wanted: HashMap<EndpointKey, Targets> = desired.iter().map(|e| (e.key(), e.targets.clone())).collect();
+        let by_type = count_by_type(desired.iter());
+        let mut result = self.syncer.sync_against(desired, records.endpoints, records.unreadable_zones, &protected).await;
+        if let Ok(report) = &mut result {
+            // Upstream's `verified_records`: desired records the provider already holds as desired.
+            let verified = report.current.iter().filter(|c| wanted.get(&c.key()).is_some_and(|t| t.same(&c.targets)));
+            report.verified_by_type = count_by_type(verified);
+        }
         let all: Vec<ObjectRef> = self.desired.objects().cloned().collect();
-        self.finish("full", result, started, since, &all)
+        self.finish(SyncKind::Full, result, started, since, &all, Some(by_type))
     }
 
     async fn incremental_sync(&mut self) -> Result<(), SyncError> {
@@ -300,7 +335,7 @@ impl Controller {
         let protected = self.protection();
         let result = self.syncer.sync_against(desired, current, self.frozen_zones.clone(), &protected).await;
         let objects: Vec<ObjectRef> = self.desired.objects_at(&names).into_iter().collect();
-        let outcome = self.finish("incremental", result, started, since, &objects);
+        let outcome = self.finish(SyncKind::Incremental, result, started, since, &objects, None);
         if outcome.is_err() {
             // Try these names again with the next sync.
             self.dirty.extend(names);
@@ -325,12 +360,17 @@ impl Controller {
 
     fn finish(
         &mut self,
-        kind: &str,
+        kind: SyncKind,
         result: Result<SyncReport, SyncError>,
         started: Instant,
         event_since: Option<Instant>,
         objects: &[ObjectRef],
+        desired_by_type: Option<Vec<(String, i64)>>,
     ) -> Result<(), SyncError> {
+        let label = match kind {
+            SyncKind::Full => "full",
+            SyncKind::Incremental => "incremental",
+        };
         match result {
             Ok(report) => {
                 self.held.extend(report.held_back.iter().map(|e| e.dns_name.clone()));
@@ -340,21 +380,56 @@ impl Controller {
                 let c = &report.outgoing;
                 let took = started.elapsed();
                 if c.is_empty() {
-                    debug!(kind, ?took, "sync: no changes");
+                    debug!(kind = label, ?took, "sync: no changes");
                 } else {
-                    info!(kind, ?took, create = c.create.len(), update = c.update_new.len(), delete = c.delete.len(),
+                    info!(kind = label, ?took, create = c.create.len(), update = c.update_new.len(), delete = c.delete.len(),
                           rejected = report.rejected.len(), applied = report.applied, "sync applied");
                 }
                 for o in objects {
                     self.source.published(o);
                 }
-                self.status.sync_succeeded(kind, took, event_since.map(|t| t.elapsed()), &report);
+                let latency = event_since.map(|t| t.elapsed());
+                self.status.sync_succeeded(label, took, latency, &report);
+                if let Some(m) = &self.metrics {
+                    m.sync_succeeded(kind, took, latency, &summary(&report, desired_by_type));
+                }
                 Ok(())
             }
             Err(e) => {
                 self.status.sync_failed(&e.to_string());
+                if let Some(m) = &self.metrics {
+                    m.sync_failed();
+                }
                 Err(e)
             }
         }
+    }
+}
+
+fn count_by_type<'a>(eps: impl Iterator<Item = &'a Endpoint>) -> Vec<(String, i64)> {
+    let mut counts: std::collections::BTreeMap<RecordType, i64> = std::collections::BTreeMap::new();
+    for ep in eps {
+        *counts.entry(ep.record_type).or_default() += 1;
+    }
+    counts.into_iter().map(|(t, n)| (t.to_string(), n)).collect()
+}
+
+/// The metrics' view of a sync report.
+fn summary(report: &SyncReport, desired_by_type: Option<Vec<(String, i64)>>) -> SyncSummary {
+    let c = &report.planned;
+    let full = desired_by_type.is_some();
+    SyncSummary {
+        creates: c.create.len() as u64,
+        updates: c.update_new.len() as u64,
+        deletes: c.delete.len() as u64,
+        rejected: report.rejected.len() as u64,
+        conflicts: report
+            .conflicts
+            .iter()
+            .map(|k| (k.record_type.to_string(), k.foreign_owner.clone(), k.dns_name.to_string()))
+            .collect(),
+        desired_by_type,
+        current_by_type: full.then(|| count_by_type(report.current.iter())),
+        verified_by_type: full.then(|| report.verified_by_type.clone()),
     }
 }

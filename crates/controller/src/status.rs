@@ -20,6 +20,10 @@ pub struct Status {
     pub last_duration: Option<Duration>,
     /// From the first event of a burst to its changes being applied.
     pub last_event_latency: Option<Duration>,
+    /// Last time the loop went round (it goes round at least every few seconds while alive).
+    pub heartbeat: Option<std::time::Instant>,
+    /// Whether this replica may write (always true without leader election).
+    pub leader: bool,
 }
 
 impl Status {
@@ -45,6 +49,12 @@ impl StatusHandle {
 
     pub(crate) fn set_sources(&self, sources: Vec<SourceHealth>) {
         self.lock().sources = sources;
+    }
+
+    pub(crate) fn beat(&self, leader: bool) {
+        let mut s = self.lock();
+        s.heartbeat = Some(std::time::Instant::now());
+        s.leader = leader;
     }
 
     pub(crate) fn sync_succeeded(&self, kind: &str, took: Duration, event_latency: Option<Duration>, _report: &SyncReport) {

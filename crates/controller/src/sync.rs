@@ -103,6 +103,8 @@ pub struct SyncReport {
     pub held_back: Vec<Endpoint>,
     /// The records as read, ownership decoded.
     pub current: Vec<Endpoint>,
+    /// Desired records found as desired, by type (filled by full syncs).
+    pub verified_by_type: Vec<(String, i64)>,
 }
 
 /// Plans and applies with one provider, one registry and one set of plan options.

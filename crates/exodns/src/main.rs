@@ -4,7 +4,9 @@
 mod cli;
 mod cmd_plan;
 mod cmd_run;
+mod cmd_webhook;
 mod sources;
+mod health;
 mod logging;
 mod output;
 mod shutdown;
@@ -21,6 +23,8 @@ async fn main() -> std::process::ExitCode {
     }
     let result = match cli.command {
         Some(cli::Command::Plan(args)) => cmd_plan::run(&cli.config, &args).await,
+        Some(cli::Command::Webhook(_)) => cmd_webhook::run(&cli.config).await,
+        None if cli.config.webhook.webhook_server => cmd_webhook::run(&cli.config).await,
         None => cmd_run::run(&cli.config).await,
     };
     match result {

@@ -7,6 +7,7 @@ use exodns_core::plan::{PlanOptions, Policy};
 use exodns_core::registry::{AesKey, NoopRegistry, Registry, TxtConfig, TxtRegistry};
 use exodns_core::{DomainFilter, RecordType, Secret};
 use exodns_provider::Provider;
+use exodns_pdns::{PdnsConfig, PdnsProvider, TlsSettings};
 use exodns_provider::inmemory::InMemoryProvider;
 
 use crate::cli::Config;
@@ -48,14 +49,7 @@ pub fn plan_options(cfg: &Config) -> anyhow::Result<PlanOptions> {
 
 fn aes_key(cfg: &Config) -> anyhow::Result<Option<AesKey>> {
     let r = &cfg.registry;
-    let secret = match (&r.txt_encrypt_aes_key, &r.txt_encrypt_aes_key_file) {
-        (Some(_), Some(_)) => bail!("--txt-encrypt-aes-key and --txt-encrypt-aes-key-file exclude each other"),
-        (Some(s), None) => Some(s.clone()),
-        (None, Some(path)) => Some(
-            Secret::from_file(path).with_context(|| format!("--txt-encrypt-aes-key-file {}", path.display()))?,
-        ),
-        (None, None) => None,
-    };
+    let secret = secret_from("txt-encrypt-aes-key", &r.txt_encrypt_aes_key, &r.txt_encrypt_aes_key_file)?;
     let key = secret.filter(|s| !s.is_empty()).map(|s| AesKey::try_from(&s)).transpose().context("--txt-encrypt-aes-key")?;
     if r.txt_encrypt_enabled && key.is_none() {
         bail!("--txt-encrypt-enabled needs --txt-encrypt-aes-key (32 bytes, raw or base64)");
@@ -85,12 +79,43 @@ pub fn registry(cfg: &Config) -> anyhow::Result<Arc<dyn Registry>> {
     }
 }
 
+/// A secret from its flag or from the file its `-file` flag names (a mounted Secret).
+fn secret_from(flag: &str, value: &Option<Secret>, file: &Option<std::path::PathBuf>) -> anyhow::Result<Option<Secret>> {
+    match (value, file) {
+        (Some(_), Some(_)) => bail!("--{flag} and --{flag}-file exclude each other"),
+        (Some(s), None) => Ok(Some(s.clone())),
+        (None, Some(path)) => Secret::from_file(path).map(Some).with_context(|| format!("--{flag}-file {}", path.display())),
+        (None, None) => Ok(None),
+    }
+}
+
+pub fn pdns_provider(cfg: &Config) -> anyhow::Result<PdnsProvider> {
+    let p = &cfg.pdns;
+    let Some(key) = secret_from("pdns-api-key", &p.pdns_api_key, &p.pdns_api_key_file)?.filter(|k| !k.is_empty()) else {
+        bail!("--provider=pdns needs --pdns-api-key (or EXTERNAL_DNS_PDNS_API_KEY, or --pdns-api-key-file)");
+    };
+    let mut pc = PdnsConfig::parse(&p.pdns_server, key)?;
+    pc.server_id = p.pdns_server_id.clone();
+    pc.domain_filter = domain_filter(cfg)?;
+    pc.tls = TlsSettings {
+        ca_file: p.tls_ca.clone(),
+        client_cert_file: p.tls_client_cert.clone(),
+        client_key_file: p.tls_client_cert_key.clone(),
+        skip_verify: p.pdns_skip_tls_verify,
+    };
+    pc.max_body_bytes = p.pdns_max_body_size;
+    pc.timeout = p.pdns_timeout;
+    Ok(PdnsProvider::new(pc)?)
+}
+
 pub fn provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
     let Some(name) = cfg.general.provider.as_deref() else {
         bail!("--provider is required (inmemory, pdns)");
     };
     match name {
         "inmemory" => Ok(Arc::new(InMemoryProvider::new(&cfg.inmemory.inmemory_zone))),
+        "pdns" => Ok(Arc::new(pdns_provider(cfg)?)),
+        "webhook" => crate::cmd_webhook::client(cfg),
         other => bail!("--provider {other:?}: exodns has inmemory, pdns"),
     }
 }

@@ -27,8 +27,13 @@ use crate::model::{BODY_HEAD, BODY_TAIL, ChangeType, RRSetChange, RecordOut};
 pub enum Item<'a> {
     /// Create, or the new state of an update; `old` is the update's old state, whose written
     /// type may differ (CNAME ↔ ALIAS), in which case the old rrset is deleted.
-    Replace { ep: &'a Endpoint, old: Option<&'a Endpoint> },
-    Delete { ep: &'a Endpoint },
+    Replace {
+        ep: &'a Endpoint,
+        old: Option<&'a Endpoint>,
+    },
+    Delete {
+        ep: &'a Endpoint,
+    },
 }
 
 /// One rrset change of a PATCH.
@@ -86,7 +91,13 @@ impl<'a> ZoneBatch<'a> {
         let mut ops = Vec::with_capacity(merged.len());
         for ((name, rtype), m) in merged {
             let (change, json, sources) = if m.replace.is_empty() {
-                let json = to_json(&RRSetChange { name: &name, rtype: rtype.as_str(), changetype: ChangeType::Delete, ttl: None, records: None });
+                let json = to_json(&RRSetChange {
+                    name: &name,
+                    rtype: rtype.as_str(),
+                    changetype: ChangeType::Delete,
+                    ttl: None,
+                    records: None,
+                });
                 (ChangeType::Delete, json, m.delete)
             } else {
                 let mut contents: Vec<std::borrow::Cow<'_, str>> = Vec::new();
@@ -150,7 +161,10 @@ impl<'a> ZoneBatch<'a> {
 
     /// Size of a PATCH body holding `indices`.
     pub fn body_len(&self, indices: &[usize]) -> usize {
-        BODY_HEAD.len() + BODY_TAIL.len() + indices.iter().map(|&i| self.ops[i].json.len()).sum::<usize>() + indices.len().saturating_sub(1)
+        BODY_HEAD.len()
+            + BODY_TAIL.len()
+            + indices.iter().map(|&i| self.ops[i].json.len()).sum::<usize>()
+            + indices.len().saturating_sub(1)
     }
 
     /// Packs groups, in order, into chunks whose body is at most `max_body` bytes. Each chunk
@@ -227,7 +241,8 @@ impl<'a> ZoneBatch<'a> {
                 }
             }
             let half = seen.len() / 2;
-            let (mut a, mut b): (Vec<usize>, Vec<usize>) = batch.iter().partition(|&&i| group_order[&self.ops[i].group] < half);
+            let (mut a, mut b): (Vec<usize>, Vec<usize>) =
+                batch.iter().partition(|&&i| group_order[&self.ops[i].group] < half);
             self.order(&mut a);
             self.order(&mut b);
             (a, b)
@@ -302,7 +317,8 @@ mod tests {
     }
 
     fn txt_for(owned: &str, name: &str) -> Endpoint {
-        ep(name, RecordType::TXT, "\"heritage=external-dns,external-dns/owner=default\"").with_label(label::OWNED_RECORD, owned)
+        ep(name, RecordType::TXT, "\"heritage=external-dns,external-dns/owner=default\"")
+            .with_label(label::OWNED_RECORD, owned)
     }
 
     fn body_str(b: &ZoneBatch<'_>, idx: &[usize]) -> String {
@@ -314,7 +330,11 @@ mod tests {
         let a1 = ep("www.example.org", RecordType::A, "1.1.1.1").with_set_identifier("one");
         let a2 = ep("www.example.org", RecordType::A, "2.2.2.2").with_set_identifier("two").with_ttl(Ttl(60));
         let cname = ep("example.org", RecordType::CNAME, "lb.example.net");
-        let items = [Item::Replace { ep: &a1, old: None }, Item::Replace { ep: &a2, old: None }, Item::Replace { ep: &cname, old: None }];
+        let items = [
+            Item::Replace { ep: &a1, old: None },
+            Item::Replace { ep: &a2, old: None },
+            Item::Replace { ep: &cname, old: None },
+        ];
         let b = ZoneBatch::build("example.org.", &items, 300);
         assert_eq!(b.ops.len(), 2);
         let body = body_str(&b, &[0, 1]);
@@ -343,7 +363,8 @@ mod tests {
         let b = ZoneBatch::build("example.org.", &items, 300);
         assert_eq!(b.groups.len(), 2, "{:?}", b.groups);
         let x_group = b.groups.iter().find(|g| g.len() == 4).unwrap();
-        let kinds: Vec<_> = x_group.iter().map(|&i| (b.ops[i].change, b.ops[i].name.as_str(), b.ops[i].rtype)).collect();
+        let kinds: Vec<_> =
+            x_group.iter().map(|&i| (b.ops[i].change, b.ops[i].name.as_str(), b.ops[i].rtype)).collect();
         assert_eq!(kinds[0].0, ChangeType::Delete);
         assert_eq!(kinds[1].0, ChangeType::Delete);
         assert!(kinds[2..].iter().all(|k| k.0 == ChangeType::Replace), "{kinds:?}");
@@ -371,7 +392,8 @@ mod tests {
     fn replace_wins_over_delete_of_the_same_rrset() {
         let del = ep("x.example.org", RecordType::A, "1.1.1.1").with_set_identifier("a");
         let rep = ep("x.example.org", RecordType::A, "2.2.2.2").with_set_identifier("b");
-        let b = ZoneBatch::build("example.org.", &[Item::Delete { ep: &del }, Item::Replace { ep: &rep, old: None }], 300);
+        let b =
+            ZoneBatch::build("example.org.", &[Item::Delete { ep: &del }, Item::Replace { ep: &rep, old: None }], 300);
         assert_eq!(b.ops.len(), 1);
         assert_eq!(b.ops[0].change, ChangeType::Replace);
         assert_eq!(b.ops[0].sources.len(), 2);
@@ -379,8 +401,10 @@ mod tests {
 
     #[test]
     fn chunks_respect_the_limit_and_keep_everything() {
-        let eps: Vec<Endpoint> = (0..2000).map(|i| ep(&format!("h{i}.example.org"), RecordType::A, "10.0.0.1")).collect();
-        let txts: Vec<Endpoint> = (0..2000).map(|i| txt_for(&format!("h{i}.example.org"), &format!("a-h{i}.example.org"))).collect();
+        let eps: Vec<Endpoint> =
+            (0..2000).map(|i| ep(&format!("h{i}.example.org"), RecordType::A, "10.0.0.1")).collect();
+        let txts: Vec<Endpoint> =
+            (0..2000).map(|i| txt_for(&format!("h{i}.example.org"), &format!("a-h{i}.example.org"))).collect();
         let items: Vec<Item<'_>> = eps.iter().chain(&txts).map(|e| Item::Replace { ep: e, old: None }).collect();
         let b = ZoneBatch::build("example.org.", &items, 300);
         assert_eq!(b.groups.len(), 2000);
@@ -405,7 +429,8 @@ mod tests {
     fn split_keeps_groups_together() {
         let old = ep("x.example.org", RecordType::CNAME, "lb.example.net");
         let new = ep("x.example.org", RecordType::A, "1.1.1.1");
-        let others: Vec<Endpoint> = (0..5).map(|i| ep(&format!("o{i}.example.org"), RecordType::A, "1.1.1.1")).collect();
+        let others: Vec<Endpoint> =
+            (0..5).map(|i| ep(&format!("o{i}.example.org"), RecordType::A, "1.1.1.1")).collect();
         let mut items = vec![Item::Delete { ep: &old }, Item::Replace { ep: &new, old: None }];
         items.extend(others.iter().map(|e| Item::Replace { ep: e, old: None }));
         let b = ZoneBatch::build("example.org.", &items, 300);

@@ -161,9 +161,9 @@ impl ApiError {
     /// PowerDNS's message for a status error.
     pub fn message(&self) -> &str {
         match self {
-            ApiError::Status { message, .. } | ApiError::Transport { message, .. } | ApiError::Decode { message, .. } => {
-                message
-            }
+            ApiError::Status { message, .. }
+            | ApiError::Transport { message, .. }
+            | ApiError::Decode { message, .. } => message,
         }
     }
 
@@ -201,7 +201,10 @@ pub struct PdnsClient {
 
 impl std::fmt::Debug for PdnsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PdnsClient").field("zones_url", &self.zones_url.as_str()).field("retry", &self.retry).finish_non_exhaustive()
+        f.debug_struct("PdnsClient")
+            .field("zones_url", &self.zones_url.as_str())
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
     }
 }
 
@@ -253,7 +256,8 @@ impl PdnsClient {
     /// `GET /servers/{id}/zones`.
     pub async fn list_zones(&self) -> Result<Vec<ZoneInfo>, ApiError> {
         let body = self.send(RequestKind::ListZones, None, Method::GET, self.zones_url.clone(), None).await?;
-        serde_json::from_slice(&body).map_err(|e| ApiError::Decode { call: "list zones".into(), message: e.to_string() })
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::Decode { call: "list zones".into(), message: e.to_string() })
     }
 
     /// `GET /servers/{id}/zones/{zone}` with every rrset.
@@ -265,7 +269,9 @@ impl PdnsClient {
 
     /// `PATCH /servers/{id}/zones/{zone}` with a body already serialised (`{"rrsets":[…]}`).
     pub async fn patch_zone(&self, zone_id: &str, body: Bytes) -> Result<(), ApiError> {
-        self.send(RequestKind::PatchZone, Some(zone_id), Method::PATCH, self.zone_url(zone_id), Some(body)).await.map(drop)
+        self.send(RequestKind::PatchZone, Some(zone_id), Method::PATCH, self.zone_url(zone_id), Some(body))
+            .await
+            .map(drop)
     }
 
     async fn send(

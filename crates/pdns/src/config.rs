@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use exodns_core::Secret;
 use exodns_core::DomainFilter;
+pub use exodns_core::Secret;
 use url::Url;
 
 use crate::error::PdnsError;
@@ -53,7 +53,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// 4 tries, waiting 250 ms, 500 ms, 1 s between them (upstream: 3 tries at 250/500/1000 ms).
     fn default() -> Self {
-        RetryPolicy { max_attempts: 4, initial_backoff: Duration::from_millis(250), max_backoff: Duration::from_secs(4) }
+        RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(4),
+        }
     }
 }
 
@@ -118,8 +122,10 @@ impl PdnsConfig {
 
     /// Parses the server URL first; the error names `--pdns-server`.
     pub fn parse(server: &str, api_key: Secret) -> Result<Self, PdnsError> {
-        let url = Url::parse(server.trim())
-            .map_err(|e| PdnsError::Config { setting: "--pdns-server", message: format!("{server:?} is not a URL: {e}") })?;
+        let url = Url::parse(server.trim()).map_err(|e| PdnsError::Config {
+            setting: "--pdns-server",
+            message: format!("{server:?} is not a URL: {e}"),
+        })?;
         Ok(PdnsConfig::new(url, api_key))
     }
 
@@ -127,7 +133,9 @@ impl PdnsConfig {
         let cfg = |setting: &'static str, message: String| Err(PdnsError::Config { setting, message });
         match self.server.scheme() {
             "http" | "https" => {}
-            other => return cfg("--pdns-server", format!("scheme {other:?} is not supported; use http:// or https://")),
+            other => {
+                return cfg("--pdns-server", format!("scheme {other:?} is not supported; use http:// or https://"));
+            }
         }
         if self.server.host_str().is_none_or(str::is_empty) {
             return cfg("--pdns-server", "the URL has no host".into());

@@ -81,7 +81,9 @@ fn absolute(host: &str) -> Cow<'_, str> {
 /// it (TXT already quoted).
 pub fn content(rtype: RecordType, target: &str) -> Cow<'_, str> {
     match rtype {
-        RecordType::CNAME | RecordType::NS | RecordType::PTR | RecordType::ALIAS | RecordType::DNAME => absolute(target.trim()),
+        RecordType::CNAME | RecordType::NS | RecordType::PTR | RecordType::ALIAS | RecordType::DNAME => {
+            absolute(target.trim())
+        }
         // The host is the last field: MX "pref host", SRV "prio weight port host",
         // NAPTR "order pref "flags" "service" "regexp" replacement".
         RecordType::MX | RecordType::SRV | RecordType::NAPTR => {
@@ -113,7 +115,10 @@ mod tests {
     fn reads_rrsets_into_canonical_endpoints() {
         let z = "example.org.";
         let ep = rrset_to_endpoint(&rrset("www.example.org.", "CNAME", &[("LB.example.net.", false)]), z).unwrap();
-        assert_eq!((ep.dns_name.as_str(), ep.record_type, ep.targets.0.clone()), ("www.example.org", RecordType::CNAME, vec!["lb.example.net".into()]));
+        assert_eq!(
+            (ep.dns_name.as_str(), ep.record_type, ep.targets.0.clone()),
+            ("www.example.org", RecordType::CNAME, vec!["lb.example.net".into()])
+        );
         assert_eq!(ep.ttl, Ttl(60));
         let ep = rrset_to_endpoint(&rrset("example.org.", "ALIAS", &[("lb.example.net.", false)]), z).unwrap();
         assert_eq!(ep.record_type, RecordType::CNAME);
@@ -131,12 +136,24 @@ mod tests {
     #[test]
     fn skips_what_it_cannot_carry() {
         let z = "example.org.";
-        assert_eq!(rrset_to_endpoint(&rrset("example.org.", "SOA", &[("ns1. h. 1 2 3 4 5", false)]), z), Err(Skip::Soa));
-        assert_eq!(rrset_to_endpoint(&rrset("x.example.org.", "A", &[("1.1.1.1", true)]), z), Err(Skip::NoEnabledRecords));
+        assert_eq!(
+            rrset_to_endpoint(&rrset("example.org.", "SOA", &[("ns1. h. 1 2 3 4 5", false)]), z),
+            Err(Skip::Soa)
+        );
+        assert_eq!(
+            rrset_to_endpoint(&rrset("x.example.org.", "A", &[("1.1.1.1", true)]), z),
+            Err(Skip::NoEnabledRecords)
+        );
         assert_eq!(rrset_to_endpoint(&rrset("x.example.org.", "A", &[]), z), Err(Skip::NoEnabledRecords));
         assert_eq!(rrset_to_endpoint(&rrset("x.example.org.", "HINFO", &[("a b", false)]), z), Err(Skip::UnknownType));
-        assert!(matches!(rrset_to_endpoint(&rrset("x.example.org.", "A", &[("nonsense", false)]), z), Err(Skip::Unparsable(_))));
-        assert!(matches!(rrset_to_endpoint(&rrset("0/25.example.org.", "A", &[("1.1.1.1", false)]), z), Err(Skip::Unparsable(_))));
+        assert!(matches!(
+            rrset_to_endpoint(&rrset("x.example.org.", "A", &[("nonsense", false)]), z),
+            Err(Skip::Unparsable(_))
+        ));
+        assert!(matches!(
+            rrset_to_endpoint(&rrset("0/25.example.org.", "A", &[("1.1.1.1", false)]), z),
+            Err(Skip::Unparsable(_))
+        ));
     }
 
     #[test]
@@ -146,7 +163,10 @@ mod tests {
         assert_eq!(content(RecordType::MX, "10 mail.example.org"), "10 mail.example.org.");
         assert_eq!(content(RecordType::SRV, "0 50 5060 sip.example.org"), "0 50 5060 sip.example.org.");
         assert_eq!(content(RecordType::SRV, "0 0 0 ."), "0 0 0 .");
-        assert_eq!(content(RecordType::NAPTR, "100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.example.org"), "100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.example.org.");
+        assert_eq!(
+            content(RecordType::NAPTR, "100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.example.org"),
+            "100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.example.org."
+        );
         assert_eq!(content(RecordType::TXT, "\"heritage=external-dns\""), "\"heritage=external-dns\"");
         assert_eq!(content(RecordType::A, "1.2.3.4"), "1.2.3.4");
         assert_eq!(content(RecordType::CAA, "0 issue \"letsencrypt.org\""), "0 issue \"letsencrypt.org\"");

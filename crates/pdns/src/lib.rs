@@ -21,9 +21,14 @@ mod tls;
 
 #[cfg(test)]
 mod fake_tests;
+#[cfg(test)]
+mod tls_tests;
 
 pub use client::{ApiError, PdnsClient, RequestCounter, RequestCounts, RequestEvent, RequestKind, RequestObserver};
-pub use config::{DEFAULT_MAX_BODY_BYTES, DEFAULT_SERVER, DEFAULT_SERVER_ID, DEFAULT_TTL, PdnsConfig, RetryPolicy, Secret, TlsSettings};
+pub use config::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_SERVER, DEFAULT_SERVER_ID, DEFAULT_TTL, PdnsConfig, RetryPolicy, Secret,
+    TlsSettings,
+};
 pub use convert::ALIAS_PROPERTY;
 pub use error::PdnsError;
 pub use model::{RRSet, Record, Zone, ZoneInfo};

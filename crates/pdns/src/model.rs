@@ -159,8 +159,17 @@ mod tests {
 
     #[test]
     fn change_json_shape() {
-        let del = RRSetChange { name: "a.example.org.", rtype: "A", changetype: ChangeType::Delete, ttl: None, records: None };
-        assert_eq!(serde_json::to_string(&del).unwrap(), r#"{"name":"a.example.org.","type":"A","changetype":"DELETE"}"#);
+        let del = RRSetChange {
+            name: "a.example.org.",
+            rtype: "A",
+            changetype: ChangeType::Delete,
+            ttl: None,
+            records: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&del).unwrap(),
+            r#"{"name":"a.example.org.","type":"A","changetype":"DELETE"}"#
+        );
         let rep = RRSetChange {
             name: "a.example.org.",
             rtype: "TXT",

@@ -154,7 +154,12 @@ impl PdnsProvider {
 
     /// Sends a zone's chunks in order. A refused PATCH (400/422) is narrowed down to the rrsets
     /// at fault: first by the rrset PowerDNS names, else by bisection; the rest is applied.
-    async fn apply_zone(&self, zone: &ManagedZone, batch: &ZoneBatch<'_>, report: &mut ApplyReport) -> Result<ZoneOutcome, ProviderError> {
+    async fn apply_zone(
+        &self,
+        zone: &ManagedZone,
+        batch: &ZoneBatch<'_>,
+        report: &mut ApplyReport,
+    ) -> Result<ZoneOutcome, ProviderError> {
         let mut queue: VecDeque<Vec<usize>> = batch.chunks(self.cfg.max_body_bytes).into();
         let mut outcome = ZoneOutcome::default();
         let mut named_left = NAMED_RETRIES;
@@ -198,7 +203,8 @@ impl PdnsProvider {
                 }
                 Some(404) => {
                     // The zone is gone (deleted since it was listed): nothing of it can be applied.
-                    let reason = format!("zone {} not found on the PowerDNS server (HTTP 404): {}", zone.fqdn, err.message());
+                    let reason =
+                        format!("zone {} not found on the PowerDNS server (HTTP 404): {}", zone.fqdn, err.message());
                     tracing::warn!(zone = %zone.name, "{reason}");
                     let remaining: Vec<usize> = std::iter::once(part).chain(queue.drain(..)).flatten().collect();
                     outcome.refused += remaining.len();
@@ -240,7 +246,9 @@ fn transient(err: &ApiError, applied_before: usize) -> ProviderError {
         ApiError::Status { status: 404, call, .. } if call == "list zones" => {
             ProviderError::permanent(PROVIDER, format!("{message} (check --pdns-server-id and the URL)"))
         }
-        e if e.is_transient() => ProviderError::Transient { provider: PROVIDER.into(), message, retry_after: e.retry_after() },
+        e if e.is_transient() => {
+            ProviderError::Transient { provider: PROVIDER.into(), message, retry_after: e.retry_after() }
+        }
         _ => ProviderError::permanent(PROVIDER, message),
     }
 }
@@ -249,7 +257,8 @@ fn refuse(report: &mut ApplyReport, batch: &ZoneBatch<'_>, ops: &[usize], err: &
     let status = err.status().map(|s| format!(" (HTTP {s})")).unwrap_or_default();
     for &i in ops {
         let op = &batch.ops[i];
-        let reason = format!("PowerDNS refused {} {} {}{status}: {}", change_word(op.change), op.name, op.rtype, err.message());
+        let reason =
+            format!("PowerDNS refused {} {} {}{status}: {}", change_word(op.change), op.name, op.rtype, err.message());
         tracing::warn!(name = %op.name, rtype = %op.rtype, "{reason}");
         for src in &op.sources {
             report.rejected.push(Rejected { endpoint: (*src).clone(), reason: RejectReason::Refused(reason.clone()) });
@@ -260,7 +269,9 @@ fn refuse(report: &mut ApplyReport, batch: &ZoneBatch<'_>, ops: &[usize], err: &
 fn refuse_with(report: &mut ApplyReport, batch: &ZoneBatch<'_>, ops: &[usize], reason: &str) {
     for &i in ops {
         for src in &batch.ops[i].sources {
-            report.rejected.push(Rejected { endpoint: (*src).clone(), reason: RejectReason::Refused(reason.to_owned()) });
+            report
+                .rejected
+                .push(Rejected { endpoint: (*src).clone(), reason: RejectReason::Refused(reason.to_owned()) });
         }
     }
 }
@@ -340,8 +351,12 @@ impl Provider for PdnsProvider {
                 match rrset_to_endpoint(rr, &zone.fqdn) {
                     // A name under a more specific managed zone belongs to that zone (a
                     // delegation in the parent is not the child's data).
-                    Ok(ep) if zones.zone_of(&ep.dns_name).is_some_and(|z| z.name == zone.name) => records.endpoints.push(ep),
-                    Ok(ep) => tracing::debug!(zone = %zone.name, name = %ep.dns_name, "rrset belongs to a more specific zone; skipped"),
+                    Ok(ep) if zones.zone_of(&ep.dns_name).is_some_and(|z| z.name == zone.name) => {
+                        records.endpoints.push(ep)
+                    }
+                    Ok(ep) => {
+                        tracing::debug!(zone = %zone.name, name = %ep.dns_name, "rrset belongs to a more specific zone; skipped")
+                    }
                     Err(Skip::Soa | Skip::NoEnabledRecords) => {}
                     Err(Skip::UnknownType) => {
                         skipped += 1;
@@ -390,7 +405,11 @@ impl Provider for PdnsProvider {
                 "changes applied to PowerDNS"
             );
         }
-        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, rejected = report.rejected.len(), "apply_changes done");
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            rejected = report.rejected.len(),
+            "apply_changes done"
+        );
         Ok(report)
     }
 
@@ -404,7 +423,10 @@ impl Provider for PdnsProvider {
             }
             let keep = ep.record_type == RecordType::CNAME
                 && wants_alias(ep)
-                && !zones.as_ref().and_then(|z| z.zone_of(&ep.dns_name)).is_some_and(|z| is_apex(&ep.dns_name, &z.fqdn));
+                && !zones
+                    .as_ref()
+                    .and_then(|z| z.zone_of(&ep.dns_name))
+                    .is_some_and(|z| is_apex(&ep.dns_name, &z.fqdn));
             if keep {
                 ep.set_property(ALIAS_PROPERTY, "true");
             } else {

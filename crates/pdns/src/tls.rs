@@ -67,7 +67,9 @@ fn root_store(settings: &TlsSettings, https: bool) -> Result<RootCertStore, Pdns
     if let Some(ca) = &settings.ca_file {
         // Like upstream: the given CA replaces the system roots.
         for cert in read_certs(ca)? {
-            roots.add(cert).map_err(|e| PdnsError::File { path: ca.clone(), message: format!("unusable CA certificate: {e}") })?;
+            roots
+                .add(cert)
+                .map_err(|e| PdnsError::File { path: ca.clone(), message: format!("unusable CA certificate: {e}") })?;
         }
         return Ok(roots);
     }

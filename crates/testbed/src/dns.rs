@@ -42,7 +42,8 @@ pub async fn dns_query(addr: IpAddr, port: u16, name: &str, rtype: &str) -> Resu
 
 pub async fn dns_query_full(addr: IpAddr, port: u16, name: &str, rtype: &str) -> Result<DnsAnswer, TestbedError> {
     let err = |m: String| TestbedError::Dns(m);
-    let qtype = RecordType::from_str(&rtype.to_ascii_uppercase()).map_err(|e| err(format!("record type {rtype:?}: {e}")))?;
+    let qtype =
+        RecordType::from_str(&rtype.to_ascii_uppercase()).map_err(|e| err(format!("record type {rtype:?}: {e}")))?;
     let qname = Name::from_ascii(if name.ends_with('.') { name.to_owned() } else { format!("{name}.") })
         .map_err(|e| err(format!("name {name:?}: {e}")))?;
     let id: u16 = rand_id();
@@ -75,7 +76,9 @@ pub async fn dns_query_full(addr: IpAddr, port: u16, name: &str, rtype: &str) ->
 fn rand_id() -> u16 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+    h.write_u64(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0),
+    );
     h.finish() as u16
 }
 

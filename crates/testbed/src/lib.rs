@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod dns;
+pub mod kube;
 mod pdns;
 
 pub use dns::{DnsAnswer, dns_query, dns_query_full};

@@ -84,7 +84,9 @@ impl Pdns {
             if require_peers() {
                 panic!("pdns_server is not installed and EXODNS_REQUIRE_PEERS=1 (run scripts/testbed/apt-deps.sh)");
             }
-            eprintln!("NOTICE: skipping: pdns_server is not installed (run scripts/testbed/apt-deps.sh; set EXODNS_REQUIRE_PEERS=1 to make this a failure)");
+            eprintln!(
+                "NOTICE: skipping: pdns_server is not installed (run scripts/testbed/apt-deps.sh; set EXODNS_REQUIRE_PEERS=1 to make this a failure)"
+            );
             return None;
         }
         match Pdns::start_with(opts) {
@@ -137,7 +139,8 @@ impl Pdns {
                 message: format!("no {k}= line in its output: {}", String::from_utf8_lossy(&out.stdout)),
             })
         };
-        let bad = |k: &str, v: &str| TestbedError::Script { script: "pdns.sh start".into(), message: format!("bad {k}={v}") };
+        let bad =
+            |k: &str, v: &str| TestbedError::Script { script: "pdns.sh start".into(), message: format!("bad {k}={v}") };
         let pid = get("PDNS_PID")?;
         self.pid = Some(pid.parse().map_err(|_| bad("PDNS_PID", &pid))?);
         self.api_url = get("PDNS_API_URL")?.trim_end_matches('/').to_owned();
@@ -250,10 +253,20 @@ impl Pdns {
     }
 
     /// Sets one rrset by hand (REPLACE); contents as PowerDNS wants them.
-    pub async fn put_rrset(&self, zone: &str, name: &str, rtype: &str, ttl: u32, contents: &[&str]) -> Result<(), TestbedError> {
+    pub async fn put_rrset(
+        &self,
+        zone: &str,
+        name: &str,
+        rtype: &str,
+        ttl: u32,
+        contents: &[&str],
+    ) -> Result<(), TestbedError> {
         let records: Vec<Value> = contents.iter().map(|c| json!({ "content": c, "disabled": false })).collect();
-        self.patch_rrsets(zone, json!([{ "name": fqdn(name), "type": rtype, "ttl": ttl, "changetype": "REPLACE", "records": records }]))
-            .await
+        self.patch_rrsets(
+            zone,
+            json!([{ "name": fqdn(name), "type": rtype, "ttl": ttl, "changetype": "REPLACE", "records": records }]),
+        )
+        .await
     }
 
     /// The zone with its rrsets, as the API returns it.
@@ -263,14 +276,27 @@ impl Pdns {
     }
 
     /// `(name, type) → sorted contents` of every rrset of the zone, names absolute, from the API.
-    pub async fn rrsets(&self, zone: &str) -> Result<std::collections::BTreeMap<(String, String), Vec<String>>, TestbedError> {
+    pub async fn rrsets(
+        &self,
+        zone: &str,
+    ) -> Result<std::collections::BTreeMap<(String, String), Vec<String>>, TestbedError> {
         let z = self.get_zone(zone).await?;
         let mut out = std::collections::BTreeMap::new();
         for rr in z["rrsets"].as_array().cloned().unwrap_or_default() {
-            let mut contents: Vec<String> =
-                rr["records"].as_array().into_iter().flatten().filter_map(|r| r["content"].as_str().map(str::to_owned)).collect();
+            let mut contents: Vec<String> = rr["records"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["content"].as_str().map(str::to_owned))
+                .collect();
             contents.sort();
-            out.insert((rr["name"].as_str().unwrap_or_default().to_owned(), rr["type"].as_str().unwrap_or_default().to_owned()), contents);
+            out.insert(
+                (
+                    rr["name"].as_str().unwrap_or_default().to_owned(),
+                    rr["type"].as_str().unwrap_or_default().to_owned(),
+                ),
+                contents,
+            );
         }
         Ok(out)
     }

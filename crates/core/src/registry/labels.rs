@@ -91,10 +91,10 @@ pub fn parse_plain(text: &str) -> Option<Labels> {
 /// single quoted string without escapes.
 pub fn unquote(target: &str) -> Cow<'_, str> {
     let t = target.trim();
-    if let Some(inner) = t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        if !inner.contains(['"', '\\']) {
-            return Cow::Borrowed(inner);
-        }
+    if let Some(inner) = t.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+        && !inner.contains(['"', '\\'])
+    {
+        return Cow::Borrowed(inner);
     }
     if t.starts_with('"') { Cow::Owned(crate::target::txt_text(t)) } else { Cow::Borrowed(t) }
 }

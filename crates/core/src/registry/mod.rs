@@ -12,6 +12,9 @@
 //! 3. [`Registry::apply`] adds the ownership TXTs to the plan's changes (and drops updates and
 //!    deletes of records that are not ours); the provider applies the result.
 
+// `Invalid` (the crate's diagnostic) is large; it is returned rarely and never in a hot loop.
+#![allow(clippy::result_large_err)]
+
 pub mod crypto;
 mod index;
 pub mod labels;
@@ -66,9 +69,11 @@ pub struct Owned {
 struct ExistingTxt {
     name: DnsName,
     set_identifier: String,
-    /// With encryption on: the target as the zone has it and the labels it decodes to, so that
-    /// an unchanged value is written back with the same bytes.
-    value: Option<(String, Labels)>,
+    /// The (first) target as the zone has it.
+    target: String,
+    /// With encryption on: the labels the target decodes to, so that an unchanged value is
+    /// written back with the zone's bytes.
+    labels: Option<Labels>,
 }
 
 impl PartialEq for Owned {

@@ -4,12 +4,11 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use super::crypto::{self, AesKey};
-use super::index::OwnerIndex;
 use super::labels;
 use super::mapper::NameMapper;
-use super::{ExistingTxt, Owned, Registry, RegistryChanges};
+use super::{Owned, Registry, RegistryChanges};
 use crate::changes::Changes;
-use crate::endpoint::{Endpoint, FORCE_UPDATE_PROPERTY, Labels, Ttl, label};
+use crate::endpoint::{Endpoint, Labels, Ttl, label};
 use crate::error::{Error, Invalid, InvalidKind};
 use crate::name::DnsName;
 use crate::record_type::{DEFAULT_MANAGED, RecordType};
@@ -17,6 +16,8 @@ use crate::target::Targets;
 
 /// The provider-specific property that marks an AWS alias record (`true` or `A` on an A record).
 const ALIAS_PROPERTY: &str = "alias";
+
+mod records;
 
 /// Settings of the TXT registry, named after upstream's flags.
 #[derive(Debug, Clone)]
@@ -112,14 +113,19 @@ impl TxtRegistry {
         })
     }
 
-    /// The ownership TXT of `r`, as upstream's `generateTXTRecord`. Takes the record over from
-    /// the old owner, and with encryption may add the nonce label to it, as upstream does.
+    /// The ownership TXT of `r` as it should be (a create, the new side of an update), as
+    /// upstream's `generateTXTRecord`. Takes the record over from the old owner, and with
+    /// encryption may add the nonce label to it, as upstream does.
     pub fn ownership_txt(&self, r: &mut Endpoint, owned: &Owned) -> Result<Endpoint, Invalid> {
+        self.txt_for(r, owned, Side::New)
+    }
+
+    fn txt_for(&self, r: &mut Endpoint, owned: &Owned, side: Side) -> Result<Endpoint, Invalid> {
         if !self.old_owner_id.is_empty() && r.owner() == Some(self.old_owner_id.as_str()) {
             r.labels.insert(label::OWNER.to_owned(), self.owner_id.clone());
         }
         let name = self.txt_name(r)?;
-        let value = self.txt_value(r, &name, owned)?;
+        let value = self.txt_value(r, &name, owned, side)?;
         let mut labels = Labels::new();
         labels.insert(label::OWNED_RECORD.to_owned(), r.dns_name.as_str().to_owned());
         Ok(Endpoint {
@@ -133,18 +139,23 @@ impl TxtRegistry {
         })
     }
 
-    fn txt_value(&self, r: &mut Endpoint, name: &DnsName, owned: &Owned) -> Result<String, Invalid> {
+    /// The TXT target for `r`'s labels. With a key, the zone's own bytes are used where they
+    /// hold the same labels: always for the old side (so a provider deleting by value finds
+    /// them), and for the new side when encrypting and the zone's value is encrypted (Go's and
+    /// Rust's gzip differ; without this every update would rewrite the value).
+    fn txt_value(&self, r: &mut Endpoint, name: &DnsName, owned: &Owned, side: Side) -> Result<String, Invalid> {
+        let existing = owned.existing(name, &r.set_identifier).and_then(|e| Some((&e.target, e.labels.as_ref()?)));
+        if let Some((target, existing_labels)) = existing {
+            let sealed = existing_labels.contains_key(label::TXT_ENCRYPTION_NONCE);
+            let reuse = side == Side::Old || (self.encrypt && sealed);
+            if reuse && labels::same_value(existing_labels, &r.labels) {
+                return Ok(target.clone());
+            }
+        }
         let key = match &self.key {
             Some(key) if self.encrypt => key,
             _ => return Ok(labels::encode_plain(&r.labels)),
         };
-        let existing = owned.existing(name, &r.set_identifier).and_then(|e| e.value.as_ref());
-        if let Some((target, existing_labels)) = existing {
-            if labels::same_value(existing_labels, &r.labels) {
-                // Go and Rust gzip differ: write back the zone's own bytes for the same labels.
-                return Ok(target.clone());
-            }
-        }
         // Upstream reuses the nonce of the labels. Never reuse one the zone's value was sealed
         // with for other labels (that would break GCM); take a fresh one then.
         let ours = r.labels.get(label::TXT_ENCRYPTION_NONCE);
@@ -160,36 +171,6 @@ impl TxtRegistry {
         let sealed = crypto::encrypt(&labels::to_plain(&r.labels), key, &nonce)
             .map_err(|e| Invalid::new(InvalidKind::TxtValue, "ownership TXT value", name.as_str(), e.to_string()))?;
         Ok(format!("\"{sealed}\""))
-    }
-
-    /// The TXT whose labels `ep` takes: its own type's, then for an A alias the legacy `cname`
-    /// one, then (all types but AAAA) the old format's.
-    fn owning_txt(&self, ep: &Endpoint, index: &OwnerIndex<'_>, buf: &mut String) -> Option<usize> {
-        // TXT names hold the wildcard replacement where the record has `*`.
-        let wildcard = self.mapper.wildcard_replacement();
-        let name: &str = match ep.dns_name.as_str().strip_prefix('*') {
-            Some(rest) if !wildcard.is_empty() && (rest.is_empty() || rest.starts_with('.')) => {
-                buf.clear();
-                buf.push_str(wildcard);
-                buf.push_str(rest);
-                buf
-            }
-            _ => ep.dns_name.as_str(),
-        };
-        let chain = index.chain(name);
-        let find = |rt| index.find(chain, rt, ep.set_identifier.as_str());
-        let mut found = find(Some(ep.record_type));
-        if is_alias_a(ep) {
-            // A alias records were owned through the `cname-` TXT before v0.22.
-            if let Some(legacy) = find(Some(RecordType::CNAME)) {
-                found = found.or(Some(legacy));
-                self.warn_legacy_alias(name);
-            }
-        }
-        if found.is_none() && ep.record_type != RecordType::AAAA {
-            found = find(None);
-        }
-        found
     }
 
     fn is_managed(&self, rt: RecordType) -> bool {
@@ -214,6 +195,14 @@ impl TxtRegistry {
     }
 }
 
+/// Which side of a change a TXT is made for: what the zone has (update old, delete) or what it
+/// should have (create, update new).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Old,
+    New,
+}
+
 fn is_alias_a(ep: &Endpoint) -> bool {
     ep.record_type == RecordType::A && matches!(ep.property(ALIAS_PROPERTY), Some("true" | "A"))
 }
@@ -224,106 +213,7 @@ impl Registry for TxtRegistry {
     }
 
     fn records(&self, raw: Vec<Endpoint>) -> Owned {
-        let t0 = std::time::Instant::now();
-        let txt_count = raw.iter().filter(|e| e.record_type == RecordType::TXT).count();
-        let mut endpoints = Vec::with_capacity(raw.len() - txt_count);
-        let mut txts: Vec<Endpoint> = Vec::with_capacity(txt_count);
-        let mut txt_labels: Vec<Labels> = Vec::with_capacity(txt_count);
-        for ep in raw {
-            if ep.record_type != RecordType::TXT {
-                endpoints.push(ep);
-                continue;
-            }
-            // Registry TXTs have one target. Some providers list routing-policy records without.
-            let Some(target) = ep.targets.0.first() else {
-                tracing::error!(name = %ep.dns_name, "TXT record has no targets");
-                continue;
-            };
-            match labels::decode(target, self.key.as_ref()) {
-                Some(labels) => {
-                    txts.push(ep);
-                    txt_labels.push(labels);
-                }
-                // Not an ownership record: an ordinary TXT record.
-                None => endpoints.push(ep),
-            }
-        }
-
-        let t1 = t0.elapsed();
-        let (t2, t3);
-        {
-            let mut index = OwnerIndex::with_capacity(txts.len());
-            for (i, txt) in txts.iter().enumerate() {
-                // A DnsName is lowercase already.
-                if let Some((name, rt)) = self.mapper.read_lowercase(txt.dns_name.as_str()) {
-                    index.insert(name, rt, txt.set_identifier.as_str(), i);
-                }
-            }
-            // Upstream's set of TXT names, for the force-update check; built only if the TXT
-            // found through the index does not settle it.
-            let mut txt_names: Option<HashSet<&str>> = None;
-            t2 = t0.elapsed();
-
-            // Which TXT owns each record, and how many records each TXT owns (usually one: its
-            // labels are then moved rather than copied).
-            let mut buf = String::new();
-            let found: Vec<Option<usize>> = endpoints.iter().map(|ep| self.owning_txt(ep, &index, &mut buf)).collect();
-            let mut uses = vec![0u32; txts.len()];
-            for i in found.iter().flatten() {
-                uses[*i] += 1;
-            }
-            let keep_labels = self.encrypt;
-            t3 = t0.elapsed();
-
-            for (ep, found) in endpoints.iter_mut().zip(found) {
-                if let Some(i) = found {
-                    uses[i] -= 1;
-                    let owner_labels = if uses[i] == 0 && !keep_labels {
-                        std::mem::take(&mut txt_labels[i])
-                    } else {
-                        txt_labels[i].clone()
-                    };
-                    if ep.labels.is_empty() {
-                        ep.labels = owner_labels;
-                    } else {
-                        ep.labels.extend(owner_labels);
-                    }
-                }
-
-                if !self.old_owner_id.is_empty() && ep.owner() == Some(self.old_owner_id.as_str()) {
-                    ep.labels.insert(label::OWNER.to_owned(), self.owner_id.clone());
-                }
-
-                // A record of ours whose TXT (new format) is missing: force an update, which
-                // writes it. Upstream does this only when the zone has some ownership TXT.
-                if !txts.is_empty() && self.is_ours(ep) && self.is_managed(ep.record_type) {
-                    self.mapper.write_txt_name(ep.dns_name.as_str(), ep.record_type, &mut buf);
-                    let exists = found.is_some_and(|i| txts[i].dns_name.as_str() == buf)
-                        || txt_names
-                            .get_or_insert_with(|| txts.iter().map(|t| t.dns_name.as_str()).collect())
-                            .contains(buf.as_str());
-                    let _ = 0;
-                    // A TXT that cannot be named cannot be written either: no endless updates.
-                    if !exists && DnsName::parse(&buf).is_ok() {
-                        ep.set_property(FORCE_UPDATE_PROPERTY, "true");
-                    }
-                }
-            }
-        }
-
-        let t4 = t0.elapsed();
-        let mut owned = Owned::new(endpoints);
-        let keep_values = self.encrypt;
-        owned.txt = txts
-            .into_iter()
-            .zip(txt_labels)
-            .map(|(mut txt, labels)| {
-                let value = (keep_values && txt.targets.len() == 1).then(|| (txt.targets.0.swap_remove(0), labels));
-                ExistingTxt { name: txt.dns_name, set_identifier: txt.set_identifier, value }
-            })
-            .collect();
-        eprintln!("T {:?} {:?} {:?} {:?} {:?}", t1, t2, t3, t4, t0.elapsed());
-        owned
+        self.read_zone(raw)
     }
 
     fn apply(&self, changes: Changes, owned: &Owned) -> RegistryChanges {
@@ -334,7 +224,7 @@ impl Registry for TxtRegistry {
         let mut txts = Vec::new();
         for mut r in create {
             r.labels.insert(label::OWNER.to_owned(), self.owner_id.clone());
-            match self.ownership_txt(&mut r, owned) {
+            match self.txt_for(&mut r, owned, Side::New) {
                 Ok(txt) => {
                     // A TXT left behind by a record deleted by hand is reused, not created twice.
                     if !owned.has_txt(&txt.dns_name, &txt.set_identifier) {
@@ -348,7 +238,7 @@ impl Registry for TxtRegistry {
         out.create.append(&mut txts);
 
         for mut r in delete.into_iter().filter(|r| self.is_ours(r)) {
-            match self.ownership_txt(&mut r, owned) {
+            match self.txt_for(&mut r, owned, Side::Old) {
                 Ok(txt) => txts.push(txt),
                 Err(e) => invalid.push(not_written(e, "the record is deleted without it")),
             }
@@ -363,7 +253,7 @@ impl Registry for TxtRegistry {
             if !self.is_ours(&old) || !self.is_ours(&new) {
                 continue;
             }
-            match (self.ownership_txt(&mut old, owned), self.ownership_txt(&mut new, owned)) {
+            match (self.txt_for(&mut old, owned, Side::Old), self.txt_for(&mut new, owned, Side::New)) {
                 (Ok(old_txt), Ok(new_txt)) => {
                     txts.push(old_txt);
                     new_txts.push(new_txt);
@@ -390,10 +280,10 @@ impl Registry for TxtRegistry {
         }
         let mut names: Vec<DnsName> = Vec::with_capacity(candidates.len());
         for candidate in candidates {
-            if let Ok(n) = DnsName::parse(&candidate) {
-                if !names.contains(&n) {
-                    names.push(n);
-                }
+            if let Ok(n) = DnsName::parse(&candidate)
+                && !names.contains(&n)
+            {
+                names.push(n);
             }
         }
         names

@@ -25,6 +25,8 @@ pub struct Config {
     pub inmemory: InMemoryArgs,
     #[command(flatten)]
     pub pdns: PdnsArgs,
+    #[command(flatten)]
+    pub webhook: super::WebhookFlags,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -4,10 +4,12 @@
 //! upstream's kingpin does); domain lists also take commas, as upstream's filter does.
 
 mod config;
+mod webhook;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub use config::*;
+pub use webhook::*;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the changes exodns would make, without making them.
     Plan(PlanArgs),
+    /// Serve --provider to ExternalDNS over the webhook protocol (upstream's --webhook-server).
+    Webhook(WebhookArgs),
 }
 
 #[derive(Debug, clap::Args)]

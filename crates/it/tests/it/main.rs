@@ -4,4 +4,6 @@
 //! not installed prints a notice and passes, unless `EXODNS_REQUIRE_PEERS=1` is set: then it
 //! fails.
 
+mod deploy;
 mod pdns;
+mod webhook;

@@ -13,7 +13,9 @@ use exodns_controller::{SyncError, SyncReport, Syncer};
 use exodns_core::plan::PlanOptions;
 use exodns_core::registry::{TxtConfig, TxtRegistry};
 use exodns_core::{Changes, DomainFilter, Endpoint, RecordType, Targets};
-use exodns_pdns::{PdnsConfig, PdnsProvider, RequestCounter, RequestEvent, RequestKind, RequestObserver, RetryPolicy, Secret};
+use exodns_pdns::{
+    PdnsConfig, PdnsProvider, RequestCounter, RequestEvent, RequestKind, RequestObserver, RetryPolicy, Secret,
+};
 use exodns_provider::{Provider, ProviderError, RejectReason};
 use exodns_testbed::{Pdns, PdnsOptions};
 use serde_json::json;
@@ -77,7 +79,9 @@ fn syncer(p: Arc<PdnsProvider>) -> Syncer {
 }
 
 fn ep(name: &str, rt: RecordType, targets: &[&str]) -> Endpoint {
-    Endpoint::parse(name, rt, targets).unwrap_or_else(|e| panic!("{name} {rt}: {e}")).with_label("resource", "crd/default/it")
+    Endpoint::parse(name, rt, targets)
+        .unwrap_or_else(|e| panic!("{name} {rt}: {e}"))
+        .with_label("resource", "crd/default/it")
 }
 
 fn rejected(report: &SyncReport) -> Vec<String> {
@@ -164,14 +168,20 @@ async fn pdns_sync_create_update_delete_every_type_with_ownership() {
     expect_dns(&pdns, "example.org", "MX", &["10 mail.example.org."]).await;
     expect_dns(&pdns, "example.org", "TXT", &["\"apex-text\""]).await;
     // ownership TXT of each record, also by DNS
-    for (name, rt) in [("a.example.org", "a"), ("cname.example.org", "cname"), ("mx.example.org", "mx"), ("caa.example.org", "caa")] {
+    for (name, rt) in
+        [("a.example.org", "a"), ("cname.example.org", "cname"), ("mx.example.org", "mx"), ("caa.example.org", "caa")]
+    {
         let (first, rest) = name.split_once('.').unwrap();
         expect_dns(&pdns, &format!("{rt}-owner.{first}.{rest}"), "TXT", &[&heritage("crd/default/it")]).await;
     }
     expect_dns(&pdns, "a-owner.wild.wild.example.org", "TXT", &[&heritage("crd/default/it")]).await;
     expect_dns(&pdns, "mx-owner.example.org", "TXT", &[&heritage("crd/default/it")]).await;
     let com = api_rrsets(&pdns, "example.com").await;
-    assert_eq!(com.get(&("example.com.".into(), "ALIAS".into())), Some(&vec!["lb.example.net.".to_string()]), "{com:?}");
+    assert_eq!(
+        com.get(&("example.com.".into(), "ALIAS".into())),
+        Some(&vec!["lb.example.net.".to_string()]),
+        "{com:?}"
+    );
     assert!(!com.contains_key(&("example.com.".into(), "CNAME".into())));
 
     // Nothing changed: nothing to do (the read-back equals what was written, ALIAS included).
@@ -218,13 +228,23 @@ async fn pdns_sync_create_update_delete_every_type_with_ownership() {
     // Delete everything: only the zones' own SOA and NS stay.
     let report = sync_clean(&s, Vec::new()).await;
     assert_eq!(report.planned.delete.len(), 10);
-    for (name, rtype) in [("a.example.org", "A"), ("cname.example.org", "CNAME"), ("x.wild.example.org", "A"), ("example.org", "MX"), ("a-owner.a.example.org", "TXT")] {
+    for (name, rtype) in [
+        ("a.example.org", "A"),
+        ("cname.example.org", "CNAME"),
+        ("x.wild.example.org", "A"),
+        ("example.org", "MX"),
+        ("a-owner.a.example.org", "TXT"),
+    ] {
         expect_dns(&pdns, name, rtype, &[]).await;
     }
     // CAA: update and delete through the provider.
     let caa = |t: &str| ep("caa.example.org", RecordType::CAA, &[t]).with_label("owner", OWNER);
     let caa_txt = ep("caa-owner.caa.example.org", RecordType::TXT, &[&heritage("crd/default/it")]);
-    let update = Changes { update_old: vec![caa("0 issue \"letsencrypt.org\"")], update_new: vec![caa("0 issue \"pki.example.net\"")], ..Changes::default() };
+    let update = Changes {
+        update_old: vec![caa("0 issue \"letsencrypt.org\"")],
+        update_new: vec![caa("0 issue \"pki.example.net\"")],
+        ..Changes::default()
+    };
     assert!(p.apply_changes(&update).await.unwrap().is_clean());
     expect_dns(&pdns, "caa.example.org", "CAA", &["0 issue \"pki.example.net\""]).await;
     let delete = Changes { delete: vec![caa("0 issue \"pki.example.net\""), caa_txt], ..Changes::default() };
@@ -256,7 +276,12 @@ async fn pdns_sync_ns_delegation_create_update_delete() {
     assert_eq!(referral("sub.example.org").await, vec!["ns1.example.net.", "ns2.example.net."]);
     let txt = pdns.rrsets("example.org").await.unwrap();
     assert_eq!(txt.get(&("ns-owner.sub.example.org.".into(), "TXT".into())), Some(&vec![heritage("crd/default/it")]));
-    assert!(!sync_clean(&s, vec![ep("sub.example.org", RecordType::NS, &["ns1.example.net", "ns2.example.net"])]).await.planned.has_changes());
+    assert!(
+        !sync_clean(&s, vec![ep("sub.example.org", RecordType::NS, &["ns1.example.net", "ns2.example.net"])])
+            .await
+            .planned
+            .has_changes()
+    );
     sync_clean(&s, vec![ep("sub.example.org", RecordType::NS, &["ns3.example.net"])]).await;
     assert_eq!(referral("sub.example.org").await, vec!["ns3.example.net."]);
     sync_clean(&s, Vec::new()).await;
@@ -433,8 +458,15 @@ async fn pdns_sync_20000_rrsets_with_the_default_body_limit() {
     let (p, counter) = provider(&pdns);
     assert_eq!(p.config().max_body_bytes, 2_000_000);
     let s = syncer(p.clone());
-    let desired: Vec<Endpoint> =
-        (0..10_000u32).map(|i| ep(&format!("host{i}.bulk.test"), RecordType::A, &[&format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)])).collect();
+    let desired: Vec<Endpoint> = (0..10_000u32)
+        .map(|i| {
+            ep(
+                &format!("host{i}.bulk.test"),
+                RecordType::A,
+                &[&format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)],
+            )
+        })
+        .collect();
     let started = std::time::Instant::now();
     let report = sync_clean(&s, desired.clone()).await;
     let took = started.elapsed();
@@ -447,7 +479,13 @@ async fn pdns_sync_20000_rrsets_with_the_default_body_limit() {
     let rrsets = api_rrsets(&pdns, "bulk.test").await;
     assert_eq!(rrsets.len(), 20_000 + 2, "records + TXT + SOA + NS");
     for i in [0u32, 1, 4999, 9998, 9999] {
-        expect_dns(&pdns, &format!("host{i}.bulk.test"), "A", &[&format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)]).await;
+        expect_dns(
+            &pdns,
+            &format!("host{i}.bulk.test"),
+            "A",
+            &[&format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)],
+        )
+        .await;
         expect_dns(&pdns, &format!("a-owner.host{i}.bulk.test"), "TXT", &[&heritage("crd/default/it")]).await;
     }
     assert!(!sync_clean(&s, desired).await.planned.has_changes());
@@ -465,8 +503,10 @@ async fn pdns_one_bad_rrset_among_1000_is_reported_and_the_rest_applied() {
     let Some(pdns) = start() else { return };
     pdns.create_zone("example.org").await.unwrap();
     let (p, counter) = provider(&pdns);
-    let mut create: Vec<Endpoint> = (0..1000).map(|i| ep(&format!("ok{i}.example.org"), RecordType::A, &["192.0.2.1"])).collect();
-    let bad = Endpoint::new("bad.example.org".parse().unwrap(), RecordType::A, Targets::new(vec!["192.0.2.300".into()]));
+    let mut create: Vec<Endpoint> =
+        (0..1000).map(|i| ep(&format!("ok{i}.example.org"), RecordType::A, &["192.0.2.1"])).collect();
+    let bad =
+        Endpoint::new("bad.example.org".parse().unwrap(), RecordType::A, Targets::new(vec!["192.0.2.300".into()]));
     create.insert(500, bad.clone());
     let report = p.apply_changes(&Changes { create, ..Changes::default() }).await.unwrap();
     assert_eq!(report.rejected.len(), 1, "{:?}", report.rejected);
@@ -492,13 +532,18 @@ async fn pdns_sync_conflicting_cname_among_1000_is_reported() {
     pdns.put_rrset("example.org", "clash.example.org", "TXT", 60, &["\"hand-made\""]).await.unwrap();
     let (p, _) = provider(&pdns);
     let s = syncer_with(p.clone(), "%{record_type}-owner.", &[RecordType::A, RecordType::CNAME]);
-    let mut desired: Vec<Endpoint> = (0..1000).map(|i| ep(&format!("ok{i}.example.org"), RecordType::A, &["192.0.2.1"])).collect();
+    let mut desired: Vec<Endpoint> =
+        (0..1000).map(|i| ep(&format!("ok{i}.example.org"), RecordType::A, &["192.0.2.1"])).collect();
     desired.push(ep("clash.example.org", RecordType::CNAME, &["lb.example.net"]));
     let report = s.sync_once(desired).await.unwrap();
     assert_eq!(report.rejected.len(), 1, "{:?}", rejected(&report));
     let r = &report.rejected[0];
     assert_eq!((r.endpoint.dns_name.as_str(), r.endpoint.record_type), ("clash.example.org", RecordType::CNAME));
-    assert!(matches!(&r.reason, RejectReason::Refused(m) if m.contains("Conflicts with pre-existing RRset")), "{:?}", r.reason);
+    assert!(
+        matches!(&r.reason, RejectReason::Refused(m) if m.contains("Conflicts with pre-existing RRset")),
+        "{:?}",
+        r.reason
+    );
     expect_dns(&pdns, "ok0.example.org", "A", &["192.0.2.1"]).await;
     expect_dns(&pdns, "ok999.example.org", "A", &["192.0.2.1"]).await;
     expect_dns(&pdns, "a-owner.ok999.example.org", "TXT", &[&heritage("crd/default/it")]).await;
@@ -537,7 +582,8 @@ impl RequestObserver for StopAfterFirstPatch {
 }
 
 fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -545,13 +591,18 @@ async fn pdns_stopped_mid_sync_then_restarted_converges() {
     let Some(mut pdns) = start() else { return };
     pdns.create_zone("outage.test").await.unwrap();
     pdns.put_rrset("outage.test", "hand.outage.test", "A", 60, &["198.51.100.1"]).await.unwrap();
-    let stopper = Arc::new(StopAfterFirstPatch { pid: pdns.pid().unwrap(), armed: AtomicBool::new(true), patches: AtomicU32::new(0) });
+    let stopper = Arc::new(StopAfterFirstPatch {
+        pid: pdns.pid().unwrap(),
+        armed: AtomicBool::new(true),
+        patches: AtomicU32::new(0),
+    });
     let mut cfg = config(&pdns);
     cfg.retry = RetryPolicy { max_attempts: 2, initial_backoff: Duration::from_millis(100), ..RetryPolicy::default() };
     let p = Arc::new(PdnsProvider::new(cfg).unwrap().with_observer(stopper.clone()));
     let s = syncer(p.clone());
-    let desired: Vec<Endpoint> =
-        (0..10_000u32).map(|i| ep(&format!("h{i}.outage.test"), RecordType::A, &[&format!("10.1.{}.{}", i >> 8, i & 255)])).collect();
+    let desired: Vec<Endpoint> = (0..10_000u32)
+        .map(|i| ep(&format!("h{i}.outage.test"), RecordType::A, &[&format!("10.1.{}.{}", i >> 8, i & 255)]))
+        .collect();
 
     // 20 000 rrsets need two PATCHes; the server dies after the first one.
     let err = s.sync_once(desired.clone()).await.expect_err("the sync must fail while the server is down");
@@ -619,13 +670,18 @@ async fn pdns_zone_deleted_after_listing_rejects_only_its_changes() {
     p.records().await.unwrap();
     pdns.delete_zone("gone.test").await.unwrap();
     let changes = Changes {
-        create: vec![ep("a.gone.test", RecordType::A, &["192.0.2.1"]), ep("a.keep.test", RecordType::A, &["192.0.2.2"])],
+        create: vec![
+            ep("a.gone.test", RecordType::A, &["192.0.2.1"]),
+            ep("a.keep.test", RecordType::A, &["192.0.2.2"]),
+        ],
         ..Changes::default()
     };
     let report = p.apply_changes(&changes).await.unwrap();
     assert_eq!(report.rejected.len(), 1, "{:?}", report.rejected);
     assert_eq!(report.rejected[0].endpoint.dns_name.as_str(), "a.gone.test");
-    assert!(matches!(&report.rejected[0].reason, RejectReason::Refused(m) if m.contains("gone.test.") && m.contains("404")));
+    assert!(
+        matches!(&report.rejected[0].reason, RejectReason::Refused(m) if m.contains("gone.test.") && m.contains("404"))
+    );
     expect_dns(&pdns, "a.keep.test", "A", &["192.0.2.2"]).await;
 }
 
@@ -676,7 +732,10 @@ async fn pdns_api_key_never_appears_in_errors_or_logs() {
     let err = good.records().await.unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     let apply_err = good
-        .apply_changes(&Changes { create: vec![ep("a.example.org", RecordType::A, &["192.0.2.1"])], ..Changes::default() })
+        .apply_changes(&Changes {
+            create: vec![ep("a.example.org", RecordType::A, &["192.0.2.1"])],
+            ..Changes::default()
+        })
         .await
         .unwrap_err();
     assert!(apply_err.is_transient(), "{apply_err:?}");

@@ -303,3 +303,39 @@ fn noop_apply_passes_changes_through() {
     assert_eq!(out.changes, changes);
     assert!(out.invalid.is_empty());
 }
+
+/// Turning encryption on or off: the new side follows the setting (as upstream), the old side
+/// keeps the zone's bytes.
+#[test]
+fn switching_encryption_on_and_off() {
+    let sealed = "\"h8UQ6jelUFUsEIn7SbFktc2MYXPx/q8lySqI4VwfVtVaIbb2nkHWV/88KKbuLtu7fJNzMir8ELVeVnRSY01KdiIuj7ledqZe5ailEjQaU5Z6uEKd5pgs6sH8\"";
+    let config = |encrypt| TxtConfig {
+        owner_id: "owner".into(),
+        prefix: "txt.".into(),
+        encrypt,
+        encryption_key: reg_key(),
+        ..TxtConfig::default()
+    };
+    let update = |reg: &TxtRegistry, txt_value: &str| {
+        let zone = vec![
+            rec("foobar.test-zone.example.org", "CNAME", "foobar.loadbalancer.com"),
+            txt("txt.cname-foobar.test-zone.example.org", txt_value),
+        ];
+        let owned = reg.records(zone);
+        let old = owned.endpoints[0].clone();
+        let mut new = rec("foobar.test-zone.example.org", "CNAME", "new.loadbalancer.com");
+        new.labels.insert("owner".into(), "owner".into());
+        let c = reg.apply(Changes { update_old: vec![old], update_new: vec![new], ..Changes::default() }, &owned).changes;
+        (c.update_old[1].targets.0[0].clone(), c.update_new[1].targets.0[0].clone())
+    };
+    // on: a plain TXT gets encrypted on update
+    let on = TxtRegistry::new(config(true)).unwrap();
+    let (old, new) = update(&on, OWNER_TXT);
+    assert_eq!(old, OWNER_TXT);
+    assert!(!new.contains("heritage"), "{new}");
+    // off, key kept: an encrypted TXT becomes plain text on update
+    let off = TxtRegistry::new(config(false)).unwrap();
+    let (old, new) = update(&off, sealed);
+    assert_eq!(old, sealed);
+    assert_eq!(new, OWNER_TXT);
+}

@@ -78,9 +78,12 @@ fn to_txt_name_vectors() {
     }
 }
 
+/// prefix, suffix, TXT name, and the (name, type) read back.
+type ReadCase = (&'static str, &'static str, &'static str, Option<(&'static str, Option<&'static str>)>);
+
 #[test]
 fn to_endpoint_name_vectors() {
-    let cases: &[(&str, &str, &str, Option<(&str, Option<&str>)>)] = &[
+    let cases: &[ReadCase] = &[
         ("%{record_type}-", "", "a-foo.example.com", Some(("foo.example.com", Some("A")))),
         ("%{record_type}-", "", "aaaa-foo.example.com", Some(("foo.example.com", Some("AAAA")))),
         ("%{record_type}-", "", "cname-foo.example.com", Some(("foo.example.com", Some("CNAME")))),

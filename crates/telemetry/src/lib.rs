@@ -1,0 +1,10 @@
+//! What exodns tells its operators: Prometheus metrics (upstream ExternalDNS's `external_dns_*`
+//! names where they apply, `exodns_*` for what upstream lacks) and the `/healthz`, `/readyz`,
+//! `/metrics` endpoints.
+#![forbid(unsafe_code)]
+
+mod metrics;
+mod server;
+
+pub use metrics::{Metrics, SyncKind, SyncSummary};
+pub use server::{Check, HealthChecks, OpsServer};
