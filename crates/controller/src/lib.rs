@@ -13,4 +13,4 @@ pub use metered::MeteredProvider;
 pub use run::{Controller, RunError, Settings};
 pub use source::{ObjectEndpoints, ObjectSource, SourceEvent, SourceHealth};
 pub use status::{Status, StatusHandle};
-pub use sync::{Protected, SyncError, SyncReport, Syncer};
+pub use sync::{Protected, SyncError, SyncReport, Syncer, WriteGate};

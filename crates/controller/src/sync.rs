@@ -18,12 +18,15 @@ pub enum SyncError {
     Adjust(#[source] ProviderError),
     #[error("applying changes: {0}")]
     Apply(#[source] ProviderError),
+    #[error("not applying changes: this replica is no longer sure it holds the leader lease")]
+    NotLeader,
 }
 
 impl SyncError {
     pub fn is_transient(&self) -> bool {
         match self {
             SyncError::Records(e) | SyncError::Adjust(e) | SyncError::Apply(e) => e.is_transient(),
+            SyncError::NotLeader => true,
         }
     }
 
@@ -33,6 +36,7 @@ impl SyncError {
             SyncError::Records(_) => "records",
             SyncError::Adjust(_) => "adjust",
             SyncError::Apply(_) => "apply",
+            SyncError::NotLeader => "not_leader",
         }
     }
 }
@@ -107,18 +111,30 @@ pub struct SyncReport {
     pub verified_by_type: Vec<(String, i64)>,
 }
 
+/// Asked right before every write to the provider (leader election's fence).
+pub trait WriteGate: Send + Sync {
+    fn may_write(&self) -> bool;
+}
+
 /// Plans and applies with one provider, one registry and one set of plan options.
 pub struct Syncer {
     provider: Arc<dyn Provider>,
     registry: Arc<dyn Registry>,
     options: PlanOptions,
     dry_run: bool,
+    gate: Option<Arc<dyn WriteGate>>,
 }
 
 impl Syncer {
     pub fn new(provider: Arc<dyn Provider>, registry: Arc<dyn Registry>, mut options: PlanOptions) -> Self {
         options.provider_filter = provider.domain_filter();
-        Syncer { provider, registry, options, dry_run: false }
+        Syncer { provider, registry, options, dry_run: false, gate: None }
+    }
+
+    /// Writes only while `gate` allows (a leader whose lease may have lapsed must not write).
+    pub fn with_gate(mut self, gate: Arc<dyn WriteGate>) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Plan and report, but send nothing to the provider.
@@ -205,6 +221,9 @@ impl Syncer {
         if self.dry_run {
             info!(changes = report.outgoing.len(), "dry run: not applying");
             return Ok(report);
+        }
+        if self.gate.as_ref().is_some_and(|g| !g.may_write()) {
+            return Err(SyncError::NotLeader);
         }
         let applied = self.provider.apply_changes(&report.outgoing).await.map_err(SyncError::Apply)?;
         for r in &applied.rejected {

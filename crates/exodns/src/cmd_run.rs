@@ -2,21 +2,26 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use exodns_controller::{Controller, MeteredProvider, ObjectSource, Settings, Syncer};
+use exodns_kube::leader::{LeaderElector, LeaderSettings};
+use exodns_kube::{KubeClient, KubeSettings, KubeSource};
 use exodns_provider::Provider;
-use exodns_telemetry::{Metrics, OpsServer};
 use exodns_sources::SourceKind;
-use tokio::sync::mpsc;
-use tracing::info;
+use exodns_telemetry::{Metrics, OpsServer};
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
 
 use crate::cli::Config;
-use crate::sources::{ManifestSource, source_config, source_kinds};
 use crate::health::ControllerHealth;
+use crate::sources::{ManifestSource, source_config, source_kinds};
 use crate::{output, shutdown, wiring};
+
+/// How long a stopping leader may take to hand its lease back.
+const RELEASE_GRACE: Duration = Duration::from_secs(5);
 
 pub fn settings(cfg: &Config) -> Settings {
     Settings {
@@ -27,18 +32,84 @@ pub fn settings(cfg: &Config) -> Settings {
     }
 }
 
+pub fn kube_settings(cfg: &Config) -> KubeSettings {
+    let k = &cfg.kube;
+    KubeSettings {
+        kubeconfig: k.kubeconfig.clone(),
+        server: k.server.clone(),
+        qps: k.kube_api_qps,
+        burst: k.kube_api_burst,
+        request_timeout: k.request_timeout.unwrap_or(k.kube_api_request_timeout),
+    }
+}
+
+/// Who this replica is in the Lease: the Pod name (or host name) and a random suffix, so that
+/// a restarted Pod with the same name is a new candidate.
+fn identity() -> String {
+    let host = std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "exodns".into());
+    format!("{host}-{:08x}", rand::random::<u32>())
+}
+
+fn leader_settings(cfg: &Config) -> LeaderSettings {
+    let l = &cfg.leader;
+    let namespace = l
+        .leader_election_namespace
+        .clone()
+        .or_else(|| std::env::var("POD_NAMESPACE").ok())
+        .or_else(|| std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace").ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".into());
+    LeaderSettings {
+        lease_duration: l.leader_election_lease_duration,
+        renew_deadline: l.leader_election_renew_deadline,
+        retry_period: l.leader_election_retry_period,
+        ..LeaderSettings::new(&l.leader_election_lease_name, &namespace, &identity())
+    }
+}
+
 pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let kinds = source_kinds(cfg)?;
-    if !kinds.contains(&SourceKind::Manifest) {
-        bail!("--source={}: this build reads objects from manifest files only; add --source=manifest --manifest-path=PATH", kinds[0]);
-    }
-    let source: Arc<dyn ObjectSource> = Arc::new(ManifestSource::new(cfg, &kinds, source_config(cfg)?)?);
+    let source_cfg = source_config(cfg)?;
     let metrics = Arc::new(Metrics::new(&cfg.registry.txt_owner_id));
     let provider = wiring::provider(cfg)?;
     let metered: Arc<dyn Provider> = Arc::new(MeteredProvider::new(provider.clone(), metrics.clone()));
     let registry = wiring::registry(cfg)?;
-    let syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?).dry_run(cfg.general.dry_run);
-    let controller = Controller::new(source, syncer, registry, settings(cfg)).with_metrics(metrics.clone());
+    let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?).dry_run(cfg.general.dry_run);
+
+    let (events_tx, events) = mpsc::channel(4096);
+    let mut kube: Option<KubeClient> = None;
+    let source: Arc<dyn ObjectSource> = if kinds.contains(&SourceKind::Manifest) {
+        Arc::new(ManifestSource::new(cfg, &kinds, source_cfg)?)
+    } else {
+        let client = exodns_kube::connect(&kube_settings(cfg)).await?;
+        let source = KubeSource::start(client.clone(), &kinds, source_cfg, events_tx.clone())?;
+        kube = Some(client);
+        Arc::new(source)
+    };
+
+    // Leader election: only the leader writes; the others keep their caches warm.
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let mut leadership = None;
+    if cfg.leader.leader_election && !cfg.general.once {
+        let client = match kube.take() {
+            Some(c) => c,
+            None => exodns_kube::connect(&kube_settings(cfg)).await?,
+        };
+        let elector = LeaderElector::new(&client, leader_settings(cfg))?;
+        let l = elector.spawn(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        });
+        syncer = syncer.with_gate(l.fence.clone());
+        leadership = Some(l);
+    }
+    let mut controller = Controller::new(source, syncer, registry, settings(cfg)).with_metrics(metrics.clone());
+    if let Some(l) = &leadership {
+        controller = controller.with_leader(l.is_leader.clone());
+    }
+
     let running = Arc::new(AtomicBool::new(true));
     if !cfg.general.once {
         let health = ControllerHealth { status: controller.status(), interval: cfg.general.interval, running: running.clone() };
@@ -48,16 +119,23 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
         info!(address = %ops.local_addr()?, "serving /healthz, /readyz and /metrics");
         tokio::spawn(ops.serve());
     }
-    // Manifests send no events; the sender lives as long as the loop so that it keeps running.
-    let (_events_tx, events) = mpsc::channel(16);
+    // The sender stays alive as long as the loop, so that the loop keeps running with sources
+    // that send no events (manifests).
+    let _events_tx = events_tx;
     let outcome = tokio::select! {
         result = controller.run(events) => result,
         signal = shutdown::signal() => {
             info!("{signal}; exiting");
-            return Ok(ExitCode::SUCCESS);
+            Ok(())
         }
     };
     running.store(false, Ordering::Relaxed);
+    if let Some(l) = leadership {
+        let _ = stop_tx.send(true);
+        if tokio::time::timeout(RELEASE_GRACE, l.task).await.is_err() {
+            warn!("the leader lease was not released in time; others take over when it expires");
+        }
+    }
     outcome?;
     if cfg.general.once && provider.name() == "inmemory" {
         // The in-memory zone ends with the process: show it.

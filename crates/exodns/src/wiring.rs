@@ -39,7 +39,10 @@ pub fn plan_options(cfg: &Config) -> anyhow::Result<PlanOptions> {
     Ok(PlanOptions {
         policy: policy(cfg)?,
         owner_id: if noop { String::new() } else { cfg.registry.txt_owner_id.clone() },
-        old_owner_id: cfg.registry.migrate_from_txt_owner.clone(),
+        // The TXT registry takes over the old owner's records and marks each for one update
+        // that rewrites its TXT; the planner's own owner comparison would re-plan an update on
+        // every sync, so it stays off.
+        old_owner_id: String::new(),
         managed_types: record_types("managed-record-types", &cfg.filters.managed_record_types)?,
         excluded_types: record_types("exclude-record-types", &cfg.filters.exclude_record_types)?,
         domain_filter: domain_filter(cfg)?,
@@ -110,12 +113,12 @@ pub fn pdns_provider(cfg: &Config) -> anyhow::Result<PdnsProvider> {
 
 pub fn provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
     let Some(name) = cfg.general.provider.as_deref() else {
-        bail!("--provider is required (inmemory, pdns)");
+        bail!("--provider is required (inmemory, pdns, webhook)");
     };
     match name {
         "inmemory" => Ok(Arc::new(InMemoryProvider::new(&cfg.inmemory.inmemory_zone))),
         "pdns" => Ok(Arc::new(pdns_provider(cfg)?)),
         "webhook" => crate::cmd_webhook::client(cfg),
-        other => bail!("--provider {other:?}: exodns has inmemory, pdns"),
+        other => bail!("--provider {other:?}: exodns has inmemory, pdns, webhook"),
     }
 }

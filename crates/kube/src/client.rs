@@ -303,7 +303,7 @@ pub struct Throttle<R, F> {
     _r: std::marker::PhantomData<fn() -> R>,
 }
 
-impl<R, F> Clone for Throttle<R, F> {
+impl<R, F: Send + 'static> Clone for Throttle<R, F> {
     fn clone(&self) -> Self {
         Throttle {
             inner: self.inner.clone(),

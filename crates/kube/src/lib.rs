@@ -9,12 +9,14 @@
 //! - [`strip`]: every watched object is cut down to the fields the sources read.
 //! - [`KubeSource`]: the watches of the enabled sources, their caches as the sources'
 //!   `ClusterView`, and the controller's `ObjectSource` with change events.
+//! - [`leader`]: leader election on a Lease, with a fence that stops writes in time.
 //! - [`rbac`]: the ClusterRole rules each source needs (`deploy/rbac/clusterrole.yaml`).
 #![forbid(unsafe_code)]
 
 mod cache;
 pub mod client;
 pub mod error;
+pub mod leader;
 pub mod rbac;
 pub mod resources;
 mod source;

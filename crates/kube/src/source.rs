@@ -152,17 +152,6 @@ pub fn object_kind(source: SourceKind) -> Option<&'static str> {
     })
 }
 
-fn route_source(w: Watched) -> Option<SourceKind> {
-    Some(match w {
-        Watched::HttpRoutes => SourceKind::GatewayHttpRoute,
-        Watched::GrpcRoutes => SourceKind::GatewayGrpcRoute,
-        Watched::TlsRoutes => SourceKind::GatewayTlsRoute,
-        Watched::TcpRoutes => SourceKind::GatewayTcpRoute,
-        Watched::UdpRoutes => SourceKind::GatewayUdpRoute,
-        _ => return None,
-    })
-}
-
 impl KubeSource {
     /// Starts the watches of `sources` (discovery first for custom resources) and returns at
     /// once; `events` hears of every change. Must be called inside a Tokio runtime.
@@ -1058,9 +1047,9 @@ impl ObjectSource for KubeSource {
         let on = |k: SourceKind| s.enabled(k);
         Some(match object.kind.as_str() {
             "service" if on(SourceKind::Service) => {
-                out(exodns_sources::service::endpoints(&s.services.get(ns, name)?, self, cfg))
+                out(exodns_sources::service::endpoints(s.services.get(ns, name)?.as_ref(), self, cfg))
             }
-            "ingress" if on(SourceKind::Ingress) => out(exodns_sources::ingress::endpoints(&s.ingresses.get(ns, name)?, cfg)),
+            "ingress" if on(SourceKind::Ingress) => out(exodns_sources::ingress::endpoints(s.ingresses.get(ns, name)?.as_ref(), cfg)),
             "httproute" if on(SourceKind::GatewayHttpRoute) => {
                 out(exodns_sources::gateway::endpoints(s.http_routes.get(ns, name)?.as_ref(), self, cfg))
             }
@@ -1076,9 +1065,9 @@ impl ObjectSource for KubeSource {
             "udproute" if on(SourceKind::GatewayUdpRoute) => {
                 out(exodns_sources::gateway::endpoints(s.udp_routes.get(ns, name)?.as_ref(), self, cfg))
             }
-            "crd" if on(SourceKind::Crd) => out(exodns_sources::crd::endpoints(&s.dns_endpoints.get(ns, name)?, cfg)),
-            "node" if on(SourceKind::Node) => out(exodns_sources::node::endpoints(&s.nodes.get("", name)?, cfg)),
-            "pod" if on(SourceKind::Pod) => out(exodns_sources::pod::endpoints(&s.pods.get(ns, name)?, self, cfg)),
+            "crd" if on(SourceKind::Crd) => out(exodns_sources::crd::endpoints(s.dns_endpoints.get(ns, name)?.as_ref(), cfg)),
+            "node" if on(SourceKind::Node) => out(exodns_sources::node::endpoints(s.nodes.get("", name)?.as_ref(), cfg)),
+            "pod" if on(SourceKind::Pod) => out(exodns_sources::pod::endpoints(s.pods.get(ns, name)?.as_ref(), self, cfg)),
             _ => return None,
         })
     }

@@ -196,7 +196,8 @@ impl NameMapper {
     fn drop_affix<'a>(&self, name: &'a str) -> Option<(&'a str, Option<RecordType>)> {
         let prefix_mode = self.suffix.is_empty();
         for (rt, affix) in &self.typed_affixes {
-            let stripped = if prefix_mode { name.strip_prefix(affix.as_str()) } else { name.strip_suffix(affix.as_str()) };
+            let stripped =
+                if prefix_mode { name.strip_prefix(affix.as_str()) } else { name.strip_suffix(affix.as_str()) };
             if let Some(stripped) = stripped {
                 return Some((stripped, Some(*rt)));
             }

@@ -1,9 +1,11 @@
 //! Ownership of records: which records in a zone are ours (`--registry`).
 //!
-//! The [`TxtRegistry`] is upstream ExternalDNS v0.22's TXT registry, byte-compatible with the
-//! records upstream writes (names, values, encryption), so a zone can move from upstream to
-//! exodns without a single DNS write. Each record we own has a TXT record next to it whose name
-//! comes from [`NameMapper`] and whose value holds our labels ([`labels`], [`crypto`]).
+//! The [`TxtRegistry`] is upstream ExternalDNS v0.22's TXT registry: it reads what upstream
+//! wrote and writes what upstream would (names and plain-text values byte for byte; encrypted
+//! values in upstream's scheme, reusing the zone's bytes where the labels are unchanged), so a
+//! zone can move from upstream to exodns without a single DNS write. Each record we own has a
+//! TXT record next to it whose name comes from [`NameMapper`] and whose value holds our labels
+//! ([`labels`], [`crypto`]).
 //!
 //! The registry does no I/O. A sync cycle is:
 //! 1. the provider lists the zone; [`Registry::records`] turns the list into [`Owned`]: the
@@ -62,7 +64,7 @@ pub struct Owned {
     txt: Vec<ExistingTxt>,
     /// `txt` positions sorted by (name, set identifier), built when first needed: a sync
     /// without changes never asks.
-    sorted: OnceLock<Vec<u32>>,
+    sorted: OnceLock<Vec<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,18 +114,18 @@ impl Owned {
     /// The TXT with this name and set identifier (the last one listed, if the provider listed
     /// it twice).
     fn existing(&self, name: &DnsName, set_identifier: &str) -> Option<&ExistingTxt> {
-        let key = |i: &u32| {
-            let t = &self.txt[*i as usize];
+        let key = |i: &usize| {
+            let t = &self.txt[*i];
             (&t.name, t.set_identifier.as_str())
         };
         let sorted = self.sorted.get_or_init(|| {
-            let mut sorted: Vec<u32> = (0..self.txt.len()).filter_map(|i| u32::try_from(i).ok()).collect();
+            let mut sorted: Vec<usize> = (0..self.txt.len()).collect();
             sorted.sort_by(|a, b| key(a).cmp(&key(b)));
             sorted
         });
         let end = sorted.partition_point(|i| key(i) <= (name, set_identifier));
         let last = end.checked_sub(1).map(|at| sorted[at])?;
-        (key(&last) == (name, set_identifier)).then(|| &self.txt[last as usize])
+        (key(&last) == (name, set_identifier)).then(|| &self.txt[last])
     }
 }
 

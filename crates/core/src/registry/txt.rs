@@ -14,10 +14,10 @@ use crate::name::DnsName;
 use crate::record_type::{DEFAULT_MANAGED, RecordType};
 use crate::target::Targets;
 
+mod records;
+
 /// The provider-specific property that marks an AWS alias record (`true` or `A` on an A record).
 const ALIAS_PROPERTY: &str = "alias";
-
-mod records;
 
 /// Settings of the TXT registry, named after upstream's flags.
 #[derive(Debug, Clone)]
@@ -105,7 +105,8 @@ impl TxtRegistry {
     pub fn txt_name(&self, ep: &Endpoint) -> Result<DnsName, Invalid> {
         let candidate = self.mapper.to_txt_name(ep.dns_name.as_str(), ep.record_type);
         DnsName::parse(&candidate).map_err(|e| {
-            let mut reason = format!("the ownership TXT name for {} {} is not a valid DNS name: {e}", ep.dns_name, ep.record_type);
+            let mut reason =
+                format!("the ownership TXT name for {} {} is not a valid DNS name: {e}", ep.dns_name, ep.record_type);
             if ep.dns_name.is_wildcard() && self.mapper.wildcard_replacement().is_empty() {
                 reason.push_str(" (set --txt-wildcard-replacement for wildcard records)");
             }

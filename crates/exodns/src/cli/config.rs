@@ -22,6 +22,10 @@ pub struct Config {
     #[command(flatten)]
     pub sources: SourceArgs,
     #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub leader: LeaderArgs,
+    #[command(flatten)]
     pub inmemory: InMemoryArgs,
     #[command(flatten)]
     pub pdns: PdnsArgs,
@@ -37,7 +41,7 @@ pub struct General {
     /// manifest.
     #[arg(long, env = "EXTERNAL_DNS_SOURCE", global = true, value_delimiter = '\n')]
     pub source: Vec<String>,
-    /// The DNS provider: inmemory, pdns.
+    /// The DNS provider: inmemory, pdns, webhook.
     #[arg(long, env = "EXTERNAL_DNS_PROVIDER", global = true)]
     pub provider: Option<String>,
     /// How records are synchronised: sync, upsert-only (never delete), create-only (never
@@ -196,6 +200,53 @@ pub struct SourceArgs {
     /// Domain for pod records of the pod source.
     #[arg(long, env = "EXTERNAL_DNS_POD_SOURCE_DOMAIN", global = true, default_value = "")]
     pub pod_source_domain: String,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Kubernetes")]
+pub struct KubeArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the Pod's service account).
+    #[arg(long, env = "EXTERNAL_DNS_KUBECONFIG", global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The apiserver's URL, overriding the kubeconfig's.
+    #[arg(long, env = "EXTERNAL_DNS_SERVER", global = true)]
+    pub server: Option<String>,
+    /// Requests per second to the apiserver.
+    #[arg(long, env = "EXTERNAL_DNS_KUBE_API_QPS", global = true, default_value_t = 5.0)]
+    pub kube_api_qps: f32,
+    /// Burst of requests to the apiserver.
+    #[arg(long, env = "EXTERNAL_DNS_KUBE_API_BURST", global = true, default_value_t = 10)]
+    pub kube_api_burst: u32,
+    /// Timeout of one apiserver request (watches excepted); 0s for none.
+    #[arg(long, env = "EXTERNAL_DNS_KUBE_API_REQUEST_TIMEOUT", global = true, default_value = "30s", value_parser = duration)]
+    pub kube_api_request_timeout: Duration,
+    /// Deprecated upstream alias of --kube-api-request-timeout.
+    #[arg(long, env = "EXTERNAL_DNS_REQUEST_TIMEOUT", global = true, value_parser = duration, hide = true)]
+    pub request_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Leader election (exodns; upstream has none)")]
+pub struct LeaderArgs {
+    /// Elect one writer among replicas with a coordination.k8s.io/v1 Lease; the others keep
+    /// their caches warm and take over when the lease expires.
+    #[arg(long, env = "EXTERNAL_DNS_LEADER_ELECTION", global = true)]
+    pub leader_election: bool,
+    /// Name of the Lease.
+    #[arg(long, env = "EXTERNAL_DNS_LEADER_ELECTION_LEASE_NAME", global = true, default_value = "exodns")]
+    pub leader_election_lease_name: String,
+    /// Namespace of the Lease (default: the Pod's namespace, else `default`).
+    #[arg(long, env = "EXTERNAL_DNS_LEADER_ELECTION_NAMESPACE", global = true)]
+    pub leader_election_namespace: Option<String>,
+    /// How long others wait after the leader's last renewal before taking over.
+    #[arg(long, env = "EXTERNAL_DNS_LEADER_ELECTION_LEASE_DURATION", global = true, default_value = "15s", value_parser = duration)]
+    pub leader_election_lease_duration: Duration,
+    /// How long the leader may write after the start of its last successful renewal.
+    #[arg(long, env = "EXTERNAL_DNS_LEADER_ELECTION_RENEW_DEADLINE", global = true, default_value = "10s", value_parser = duration)]
+    pub leader_election_renew_deadline: Duration,
+    /// Time between attempts to acquire or renew the lease.
+    #[arg(long, env = "EXTERNAL_DNS_LEADER_ELECTION_RETRY_PERIOD", global = true, default_value = "2s", value_parser = duration)]
+    pub leader_election_retry_period: Duration,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,5 +5,6 @@
 //! fails.
 
 mod deploy;
+mod kube;
 mod pdns;
 mod webhook;

@@ -50,9 +50,15 @@ fn parses_plain_values() {
     assert_eq!(labels::parse_plain("heritage=mate,heritage=external-dns,external-dns/owner=random-owner"), None);
     assert_eq!(labels::parse_plain("heritage=external-dns,heritage=mate"), None);
     let eq = "heritage=external-dns,external-dns/owner=team=platform,external-dns/resource=ingress/default/example";
-    assert_eq!(labels::parse_plain(eq), Some(map(&[("owner", "team=platform"), ("resource", "ingress/default/example")])));
+    assert_eq!(
+        labels::parse_plain(eq),
+        Some(map(&[("owner", "team=platform"), ("resource", "ingress/default/example")]))
+    );
     // Keys merely starting with "external-dns" are kept whole, as upstream does.
-    assert_eq!(labels::parse_plain("heritage=external-dns,external-dnsx=1,other/k=2"), Some(map(&[("external-dnsx", "1")])));
+    assert_eq!(
+        labels::parse_plain("heritage=external-dns,external-dnsx=1,other/k=2"),
+        Some(map(&[("external-dnsx", "1")]))
+    );
 }
 
 #[test]
@@ -60,7 +66,13 @@ fn decodes_targets_in_presentation_form() {
     assert_eq!(labels::decode(&format!("\"{FOO_TEXT}\""), None), Some(foo()));
     assert_eq!(labels::decode(FOO_TEXT, None), Some(foo()), "unquoted");
     // split in two strings by a provider
-    assert_eq!(labels::decode("\"heritage=external-dns,external-dns/ow\" \"ner=foo-owner,external-dns/resource=foo-resource\"", None), Some(foo()));
+    assert_eq!(
+        labels::decode(
+            "\"heritage=external-dns,external-dns/ow\" \"ner=foo-owner,external-dns/resource=foo-resource\"",
+            None
+        ),
+        Some(foo())
+    );
     assert_eq!(labels::decode("\"v=spf1 -all\"", None), None);
     assert_eq!(labels::decode("\"random\"", None), None);
 }
@@ -111,7 +123,11 @@ fn decrypts_values_sealed_by_go() {
 
 #[test]
 fn encryption_round_trip() {
-    for k in ["passphrasewhichneedstobe32bytes!", "ZPitL0NGVQBZbTD6DwXJzD8RiStSazzYXQsdUowLURY=", "01234567890123456789012345678901"] {
+    for k in [
+        "passphrasewhichneedstobe32bytes!",
+        "ZPitL0NGVQBZbTD6DwXJzD8RiStSazzYXQsdUowLURY=",
+        "01234567890123456789012345678901",
+    ] {
         let k = key(k);
         let nonce = crypto::random_nonce();
         let sealed = crypto::encrypt(FOO_TEXT, &k, &nonce).unwrap();
@@ -130,7 +146,9 @@ fn encryption_round_trip() {
 fn key_forms() {
     assert!(AesKey::parse("passphrasewhichneedstobe32bytes!").is_ok());
     assert!(AesKey::parse("ZPitL0NGVQBZbTD6DwXJzD8RiStSazzYXQsdUowLURY=").is_ok());
-    for bad in ["", "short", "123456789012345678901234567890asdfasdfasdfasdfa12", "ZPitL0NGVQBZbTD6DwXJzD8RiStSazzYXQsdUow="] {
+    for bad in
+        ["", "short", "123456789012345678901234567890asdfasdfasdfasdfa12", "ZPitL0NGVQBZbTD6DwXJzD8RiStSazzYXQsdUow="]
+    {
         let err = AesKey::parse(bad).unwrap_err().to_string();
         assert!(err.contains("32 bytes"), "{err}");
         assert!(bad.is_empty() || !err.contains(bad), "the key is not echoed: {err}");
@@ -157,7 +175,10 @@ fn config_errors() {
     let err = |c: TxtConfig| TxtRegistry::new(c).unwrap_err().to_string();
     assert!(err(TxtConfig { owner_id: String::new(), ..TxtConfig::default() }).contains("owner id"));
     assert!(err(TxtConfig { encrypt: true, ..TxtConfig::default() }).contains("must be set"));
-    assert!(err(TxtConfig { prefix: "txt".into(), suffix: "txt".into(), ..TxtConfig::default() }).contains("mutually exclusive"));
+    assert!(
+        err(TxtConfig { prefix: "txt".into(), suffix: "txt".into(), ..TxtConfig::default() })
+            .contains("mutually exclusive")
+    );
     assert!(TxtRegistry::new(TxtConfig { prefix: "txt".into(), ..TxtConfig::default() }).is_ok());
     assert!(TxtRegistry::new(TxtConfig { suffix: "txt".into(), ..TxtConfig::default() }).is_ok());
     // A key without --txt-encrypt-enabled: read-only decryption, as upstream.

@@ -1,6 +1,6 @@
+use crate::record_type::RecordType;
 use crate::registry::NameMapper;
 use crate::registry::mapper::MAPPED_TYPES;
-use crate::record_type::RecordType;
 
 fn m(prefix: &str, suffix: &str, wildcard: &str) -> NameMapper {
     NameMapper::new(prefix, suffix, wildcard).unwrap()
@@ -60,9 +60,30 @@ fn to_txt_name_vectors() {
         // registry tests
         ("txt.", "", "", "new-record-1.test-zone.example.org", "CNAME", "txt.cname-new-record-1.test-zone.example.org"),
         ("txt.", "", "", "example", "CNAME", "txt.cname-example"),
-        ("prefix%{record_type}.", "", "", "new-record-1.test-zone.example.org", "CNAME", "prefixcname.new-record-1.test-zone.example.org"),
-        ("", "-%{record_type}suffix", "", "new-record-1.test-zone.example.org", "CNAME", "new-record-1-cnamesuffix.test-zone.example.org"),
-        ("", "-txt", "wildcard", "*.wildcard.test-zone.example.org", "CNAME", "cname-wildcard-txt.wildcard.test-zone.example.org"),
+        (
+            "prefix%{record_type}.",
+            "",
+            "",
+            "new-record-1.test-zone.example.org",
+            "CNAME",
+            "prefixcname.new-record-1.test-zone.example.org",
+        ),
+        (
+            "",
+            "-%{record_type}suffix",
+            "",
+            "new-record-1.test-zone.example.org",
+            "CNAME",
+            "new-record-1-cnamesuffix.test-zone.example.org",
+        ),
+        (
+            "",
+            "-txt",
+            "wildcard",
+            "*.wildcard.test-zone.example.org",
+            "CNAME",
+            "cname-wildcard-txt.wildcard.test-zone.example.org",
+        ),
         ("", "-txt", "", "example", "CNAME", "cname-example-txt"),
         // no replacement: the `*` stays (and makes an invalid name, refused by the registry)
         ("", "", "", "*.example.com", "A", "a-*.example.com"),
@@ -120,15 +141,35 @@ fn to_endpoint_name_vectors() {
         // old format, prefixed: the record's name after the prefix, no type
         ("txt.", "", "txt.bar.test-zone.example.org", Some(("bar.test-zone.example.org", None))),
         ("txt.", "", "TxT.tar.test-zone.example.org", Some(("tar.test-zone.example.org", None))),
-        ("txt.", "", "txt.aaaa-dualstack.test-zone.example.org", Some(("dualstack.test-zone.example.org", Some("AAAA")))),
+        (
+            "txt.",
+            "",
+            "txt.aaaa-dualstack.test-zone.example.org",
+            Some(("dualstack.test-zone.example.org", Some("AAAA"))),
+        ),
         // "_sip._udp.sip1.test-zone…": the part before the first dash is no type
         ("txt.", "", "txt._sip._udp.sip1.test-zone.example.org", Some(("_sip._udp.sip1.test-zone.example.org", None))),
         ("", "-txt", "tar-TxT.test-zone.example.org", Some(("tar.test-zone.example.org", None))),
-        ("", "-txt", "aaaa-dualstack-txt.test-zone.example.org", Some(("dualstack.test-zone.example.org", Some("AAAA")))),
+        (
+            "",
+            "-txt",
+            "aaaa-dualstack-txt.test-zone.example.org",
+            Some(("dualstack.test-zone.example.org", Some("AAAA"))),
+        ),
         ("", "-txt", "_sip-txt._udp.sip1.test-zone.example.org", Some(("_sip._udp.sip1.test-zone.example.org", None))),
         ("txt-%{record_type}.", "", "txt-a.foo.test-zone.example.org", Some(("foo.test-zone.example.org", Some("A")))),
-        ("txt-%{record_type}.", "", "txt-mx.mail.test-zone.example.org", Some(("mail.test-zone.example.org", Some("MX")))),
-        ("", "txt%{record_type}", "bartxtcname.test-zone.example.org", Some(("bar.test-zone.example.org", Some("CNAME")))),
+        (
+            "txt-%{record_type}.",
+            "",
+            "txt-mx.mail.test-zone.example.org",
+            Some(("mail.test-zone.example.org", Some("MX"))),
+        ),
+        (
+            "",
+            "txt%{record_type}",
+            "bartxtcname.test-zone.example.org",
+            Some(("bar.test-zone.example.org", Some("CNAME"))),
+        ),
         // "mailtxt": old format of the templated suffix (template dropped), no type
         ("", "txt%{record_type}", "mailtxt.test-zone.example.org", Some(("mail.test-zone.example.org", None))),
         // quirks kept from upstream

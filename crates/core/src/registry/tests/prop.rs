@@ -20,8 +20,19 @@ fn name() -> impl Strategy<Value = String> {
 
 /// Affixes whose names read back unambiguously (a templated affix needs a separator next to
 /// the type, or `a` would match the start of `aaaa`).
-const PREFIXES: &[&str] = &["", "txt-", "txt.", "_own.", "foo.bar.", "%{record_type}-", "%{record_type}.", "txt-%{record_type}.", "x%{record_type}-y."];
-const SUFFIXES: &[&str] = &["-txt", ".txt", "-own.a.b", "-%{record_type}", ".%{record_type}", "-%{record_type}-own", ".own%{record_type}.x"];
+const PREFIXES: &[&str] = &[
+    "",
+    "txt-",
+    "txt.",
+    "_own.",
+    "foo.bar.",
+    "%{record_type}-",
+    "%{record_type}.",
+    "txt-%{record_type}.",
+    "x%{record_type}-y.",
+];
+const SUFFIXES: &[&str] =
+    &["-txt", ".txt", "-own.a.b", "-%{record_type}", ".%{record_type}", "-%{record_type}-own", ".own%{record_type}.x"];
 
 proptest! {
     #[test]

@@ -54,7 +54,11 @@ fn prefixed() {
         "sip1.test-zone.example.org NAPTR owner=owner",
     ]);
     assert_eq!(records_summary(&registry("txt.", "", "owner", "wc"), prefixed_zone()), want);
-    assert_eq!(records_summary(&registry("TxT.", "", "owner", "wc"), prefixed_zone()), want, "prefix is case-insensitive");
+    assert_eq!(
+        records_summary(&registry("TxT.", "", "owner", "wc"), prefixed_zone()),
+        want,
+        "prefix is case-insensitive"
+    );
 }
 
 #[test]
@@ -194,11 +198,10 @@ fn missing_txt_forces_update() {
         rec(long, "CNAME", "foo.loadbalancer.com"),
         txt(long, OWNER_TXT),
     ];
-    let reg = managed(TxtConfig { owner_id: "owner".into(), wildcard_replacement: "wc".into(), ..TxtConfig::default() }, &[
-        RecordType::CNAME,
-        RecordType::A,
-        RecordType::NS,
-    ]);
+    let reg = managed(
+        TxtConfig { owner_id: "owner".into(), wildcard_replacement: "wc".into(), ..TxtConfig::default() },
+        &[RecordType::CNAME, RecordType::A, RecordType::NS],
+    );
     assert_eq!(
         records_summary(&reg, zone),
         lines(&[
@@ -226,11 +229,19 @@ fn missing_txt_forces_update() {
         txt("txt.newformat.test-zone.example.org", OWNER_TXT),
         txt("noheritage.test-zone.example.org", "\"random\""),
         rec("oldformat-otherowner.test-zone.example.org", "A", "bar.loadbalancer.com"),
-        txt("txt.oldformat-otherowner.test-zone.example.org", "\"heritage=external-dns,external-dns/owner=otherowner\""),
+        txt(
+            "txt.oldformat-otherowner.test-zone.example.org",
+            "\"heritage=external-dns,external-dns/owner=otherowner\"",
+        ),
         rec("unmanaged1.test-zone.example.org", "A", "unmanaged1.loadbalancer.com"),
         rec("unmanaged2.test-zone.example.org", "CNAME", "unmanaged2.loadbalancer.com"),
     ];
-    let config = TxtConfig { owner_id: "owner".into(), prefix: "txt.".into(), wildcard_replacement: "wc".into(), ..TxtConfig::default() };
+    let config = TxtConfig {
+        owner_id: "owner".into(),
+        prefix: "txt.".into(),
+        wildcard_replacement: "wc".into(),
+        ..TxtConfig::default()
+    };
     let reg = managed(config, &[RecordType::CNAME, RecordType::A, RecordType::NS, RecordType::TXT]);
     assert_eq!(
         records_summary(&reg, zone),
@@ -254,7 +265,11 @@ fn force_update_needs_some_ownership_txt_and_a_managed_type() {
     let zone = vec![with_owner(rec("a.example.org", "A", "1.1.1.1"), "owner")];
     assert_eq!(records_summary(&reg, zone), lines(&["a.example.org A owner=owner"]));
     // An old-format TXT owns both; only the managed type is forced.
-    let zone = vec![rec("a.example.org", "A", "1.1.1.1"), rec("a.example.org", "MX", "10 mx.example.org"), txt("a.example.org", OWNER_TXT)];
+    let zone = vec![
+        rec("a.example.org", "A", "1.1.1.1"),
+        rec("a.example.org", "MX", "10 mx.example.org"),
+        txt("a.example.org", OWNER_TXT),
+    ];
     assert_eq!(
         records_summary(&reg, zone),
         lines(&["a.example.org A owner=owner +force", "a.example.org MX owner=owner"])
@@ -302,18 +317,32 @@ fn typed_txt_wins_over_legacy_and_old_format() {
         txt("a-x.example.org", "\"heritage=external-dns,external-dns/owner=typed\""),
     ];
     assert_eq!(records_summary(&registry("", "", "owner", ""), zone.clone()), lines(&["x.example.org A owner=typed"]));
-    assert_eq!(records_summary(&registry("", "", "owner", ""), zone[..3].to_vec()), lines(&["x.example.org A owner=legacy"]));
+    assert_eq!(
+        records_summary(&registry("", "", "owner", ""), zone[..3].to_vec()),
+        lines(&["x.example.org A owner=legacy"])
+    );
     let aaaa = vec![rec("x.example.org", "AAAA", "::1"), zone[1].clone()];
-    assert_eq!(records_summary(&registry("", "", "owner", ""), aaaa), lines(&["x.example.org AAAA"]), "AAAA never uses the old format");
+    assert_eq!(
+        records_summary(&registry("", "", "owner", ""), aaaa),
+        lines(&["x.example.org AAAA"]),
+        "AAAA never uses the old format"
+    );
 }
 
 #[test]
 fn empty_txt_records_are_dropped() {
     let zone = vec![
-        Endpoint::new(DnsName::parse("empty-targets.test-zone.example.org").unwrap(), RecordType::TXT, Targets::default()),
+        Endpoint::new(
+            DnsName::parse("empty-targets.test-zone.example.org").unwrap(),
+            RecordType::TXT,
+            Targets::default(),
+        ),
         txt("valid-targets.test-zone.example.org", "\"target1\""),
     ];
-    assert_eq!(records_summary(&registry("", "", "owner", ""), zone), lines(&["valid-targets.test-zone.example.org TXT"]));
+    assert_eq!(
+        records_summary(&registry("", "", "owner", ""), zone),
+        lines(&["valid-targets.test-zone.example.org TXT"])
+    );
 }
 
 #[test]
@@ -334,8 +363,11 @@ fn migrates_from_old_owner() {
     let owned = reg.records(zone.clone());
     assert_eq!(
         summary(&owned.endpoints),
-        lines(&["bar.test-zone.example.org A owner=foobar", "baz.test-zone.example.org A owner=someone-else"])
+        lines(&["bar.test-zone.example.org A owner=foobar +force", "baz.test-zone.example.org A owner=someone-else"])
     );
+    // The taken-over record is marked so that one update rewrites its TXT.
+    assert_eq!(owned.endpoints[0].property(crate::endpoint::FORCE_UPDATE_PROPERTY), Some("true"));
+    assert_eq!(owned.endpoints[1].property(crate::endpoint::FORCE_UPDATE_PROPERTY), None);
     let mut bar = owned.endpoints[0].clone();
     let txt = reg.ownership_txt(&mut bar, &owned).unwrap();
     assert_eq!(txt.targets.0, vec!["\"heritage=external-dns,external-dns/owner=foobar\""]);
@@ -357,7 +389,8 @@ fn encrypted_zone_reads_with_the_key_and_plain_text_still() {
         rec("plain.test-zone.example.org", "CNAME", "plain.loadbalancer.com"),
         txt("txt.cname-plain.test-zone.example.org", OWNER_TXT),
     ];
-    let config = TxtConfig { owner_id: "owner".into(), prefix: "txt.".into(), encryption_key: Some(k), ..TxtConfig::default() };
+    let config =
+        TxtConfig { owner_id: "owner".into(), prefix: "txt.".into(), encryption_key: Some(k), ..TxtConfig::default() };
     let owned = TxtRegistry::new(config).unwrap().records(zone.clone());
     assert_eq!(
         summary(&owned.endpoints),
@@ -379,4 +412,20 @@ fn noop_registry_passes_everything_through() {
     assert_eq!(owned.txt_count(), 0);
     assert_eq!(NoopRegistry.owner_id(), "");
     assert!(NoopRegistry.ownership_names(&zone[0]).is_empty());
+}
+
+/// upstream's `TestMultiClusterDifferentRecordTypeOwnership`: another cluster's TXT without our
+/// prefix owns nothing here, and is not handed to the planner either.
+#[test]
+fn txt_of_another_prefix_owns_nothing() {
+    let zone = vec![
+        txt(
+            "bar.test-zone.example.org",
+            "\"heritage=external-dns,external-dns/owner=cat,external-dns/resource=ingress/default/foo\"",
+        ),
+        rec("bar.test-zone.example.org", "A", "1.2.3.4"),
+    ];
+    let owned = registry("_owner.", "", "bar", "").records(zone);
+    assert_eq!(summary(&owned.endpoints), lines(&["bar.test-zone.example.org A"]));
+    assert_eq!(owned.txt_count(), 1);
 }

@@ -85,6 +85,12 @@ impl TxtRegistry {
 
                 if !self.old_owner_id.is_empty() && ep.owner() == Some(self.old_owner_id.as_str()) {
                     ep.labels.insert(label::OWNER.to_owned(), self.owner_id.clone());
+                    // Its TXT still names the old owner: one update rewrites it, and after that
+                    // the record reads as ours with nothing to do. (Upstream instead has the
+                    // planner compare owners, which re-plans an update on every sync.)
+                    if self.is_managed(ep.record_type) {
+                        ep.set_property(FORCE_UPDATE_PROPERTY, "true");
+                    }
                 }
 
                 // A record of ours whose TXT (new format) is missing: force an update, which
