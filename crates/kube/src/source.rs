@@ -226,7 +226,7 @@ impl KubeSource {
     /// The state of every started watch.
     pub fn watch_status(&self) -> BTreeMap<Watched, WatchStatus> {
         let mut out = BTreeMap::new();
-        for (w, st) in lock(&self.shared.watches).iter() {
+        for (w, st) in lock(&self.shared.watches).iter().filter(|(_, st)| st.status.started) {
             let mut s = st.status.clone();
             s.objects = self.shared.cache_len(*w);
             out.insert(*w, s);
@@ -531,6 +531,17 @@ impl Shared {
         self.sources.contains(&s)
     }
 
+    /// `source gateway-tcproute` / `sources service, pod`: the enabled sources that read `w`.
+    fn sources_of(&self, w: Watched) -> String {
+        let names: Vec<&str> = self
+            .sources
+            .iter()
+            .filter(|s| Watched::primary(**s).contains(&w) || Watched::on_demand(**s).contains(&w))
+            .map(|s| s.as_str())
+            .collect();
+        name_sources(&names)
+    }
+
     fn cache_len(&self, w: Watched) -> usize {
         match w {
             Watched::Services => self.services.len(),
@@ -689,7 +700,7 @@ impl Shared {
                 SourceHealth {
                     source: src.as_str().to_owned(),
                     synced,
-                    error: (!errors.is_empty()).then(|| errors.join("; ")),
+                    error: (!errors.is_empty()).then(|| join_errors(errors)),
                 }
             })
             .collect()
@@ -743,7 +754,7 @@ impl Shared {
                     return ar;
                 }
                 Err(e) => {
-                    let msg = format!("{}: {e}", sources_of(w));
+                    let msg = e.to_string();
                     let first = self.update(w, |st| {
                         st.status.errors += 1;
                         let first = st.status.error.is_none();
@@ -752,7 +763,8 @@ impl Shared {
                         first
                     });
                     if first {
-                        warn!(resource = %w, retry_in = ?delay, error_kind = e.metric_label(), "{msg}");
+                        let sources = self.sources_of(w);
+                        warn!(resource = %w, retry_in = ?delay, error_kind = e.metric_label(), "{sources}: {msg}");
                     } else {
                         debug!(resource = %w, retry_in = ?delay, "still not served: {e}");
                     }
@@ -769,7 +781,8 @@ impl Shared {
         let Some(w) = Watched::ALL.iter().copied().find(|w| w.group() == group && w.plural() == plural) else {
             return;
         };
-        let cleared = self.update(w, |st| {
+        // Another source on the same client may watch what this one does not.
+        let cleared = lock(&self.watches).get_mut(&w).and_then(|st| {
             if st.status.error.is_some() && !st.discovery_error {
                 st.status.error = None;
                 st.error_since.take()
@@ -807,7 +820,7 @@ impl Shared {
             debug!(resource = %w, "watch expired; listing again");
             return;
         }
-        let msg = format!("{}: {}", sources_of(w), describe_watch_error(w, e));
+        let msg = describe_watch_error(w, e);
         let now = Instant::now();
         let (first, warn_again) = self.update(w, |st| {
             st.status.errors += 1;
@@ -824,9 +837,11 @@ impl Shared {
             (first, again.then(|| st.error_since.map(|s| now.duration_since(s)).unwrap_or_default()))
         });
         if first {
-            warn!(resource = %w, "{msg}; retrying with backoff (names of this source are kept meanwhile)");
+            let sources = self.sources_of(w);
+            warn!(resource = %w, "{sources}: {msg}; retrying with backoff (their names are kept meanwhile)");
         } else if let Some(failing_for) = warn_again {
-            warn!(resource = %w, ?failing_for, "still failing: {msg}");
+            let sources = self.sources_of(w);
+            warn!(resource = %w, ?failing_for, "{sources}: still failing: {msg}");
         } else {
             debug!(resource = %w, "{msg}");
         }
@@ -834,17 +849,37 @@ impl Shared {
     }
 }
 
-/// `source gateway-httproute` / `sources service, pod` that read `w`.
-fn sources_of(w: Watched) -> String {
-    let names: Vec<&str> = SourceKind::ALL
-        .iter()
-        .filter(|s| Watched::primary(**s).contains(&w) || Watched::on_demand(**s).contains(&w))
-        .map(|s| s.as_str())
-        .collect();
-    match names.as_slice() {
+/// `source gateway-httproute` / `sources service, pod`.
+fn name_sources(names: &[&str]) -> String {
+    match names {
         [one] => format!("source {one}"),
         many => format!("sources {}", many.join(", ")),
     }
+}
+
+/// Messages of several failed watches of one source, with "does not serve" ones that share a
+/// hint said once: `the cluster does not serve a (looked for v1), b (looked for v1); hint`.
+fn join_errors(errors: Vec<String>) -> String {
+    const NOT_SERVED: &str = "the cluster does not serve ";
+    let mut out: Vec<String> = Vec::new();
+    let mut grouped: Vec<(String, Vec<String>)> = Vec::new();
+    for e in errors {
+        match e.strip_prefix(NOT_SERVED).and_then(|rest| rest.split_once("; ")) {
+            Some((what, hint)) => match grouped.iter_mut().find(|(h, _)| h == hint) {
+                Some((_, whats)) => whats.push(what.to_owned()),
+                None => grouped.push((hint.to_owned(), vec![what.to_owned()])),
+            },
+            None => {
+                if !out.contains(&e) {
+                    out.push(e)
+                }
+            }
+        }
+    }
+    for (hint, whats) in grouped {
+        out.push(format!("{NOT_SERVED}{}; {hint}", whats.join(", ")));
+    }
+    out.join("; ")
 }
 
 fn describe_watch_error(w: Watched, e: &watcher::Error) -> String {
@@ -856,12 +891,9 @@ fn describe_watch_error(w: Watched, e: &watcher::Error) -> String {
         other => return format!("watch of {w}: {}", error_chain(other)),
     };
     match inner {
-        kube::Error::Api(st) if st.code == 404 => KubeError::NotServed {
-            resource: w.resource_name(),
-            versions: "the version found before; the resource went away".into(),
-            hint: w.hint(),
+        kube::Error::Api(st) if st.code == 404 => {
+            format!("the cluster does not serve {} any more (was the CRD deleted?); {}", w.resource_name(), w.hint())
         }
-        .to_string(),
         k => format!("watch of {w}: {}", KubeError::from_kube(k)),
     }
 }
@@ -1172,8 +1204,18 @@ mod tests {
     }
 
     #[test]
-    fn sources_named_in_errors() {
-        assert_eq!(sources_of(Watched::TcpRoutes), "source gateway-tcproute");
-        assert_eq!(sources_of(Watched::Nodes), "sources service, node, pod");
+    fn errors_joined() {
+        assert_eq!(name_sources(&["gateway-tcproute"]), "source gateway-tcproute");
+        assert_eq!(name_sources(&["service", "pod"]), "sources service, pod");
+        let e = join_errors(vec![
+            "the cluster does not serve gateways.g (looked for v1); install it".into(),
+            "cannot reach the apiserver: refused".into(),
+            "the cluster does not serve tcproutes.g (looked for v1, v1alpha2); install it".into(),
+            "cannot reach the apiserver: refused".into(),
+        ]);
+        assert_eq!(
+            e,
+            "cannot reach the apiserver: refused; the cluster does not serve gateways.g (looked for v1), tcproutes.g (looked for v1, v1alpha2); install it"
+        );
     }
 }

@@ -30,6 +30,36 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A struct read from a JSON object only. serde's derived structs also take an array (fields
+/// by position); Go's decoder does not, and neither does exodns.
+struct ObjectOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData)).map(ObjectOnly)
+    }
+}
+
+/// A list of objects; `null` is empty.
+fn object_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let list: Option<Vec<ObjectOnly<T>>> = Option::deserialize(d)?;
+    Ok(list.unwrap_or_default().into_iter().map(|o| o.0).collect())
+}
+
 fn is_zero(n: &i64) -> bool {
     *n == 0
 }
@@ -61,7 +91,7 @@ pub struct WireEndpoint {
     pub record_ttl: i64,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, deserialize_with = "object_list", skip_serializing_if = "Vec::is_empty")]
     pub provider_specific: Vec<WireProperty>,
 }
 
@@ -109,13 +139,13 @@ impl From<&Endpoint> for WireEndpoint {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireChanges {
-    #[serde(default, alias = "Create", deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, alias = "Create", deserialize_with = "object_list", skip_serializing_if = "Vec::is_empty")]
     pub create: Vec<WireEndpoint>,
-    #[serde(default, alias = "UpdateOld", deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, alias = "UpdateOld", deserialize_with = "object_list", skip_serializing_if = "Vec::is_empty")]
     pub update_old: Vec<WireEndpoint>,
-    #[serde(default, alias = "UpdateNew", deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, alias = "UpdateNew", deserialize_with = "object_list", skip_serializing_if = "Vec::is_empty")]
     pub update_new: Vec<WireEndpoint>,
-    #[serde(default, alias = "Delete", deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, alias = "Delete", deserialize_with = "object_list", skip_serializing_if = "Vec::is_empty")]
     pub delete: Vec<WireEndpoint>,
 }
 
@@ -227,7 +257,7 @@ fn check_all(list: Vec<WireEndpoint>, key: &str, skipped: &mut Vec<Skipped>) -> 
 /// Decodes a `POST /records` body. A body of the wrong shape is an error; an invalid endpoint is
 /// skipped (an update pair goes or stays as a whole). `updateOld` and `updateNew` must pair up.
 pub fn decode_changes(body: &[u8]) -> Result<Decoded<Changes>, DecodeError> {
-    let wire: WireChanges = strict(body, "a Changes object {\"create\":[…],\"updateOld\":[…],\"updateNew\":[…],\"delete\":[…]}")?;
+    let ObjectOnly(wire): ObjectOnly<WireChanges> = strict(body, "a Changes object {\"create\":[…],\"updateOld\":[…],\"updateNew\":[…],\"delete\":[…]}")?;
     if wire.update_old.len() != wire.update_new.len() {
         return Err(DecodeError {
             path: "updateOld".into(),
@@ -267,9 +297,10 @@ pub fn decode_changes(body: &[u8]) -> Result<Decoded<Changes>, DecodeError> {
 /// Decodes a JSON array of endpoints (`POST /adjustendpoints`), strictly on shape: an item of the
 /// wrong shape is an error naming it; an invalid endpoint is skipped. `null` is an empty list.
 pub fn decode_endpoints(body: &[u8]) -> Result<Decoded<Vec<Endpoint>>, DecodeError> {
-    let wire: Option<Vec<WireEndpoint>> = strict(body, "a JSON array of Endpoint objects")?;
+    let wire: Option<Vec<ObjectOnly<WireEndpoint>>> = strict(body, "a JSON array of Endpoint objects")?;
+    let wire = wire.unwrap_or_default().into_iter().map(|o| o.0).collect();
     let mut skipped = Vec::new();
-    let value = check_all(wire.unwrap_or_default(), "", &mut skipped).into_iter().flatten().collect();
+    let value = check_all(wire, "", &mut skipped).into_iter().flatten().collect();
     Ok(Decoded { value, skipped })
 }
 
@@ -285,8 +316,8 @@ pub fn decode_endpoints_lenient(body: &[u8]) -> Result<Decoded<Vec<Endpoint>>, D
     let mut skipped = Vec::new();
     for (i, raw) in items.into_iter().enumerate() {
         let mut de = serde_json::Deserializer::from_slice(raw.get().as_bytes());
-        let wire: WireEndpoint = match serde_path_to_error::deserialize(&mut de) {
-            Ok(w) => w,
+        let wire: WireEndpoint = match serde_path_to_error::deserialize::<_, ObjectOnly<WireEndpoint>>(&mut de) {
+            Ok(w) => w.0,
             Err(e) => {
                 let path = e.path().to_string();
                 let reason = if path.is_empty() || path == "." {
@@ -309,8 +340,8 @@ pub fn decode_endpoints_lenient(body: &[u8]) -> Result<Decoded<Vec<Endpoint>>, D
 /// Decodes the negotiation body into a filter. `{}` (and `null`) match every name. When both a
 /// list and a regex are given, the regex wins (upstream refuses such a body).
 pub fn decode_domain_filter(body: &[u8]) -> Result<DomainFilter, DecodeError> {
-    let wire: Option<WireDomainFilter> = strict(body, "a DomainFilter object {\"include\":[…],\"exclude\":[…]}")?;
-    let wire = wire.unwrap_or_default();
+    let wire: Option<ObjectOnly<WireDomainFilter>> = strict(body, "a DomainFilter object {\"include\":[…],\"exclude\":[…]}")?;
+    let wire = wire.map(|o| o.0).unwrap_or_default();
     let json = DomainFilterJson {
         include: wire.include,
         exclude: wire.exclude,

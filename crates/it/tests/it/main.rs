@@ -6,5 +6,6 @@
 
 mod deploy;
 mod kube;
+mod ops;
 mod pdns;
 mod webhook;
