@@ -429,6 +429,11 @@ mod tests {
         assert!(e.to_string().contains("empty"), "{e}");
         let e = decode_changes(b"[]").unwrap_err();
         assert!(e.to_string().contains("expected a Changes object"), "{e}");
+        // serde would read a struct from an array, field by field; Go does not, nor do we.
+        let e = decode_endpoints(br#"[["a.example.org",["192.0.2.1"],"A"]]"#).unwrap_err();
+        assert_eq!(e.path, "[0]");
+        assert!(e.message.contains("expected a JSON object"), "{e}");
+        assert_eq!(decode_changes(br#"{"create":[{"providerSpecific":[["n","v"]]}]}"#).unwrap_err().path, "create[0].providerSpecific[0]");
         let e = decode_changes(b"{} x").unwrap_err();
         assert!(e.to_string().contains("after the JSON value"), "{e}");
     }
