@@ -43,7 +43,9 @@ impl InvalidKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
     pub kind: InvalidKind,
-    pub object: Option<ObjectRef>,
+    /// Boxed: most diagnostics are built and dropped without one, and a small error keeps
+    /// `Result`s small.
+    pub object: Option<Box<ObjectRef>>,
     pub field: String,
     pub value: String,
     pub reason: String,
@@ -57,7 +59,7 @@ impl Invalid {
     /// Attaches the object the input came from (kept if one is already set).
     pub fn on(mut self, object: &ObjectRef) -> Self {
         if self.object.is_none() {
-            self.object = Some(object.clone());
+            self.object = Some(Box::new(object.clone()));
         }
         self
     }

@@ -86,10 +86,8 @@ impl DomainFilter {
         let name = name.strip_suffix('.').unwrap_or(name);
         if self.regex_include.is_some() || self.regex_exclude.is_some() {
             let lower = name.to_ascii_lowercase();
-            if let Some(ex) = &self.regex_exclude {
-                if ex.is_match(&lower) {
-                    return false;
-                }
+            if self.regex_exclude.as_ref().is_some_and(|ex| ex.is_match(&lower)) {
+                return false;
             }
             return self.regex_include.as_ref().is_none_or(|inc| inc.is_match(&lower));
         }

@@ -77,10 +77,12 @@ impl KubeSettings {
     }
 
     fn effective_qps(&self) -> Option<f64> {
-        match self.qps {
-            q if q < 0.0 => None,
-            q if q == 0.0 => Some(f64::from(DEFAULT_QPS)),
-            q => Some(f64::from(q)),
+        if self.qps < 0.0 {
+            None
+        } else if self.qps == 0.0 {
+            Some(f64::from(DEFAULT_QPS))
+        } else {
+            Some(f64::from(self.qps))
         }
     }
 

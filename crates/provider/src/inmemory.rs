@@ -100,10 +100,10 @@ impl Provider for InMemoryProvider {
                 report.rejected.push(Rejected { endpoint: new.clone(), reason: RejectReason::NoZone });
             } else if old.key() != new.key() {
                 report.rejected.push(refuse(new, "an update cannot change the name, type or set identifier"));
-            } else if !records.contains_key(&new.key()) {
-                report.rejected.push(refuse(new, "update of a record that does not exist"));
+            } else if let Some(slot) = records.get_mut(&new.key()) {
+                *slot = new.clone();
             } else {
-                records.insert(new.key(), new.clone());
+                report.rejected.push(refuse(new, "update of a record that does not exist"));
             }
         }
         for ep in &changes.create {

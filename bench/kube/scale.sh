@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Scale: first full sync and peak RSS with 10 000 LoadBalancer Services + 20 000 Pods, exodns
+# against upstream ExternalDNS v0.22.0 on the same kube-apiserver.
+#
+#   bench/kube/scale.sh [RUNS] [SERVICES] [PODS]        defaults: 3 runs, 10 000, 20 000
+#
+# One kube-apiserver holds SERVICES LoadBalancer Services (namespace bench, status IP, hostname
+# annotation svc-<i>.exo.bench,svc-<i>.up.bench) and PODS Pods (namespaces bench-p0..p3, status
+# Running with a pod IP), created concurrently by kubebench.py. Two PowerDNS servers: "stock"
+# (2 MB API body limit) and "16mb" (PDNS_MAX_BODY_MB=16). Each run, in this order, every tool
+# against a freshly (re)created EMPTY zone, one tool at a time (2 shared cores):
+#   exodns-stock     exodns watch mode, stock PowerDNS, zone exo.bench: time from process start to
+#                    the "sync applied kind=full" log line (then SIGTERM)
+#   upstream-stock   upstream --once, stock PowerDNS, zone up.bench: wall time to exit
+#                    (expected: fatal 400 from PowerDNS, the PATCH is over 2 MB)
+#   upstream-16mb    upstream --once, 16 MB PowerDNS, zone up.bench: wall time to exit (succeeds)
+#   exodns-16mb      exodns watch mode, 16 MB PowerDNS, zone exo.bench (same measure as above)
+# Peak RSS: GNU time's maximum resident set size of the tool's process. Machine load (uptime) is
+# recorded before every measurement. Prints medians and ratios (markdown); raw JSON per
+# measurement and logs in $OUT (default $EXODNS_CACHE/bench/kube-scale-<time>).
+# EXODNS_BIN skips the cargo build.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$ROOT/scripts/testbed/lib.sh"
+[ -f "$EXODNS_CACHE/testbed.env" ] && . "$EXODNS_CACHE/testbed.env"
+
+RUNS=${1:-3}
+SVCS=${2:-10000}
+PODS=${3:-20000}
+OUT=${OUT:-$(cache_dir bench)/kube-scale-$(date +%Y%m%dT%H%M%S)}
+mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+KB="python3 $ROOT/bench/kube/kubebench.py"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+UPSTREAM=${EXODNS_UPSTREAM_EXTERNAL_DNS_BIN:-$(peer_bin external-dns)}
+[ -x "$UPSTREAM" ] || die "upstream external-dns not built: run scripts/testbed/setup.sh"
+if [ -z "${EXODNS_BIN:-}" ]; then
+  echo "building exodns (release)..." >&2
+  cargo build --quiet --release --manifest-path "$ROOT/Cargo.toml" -p exodns
+  EXODNS_BIN=$CARGO_TARGET_DIR/release/exodns
+fi
+
+cleanup() {
+  set +e
+  "$ROOT/scripts/testbed/pdns.sh" stop "$OUT/pdns-stock" >/dev/null 2>&1
+  "$ROOT/scripts/testbed/pdns.sh" stop "$OUT/pdns-16mb" >/dev/null 2>&1
+  "$ROOT/scripts/testbed/apiserver.sh" stop "$OUT/apiserver" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+echo "== $(date -u +%FT%TZ) machine: $(nproc) cores; $(uptime)" | tee "$OUT/uptime.txt" >&2
+eval "$("$ROOT/scripts/testbed/apiserver.sh" start "$OUT/apiserver" | sed 's/^/export /')"
+export KUBE_CA=$OUT/apiserver/pki/ca.crt
+declare -A API KEY
+for p in stock:2 16mb:16; do
+  env=$(PDNS_MAX_BODY_MB=${p#*:} "$ROOT/scripts/testbed/pdns.sh" start "$OUT/pdns-${p%%:*}")
+  API[${p%%:*}]=$(sed -n 's/^PDNS_API_URL=//p' <<<"$env")
+  KEY[${p%%:*}]=$(sed -n 's/^PDNS_API_KEY=//p' <<<"$env")
+done
+
+$KB namespaces bench bench-p0 bench-p1 bench-p2 bench-p3
+t0=$(now)
+$KB services --ns bench --count "$SVCS" --zones exo.bench,up.bench --ip-base 10.1 --workers 16
+$KB pods --namespaces bench-p0,bench-p1,bench-p2,bench-p3 --count "$PODS" --workers 16
+echo "objects created in $(since "$t0") s" | tee "$OUT/create.txt" >&2
+
+run_tool() { # RUN NAME
+  local run=$1 name=$2 tool=${2%%-*} pd=${2#*-} zone port res
+  zone=$([ "$tool" = exodns ] && echo exo.bench || echo up.bench)
+  $KB zone --api "${API[$pd]}" --key "${KEY[$pd]}" --zone "$zone" --recreate
+  sync; sleep 3
+  res=$OUT/$name-$run
+  echo "== run $run $name: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
+  port=$(free_port 1)
+  if [ "$tool" = exodns ]; then
+    $KB run --out "$res.json" --log "$res.log" --timeout 600 --linger 1 \
+      --ready-regex 'sync applied.*kind="?full|full sync failed' -- \
+      "$EXODNS_BIN" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}" \
+      --policy=sync --txt-owner-id=exo-bench --domain-filter=exo.bench --kubeconfig="$KUBECONFIG" \
+      --metrics-address="127.0.0.1:$port"
+  else
+    $KB run --out "$res.json" --log "$res.log" --timeout 600 -- \
+      "$UPSTREAM" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}" \
+      --policy=sync --registry=txt --txt-owner-id=up-bench --domain-filter=up.bench --kubeconfig="$KUBECONFIG" \
+      --metrics-address="127.0.0.1:$port" --once
+  fi
+  $KB count --api "${API[$pd]}" --key "${KEY[$pd]}" --zone "$zone" >"$res.zone.json"
+  echo "   zone $zone now holds: $(cat "$res.zone.json")" >&2
+}
+
+for ((run = 1; run <= RUNS; run++)); do
+  for name in exodns-stock upstream-stock upstream-16mb exodns-16mb; do
+    run_tool "$run" "$name"
+  done
+done
+echo "== end: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
+
+python3 - "$OUT" "$RUNS" <<'PY'
+import json, statistics, sys
+out, runs = sys.argv[1], int(sys.argv[2])
+names = ["exodns-stock", "upstream-stock", "upstream-16mb", "exodns-16mb"]
+med = {}
+print("| tool / PowerDNS | first sync (s), per run | median | peak RSS (MiB), per run | median | exit | zone after |")
+print("|---|---|---|---|---|---|---|")
+for n in names:
+    rs = [json.load(open(f"{out}/{n}-{r}.json")) for r in range(1, runs + 1)]
+    zs = [open(f"{out}/{n}-{r}.zone.json").read().strip() for r in range(1, runs + 1)]
+    t = [r["ready_s"] if n.startswith("exodns") else r["wall_s"] for r in rs]
+    m = [r["maxrss_kib"] / 1024 for r in rs]
+    ok = all(x is not None for x in t)
+    med[n] = (statistics.median(t) if ok else float("nan"), statistics.median(m))
+    ex = ",".join(str(r["exit"]) for r in rs)
+    print(f"| {n} | {', '.join('-' if x is None else f'{x:.2f}' for x in t)} | {med[n][0]:.2f} | "
+          f"{', '.join(f'{x:.0f}' for x in m)} | {med[n][1]:.0f} | {ex} | {zs[-1]} |")
+print()
+for e, u in (("exodns-stock", "upstream-stock"), ("exodns-stock", "upstream-16mb"), ("exodns-16mb", "upstream-16mb")):
+    print(f"- {u} / {e}: first sync {med[u][0] / med[e][0]:.1f}x, peak RSS {med[u][1] / med[e][1]:.1f}x")
+PY
+echo "raw: $OUT" >&2
