@@ -373,6 +373,9 @@ def cmd_latency(a):
 
 # ---- process runner --------------------------------------------------------------------------
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def vm_hwm_kib(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -414,10 +417,11 @@ def cmd_run(a):
     def reader():
         for line in p.stdout:
             logf.write(line)
-            if rx and not ready.is_set() and rx.search(line.decode(errors="replace")):
+            text = ANSI.sub("", line.decode(errors="replace"))
+            if rx and not ready.is_set() and rx.search(text):
                 res["ready_s"] = time.monotonic() - t_start
                 res["hwm_at_ready_kib"] = vm_hwm_kib(tool_pid())
-                res["ready_line"] = line.decode(errors="replace").strip()[:400]
+                res["ready_line"] = text.strip()[:400]
                 ready.set()
         logf.flush()
 

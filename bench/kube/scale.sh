@@ -15,6 +15,8 @@
 #                    (expected: fatal 400 from PowerDNS, the PATCH is over 2 MB)
 #   upstream-16mb    upstream --once, 16 MB PowerDNS, zone up.bench: wall time to exit (succeeds)
 #   exodns-16mb      exodns watch mode, 16 MB PowerDNS, zone exo.bench (same measure as above)
+#   exodnsonce-stock exodns --once, stock PowerDNS, zone exo.bench: wall time to exit (the same
+#                    measure as upstream's)
 # Peak RSS: GNU time's maximum resident set size of the tool's process. Machine load (uptime) is
 # recorded before every measurement. Prints medians and ratios (markdown); raw JSON per
 # measurement and logs in $OUT (default $EXODNS_CACHE/bench/kube-scale-<time>).
@@ -66,7 +68,7 @@ echo "objects created in $(since "$t0") s" | tee "$OUT/create.txt" >&2
 
 run_tool() { # RUN NAME
   local run=$1 name=$2 tool=${2%%-*} pd=${2#*-} zone port res
-  zone=$([ "$tool" = exodns ] && echo exo.bench || echo up.bench)
+  zone=$(case $tool in exodns*) echo exo.bench ;; *) echo up.bench ;; esac)
   $KB zone --api "${API[$pd]}" --key "${KEY[$pd]}" --zone "$zone" --recreate
   sync; sleep 3
   res=$OUT/$name-$run
@@ -78,6 +80,11 @@ run_tool() { # RUN NAME
       "$EXODNS_BIN" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}" \
       --policy=sync --txt-owner-id=exo-bench --domain-filter=exo.bench --kubeconfig="$KUBECONFIG" \
       --metrics-address="127.0.0.1:$port"
+  elif [ "$tool" = exodnsonce ]; then
+    $KB run --out "$res.json" --log "$res.log" --timeout 600 -- \
+      "$EXODNS_BIN" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}" \
+      --policy=sync --txt-owner-id=exo-bench --domain-filter=exo.bench --kubeconfig="$KUBECONFIG" \
+      --metrics-address="127.0.0.1:$port" --once
   else
     $KB run --out "$res.json" --log "$res.log" --timeout 600 -- \
       "$UPSTREAM" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}" \
@@ -89,7 +96,7 @@ run_tool() { # RUN NAME
 }
 
 for ((run = 1; run <= RUNS; run++)); do
-  for name in exodns-stock upstream-stock upstream-16mb exodns-16mb; do
+  for name in exodns-stock upstream-stock upstream-16mb exodns-16mb exodnsonce-stock; do
     run_tool "$run" "$name"
   done
 done
@@ -98,14 +105,14 @@ echo "== end: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
 python3 - "$OUT" "$RUNS" <<'PY'
 import json, statistics, sys
 out, runs = sys.argv[1], int(sys.argv[2])
-names = ["exodns-stock", "upstream-stock", "upstream-16mb", "exodns-16mb"]
+names = ["exodns-stock", "upstream-stock", "upstream-16mb", "exodns-16mb", "exodnsonce-stock"]
 med = {}
 print("| tool / PowerDNS | first sync (s), per run | median | peak RSS (MiB), per run | median | exit | zone after |")
 print("|---|---|---|---|---|---|---|")
 for n in names:
     rs = [json.load(open(f"{out}/{n}-{r}.json")) for r in range(1, runs + 1)]
     zs = [open(f"{out}/{n}-{r}.zone.json").read().strip() for r in range(1, runs + 1)]
-    t = [r["ready_s"] if n.startswith("exodns") else r["wall_s"] for r in rs]
+    t = [r["ready_s"] if n.startswith("exodns-") else r["wall_s"] for r in rs]
     m = [r["maxrss_kib"] / 1024 for r in rs]
     ok = all(x is not None for x in t)
     med[n] = (statistics.median(t) if ok else float("nan"), statistics.median(m))
@@ -113,7 +120,8 @@ for n in names:
     print(f"| {n} | {', '.join('-' if x is None else f'{x:.2f}' for x in t)} | {med[n][0]:.2f} | "
           f"{', '.join(f'{x:.0f}' for x in m)} | {med[n][1]:.0f} | {ex} | {zs[-1]} |")
 print()
-for e, u in (("exodns-stock", "upstream-stock"), ("exodns-stock", "upstream-16mb"), ("exodns-16mb", "upstream-16mb")):
+for e, u in (("exodns-stock", "upstream-stock"), ("exodns-stock", "upstream-16mb"), ("exodns-16mb", "upstream-16mb"),
+             ("exodnsonce-stock", "upstream-16mb")):
     print(f"- {u} / {e}: first sync {med[u][0] / med[e][0]:.1f}x, peak RSS {med[u][1] / med[e][1]:.1f}x")
 PY
 echo "raw: $OUT" >&2

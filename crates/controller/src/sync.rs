@@ -126,8 +126,7 @@ pub struct Syncer {
 }
 
 impl Syncer {
-    pub fn new(provider: Arc<dyn Provider>, registry: Arc<dyn Registry>, mut options: PlanOptions) -> Self {
-        options.provider_filter = provider.domain_filter();
+    pub fn new(provider: Arc<dyn Provider>, registry: Arc<dyn Registry>, options: PlanOptions) -> Self {
         Syncer { provider, registry, options, dry_run: false, gate: None }
     }
 
@@ -191,7 +190,10 @@ impl Syncer {
             desired.retain(|ep| !frozen(ep));
             current.retain(|ep| !frozen(ep));
         }
-        let mut planned = plan(&desired, &current, &self.options);
+        // The provider's filter can change (a webhook negotiated late, zones created since): ask
+        // each time.
+        let options = PlanOptions { provider_filter: self.provider.domain_filter(), ..self.options.clone() };
+        let mut planned = plan(&desired, &current, &options);
         let held_back = protected.hold_back(&mut planned.changes);
         if !held_back.is_empty() {
             warn!(held_back = held_back.len(), "holding back deletes and updates of records whose source input is broken or missing");

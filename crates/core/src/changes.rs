@@ -9,14 +9,19 @@ use crate::endpoint::Endpoint;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Changes {
-    #[serde(default, alias = "Create", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, alias = "Create", deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub create: Vec<Endpoint>,
-    #[serde(default, alias = "UpdateOld", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, alias = "UpdateOld", deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub update_old: Vec<Endpoint>,
-    #[serde(default, alias = "UpdateNew", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, alias = "UpdateNew", deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub update_new: Vec<Endpoint>,
-    #[serde(default, alias = "Delete", skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, alias = "Delete", deserialize_with = "null_as_empty", skip_serializing_if = "Vec::is_empty")]
     pub delete: Vec<Endpoint>,
+}
+
+/// Go encodes an empty slice as `null`; clients before upstream v0.17 sent that.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Endpoint>, D::Error> {
+    Ok(Option::<Vec<Endpoint>>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Changes {
@@ -63,7 +68,7 @@ mod tests {
         let lower = r#"{"create":[{"dnsName":"a.example.com","targets":["1.2.3.4"],"recordType":"A"}]}"#;
         let upper = r#"{"Create":[{"dnsName":"a.example.com","targets":["1.2.3.4"],"recordType":"A"}],"UpdateOld":[],"Delete":null}"#;
         let a: Changes = serde_json::from_str(lower).unwrap();
-        let b: Changes = serde_json::from_str(upper.replace(",\"Delete\":null", "").as_str()).unwrap();
+        let b: Changes = serde_json::from_str(upper).unwrap();
         assert_eq!(a, b);
         assert_eq!(serde_json::to_string(&a).unwrap(), lower);
     }

@@ -53,7 +53,7 @@ pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
             syncer.plan_and_apply(desired, Owned::new(current), Vec::new(), &protected).await?
         }
         None => {
-            let syncer = Syncer::new(wiring::provider(cfg)?, registry, options).dry_run(true);
+            let syncer = Syncer::new(wiring::provider(cfg).await?, registry, options).dry_run(true);
             syncer.sync_protected(desired, &protected).await?
         }
     };

@@ -74,7 +74,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let kinds = source_kinds(cfg)?;
     let source_cfg = source_config(cfg)?;
     let metrics = Arc::new(Metrics::new(&cfg.registry.txt_owner_id));
-    let provider = wiring::provider(cfg)?;
+    let provider = wiring::provider(cfg).await?;
     let metered: Arc<dyn Provider> = Arc::new(MeteredProvider::new(provider.clone(), metrics.clone()));
     let registry = wiring::registry(cfg)?;
     let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?).dry_run(cfg.general.dry_run);

@@ -16,7 +16,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     if cfg.general.provider.as_deref() == Some("webhook") {
         bail!("--provider=webhook cannot be served as a webhook; choose the provider to serve (inmemory, pdns, …)");
     }
-    let provider = wiring::provider(cfg)?;
+    let provider = wiring::provider(cfg).await?;
     let w = &cfg.webhook;
     let server_cfg = ServerConfig {
         address: w.webhook_server_address.clone(),
@@ -47,7 +47,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
 /// The `webhook` provider. The server is negotiated with before the provider is handed out (its
 /// domain filter goes into the plan options); one that is not up yet is waited for a while, then
 /// left to the syncs, which try again. A server that answers wrongly is a startup error.
-pub fn client(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
+pub async fn client(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
     let w = &cfg.webhook;
     let mut c = ClientConfig::parse(&w.webhook_provider_url)?;
     c.read_timeout = w.webhook_provider_read_timeout;
@@ -55,13 +55,7 @@ pub fn client(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
     c.max_body_size = w.webhook_provider_max_body_size;
     let wait = c.startup_wait;
     let provider = WebhookProvider::new(c).context("--provider=webhook")?;
-    let negotiated = match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(|| h.block_on(provider.negotiate_with_retry(wait)))
-        }
-        _ => return Ok(Arc::new(provider)), // negotiated by the first sync
-    };
-    match negotiated {
+    match provider.negotiate_with_retry(wait).await {
         Ok(_) => {}
         Err(e) if e.is_transient() => warn!("webhook provider not reachable yet ({e}); every sync tries again"),
         Err(e) => return Err(e).context("--provider=webhook"),

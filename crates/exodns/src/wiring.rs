@@ -111,14 +111,14 @@ pub fn pdns_provider(cfg: &Config) -> anyhow::Result<PdnsProvider> {
     Ok(PdnsProvider::new(pc)?)
 }
 
-pub fn provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
+pub async fn provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
     let Some(name) = cfg.general.provider.as_deref() else {
         bail!("--provider is required (inmemory, pdns, webhook)");
     };
     match name {
         "inmemory" => Ok(Arc::new(InMemoryProvider::new(&cfg.inmemory.inmemory_zone))),
         "pdns" => Ok(Arc::new(pdns_provider(cfg)?)),
-        "webhook" => crate::cmd_webhook::client(cfg),
+        "webhook" => crate::cmd_webhook::client(cfg).await,
         other => bail!("--provider {other:?}: exodns has inmemory, pdns, webhook"),
     }
 }

@@ -37,8 +37,8 @@ use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::ApiResource;
-use kube::runtime::WatchStreamExt;
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::utils::Backoff;
+use kube::runtime::watcher::{self, DefaultBackoff, Event};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
@@ -58,6 +58,8 @@ const DISCOVERY_RETRY_FIRST: Duration = Duration::from_secs(1);
 const DISCOVERY_RETRY_MAX: Duration = Duration::from_secs(60);
 /// While a watch keeps failing, its error is logged at warn level this often (debug between).
 const ERROR_LOG_EVERY: Duration = Duration::from_secs(300);
+/// While the apiserver is unreachable, how often `/version` is asked whether it is back.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
 
 /// What one watch has done so far (for health, metrics and tests).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -93,6 +95,8 @@ struct WatchState {
     api: Option<ApiResource>,
     /// The error comes from discovery (not cleared by a watch request).
     discovery_error: bool,
+    /// The last error was an unreachable apiserver.
+    unreachable: bool,
     error_since: Option<Instant>,
     last_warn: Option<Instant>,
 }
@@ -129,6 +133,9 @@ pub(crate) struct Shared {
     tasks: Mutex<Vec<AbortHandle>>,
     /// DNSEndpoint status writes under way: (namespace, name, generation).
     status_writes: Mutex<HashSet<(String, String, i64)>>,
+    /// Woken when the apiserver answers again after watches found it unreachable.
+    apiserver_back: tokio::sync::Notify,
+    probing: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -198,6 +205,8 @@ impl KubeSource {
             last_health: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             status_writes: Mutex::new(HashSet::new()),
+            apiserver_back: tokio::sync::Notify::new(),
+            probing: std::sync::atomic::AtomicBool::new(false),
         });
         {
             let s = shared.clone();
@@ -812,18 +821,21 @@ impl Shared {
         }
     }
 
-    async fn watch_failed(&self, w: Watched, e: &watcher::Error) {
+    /// Records a failed list or watch; whether the apiserver could not be reached.
+    async fn watch_failed(&self, w: Watched, e: &watcher::Error) -> bool {
         if let watcher::Error::WatchError(st) = e
             && st.code == 410
         {
             // The resourceVersion is too old to resume from: kube-rs lists again (Init next).
             debug!(resource = %w, "watch expired; listing again");
-            return;
+            return false;
         }
+        let unreachable = is_unreachable(e);
         let msg = describe_watch_error(w, e);
         let now = Instant::now();
         let (first, warn_again) = self.update(w, |st| {
             st.status.errors += 1;
+            st.unreachable = unreachable;
             let first = st.status.error.is_none();
             st.status.error = Some(msg.clone());
             if first {
@@ -846,6 +858,35 @@ impl Shared {
             debug!(resource = %w, "{msg}");
         }
         self.health_changed().await;
+        unreachable
+    }
+
+    /// While a watch waits because the apiserver could not be reached, asks `/version` every
+    /// [`PROBE_EVERY`]; the first answer after a failure wakes every such watch at once
+    /// (instead of after up to 30 s of backoff). Errors of other kinds (Forbidden, …) keep
+    /// their backoff.
+    fn ensure_prober(self: Arc<Self>) {
+        if self.probing.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let s = self.clone();
+        let task = self.runtime.spawn(async move {
+            let mut answered = false;
+            loop {
+                tokio::time::sleep(PROBE_EVERY).await;
+                let waiting = lock(&s.watches).values().any(|st| st.unreachable && st.status.error.is_some());
+                if !waiting {
+                    break;
+                }
+                let ok = s.client.client().apiserver_version().await.is_ok();
+                if ok && !answered {
+                    s.apiserver_back.notify_waiters();
+                }
+                answered = ok;
+            }
+            s.probing.store(false, std::sync::atomic::Ordering::SeqCst);
+        });
+        lock(&self.tasks).push(task.abort_handle());
     }
 }
 
@@ -882,6 +923,15 @@ fn join_errors(errors: Vec<String>) -> String {
     out.join("; ")
 }
 
+fn is_unreachable(e: &watcher::Error) -> bool {
+    match e {
+        watcher::Error::InitialListFailed(k) | watcher::Error::WatchStartFailed(k) | watcher::Error::WatchFailed(k) => {
+            matches!(KubeError::from_kube(k), KubeError::Unreachable(_))
+        }
+        _ => false,
+    }
+}
+
 fn describe_watch_error(w: Watched, e: &watcher::Error) -> String {
     let inner = match e {
         watcher::Error::InitialListFailed(k) | watcher::Error::WatchStartFailed(k) | watcher::Error::WatchFailed(k) => k,
@@ -907,16 +957,31 @@ async fn run<K: Kind>(s: Arc<Shared>) {
         Some(ns) => Api::namespaced_with(client, ns, &ar),
         None => Api::all_with(client, &ar),
     };
-    let mut stream = watcher(api, s.watcher_config(w)).default_backoff().boxed();
+    // kube-rs's watcher with its default backoff (client-go's: 0.8 s doubling to 30 s, with
+    // jitter), applied here rather than by `StreamBackoff` so that a wait caused by an
+    // unreachable apiserver ends as soon as the apiserver answers again.
+    let mut stream = watcher(api, s.watcher_config(w)).boxed();
+    let mut backoff = DefaultBackoff::default();
     let mut buffer: Option<BTreeMap<Key, Arc<K>>> = None;
     while let Some(item) = stream.next().await {
         let ev = match item {
             Ok(ev) => ev,
             Err(e) => {
-                s.watch_failed(w, &e).await;
+                let unreachable = s.watch_failed(w, &e).await;
+                let delay = backoff.next().unwrap_or(DISCOVERY_RETRY_MAX);
+                if unreachable {
+                    s.clone().ensure_prober();
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = s.apiserver_back.notified() => debug!(resource = %w, "the apiserver answers again; retrying now"),
+                    }
+                } else {
+                    tokio::time::sleep(delay).await;
+                }
                 continue;
             }
         };
+        backoff.reset();
         s.watch_ok(w).await;
         match ev {
             Event::Init => {

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use exodns_sources::SourceKind;
 use serde_json::{Value, json};
 
 const RELEASE: &str = "dns";
@@ -429,6 +430,18 @@ fn check_default(d: &[Value]) {
         c["ports"][0],
         json!({"name": "http", "containerPort": 7979, "protocol": "TCP"})
     );
+    // The leader-election identity and the default Lease namespace come from the downward API.
+    let env = c["env"].as_array().expect("env");
+    for (name, field) in [
+        ("POD_NAME", "metadata.name"),
+        ("POD_NAMESPACE", "metadata.namespace"),
+    ] {
+        assert!(
+            env.iter()
+                .any(|e| e["name"] == name && e["valueFrom"]["fieldRef"]["fieldPath"] == field),
+            "{name} missing: {env:#?}"
+        );
+    }
     let a = args(c);
     for want in [
         "--policy=upsert-only",
@@ -616,10 +629,10 @@ fn check_pdns_files(d: &[Value]) {
         );
         assert_eq!(path, file);
     }
+    let env = c["env"].as_array().cloned().unwrap_or_default();
     assert!(
-        c["env"].is_null(),
-        "no secret should go through env here: {:#}",
-        c["env"]
+        env.iter().all(|e| e["valueFrom"]["secretKeyRef"].is_null()),
+        "no secret should go through env here: {env:#?}"
     );
 }
 
@@ -757,6 +770,34 @@ fn chart_lints_and_renders_every_scenario() {
     );
 }
 
+/// Every scenario's exodns container args are accepted by the real exodns binary (clap reaches
+/// the trailing `--help` only when every arg before it parsed): the chart renders no flag exodns
+/// does not know, and no value it refuses.
+#[test]
+fn every_rendering_parses_with_the_exodns_binary() {
+    let Some(helm) = Helm::get() else {
+        return missing("helm (EXODNS_HELM_BIN)");
+    };
+    let Some(exodns) = exodns_bin() else {
+        return missing("the exodns binary (cargo build -p exodns, or EXODNS_BIN)");
+    };
+    let mut failures = Vec::new();
+    for s in scenarios() {
+        let values = helm.values_file(s.name, &s.values);
+        let d = docs(&helm.template(&chart_dir(), &values, &[]).unwrap());
+        let a = args(container(one(&d, "Deployment"), "exodns"));
+        let o = run(Command::new(&exodns).args(&a).arg("--help").env_clear());
+        if !o.status.success() {
+            failures.push(format!("{}: {a:?}\n{}", s.name, text(&o.stderr)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "exodns rejects rendered args:\n{}",
+        failures.join("\n")
+    );
+}
+
 /// Values the chart refuses, with a message naming the fix.
 #[test]
 fn chart_refuses_unsafe_values() {
@@ -857,6 +898,67 @@ fn chart_rbac_equals_deploy_rbac() {
             shipped.display()
         );
     }
+}
+
+/// (apiGroup, resource, verb) triples of `exodns_kube::rbac::cluster_role` for `sources`.
+fn kube_rules(sources: &[SourceKind]) -> BTreeSet<(String, String, String)> {
+    let role = exodns_kube::rbac::cluster_role("exodns", sources);
+    triples(&serde_json::to_value(role.rules.unwrap_or_default()).unwrap())
+}
+
+fn source_kind(name: &str) -> SourceKind {
+    *SourceKind::ALL
+        .iter()
+        .find(|k| k.as_str() == name)
+        .unwrap_or_else(|| panic!("unknown source {name}"))
+}
+
+/// For each source alone, the chart's ClusterRole holds exactly the rules exodns's own code says
+/// that source needs (`exodns_kube::rbac::cluster_role`), and so does a namespaced install's Role
+/// plus its small ClusterRole; `ALL_SOURCES` is every cluster source exodns has.
+#[test]
+fn chart_rbac_per_source_equals_exodns_kube() {
+    let Some(helm) = Helm::get() else {
+        return missing("helm (EXODNS_HELM_BIN)");
+    };
+    let cluster: Vec<&str> = exodns_kube::rbac::cluster_sources()
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(
+        ALL_SOURCES,
+        cluster.as_slice(),
+        "a source was added: add its rules to exodns.sourceRules"
+    );
+    let mut failures = Vec::new();
+    let mut sets: Vec<Vec<&str>> = ALL_SOURCES.iter().map(|s| vec![*s]).collect();
+    sets.push(vec!["service", "ingress"]);
+    sets.push(ALL_SOURCES.to_vec());
+    for set in sets {
+        let kinds: Vec<SourceKind> = set.iter().map(|s| source_kind(s)).collect();
+        let want = kube_rules(&kinds);
+        for namespaced in [false, true] {
+            let f = helm.values_file(
+                &format!("rbac-{}-{namespaced}", set.join("-")),
+                &format!("sources: [{}]\nnamespaced: {namespaced}\n", set.join(", ")),
+            );
+            let d = docs(&helm.template(&chart_dir(), &f, &[]).unwrap());
+            let mut got = rules_of(&d, "ClusterRole");
+            got.extend(rules_of(&d, "Role"));
+            if got != want {
+                failures.push(format!(
+                    "sources {set:?} (namespaced: {namespaced})\n  only in the chart: {:?}\n  only in exodns_kube: {:?}",
+                    got.difference(&want).collect::<Vec<_>>(),
+                    want.difference(&got).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "chart RBAC differs from exodns_kube::rbac:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Our DNSEndpoint CRD (written for exodns) has the same schema as upstream's, descriptions aside:
@@ -1188,7 +1290,14 @@ fn upstream_values_render_the_same_args() {
     );
 
     // The rest of the container and pod carries over.
-    assert_eq!(our_c["env"], up_c["env"]);
+    // The user's env carries over as given (ours adds POD_NAME and POD_NAMESPACE).
+    let our_env = our_c["env"].as_array().cloned().unwrap_or_default();
+    for e in up_c["env"].as_array().into_iter().flatten() {
+        assert!(
+            our_env.contains(e),
+            "env {e} of the values file missing: {our_env:#?}"
+        );
+    }
     assert_eq!(our_c["resources"], up_c["resources"]);
     for k in [
         "initialDelaySeconds",

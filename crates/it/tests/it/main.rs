@@ -6,6 +6,7 @@
 
 mod deploy;
 mod kube;
+mod kube_e2e;
 mod ops;
 mod pdns;
 mod webhook;

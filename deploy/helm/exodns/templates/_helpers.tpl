@@ -159,8 +159,9 @@ NetworkPolicy egress rule to the provider.
 {{- define "exodns.aesKeyDir" -}}/var/run/secrets/exodns/txt-aes{{- end }}
 
 {{/*
-RBAC rules of each source, as in deploy/rbac/clusterrole.yaml (a test in crates/it/tests/it/deploy.rs
-renders every source and compares the rules with that file, so they cannot drift apart).
+RBAC rules of each source, the same as deploy/rbac/clusterrole.yaml and exodns_kube::rbac (tests in
+crates/it/tests/it/deploy.rs render each source alone and all of them, and compare the rules with
+exodns_kube::rbac::cluster_role and with that file, so they cannot drift apart).
 Each rule: apiGroups, resources, verbs. `cluster: true` marks cluster-scoped resources (dropped
 from the Role of a namespaced install, granted by a separate ClusterRole instead).
 */}}
@@ -168,35 +169,35 @@ from the Role of a namespaced install, granted by a separate ClusterRole instead
 common:
   - {apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"]}
 service:
-  - {apiGroups: [""], resources: ["services"], verbs: ["list", "watch"]}
-  - {apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"]}
-  - {apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"]}
-  - {apiGroups: [""], resources: ["nodes"], verbs: ["list", "watch"], cluster: true}
+  - {apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"], cluster: true}
 ingress:
-  - {apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["list", "watch"]}
+  - {apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["get", "list", "watch"]}
 gateway-httproute:
-  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes"], verbs: ["list", "watch"]}
-  - {apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"], cluster: true}
+  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"], cluster: true}
 gateway-grpcroute:
-  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "grpcroutes"], verbs: ["list", "watch"]}
-  - {apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"], cluster: true}
+  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "grpcroutes"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"], cluster: true}
 gateway-tlsroute:
-  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "tlsroutes"], verbs: ["list", "watch"]}
-  - {apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"], cluster: true}
+  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "tlsroutes"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"], cluster: true}
 gateway-tcproute:
-  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "tcproutes"], verbs: ["list", "watch"]}
-  - {apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"], cluster: true}
+  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "tcproutes"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"], cluster: true}
 gateway-udproute:
-  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "udproutes"], verbs: ["list", "watch"]}
-  - {apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"], cluster: true}
+  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "udproutes"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"], cluster: true}
 crd:
-  - {apiGroups: ["externaldns.k8s.io"], resources: ["dnsendpoints"], verbs: ["list", "watch"]}
+  - {apiGroups: ["externaldns.k8s.io"], resources: ["dnsendpoints"], verbs: ["get", "list", "watch"]}
   - {apiGroups: ["externaldns.k8s.io"], resources: ["dnsendpoints/status"], verbs: ["update", "patch"]}
 node:
-  - {apiGroups: [""], resources: ["nodes"], verbs: ["list", "watch"], cluster: true}
+  - {apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"], cluster: true}
 pod:
-  - {apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"]}
-  - {apiGroups: [""], resources: ["nodes"], verbs: ["list", "watch"], cluster: true}
+  - {apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"], cluster: true}
 {{- end }}
 
 {{/*
@@ -208,10 +209,6 @@ absent: all).
 {{- $root := .root }}
 {{- $table := include "exodns.sourceRules" $root | fromYaml }}
 {{- $sources := concat (list "common") ($root.Values.sources | default list) }}
-{{- if $root.Values.enableGatewayListenerSets }}
-{{- $table = set $table "listenersets" (list (dict "apiGroups" (list "gateway.networking.k8s.io") "resources" (list "listenersets") "verbs" (list "list" "watch"))) }}
-{{- $sources = append $sources "listenersets" }}
-{{- end }}
 {{- $merged := dict }}
 {{- range $src := $sources }}
 {{- range $rule := (get $table $src | default list) }}
@@ -320,9 +317,6 @@ flag text as upstream's chart, so the arguments both understand are identical.
 {{- if $v.gatewayNamespace }}
 - --gateway-namespace={{ $v.gatewayNamespace }}
 {{- end }}
-{{- if $v.enableGatewayListenerSets }}
-- --gateway-listener-sets
-{{- end }}
 {{- range $v.domainFilters }}
 - --domain-filter={{ . }}
 {{- end }}
@@ -396,12 +390,23 @@ flag text as upstream's chart, so the arguments both understand are identical.
 {{- end }}
 {{- end }}
 
-{{/* Env vars of the exodns container: the user's, then the credentials chosen as env. */}}
+{{/*
+Env vars of the exodns container: the user's, the Pod's name and namespace (the leader-election
+identity and the default Lease namespace), then the credentials chosen as env.
+*/}}
 {{- define "exodns.env" -}}
 {{- $v := .Values }}
 {{- with $v.env }}
 {{ toYaml . }}
 {{- end }}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
 {{- if eq (include "exodns.providerName" .) "pdns" }}
 {{- with $v.pdns }}
 {{- if and .existingSecret (eq (toString .mode) "env") }}
