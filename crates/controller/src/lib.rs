@@ -11,6 +11,6 @@ mod sync;
 
 pub use metered::MeteredProvider;
 pub use run::{Controller, RunError, Settings};
-pub use source::{ObjectEndpoints, ObjectSource, SourceEvent, SourceHealth};
+pub use source::{ObjectEndpoints, ObjectNote, ObjectSource, SourceEvent, SourceHealth};
 pub use status::{Status, StatusHandle};
 pub use sync::{Protected, SyncError, SyncReport, Syncer, WriteGate};

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, info, warn};
 
-use crate::source::{ObjectSource, SourceEvent, SourceHealth};
+use crate::source::{ObjectNote, ObjectSource, SourceEvent, SourceHealth};
 use crate::state::{DesiredIndex, RecordCache};
 use crate::status::StatusHandle;
 use crate::sync::{Protected, SyncError, SyncReport, Syncer};
@@ -235,7 +235,7 @@ impl Controller {
             SourceEvent::Changed(objects) => {
                 let mut touched = Vec::new();
                 for o in &objects {
-                    touched.extend(self.desired.set(o, self.source.endpoints(o)));
+                    touched.extend(self.set_object(o));
                 }
                 touched
             }
@@ -274,9 +274,20 @@ impl Controller {
         let keep: HashSet<ObjectRef> = objects.iter().cloned().collect();
         let mut touched = self.desired.retain(&keep);
         for o in &objects {
-            touched.extend(self.desired.set(o, self.source.endpoints(o)));
+            touched.extend(self.set_object(o));
         }
         touched
+    }
+
+    /// Recomputes one object; tells its owner about input it refused.
+    fn set_object(&mut self, object: &ObjectRef) -> Vec<DnsName> {
+        let now = self.source.endpoints(object);
+        if let Some(oe) = &now {
+            for inv in &oe.invalid {
+                self.source.note(object, &ObjectNote::Invalid { message: inv.to_string() });
+            }
+        }
+        self.desired.set(object, now)
     }
 
     /// Deletes and updates held back this sync: everything when a source is unhealthy; records
@@ -344,6 +355,30 @@ impl Controller {
         outcome
     }
 
+    /// Events for the objects a sync concerned: what was published, what another owner holds.
+    fn notify(&self, report: &SyncReport) {
+        if report.applied {
+            let mut published: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+            for ep in report.planned.create.iter().chain(&report.planned.update_new) {
+                if let Some(r) = ep.resource() {
+                    published.entry(r).or_default().push(ep.dns_name.to_string());
+                }
+            }
+            for (resource, mut names) in published {
+                if let Some(o) = ObjectRef::from_resource_label(resource) {
+                    names.dedup();
+                    self.source.note(&o, &ObjectNote::Published { names });
+                }
+            }
+        }
+        for c in &report.conflicts {
+            if let Some(o) = c.resource.as_deref().and_then(ObjectRef::from_resource_label) {
+                let note = ObjectNote::Conflict { name: c.dns_name.to_string(), foreign_owner: c.foreign_owner.clone() };
+                self.source.note(&o, &note);
+            }
+        }
+    }
+
     /// `names` plus the names of the TXT records that can carry their ownership.
     fn names_with_ownership(&self, names: &BTreeSet<DnsName>) -> Vec<DnsName> {
         let mut out: Vec<DnsName> = names.iter().cloned().collect();
@@ -388,6 +423,7 @@ impl Controller {
                 for o in objects {
                     self.source.published(o);
                 }
+                self.notify(&report);
                 let latency = event_since.map(|t| t.elapsed());
                 self.status.sync_succeeded(label, took, latency, &report);
                 if let Some(m) = &self.metrics {

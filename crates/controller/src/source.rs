@@ -41,6 +41,18 @@ pub enum SourceEvent {
     Health,
 }
 
+/// Something worth telling whoever owns an object (a Kubernetes Event on it, in the kube
+/// source). Repeats are expected: the receiver de-duplicates and rate-limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectNote {
+    /// Records of the object were created or updated at the provider.
+    Published { names: Vec<String> },
+    /// The object wants a name whose records belong to another owner (or to no one).
+    Conflict { name: String, foreign_owner: String },
+    /// Part of the object's input was refused (the rest is published).
+    Invalid { message: String },
+}
+
 /// The objects of the enabled sources.
 pub trait ObjectSource: Send + Sync {
     /// Every object of the enabled sources that can make endpoints.
@@ -54,6 +66,9 @@ pub trait ObjectSource: Send + Sync {
 
     /// Called before each full resync: re-read what is not watched (manifest files).
     fn refresh(&self) {}
+
+    /// Tells the object's owner something (see [`ObjectNote`]).
+    fn note(&self, _object: &ObjectRef, _note: &ObjectNote) {}
 
     /// Called after a sync that published `object`'s endpoints (DNSEndpoint status, Events).
     fn published(&self, _object: &ObjectRef) {}

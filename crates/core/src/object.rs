@@ -22,6 +22,20 @@ impl ObjectRef {
         Self { kind: kind.to_owned(), namespace: None, name: name.to_owned() }
     }
 
+    /// Reads a `resource` label back: `kind/namespace/name` or `kind/name`.
+    pub fn from_resource_label(label: &str) -> Option<Self> {
+        let mut parts = label.splitn(3, '/');
+        let (kind, second, third) = (parts.next()?, parts.next()?, parts.next());
+        if kind.is_empty() || second.is_empty() {
+            return None;
+        }
+        Some(match third {
+            Some(name) if !name.is_empty() => ObjectRef::namespaced(kind, second, name),
+            Some(_) => return None,
+            None => ObjectRef::cluster(kind, second),
+        })
+    }
+
     /// The value of the `resource` label for endpoints made from this object.
     pub fn resource_label(&self) -> String {
         self.to_string()
@@ -34,5 +48,19 @@ impl fmt::Display for ObjectRef {
             Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
             None => write!(f, "{}/{}", self.kind, self.name),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_label_round_trip() {
+        for r in [ObjectRef::namespaced("service", "default", "web"), ObjectRef::cluster("node", "worker-1")] {
+            assert_eq!(ObjectRef::from_resource_label(&r.resource_label()), Some(r));
+        }
+        assert_eq!(ObjectRef::from_resource_label("nonsense"), None);
+        assert_eq!(ObjectRef::from_resource_label("a//b"), None);
     }
 }

@@ -861,7 +861,7 @@ impl Shared {
         unreachable
     }
 
-    /// While a watch waits because the apiserver could not be reached, asks `/version` every
+    /// While a watch waits because the apiserver could not be reached, asks `/readyz` every
     /// [`PROBE_EVERY`]; the first answer after a failure wakes every such watch at once
     /// (instead of after up to 30 s of backoff). Errors of other kinds (Forbidden, …) keep
     /// their backoff.
@@ -878,7 +878,10 @@ impl Shared {
                 if !waiting {
                     break;
                 }
-                let ok = s.client.client().apiserver_version().await.is_ok();
+                // `/readyz`, not `/version`: a starting apiserver answers `/version` (and accepts
+                // watches) before its storage and watch caches are ready.
+                let ready = http::Request::get("/readyz").body(Vec::new()).expect("a valid request");
+                let ok = s.client.client().request_text(ready).await.is_ok_and(|t| t.trim() == "ok");
                 if ok && !answered {
                     s.apiserver_back.notify_waiters();
                 }

@@ -1171,6 +1171,160 @@ fn chart_renderings_pass_server_side_dry_run() {
         failures.len(),
         failures.join("\n\n")
     );
+    service_account_token_has_the_chart_rbac(&api, &helm);
+}
+
+/// Installed for real (every source, two replicas), the chart's ServiceAccount gets a token
+/// (TokenRequest) that may do what exodns_kube says the sources need and use its Lease, and no
+/// more: the way the RBAC-sufficiency test runs exodns with the chart's identity.
+fn service_account_token_has_the_chart_rbac(api: &Apiserver, helm: &Helm) {
+    let values = helm.values_file(
+        "token",
+        &format!("sources: [{}]\nreplicaCount: 2\n", ALL_SOURCES.join(", ")),
+    );
+    let yaml = helm.template(&chart_dir(), &values, &[]).unwrap();
+    let file = api.dir.path().join("installed.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    api.kubectl_ok(&[
+        "apply",
+        "--server-side",
+        "--field-manager=exodns-test",
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    let sa = format!("{RELEASE}-exodns");
+    let token = api.kubectl_ok(&["-n", NAMESPACE, "create", "token", &sa, "--duration=10m"]);
+    let token = token.trim();
+    assert!(!token.is_empty(), "no token minted");
+    // Each question a SelfSubjectAccessReview made with the token (exact: group, resource,
+    // subresource and name, no discovery needed for resources whose CRD is not installed).
+    let ask = |questions: &[(String, String, String, String, Option<&str>)]| -> Vec<bool> {
+        let items: Vec<Value> = questions
+            .iter()
+            .map(|(verb, group, resource, name, ns)| {
+                let (resource, sub) = resource.split_once('/').unwrap_or((resource, ""));
+                json!({
+                    "apiVersion": "authorization.k8s.io/v1",
+                    "kind": "SelfSubjectAccessReview",
+                    "spec": {"resourceAttributes": {
+                        "verb": verb, "group": group, "resource": resource, "subresource": sub,
+                        "name": name, "namespace": ns.unwrap_or(""),
+                    }},
+                })
+            })
+            .collect();
+        let file = api.dir.path().join("ssar.json");
+        std::fs::write(
+            &file,
+            json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
+        )
+        .unwrap();
+        let out = api.kubectl_ok(&[
+            "--token",
+            token,
+            "create",
+            "-o",
+            "json",
+            "-f",
+            file.to_str().unwrap(),
+        ]);
+        // One JSON object per review, one after the other (or a List, depending on kubectl).
+        let objects: Vec<Value> = serde_json::Deserializer::from_str(&out)
+            .into_iter::<Value>()
+            .collect::<Result<_, _>>()
+            .expect("SelfSubjectAccessReview answers");
+        let reviews: Vec<&Value> = objects
+            .iter()
+            .flat_map(|o| match o["items"].as_array() {
+                Some(items) => items.iter().collect::<Vec<_>>(),
+                None => vec![o],
+            })
+            .collect();
+        let answers: Vec<bool> = reviews
+            .iter()
+            .map(|r| r["status"]["allowed"] == true)
+            .collect();
+        assert_eq!(answers.len(), questions.len());
+        answers
+    };
+    let q = |verb: &str, group: &str, resource: &str, name: &str, ns: Option<&'static str>| {
+        (
+            verb.to_owned(),
+            group.to_owned(),
+            resource.to_owned(),
+            name.to_owned(),
+            ns,
+        )
+    };
+    let all: Vec<SourceKind> = ALL_SOURCES.iter().map(|s| source_kind(s)).collect();
+    let mut allowed: Vec<_> = kube_rules(&all)
+        .into_iter()
+        .map(|(g, r, v)| q(&v, &g, &r, "", None))
+        .collect();
+    allowed.push(q(
+        "create",
+        "coordination.k8s.io",
+        "leases",
+        "",
+        Some(NAMESPACE),
+    ));
+    allowed.push(q(
+        "get",
+        "coordination.k8s.io",
+        "leases",
+        &sa,
+        Some(NAMESPACE),
+    ));
+    allowed.push(q(
+        "update",
+        "coordination.k8s.io",
+        "leases",
+        &sa,
+        Some(NAMESPACE),
+    ));
+    let answers = ask(&allowed);
+    let refused: Vec<_> = allowed
+        .iter()
+        .zip(&answers)
+        .filter(|(_, a)| !**a)
+        .map(|(q, _)| q)
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "the chart's ServiceAccount may not: {refused:?}"
+    );
+    let forbidden = [
+        q("get", "", "secrets", "", None),
+        q("list", "", "configmaps", "", None),
+        q("create", "", "services", "", Some("default")),
+        q("delete", "networking.k8s.io", "ingresses", "", None),
+        q("update", "externaldns.k8s.io", "dnsendpoints", "", None),
+        q(
+            "update",
+            "coordination.k8s.io",
+            "leases",
+            "someone-else",
+            Some(NAMESPACE),
+        ),
+        q(
+            "get",
+            "coordination.k8s.io",
+            "leases",
+            &sa,
+            Some("kube-system"),
+        ),
+    ];
+    let answers = ask(&forbidden);
+    let granted: Vec<_> = forbidden
+        .iter()
+        .zip(&answers)
+        .filter(|(_, a)| **a)
+        .map(|(q, _)| q)
+        .collect();
+    assert!(
+        granted.is_empty(),
+        "the chart's ServiceAccount may also: {granted:?}"
+    );
 }
 
 /// Flags in a `--help` text: `--flag`, `--[no-]flag`.
