@@ -21,7 +21,7 @@ pub fn init(format: LogFormat, level_name: &str) -> anyhow::Result<()> {
     let level = level(level_name)?;
     // RUST_LOG, when set, refines per module (e.g. `exodns_pdns=debug`); the flag sets the base.
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(format!("{level},hyper=warn,reqwest=warn,rustls=warn,h2=warn,tower=warn,kube=warn")))
+        .or_else(|_| EnvFilter::try_new(format!("{level},hyper=warn,reqwest=warn,rustls=warn,h2=warn,tower=warn,kube=warn,kube_client::client::builder=off")))
         .context("log filter")?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {

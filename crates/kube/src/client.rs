@@ -243,6 +243,17 @@ impl TokenBucket {
         if left >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-left / self.qps) }
     }
 
+    /// Takes a token if one is saved up; never queues.
+    pub fn try_take(&self) -> bool {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let (tokens, last) = *st;
+        let refilled = (tokens + now.saturating_duration_since(last).as_secs_f64() * self.qps).min(self.burst);
+        let ok = refilled >= 1.0;
+        *st = (if ok { refilled - 1.0 } else { refilled }, now);
+        ok
+    }
+
     /// Waits for a token.
     pub async fn acquire(&self) {
         let wait = self.reserve();

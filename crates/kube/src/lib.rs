@@ -16,6 +16,7 @@
 mod cache;
 pub mod client;
 pub mod error;
+mod events;
 pub mod leader;
 pub mod rbac;
 pub mod resources;

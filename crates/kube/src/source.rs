@@ -20,7 +20,7 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use exodns_controller::{ObjectEndpoints, ObjectSource, SourceEvent, SourceHealth};
+use exodns_controller::{ObjectEndpoints, ObjectNote, ObjectSource, SourceEvent, SourceHealth};
 use exodns_core::ObjectRef;
 use exodns_sources::annotations::{Annotations, ENDPOINTS_TYPE};
 use exodns_sources::cluster::{ClusterView, SERVICE_NAME_LABEL};
@@ -31,7 +31,7 @@ use exodns_sources::types::{
 };
 use exodns_sources::{Selector, SourceConfig, SourceKind, SourceOutput};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Namespace, Node, ObjectReference, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -49,6 +49,7 @@ use tracing::{debug, info, warn};
 use crate::cache::{Cache, Key, key_of};
 use crate::client::KubeClient;
 use crate::error::{KubeError, error_chain};
+use crate::events::EventSink;
 use crate::resources::{Obj, Watched, discover};
 use crate::strip::{Lean, Strip};
 
@@ -133,6 +134,8 @@ pub(crate) struct Shared {
     tasks: Mutex<Vec<AbortHandle>>,
     /// DNSEndpoint status writes under way: (namespace, name, generation).
     status_writes: Mutex<HashSet<(String, String, i64)>>,
+    /// Kubernetes Events on source objects.
+    events_out: EventSink,
     /// Woken when the apiserver answers again after watches found it unreachable.
     apiserver_back: tokio::sync::Notify,
     probing: std::sync::atomic::AtomicBool,
@@ -181,13 +184,15 @@ impl KubeSource {
                 kinds.push(*s);
             }
         }
+        let runtime = tokio::runtime::Handle::current();
         let shared = Arc::new(Shared {
+            events_out: EventSink::new(&client, runtime.clone()),
             client,
             strip: Strip::new(&cfg),
             cfg,
             sources: kinds,
             events,
-            runtime: tokio::runtime::Handle::current(),
+            runtime,
             services: Cache::default(),
             slices: Cache::default(),
             pods: Cache::default(),
@@ -536,6 +541,42 @@ impl Kind for DNSEndpoint {
 // Watches
 
 impl Shared {
+    /// The object an Event regards: its kind, the API version it is served at, and its uid.
+    fn regarding(&self, object: &ObjectRef) -> Option<ObjectReference> {
+        let ns = object.namespace.as_deref().unwrap_or_default();
+        let name = object.name.as_str();
+        fn uid<K: k8s_openapi::Metadata<Ty = ObjectMeta>>(o: Option<Arc<K>>) -> Option<Option<String>> {
+            o.map(|o| o.metadata().uid.clone())
+        }
+        let served = |w: Watched, fallback: &str| -> String {
+            lock(&self.watches)
+                .get(&w)
+                .and_then(|st| st.api.as_ref().map(|a| a.api_version.clone()))
+                .unwrap_or_else(|| fallback.to_owned())
+        };
+        let (api_version, kind, uid) = match object.kind.as_str() {
+            "service" => ("v1".to_owned(), "Service", uid(self.services.get(ns, name))?),
+            "ingress" => ("networking.k8s.io/v1".to_owned(), "Ingress", uid(self.ingresses.get(ns, name))?),
+            "httproute" => (served(Watched::HttpRoutes, "gateway.networking.k8s.io/v1"), "HTTPRoute", uid(self.http_routes.get(ns, name))?),
+            "grpcroute" => (served(Watched::GrpcRoutes, "gateway.networking.k8s.io/v1"), "GRPCRoute", uid(self.grpc_routes.get(ns, name))?),
+            "tlsroute" => (served(Watched::TlsRoutes, "gateway.networking.k8s.io/v1"), "TLSRoute", uid(self.tls_routes.get(ns, name))?),
+            "tcproute" => (served(Watched::TcpRoutes, "gateway.networking.k8s.io/v1"), "TCPRoute", uid(self.tcp_routes.get(ns, name))?),
+            "udproute" => (served(Watched::UdpRoutes, "gateway.networking.k8s.io/v1"), "UDPRoute", uid(self.udp_routes.get(ns, name))?),
+            "crd" => (served(Watched::DnsEndpoints, "externaldns.k8s.io/v1alpha1"), "DNSEndpoint", uid(self.dns_endpoints.get(ns, name))?),
+            "node" => ("v1".to_owned(), "Node", uid(self.nodes.get("", name))?),
+            "pod" => ("v1".to_owned(), "Pod", uid(self.pods.get(ns, name))?),
+            _ => return None,
+        };
+        Some(ObjectReference {
+            api_version: Some(api_version),
+            kind: Some(kind.to_owned()),
+            name: Some(name.to_owned()),
+            namespace: object.namespace.clone(),
+            uid,
+            ..ObjectReference::default()
+        })
+    }
+
     fn enabled(&self, s: SourceKind) -> bool {
         self.sources.contains(&s)
     }
@@ -1174,6 +1215,13 @@ impl ObjectSource for KubeSource {
 
     fn health(&self) -> Vec<SourceHealth> {
         self.shared.compute_health()
+    }
+
+    /// A Kubernetes Event on the object (de-duplicated and rate-limited by the sink).
+    fn note(&self, object: &ObjectRef, note: &ObjectNote) {
+        if let Some(regarding) = self.shared.regarding(object) {
+            self.shared.events_out.emit(regarding, note);
+        }
     }
 
     /// DNSEndpoint: writes `status.observedGeneration` (merge patch of the status subresource)

@@ -6,7 +6,7 @@
 //! `external-dns.alpha.kubernetes.io/` and `--annotation-prefix`, `kubernetes.io/ingress.class`,
 //! and any key `--annotation-filter` names (all of them when `--fqdn-template` reads
 //! `.Annotations`). Gone: managedFields, `kubectl.kubernetes.io/last-applied-configuration`,
-//! uid, resourceVersion, timestamps, owner references, finalizers. Pods keep
+//! resourceVersion, timestamps, owner references, finalizers. Pods keep
 //! hostname/subdomain/nodeName/hostNetwork, their IPs, host IP, phase and the Ready condition;
 //! Nodes their addresses, `unschedulable` and labels; EndpointSlices addresses, readiness and
 //! target; Services and Ingresses what their source reads of spec and status.
@@ -65,6 +65,8 @@ impl Strip {
         ObjectMeta {
             name: m.name,
             namespace: m.namespace,
+            // Kubernetes Events name the object they regard by uid too.
+            uid: m.uid,
             labels: m.labels.filter(|l| !l.is_empty()),
             annotations: self.annotations(m.annotations),
             ..ObjectMeta::default()
@@ -287,7 +289,7 @@ mod tests {
             ann.keys().collect::<Vec<_>>(),
             vec!["external-dns.alpha.kubernetes.io/target", "external-dns.kubernetes.io/hostname"]
         );
-        assert!(m.managed_fields.is_none() && m.uid.is_none() && m.resource_version.is_none());
+        assert!(m.managed_fields.is_none() && m.resource_version.is_none());
         let spec = lean.spec.as_ref().unwrap();
         assert_eq!(spec.hostname.as_deref(), Some("web-0"));
         assert_eq!(spec.node_name.as_deref(), Some("worker-1"));
@@ -354,7 +356,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&lean).unwrap(),
             serde_json::json!({"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": "n1", "labels": {"zone": "a"}},
+                "metadata": {"name": "n1", "uid": "u", "labels": {"zone": "a"}},
                 "spec": {"unschedulable": true},
                 "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.1"}]}})
         );

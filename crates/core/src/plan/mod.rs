@@ -73,8 +73,8 @@ pub struct Plan {
     pub conflicts: Vec<OwnerConflict>,
 }
 
-/// A desired record that was not created because its row (name, set identifier) already has a
-/// record owned by someone else, or by no one.
+/// A desired record that was not created, or not updated, because its row (name, set
+/// identifier) already has a record owned by someone else, or by no one.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct OwnerConflict {
     pub dns_name: DnsName,
@@ -123,9 +123,14 @@ fn finish(mut d: Draft<'_>, opts: &PlanOptions) -> Plan {
         d.updates.clear();
     }
     let owner = opts.owner_id.as_str();
+    // Updates of records someone else owns are dropped, as upstream does; unlike upstream, each
+    // is reported as a conflict, like a refused create (the object wants a name it cannot have).
+    let mut foreign_updates: Vec<(&Endpoint, &Endpoint)> = Vec::new();
     if !owner.is_empty() {
         // The new state inherits the current owner, so one test keeps each pair whole.
-        d.updates.retain(|(cur, _)| cur.owner() == Some(owner));
+        let (ours, theirs): (Vec<_>, Vec<_>) = d.updates.into_iter().partition(|(cur, _)| cur.owner() == Some(owner));
+        d.updates = ours;
+        foreign_updates = theirs.into_iter().map(|(cur, want)| (want, cur)).collect();
         d.deletes.retain(|e| e.owner() == Some(owner));
     }
 
@@ -146,7 +151,8 @@ fn finish(mut d: Draft<'_>, opts: &PlanOptions) -> Plan {
         update_new.push(new);
     }
 
-    let mut conflicts: Vec<OwnerConflict> = d.refused.iter().map(|(want, foreign)| OwnerConflict::new(want, foreign)).collect();
+    let mut conflicts: Vec<OwnerConflict> =
+        d.refused.iter().chain(&foreign_updates).map(|(want, foreign)| OwnerConflict::new(want, foreign)).collect();
     conflicts.sort_unstable();
 
     Plan {

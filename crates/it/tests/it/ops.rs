@@ -227,3 +227,61 @@ async fn not_ready_while_the_apiserver_is_away_yet_alive_then_ready() {
     assert!(took < Duration::from_secs(30), "ready {took:?} after the apiserver came back:\n{}", r.log());
     assert_eq!(answers(&pdns, "web.example.org").await, ["203.0.113.9"], "{}", r.log());
 }
+
+/// Events of `events.k8s.io` regarding `name`, as (reason, note).
+fn events_for(kube: &KubeApiserver, name: &str) -> Vec<(String, String)> {
+    let json = kube.kubectl(&["get", "events.events.k8s.io", "-n", "default", "-o", "json"], None).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["regarding"]["name"] == name && e["reportingController"] == "exodns")
+        .map(|e| (e["reason"].as_str().unwrap_or("").to_owned(), e["note"].as_str().unwrap_or("").to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_tell_application_teams_what_happened() {
+    let Some(bin) = exodns_bin() else { return };
+    let Some(kube) = KubeApiserver::start_or_skip() else { return };
+    let Some(pdns) = Pdns::start_or_skip(PdnsOptions::default()) else { return };
+    pdns.create_zone(ZONE).await.expect("zone");
+    // A name another ExternalDNS owns.
+    pdns.patch_rrsets(
+        ZONE,
+        serde_json::json!([
+            {"name": "taken.example.org.", "type": "A", "ttl": 60, "changetype": "REPLACE", "records": [{"content": "198.51.100.1", "disabled": false}]},
+            {"name": "a-taken.example.org.", "type": "TXT", "ttl": 60, "changetype": "REPLACE",
+             "records": [{"content": "\"heritage=external-dns,external-dns/owner=blue\"", "disabled": false}]}
+        ]),
+    )
+    .await
+    .expect("foreign records");
+    publish_service(&kube, "good", "203.0.113.20");
+    publish_service(&kube, "taken", "203.0.113.21");
+    kube.apply_yaml(&service_yaml("badttl").replace("annotations:\n", "annotations:\n    external-dns.kubernetes.io/ttl: soon\n"))
+        .unwrap();
+    kube.patch_status("default", "service", "badttl", r#"{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.22"}]}}}"#).unwrap();
+
+    let logs_dir = tempfile::tempdir().unwrap();
+    let r = Replica::start(&bin, "events", &kube, &pdns, &[], logs_dir.path());
+    let logs = || r.log();
+    wait_for_answer(&pdns, "good.example.org", "203.0.113.20", Duration::from_secs(30), &logs).await;
+    // The invalid TTL is reported, and the record still published (without the TTL).
+    wait_for_answer(&pdns, "badttl.example.org", "203.0.113.22", Duration::from_secs(30), &logs).await;
+    assert_eq!(answers(&pdns, "taken.example.org").await, ["198.51.100.1"], "took over a foreign name");
+
+    let has = |name: &str, reason: &str, needle: &str| {
+        events_for(&kube, name).iter().any(|(r, n)| r == reason && n.contains(needle))
+    };
+    wait_until("Published on good", Duration::from_secs(20), || has("good", "Published", "good.example.org"));
+    wait_until("InvalidInput on badttl", Duration::from_secs(20), || has("badttl", "InvalidInput", "ttl"));
+    wait_until("OwnerConflict on taken", Duration::from_secs(20), || has("taken", "OwnerConflict", "\"blue\""));
+
+    // Recomputing the object again (a label change) does not repeat the same event.
+    kube.kubectl(&["label", "service", "badttl", "touched=yes"], None).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let invalid = events_for(&kube, "badttl").into_iter().filter(|(r, _)| r == "InvalidInput").count();
+    assert_eq!(invalid, 1, "{:?}\n{}", events_for(&kube, "badttl"), r.log());
+}

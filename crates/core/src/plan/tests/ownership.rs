@@ -70,7 +70,9 @@ fn foreign_and_unowned_records_are_never_updated_or_deleted() {
     let desired: Vec<_> = ["a", "b", "c"].iter().map(|n| mk_a(&format!("{n}.example.org"), &["9.9.9.9"])).collect();
     let p = plan(&desired, &current, &opts_owner("me"));
     expect(&p.changes, &[], &[&mine], &[&owned(desired[2].clone(), "me")], &[]);
-    assert!(p.conflicts.is_empty(), "an update is not a create: no conflict to report");
+    // The two refused updates are reported as conflicts, like refused creates.
+    let foreign: Vec<(&str, &str)> = p.conflicts.iter().map(|c| (c.dns_name.as_str(), c.foreign_owner.as_str())).collect();
+    assert_eq!(foreign, [("a.example.org", "other"), ("b.example.org", "")]);
 }
 
 #[test]

@@ -1,0 +1,141 @@
+//! Kubernetes Events on source objects: "published", "conflict with another owner", "invalid
+//! annotation" — the messages an application team reads with `kubectl describe`.
+//!
+//! The controller repeats itself (an invalid annotation is seen at every recomputation), so
+//! repeats of the same event on the same object are dropped for a while, and a token bucket keeps
+//! a burst of changes from flooding the apiserver with Events.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use exodns_controller::ObjectNote;
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use tracing::{debug, warn};
+
+use crate::KubeClient;
+use crate::client::TokenBucket;
+use crate::error::KubeError;
+
+/// The same event on the same object is sent again only after this long.
+const REPEAT_AFTER: Duration = Duration::from_secs(600);
+/// Events per second on average, and the burst allowed.
+const EVENTS_PER_SECOND: f64 = 2.0;
+const EVENT_BURST: u32 = 50;
+/// Longest note Kubernetes accepts is 1 kB.
+const MAX_NOTE: usize = 1000;
+
+/// What one note becomes.
+struct Rendered {
+    type_: EventType,
+    reason: &'static str,
+    action: &'static str,
+    note: String,
+}
+
+fn render(note: &ObjectNote) -> Rendered {
+    match note {
+        ObjectNote::Published { names } => Rendered {
+            type_: EventType::Normal,
+            reason: "Published",
+            action: "Sync",
+            note: format!("DNS records published: {}", names.join(", ")),
+        },
+        ObjectNote::Conflict { name, foreign_owner } => Rendered {
+            type_: EventType::Warning,
+            reason: "OwnerConflict",
+            action: "Sync",
+            note: if foreign_owner.is_empty() {
+                format!("{name} already has records that no ExternalDNS owns; not taking them over")
+            } else {
+                format!("{name} is owned by {foreign_owner:?}; not taking it over")
+            },
+        },
+        ObjectNote::Invalid { message } => Rendered {
+            type_: EventType::Warning,
+            reason: "InvalidInput",
+            action: "Read",
+            note: message.clone(),
+        },
+    }
+}
+
+fn truncate(mut s: String) -> String {
+    if s.len() > MAX_NOTE {
+        let mut cut = MAX_NOTE - 3;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("...");
+    }
+    s
+}
+
+pub(crate) struct EventSink {
+    recorder: Recorder,
+    sent: Mutex<HashMap<(String, String, String), Instant>>,
+    bucket: TokenBucket,
+    runtime: tokio::runtime::Handle,
+}
+
+impl EventSink {
+    pub(crate) fn new(client: &KubeClient, runtime: tokio::runtime::Handle) -> Self {
+        let instance = std::env::var("POD_NAME").ok();
+        let reporter = Reporter { controller: "exodns".into(), instance };
+        EventSink {
+            recorder: Recorder::new(client.client().clone(), reporter),
+            sent: Mutex::new(HashMap::new()),
+            bucket: TokenBucket::new(EVENTS_PER_SECOND, EVENT_BURST),
+            runtime,
+        }
+    }
+
+    /// Sends `note` as an Event on `regarding` unless it was sent recently or the rate is
+    /// exceeded. Never blocks.
+    pub(crate) fn emit(&self, regarding: ObjectReference, note: &ObjectNote) {
+        let r = render(note);
+        let key = (
+            format!("{}/{}/{}", regarding.kind.as_deref().unwrap_or(""), regarding.namespace.as_deref().unwrap_or(""), regarding.name.as_deref().unwrap_or("")),
+            r.reason.to_owned(),
+            r.note.clone(),
+        );
+        {
+            let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            if sent.get(&key).is_some_and(|t| now.duration_since(*t) < REPEAT_AFTER) {
+                return;
+            }
+            if !self.bucket.try_take() {
+                debug!(object = %key.0, reason = r.reason, "event rate exceeded; dropped");
+                return;
+            }
+            sent.retain(|_, t| now.duration_since(*t) < REPEAT_AFTER);
+            sent.insert(key.clone(), now);
+        }
+        let event = Event { type_: r.type_, reason: r.reason.into(), note: Some(truncate(r.note)), action: r.action.into(), secondary: None };
+        let recorder = self.recorder.clone();
+        self.runtime.spawn(async move {
+            if let Err(e) = recorder.publish(&event, &regarding).await {
+                let e = KubeError::from_kube(&e);
+                warn!(object = %key.0, reason = %event.reason, error_kind = e.metric_label(), "cannot record an Event: {e}");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_render_as_people_read_them() {
+        let r = render(&ObjectNote::Conflict { name: "a.example.org".into(), foreign_owner: "blue".into() });
+        assert_eq!((r.reason, r.note.as_str()), ("OwnerConflict", "a.example.org is owned by \"blue\"; not taking it over"));
+        assert_eq!(r.type_, EventType::Warning);
+        let r = render(&ObjectNote::Published { names: vec!["a.example.org".into(), "b.example.org".into()] });
+        assert_eq!(r.note, "DNS records published: a.example.org, b.example.org");
+        assert_eq!(truncate("é".repeat(600)).len(), 999);
+    }
+}
