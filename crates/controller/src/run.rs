@@ -285,9 +285,16 @@ impl Controller {
         if let Some(oe) = &now {
             for inv in &oe.invalid {
                 self.source.note(object, &ObjectNote::Invalid { message: inv.to_string() });
+                if let Some(m) = &self.metrics {
+                    m.invalid_input(inv.kind.as_str());
+                }
             }
         }
-        self.desired.set(object, now)
+        let touched = self.desired.set(object, now);
+        if let Some(m) = &self.metrics {
+            m.set_invalid_now(self.desired.invalid_count());
+        }
+        touched
     }
 
     /// Deletes and updates held back this sync: everything when a source is unhealthy; records

@@ -14,6 +14,8 @@ use crate::source::ObjectEndpoints;
 pub struct DesiredIndex {
     by_object: HashMap<ObjectRef, ObjectEndpoints>,
     by_name: HashMap<DnsName, BTreeSet<ObjectRef>>,
+    /// Pieces of refused input over all objects, kept as objects come and go.
+    invalid_total: usize,
 }
 
 impl DesiredIndex {
@@ -26,6 +28,7 @@ impl DesiredIndex {
         }
         let mut touched: BTreeSet<DnsName> = BTreeSet::new();
         if let Some(old) = self.by_object.remove(object) {
+            self.invalid_total -= old.invalid.len();
             for ep in &old.endpoints {
                 touched.insert(ep.dns_name.clone());
                 if let Some(set) = self.by_name.get_mut(&ep.dns_name) {
@@ -37,6 +40,7 @@ impl DesiredIndex {
             }
         }
         if let Some(new) = now {
+            self.invalid_total += new.invalid.len();
             for ep in &new.endpoints {
                 touched.insert(ep.dns_name.clone());
                 self.by_name.entry(ep.dns_name.clone()).or_default().insert(object.clone());
@@ -68,6 +72,11 @@ impl DesiredIndex {
     /// Every desired endpoint, merged.
     pub fn all_endpoints(&self) -> Vec<Endpoint> {
         merge_sorted(self.by_object.values().flat_map(|oe| oe.endpoints.iter().cloned()).collect())
+    }
+
+    /// Pieces of input refused right now, over all objects.
+    pub fn invalid_count(&self) -> usize {
+        self.invalid_total
     }
 
     /// `resource` labels of objects that have invalid input right now.

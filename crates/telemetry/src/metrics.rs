@@ -248,12 +248,14 @@ impl Metrics {
         self.provider_requests.get_or_create(&labels).inc();
     }
 
-    /// Counts refused input by kind (`name`, `target`, `ttl`, …) and sets the current total.
-    pub fn invalid_input(&self, kinds: &[&str]) {
-        self.source_invalid.set(kinds.len() as i64);
-        for k in kinds {
-            self.invalid_endpoints.get_or_create(&KindLabel { kind: (*k).into() }).inc();
-        }
+    /// Counts one piece of refused input by kind (`name`, `target`, `ttl`, …).
+    pub fn invalid_input(&self, kind: &str) {
+        self.invalid_endpoints.get_or_create(&KindLabel { kind: kind.into() }).inc();
+    }
+
+    /// How many pieces of input are refused right now, over all objects.
+    pub fn set_invalid_now(&self, n: usize) {
+        self.source_invalid.set(n as i64);
     }
 
     pub fn source_error(&self) {

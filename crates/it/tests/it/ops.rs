@@ -279,6 +279,11 @@ async fn events_tell_application_teams_what_happened() {
     wait_until("InvalidInput on badttl", Duration::from_secs(20), || has("badttl", "InvalidInput", "ttl"));
     wait_until("OwnerConflict on taken", Duration::from_secs(20), || has("taken", "OwnerConflict", "\"blue\""));
 
+    // Metrics count the refused input.
+    assert!(metric(r.metrics_port, "exodns_invalid_endpoints_total{kind=\"ttl\"}") >= 1.0, "{}", r.log());
+    assert_eq!(metric(r.metrics_port, "external_dns_source_invalid_endpoints"), 1.0);
+    assert!(metric(r.metrics_port, "exodns_owner_conflicts_total") >= 1.0);
+
     // Recomputing the object again (a label change) does not repeat the same event.
     kube.kubectl(&["label", "service", "badttl", "touched=yes"], None).unwrap();
     std::thread::sleep(Duration::from_secs(2));
