@@ -5,7 +5,12 @@
 
 use std::hint::black_box;
 
+use criterion::measurement::{Measurement, WallTime};
 use criterion::{Criterion, criterion_group, criterion_main};
+
+#[path = "common/cpu.rs"]
+mod cpu;
+use cpu::ThreadCpu;
 use exodns_core::Endpoint;
 use exodns_core::endpoint::{Ttl, label};
 use exodns_core::plan::{PlanOptions, plan};
@@ -55,9 +60,9 @@ fn zone(n: usize) -> (Vec<Endpoint>, Vec<Endpoint>) {
     (desired, current)
 }
 
-fn bench_plan(c: &mut Criterion) {
+fn bench_plan<M: Measurement>(c: &mut Criterion<M>, name: &str) {
     let opts = PlanOptions { owner_id: OWNER.into(), ..PlanOptions::default() };
-    let mut group = c.benchmark_group("plan");
+    let mut group = c.benchmark_group(name);
     group.sample_size(20);
     for n in [10_000usize, 100_000] {
         let (desired, current) = zone(n);
@@ -80,5 +85,18 @@ fn rows(n: usize) -> usize {
     n * 10 / 9
 }
 
-criterion_group!(benches, bench_plan);
-criterion_main!(benches);
+fn wall(c: &mut Criterion) {
+    bench_plan(c, "plan");
+}
+
+fn cpu(c: &mut Criterion<ThreadCpu>) {
+    bench_plan(c, "plan-cpu");
+}
+
+criterion_group!(wall_time, wall);
+criterion_group! {
+    name = cpu_time;
+    config = Criterion::default().with_measurement(ThreadCpu(WallTime));
+    targets = cpu
+}
+criterion_main!(wall_time, cpu_time);

@@ -47,8 +47,13 @@ impl Targets {
         if self.0.len() != other.0.len() {
             return false;
         }
+        // Targets are canonical (sources and providers go through `canonical_target`), so equal
+        // lists in the same order are the common case: no allocation for them.
+        if self.0.iter().zip(&other.0).all(|(x, y)| same_target(x, y)) {
+            return true;
+        }
         if self.0.len() == 1 {
-            return same_target(&self.0[0], &other.0[0]);
+            return false;
         }
         let mut a: Vec<&str> = self.iter().collect();
         let mut b: Vec<&str> = other.iter().collect();

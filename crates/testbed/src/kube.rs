@@ -18,14 +18,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::{TestbedError, require_peers, scripts_dir};
+use crate::{TestbedError, scripts_dir, skip_or_fail};
 
-/// A path from the test bed's environment: the variable itself when set, else the line
-/// `export NAME=…` of `$EXODNS_CACHE/testbed.env` (written by `scripts/testbed/setup.sh`).
+/// A path from the test bed's environment: the variable itself when set (and not empty), else
+/// the line `export NAME=…` of `$EXODNS_CACHE/testbed.env` (written by `scripts/testbed/setup.sh`).
 /// Names: `EXODNS_KUBE_APISERVER_BIN`, `EXODNS_ETCD_BIN`, `EXODNS_UPSTREAM_EXTERNAL_DNS_BIN`,
 /// `EXODNS_DNSENDPOINT_CRD`, `EXODNS_GATEWAY_CRD_DIR`, …
 pub fn testbed_var(name: &str) -> Option<String> {
-    if let Some(v) = std::env::var_os(name) {
+    if let Some(v) = std::env::var_os(name).filter(|v| !v.is_empty()) {
         return Some(v.to_string_lossy().into_owned());
     }
     let cache = match std::env::var_os("EXODNS_CACHE") {
@@ -100,11 +100,7 @@ impl KubeApiserver {
     /// fails to start always panics.
     pub fn start_or_skip() -> Option<KubeApiserver> {
         if !KubeApiserver::available() {
-            let why = "kube-apiserver/etcd are not built or openssl/kubectl missing (run scripts/testbed/setup.sh)";
-            if require_peers() {
-                panic!("{why}, and EXODNS_REQUIRE_PEERS=1");
-            }
-            eprintln!("NOTICE: skipping: {why}; set EXODNS_REQUIRE_PEERS=1 to make this a failure");
+            skip_or_fail("kube-apiserver/etcd are not built or openssl/kubectl missing (run scripts/testbed/setup.sh)");
             return None;
         }
         match KubeApiserver::start() {
@@ -235,6 +231,25 @@ impl KubeApiserver {
     /// `kubectl apply -f -` of YAML (several documents allowed).
     pub fn apply_yaml(&self, yaml: &str) -> Result<(), TestbedError> {
         self.kubectl(&["apply", "-f", "-"], Some(yaml)).map(drop)
+    }
+
+    /// A kubeconfig (written into [`dir`](Self::dir)) that authenticates with a token of the
+    /// ServiceAccount `namespace/account`, from the TokenRequest API (`kubectl create token`,
+    /// valid for an hour).
+    pub fn service_account_kubeconfig(&self, namespace: &str, account: &str) -> Result<PathBuf, TestbedError> {
+        let token = self.kubectl(&["-n", namespace, "create", "token", account, "--duration=1h"], None)?;
+        let path = self.dir.path().join(format!("kubeconfig-{namespace}-{account}"));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"{}\", certificate-authority: \"{}\"}}\n\
+                 users:\n- name: u\n  user: {{token: \"{}\"}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n",
+                self.api_url,
+                self.ca_path().display(),
+                token.trim()
+            ),
+        )?;
+        Ok(path)
     }
 
     /// Merge-patches the `status` subresource of an object, e.g. a Service's load balancer:

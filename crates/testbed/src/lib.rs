@@ -4,16 +4,24 @@
 //! - [`Pdns`]: a throwaway PowerDNS Authoritative (`scripts/testbed/pdns.sh`) in a temporary
 //!   directory, with its REST API and DNS port; stopped (by PID, through the script) on drop.
 //! - [`dns_query`]: one DNS question over UDP (TCP when the answer is truncated).
+//! - [`kube::KubeApiserver`]: a throwaway etcd + kube-apiserver (`scripts/testbed/apiserver.sh`).
+//! - [`exodns_bin`], [`Proc`], [`free_port`]: the exodns binary of this build and the processes
+//!   tests start.
+//! - [`wait_until`] and its kin: polling with a time limit.
 //! - [`require_peers`]: with `EXODNS_REQUIRE_PEERS=1`, a missing peer is a test failure; without
-//!   it, tests may skip with a printed notice ([`Pdns::start_or_skip`]).
+//!   it, tests skip with a printed notice ([`skip_or_fail`], [`Pdns::start_or_skip`]).
 #![forbid(unsafe_code)]
 
 mod dns;
 pub mod kube;
 mod pdns;
+mod process;
+mod wait;
 
 pub use dns::{DnsAnswer, dns_query, dns_query_full};
 pub use pdns::{Pdns, PdnsOptions};
+pub use process::{Proc, exodns_bin, free_port};
+pub use wait::{wait_until, wait_until_async, wait_until_log};
 
 use std::path::PathBuf;
 
@@ -38,6 +46,15 @@ pub enum TestbedError {
 /// `EXODNS_REQUIRE_PEERS=1`: tests must fail, not skip, when a peer is missing.
 pub fn require_peers() -> bool {
     std::env::var("EXODNS_REQUIRE_PEERS").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+/// A peer (`what`) is missing: with `EXODNS_REQUIRE_PEERS=1` this panics; otherwise it prints a
+/// notice on stderr and the caller skips its test.
+pub fn skip_or_fail(what: &str) {
+    if require_peers() {
+        panic!("{what}, and EXODNS_REQUIRE_PEERS=1");
+    }
+    eprintln!("NOTICE: skipping: {what}; set EXODNS_REQUIRE_PEERS=1 to make this a failure");
 }
 
 /// `scripts/testbed` of this checkout, or `EXODNS_TESTBED_SCRIPTS`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::{TestbedError, dns, have_program, path_with_sbin, require_peers, scripts_dir};
+use crate::{TestbedError, dns, have_program, path_with_sbin, scripts_dir, skip_or_fail};
 
 /// Settings for [`Pdns::start_with`].
 #[derive(Debug, Clone, Default)]
@@ -81,12 +81,7 @@ impl Pdns {
     /// but fails to start always panics.
     pub fn start_or_skip(opts: PdnsOptions) -> Option<Pdns> {
         if !Pdns::available() {
-            if require_peers() {
-                panic!("pdns_server is not installed and EXODNS_REQUIRE_PEERS=1 (run scripts/testbed/apt-deps.sh)");
-            }
-            eprintln!(
-                "NOTICE: skipping: pdns_server is not installed (run scripts/testbed/apt-deps.sh; set EXODNS_REQUIRE_PEERS=1 to make this a failure)"
-            );
+            skip_or_fail("pdns_server is not installed (run scripts/testbed/apt-deps.sh)");
             return None;
         }
         match Pdns::start_with(opts) {
@@ -305,6 +300,35 @@ impl Pdns {
     /// [`crate::dns_query`]).
     pub async fn dig(&self, name: &str, rtype: &str) -> Result<Vec<String>, TestbedError> {
         dns::dns_query(self.dns_addr, self.dns_port, name, rtype).await
+    }
+
+    /// [`dig`](Self::dig), with no answer (empty) on a DNS error.
+    pub async fn answers(&self, name: &str, rtype: &str) -> Vec<String> {
+        self.dig(name, rtype).await.unwrap_or_default()
+    }
+
+    /// Asks `name rtype` every 20 ms until the answers are exactly `want` (in any order); returns
+    /// how long that took. Panics after `limit` with the last answers and `log()` (the log of
+    /// whatever should have written the records).
+    pub async fn wait_for_answers(
+        &self,
+        name: &str,
+        rtype: &str,
+        want: &[&str],
+        limit: std::time::Duration,
+        log: impl Fn() -> String,
+    ) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        loop {
+            let got = self.answers(name, rtype).await;
+            if got == want {
+                return started.elapsed();
+            }
+            assert!(started.elapsed() < limit, "{name} {rtype}: {got:?}, not {want:?} within {limit:?}; log:\n{}", log());
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 
