@@ -1,0 +1,131 @@
+//! What several test modules share: kubectl calls that panic on failure, and the objects the
+//! tests create (LoadBalancer Services, an Ingress and Gateway API routes, the shipped RBAC) with
+//! the statuses the missing controllers would set.
+
+use std::path::PathBuf;
+
+use exodns_testbed::kube::KubeApiserver;
+use serde_json::{Value, json};
+
+/// `kubectl ARGS`; its stdout. Panics when it fails.
+pub fn kubectl(kube: &KubeApiserver, args: &[&str]) -> String {
+    kube.kubectl(args, None).unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"))
+}
+
+/// `kubectl apply` of YAML (several documents allowed). Panics when it fails.
+pub fn apply(kube: &KubeApiserver, yaml: &str) {
+    kube.apply_yaml(yaml).unwrap_or_else(|e| panic!("kubectl apply: {e}\n{yaml}"));
+}
+
+/// Merge-patches the status of an object (`ns` empty for cluster objects). Panics when it fails.
+pub fn patch_status(kube: &KubeApiserver, ns: &str, kind: &str, name: &str, patch: Value) {
+    kube.patch_status(ns, kind, name, &patch.to_string()).unwrap_or_else(|e| panic!("status of {kind} {ns}/{name}: {e}"));
+}
+
+/// A `LoadBalancer` Service `namespace/name` for `name.example.org` (port 80, no node ports).
+pub fn lb_service(namespace: &str, name: &str) -> String {
+    lb_service_annotated(namespace, name, &[])
+}
+
+/// [`lb_service`] with more annotations.
+pub fn lb_service_annotated(namespace: &str, name: &str, annotations: &[(&str, &str)]) -> String {
+    let mut extra = String::new();
+    for (k, v) in annotations {
+        extra.push_str(&format!("    {k}: {v}\n"));
+    }
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n{extra}    external-dns.kubernetes.io/hostname: {name}.example.org\n\
+         spec:\n  type: LoadBalancer\n  allocateLoadBalancerNodePorts: false\n  ports: [{{port: 80}}]\n"
+    )
+}
+
+/// The status of a Service (or Ingress) whose load balancer has `ip`.
+pub fn lb_status(ip: &str) -> Value {
+    json!({"status": {"loadBalancer": {"ingress": [{"ip": ip}]}}})
+}
+
+/// Creates [`lb_service`] and gives its load balancer `ip`.
+pub fn publish_lb(kube: &KubeApiserver, namespace: &str, name: &str, ip: &str) {
+    apply(kube, &lb_service(namespace, name));
+    patch_status(kube, namespace, "service", name, lb_status(ip));
+}
+
+/// An Ingress `apps/shop` (`shop.example.org`), a Gateway `infra/gw` with an HTTP listener open to
+/// every namespace and a TCP listener open to namespaces labelled `team: web`, and routes in
+/// `apps`: HTTPRoute `web` (`route.example.org`), GRPCRoute `api` (`grpc.example.org`), TCPRoute
+/// `db` (`tcp.example.org`). Needs the namespaces and the Gateway API CRDs; statuses:
+/// [`set_route_statuses`].
+pub const ROUTES: &str = r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop, namespace: apps}
+spec:
+  rules:
+  - host: shop.example.org
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: example
+  listeners:
+  - {name: http, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}
+  - name: tcp
+    protocol: TCP
+    port: 9000
+    allowedRoutes: {namespaces: {from: Selector, selector: {matchLabels: {team: web}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: apps}
+spec:
+  parentRefs: [{name: gw, namespace: infra, sectionName: http}]
+  hostnames: [route.example.org]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: api, namespace: apps}
+spec:
+  parentRefs: [{name: gw, namespace: infra, sectionName: http}]
+  hostnames: [grpc.example.org]
+  rules: [{backendRefs: [{name: web, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TCPRoute
+metadata:
+  name: db
+  namespace: apps
+  annotations: {external-dns.kubernetes.io/hostname: tcp.example.org}
+spec:
+  parentRefs: [{name: gw, namespace: infra, sectionName: tcp}]
+  rules: [{backendRefs: [{name: db, port: 5432}]}]
+"#;
+
+/// The statuses of [`ROUTES`]: the Ingress at 192.0.2.20, the Gateway at 192.0.2.30, every route
+/// accepted by its listener.
+pub fn set_route_statuses(kube: &KubeApiserver) {
+    patch_status(kube, "apps", "ingress", "shop", lb_status("192.0.2.20"));
+    patch_status(kube, "infra", "gateway", "gw", json!({"status": {"addresses": [{"type": "IPAddress", "value": "192.0.2.30"}]}}));
+    patch_status(kube, "apps", "httproute", "web", accepted("http"));
+    patch_status(kube, "apps", "grpcroute", "api", accepted("http"));
+    patch_status(kube, "apps", "tcproute", "db", accepted("tcp"));
+}
+
+/// A route status: accepted by the listener `section` of Gateway `infra/gw`.
+pub fn accepted(section: &str) -> Value {
+    json!({"status": {"parents": [{
+        "parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw", "namespace": "infra", "sectionName": section},
+        "controllerName": "example.net/gateway",
+        "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "ok",
+            "lastTransitionTime": "2026-11-22T00:00:00Z", "observedGeneration": 1}]}]}})
+}
+
+/// Namespace `exodns` and `deploy/rbac/` (ServiceAccount `exodns/exodns` bound to the shipped
+/// ClusterRole).
+pub fn install_shipped_rbac(kube: &KubeApiserver) {
+    let rbac = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/rbac");
+    apply(kube, "apiVersion: v1\nkind: Namespace\nmetadata: {name: exodns}\n");
+    kubectl(kube, &["apply", "-f", rbac.to_str().unwrap()]);
+}
