@@ -15,7 +15,8 @@
 #   phase B: the first UP_SAMPLE Services are patched again, and each sample waits until BOTH the
 #            exodns and the upstream name answer (upstream takes ~5 s each, hence the sample).
 # Prints p50/p90/p99/max (markdown); raw samples and logs in $OUT (default
-# $EXODNS_CACHE/bench/kube-latency-<time>). EXODNS_BIN skips the cargo build.
+# $EXODNS_CACHE/bench/kube-latency-<time>). EXODNS_BIN skips the cargo build; EXODNS_EXTRA_ARGS adds
+# flags to exodns (e.g. --min-event-sync-interval=10ms).
 # Needs: scripts/testbed (apiserver, pdns, upstream external-dns built by setup.sh), python3, cargo.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -60,12 +61,13 @@ $KB services --ns bench --count "$COUNT" --zones exo.bench,up.bench --ip-base 10
 mapfile -t PORTS < <(free_port 2)
 setsid "$EXODNS_BIN" --source=service --provider=pdns --pdns-server="$PDNS_API_URL" --pdns-api-key="$PDNS_API_KEY" \
   --policy=sync --txt-owner-id=exo-bench --domain-filter=exo.bench --kubeconfig="$KUBECONFIG" \
-  --metrics-address="127.0.0.1:${PORTS[0]}" </dev/null >"$OUT/exodns.log" 2>&1 &
+  --metrics-address="127.0.0.1:${PORTS[0]}" ${EXODNS_EXTRA_ARGS:-} </dev/null >"$OUT/exodns.log" 2>&1 &
 EXO_PID=$!
 setsid "$UPSTREAM" --source=service --provider=pdns --pdns-server="$PDNS_API_URL" --pdns-api-key="$PDNS_API_KEY" \
   --policy=sync --registry=txt --txt-owner-id=up-bench --domain-filter=up.bench --kubeconfig="$KUBECONFIG" \
   --metrics-address="127.0.0.1:${PORTS[1]}" --events </dev/null >"$OUT/upstream.log" 2>&1 &
 UP_PID=$!
+echo "exodns args: ${EXODNS_EXTRA_ARGS:-(defaults)}" >>"$OUT/uptime.txt"
 echo "exodns pid $EXO_PID ($("$EXODNS_BIN" --version 2>&1 | head -1)), upstream pid $UP_PID ($("$UPSTREAM" --version 2>&1 | head -1))" >&2
 
 $KB wait-zone --api "$PDNS_API_URL" --key "$PDNS_API_KEY" --zone exo.bench --count "$COUNT" --ip-base 10.1 --timeout 300

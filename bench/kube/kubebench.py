@@ -396,6 +396,7 @@ def cmd_run(a):
     # GNU time measures the peak RSS exactly (ru_maxrss of its child: the tool after exec; the
     # pre-exec fork of time itself is ~2 MB). The tool is time's only child: signals go to it.
     timef = a.out + ".maxrss"
+    wall_start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f"{time.time() % 1:.6f}"[1:] + "Z"
     t_start = time.monotonic()
     p = subprocess.Popen(["/usr/bin/time", "-f", "%M %e", "-o", timef] + a.command,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -411,7 +412,7 @@ def cmd_run(a):
             except OSError:
                 pass
         return tool[0]
-    res = {"cmd": a.command, "ready_s": None, "hwm_at_ready_kib": None, "timed_out": False}
+    res = {"cmd": a.command, "started_at": wall_start, "ready_s": None, "hwm_at_ready_kib": None, "timed_out": False}
     ready = threading.Event()
 
     def reader():

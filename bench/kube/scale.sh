@@ -17,6 +17,11 @@
 #   exodns-16mb      exodns watch mode, 16 MB PowerDNS, zone exo.bench (same measure as above)
 #   exodnsonce-stock exodns --once, stock PowerDNS, zone exo.bench: wall time to exit (the same
 #                    measure as upstream's)
+#   exodnsnoqps-stock  diagnostic: exodns-stock with --kube-api-qps=-1 (no client-side rate
+#                    limit: shows what the paginated initial list costs under the default QPS 5)
+#   exodnsle-stock   diagnostic: exodns-stock with --leader-election (its run loop then does not
+#                    spin on a closed leader channel; see bench/kube/RESULTS.md)
+# TOOLS (env) picks and orders the configurations (default: all seven).
 # Peak RSS: GNU time's maximum resident set size of the tool's process. Machine load (uptime) is
 # recorded before every measurement. Prints medians and ratios (markdown); raw JSON per
 # measurement and logs in $OUT (default $EXODNS_CACHE/bench/kube-scale-<time>).
@@ -32,6 +37,7 @@ PODS=${3:-20000}
 OUT=${OUT:-$(cache_dir bench)/kube-scale-$(date +%Y%m%dT%H%M%S)}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 KB="python3 $ROOT/bench/kube/kubebench.py"
+TOOLS=${TOOLS:-exodns-stock upstream-stock upstream-16mb exodns-16mb exodnsonce-stock exodnsnoqps-stock exodnsle-stock}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 UPSTREAM=${EXODNS_UPSTREAM_EXTERNAL_DNS_BIN:-$(peer_bin external-dns)}
@@ -67,61 +73,64 @@ $KB pods --namespaces bench-p0,bench-p1,bench-p2,bench-p3 --count "$PODS" --work
 echo "objects created in $(since "$t0") s" | tee "$OUT/create.txt" >&2
 
 run_tool() { # RUN NAME
-  local run=$1 name=$2 tool=${2%%-*} pd=${2#*-} zone port res
-  zone=$(case $tool in exodns*) echo exo.bench ;; *) echo up.bench ;; esac)
+  local run=$1 name=$2 pd=${2##*-} zone port res exo up
+  zone=$(case $name in exodns*) echo exo.bench ;; *) echo up.bench ;; esac)
   $KB zone --api "${API[$pd]}" --key "${KEY[$pd]}" --zone "$zone" --recreate
   sync; sleep 3
   res=$OUT/$name-$run
   echo "== run $run $name: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
   port=$(free_port 1)
-  if [ "$tool" = exodns ]; then
-    $KB run --out "$res.json" --log "$res.log" --timeout 600 --linger 1 \
-      --ready-regex 'sync applied.*kind="?full|full sync failed' -- \
-      "$EXODNS_BIN" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}" \
-      --policy=sync --txt-owner-id=exo-bench --domain-filter=exo.bench --kubeconfig="$KUBECONFIG" \
-      --metrics-address="127.0.0.1:$port"
-  elif [ "$tool" = exodnsonce ]; then
-    $KB run --out "$res.json" --log "$res.log" --timeout 600 -- \
-      "$EXODNS_BIN" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}" \
-      --policy=sync --txt-owner-id=exo-bench --domain-filter=exo.bench --kubeconfig="$KUBECONFIG" \
-      --metrics-address="127.0.0.1:$port" --once
-  else
-    $KB run --out "$res.json" --log "$res.log" --timeout 600 -- \
-      "$UPSTREAM" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}" \
-      --policy=sync --registry=txt --txt-owner-id=up-bench --domain-filter=up.bench --kubeconfig="$KUBECONFIG" \
-      --metrics-address="127.0.0.1:$port" --once
-  fi
+  exo=("$EXODNS_BIN" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}"
+    --policy=sync --txt-owner-id=exo-bench --domain-filter=exo.bench --kubeconfig="$KUBECONFIG"
+    --metrics-address="127.0.0.1:$port")
+  up=("$UPSTREAM" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}"
+    --policy=sync --registry=txt --txt-owner-id=up-bench --domain-filter=up.bench --kubeconfig="$KUBECONFIG"
+    --metrics-address="127.0.0.1:$port" --once)
+  local ready=(--ready-regex 'sync applied.*kind="?full|full sync failed' --linger 1)
+  case $name in
+    exodns-*)       $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" ;;
+    exodnsnoqps-*)  $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" --kube-api-qps=-1 ;;
+    exodnsle-*)     $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" \
+                      --leader-election --leader-election-namespace=default ;;
+    exodnsonce-*)   $KB run --out "$res.json" --log "$res.log" --timeout 600 -- "${exo[@]}" --once ;;
+    upstream-*)     $KB run --out "$res.json" --log "$res.log" --timeout 600 -- "${up[@]}" ;;
+  esac
   $KB count --api "${API[$pd]}" --key "${KEY[$pd]}" --zone "$zone" >"$res.zone.json"
   echo "   zone $zone now holds: $(cat "$res.zone.json")" >&2
 }
 
 for ((run = 1; run <= RUNS; run++)); do
-  for name in exodns-stock upstream-stock upstream-16mb exodns-16mb exodnsonce-stock; do
+  for name in $TOOLS; do
     run_tool "$run" "$name"
   done
 done
 echo "== end: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
 
-python3 - "$OUT" "$RUNS" <<'PY'
+python3 - "$OUT" "$RUNS" "$TOOLS" <<'PY'
 import json, statistics, sys
 out, runs = sys.argv[1], int(sys.argv[2])
-names = ["exodns-stock", "upstream-stock", "upstream-16mb", "exodns-16mb", "exodnsonce-stock"]
+names = sys.argv[3].split()
 med = {}
 print("| tool / PowerDNS | first sync (s), per run | median | peak RSS (MiB), per run | median | exit | zone after |")
 print("|---|---|---|---|---|---|---|")
 for n in names:
     rs = [json.load(open(f"{out}/{n}-{r}.json")) for r in range(1, runs + 1)]
     zs = [open(f"{out}/{n}-{r}.zone.json").read().strip() for r in range(1, runs + 1)]
-    t = [r["ready_s"] if n.startswith("exodns-") else r["wall_s"] for r in rs]
+    # watch mode: time to the "sync applied kind=full" line; --once: wall time to exit
+    t = [r["ready_s"] if "ready_line" in r or r.get("timed_out") else r["wall_s"] for r in rs]
     m = [r["maxrss_kib"] / 1024 for r in rs]
     ok = all(x is not None for x in t)
+    if None in m:
+        m = [r["hwm_sampled_kib"] / 1024 for r in rs]
     med[n] = (statistics.median(t) if ok else float("nan"), statistics.median(m))
     ex = ",".join(str(r["exit"]) for r in rs)
     print(f"| {n} | {', '.join('-' if x is None else f'{x:.2f}' for x in t)} | {med[n][0]:.2f} | "
           f"{', '.join(f'{x:.0f}' for x in m)} | {med[n][1]:.0f} | {ex} | {zs[-1]} |")
 print()
 for e, u in (("exodns-stock", "upstream-stock"), ("exodns-stock", "upstream-16mb"), ("exodns-16mb", "upstream-16mb"),
-             ("exodnsonce-stock", "upstream-16mb")):
+             ("exodnsonce-stock", "upstream-16mb"), ("exodnsnoqps-stock", "upstream-16mb"), ("exodnsle-stock", "upstream-16mb")):
+    if e not in med or u not in med:
+        continue
     print(f"- {u} / {e}: first sync {med[u][0] / med[e][0]:.1f}x, peak RSS {med[u][1] / med[e][1]:.1f}x")
 PY
 echo "raw: $OUT" >&2

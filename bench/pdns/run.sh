@@ -15,13 +15,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/scripts/testbed/lib.sh"
-
-RUNS=${1:-5}
-N=${2:-10000}
-ZONE=bench.test
-OUT=${OUT:-$(cache_dir bench)/pdns-$(date +%Y%m%dT%H%M%S)}
-mkdir -p "$OUT"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+bench_init pdns "$@"
 
 echo "building pdns-bench (release)..." >&2
 cargo build --quiet --release --manifest-path "$ROOT/Cargo.toml" -p exodns-it --bin pdns-bench
@@ -32,16 +26,6 @@ if VENV=$("$ROOT/scripts/testbed/venv.sh" 2>"$OUT/venv.err"); then :; else
   echo "NOTICE: no octoDNS venv ($(tail -1 "$OUT/venv.err")); octoDNS columns skipped" >&2; VENV=""
 fi
 
-api() { # METHOD PATH [curl args...]
-  local m=$1 p=$2; shift 2
-  curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $PDNS_API_KEY" -H 'Expect:' -H 'Content-Type: application/json' \
-    -X "$m" "$PDNS_API_URL/api/v1/servers/localhost$p" "$@"
-}
-fresh_zone() {
-  api DELETE "/zones/$ZONE." >/dev/null || true
-  local code; code=$(api POST /zones -d "{\"name\":\"$ZONE.\",\"kind\":\"Native\",\"nameservers\":[\"ns1.$ZONE.\"]}")
-  [ "$code" = 201 ] || die "create zone: HTTP $code"
-}
 rrset_count() {
   curl -s -H "X-API-Key: $PDNS_API_KEY" "$PDNS_API_URL/api/v1/servers/localhost/zones/$ZONE." \
     | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rrsets"]))'
@@ -60,7 +44,7 @@ curl_patches() {
   local dir=$1 s e code f
   s=$(now)
   for f in "$dir"/patch-*.json; do
-    code=$(api PATCH "/zones/$ZONE." --data-binary "@$f")
+    code=$(pdns_api PATCH "/zones/$ZONE." --data-binary "@$f")
     [ "$code" = 204 ] || die "curl PATCH $f: HTTP $code"
   done
   e=$(now)
@@ -103,11 +87,11 @@ for run in $(seq 1 "$RUNS"); do
 
   # --- stock server (2 MB body limit) ---
   start_pdns "$D/a" 2
-  fresh_zone
+  pdns_fresh_zone "$ZONE"
   "$BENCH" payload --zone "$ZONE" --count "$N" --max-body 2000000 --out "$D/p2" >/dev/null
   t_curl2=$(curl_patches "$D/p2")
   [ "$(rrset_count)" = $((2 * N + 2)) ] || die "curl run left $(rrset_count) rrsets"
-  fresh_zone
+  pdns_fresh_zone "$ZONE"
   s=$(now); line=$("$BENCH" sync --zone "$ZONE" --count "$N" --max-body 2000000); e=$(now)
   t_exo2=$(json_field "$line" seconds); t_exo2_wall=$(elapsed "$s" "$e"); p2=$(json_field "$line" patch_zone)
   [ "$(json_field "$line" rejected)" = 0 ] || die "exodns rejected changes: $line"
@@ -118,7 +102,7 @@ for run in $(seq 1 "$RUNS"); do
   noop_patch=$(json_field "$line" patch_zone)
   t_octo=NA; t_octo_noop=NA
   if [ -n "$VENV" ]; then
-    api DELETE "/zones/$ZONE." >/dev/null
+    pdns_api DELETE "/zones/$ZONE." >/dev/null
     octo_setup "$D/octo"
     t_octo=$(octo_sync "$D/octo" "$OUT/octodns-$run-cold.log")
     t_octo_noop=$(octo_sync "$D/octo" "$OUT/octodns-$run-noop.log")
@@ -127,10 +111,10 @@ for run in $(seq 1 "$RUNS"); do
 
   # --- raised limit (16 MB): one PATCH each ---
   start_pdns "$D/b" 16
-  fresh_zone
+  pdns_fresh_zone "$ZONE"
   "$BENCH" payload --zone "$ZONE" --count "$N" --max-body 16000000 --out "$D/p16" >/dev/null
   t_curl16=$(curl_patches "$D/p16")
-  fresh_zone
+  pdns_fresh_zone "$ZONE"
   line=$("$BENCH" sync --zone "$ZONE" --count "$N" --max-body 16000000)
   t_exo16=$(json_field "$line" seconds)
   [ "$(json_field "$line" patch_zone)" = 1 ] || die "expected one PATCH: $line"

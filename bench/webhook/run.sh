@@ -14,13 +14,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/scripts/testbed/lib.sh"
-
-RUNS=${1:-5}
-N=${2:-10000}
-ZONE=bench.test
-OUT=${OUT:-$(cache_dir bench)/webhook-$(date +%Y%m%dT%H%M%S)}
-mkdir -p "$OUT"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+bench_init webhook "$@"
 
 UPSTREAM=${EXODNS_UPSTREAM_EXTERNAL_DNS_BIN:-$(peer_bin external-dns)}
 [ -x "$UPSTREAM" ] || die "upstream external-dns not built: run scripts/testbed/setup.sh"
@@ -39,16 +33,6 @@ PY
 echo "POST body: $(wc -c <"$OUT/changes.json") bytes, $N endpoints" >&2
 
 free_tcp_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-api() { # METHOD PATH [curl args...]
-  local m=$1 p=$2; shift 2
-  curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $PDNS_API_KEY" -H 'Content-Type: application/json' \
-    -X "$m" "$PDNS_API_URL/api/v1/servers/localhost$p" "$@"
-}
-fresh_zone() {
-  api DELETE "/zones/$ZONE." >/dev/null || true
-  local code; code=$(api POST /zones -d "{\"name\":\"$ZONE.\",\"kind\":\"Native\",\"nameservers\":[\"ns1.$ZONE.\"]}")
-  [ "$code" = 201 ] || die "create zone: HTTP $code"
-}
 wait_up() { # URL PID
   local i
   for i in $(seq 1 200); do
@@ -73,7 +57,7 @@ trap 'bash "$ROOT/scripts/testbed/pdns.sh" stop "$PDNS_DIR" >/dev/null 2>&1 || t
 
 measure() { # NAME RUN
   local name=$1 run=$2 pid url post get count hwm log=$OUT/$1-$2.log
-  fresh_zone
+  pdns_fresh_zone "$ZONE"
   if [ "$name" = exodns ]; then
     local port mport; port=$(free_tcp_port); mport=$(free_tcp_port)
     url=http://127.0.0.1:$port

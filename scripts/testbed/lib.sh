@@ -217,6 +217,34 @@ spawn() { # LOG CMD [ARGS...]
   printf '%s\n' "$!"
 }
 
+# ---- benchmarks ---------------------------------------------------------------------------------
+# bench_init NAME [RUNS] [N]: the settings of the bench/*/run.sh scripts. Sets RUNS (default 5),
+# N (default 10000), ZONE=bench.test and OUT (default $EXODNS_CACHE/bench/NAME-<time>; created),
+# and exports CARGO_TARGET_DIR (default: target/ of this clone).
+bench_init() {
+  # shellcheck disable=SC2034  # read by the calling script
+  RUNS=${2:-5} N=${3:-10000} ZONE=bench.test
+  OUT=${OUT:-$(cache_dir bench)/$1-$(date +%Y%m%dT%H%M%S)}
+  mkdir -p "$OUT"
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(cd "$EXODNS_TESTBED_SCRIPTS/../.." && pwd)/target}
+}
+
+# pdns_api METHOD PATH [CURL ARGS...]: one call of the PowerDNS API at $PDNS_API_URL (key
+# $PDNS_API_KEY) on /api/v1/servers/localhost/PATH...; prints the HTTP status. Large bodies go
+# without `Expect: 100-continue`.
+pdns_api() {
+  local m=$1 p=$2; shift 2
+  curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $PDNS_API_KEY" -H 'Expect:' -H 'Content-Type: application/json' \
+    -X "$m" "$PDNS_API_URL/api/v1/servers/localhost$p" "$@"
+}
+
+# pdns_fresh_zone ZONE: deletes ZONE when it is there and creates it empty (Native, NS ns1.ZONE).
+pdns_fresh_zone() {
+  pdns_api DELETE "/zones/$1." >/dev/null || true
+  local code; code=$(pdns_api POST /zones -d "{\"name\":\"$1.\",\"kind\":\"Native\",\"nameservers\":[\"ns1.$1.\"]}")
+  [ "$code" = 201 ] || die "create zone $1: HTTP $code"
+}
+
 # ---- Go -----------------------------------------------------------------------------------------
 # Environment for builds of test peers: module mode, no workspace, no auto toolchain download,
 # static binaries.

@@ -106,3 +106,38 @@ impl Error {
         Error::Config { flag, reason: reason.into() }
     }
 }
+
+/// An error and its sources on one line (`a: b: c`), without repeating a source that the message
+/// already quotes: for the errors of HTTP and Kubernetes clients, whose own message is often only
+/// "error sending request".
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Layer(&'static str, #[source] Option<Box<Layer>>);
+
+    #[test]
+    fn error_chain_joins_sources_once() {
+        let inner = Layer("connection refused", None);
+        let middle = Layer("tcp connect error: connection refused", Some(Box::new(inner)));
+        let outer = Layer("error sending request", Some(Box::new(middle)));
+        assert_eq!(error_chain(&outer), "error sending request: tcp connect error: connection refused");
+        assert_eq!(error_chain(&Layer("alone", None)), "alone");
+    }
+}

@@ -20,7 +20,7 @@ pub mod target;
 
 pub use changes::Changes;
 pub use endpoint::{Endpoint, Labels, ProviderSpecific, Ttl};
-pub use error::{Invalid, InvalidKind};
+pub use error::{Invalid, InvalidKind, error_chain};
 pub use filter::DomainFilter;
 pub use name::DnsName;
 pub use object::ObjectRef;

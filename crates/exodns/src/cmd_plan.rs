@@ -2,16 +2,22 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
-use exodns_controller::Syncer;
+use exodns_controller::{ObjectSource, Protected, Syncer};
 use exodns_core::endpoint::RawEndpoint;
 use exodns_core::registry::Owned;
 use exodns_core::{Endpoint, Invalid};
+use exodns_kube::KubeSource;
 use exodns_provider::Provider;
 use exodns_provider::inmemory::InMemoryProvider;
+use exodns_sources::{SourceConfig, SourceKind, SourceOutput};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::cli::{Config, PlanArgs, PlanOutput};
+use crate::cmd_run::kube_settings;
 use crate::sources::{ManifestSource, source_config, source_kinds};
 use crate::{output, wiring};
 
@@ -32,12 +38,55 @@ fn read_current(path: &std::path::Path) -> anyhow::Result<(Vec<Endpoint>, Vec<In
     Ok((endpoints, invalid))
 }
 
+/// Desired endpoints from a live cluster: watches the enabled sources until each has its first
+/// full list (at most `--cache-sync-timeout`), then reads every object once.
+async fn desired_from_cluster(cfg: &Config, kinds: &[SourceKind], source_cfg: SourceConfig) -> anyhow::Result<(Vec<Endpoint>, Protected)> {
+    let client = exodns_kube::connect(&kube_settings(cfg)).await?;
+    let (tx, mut events) = mpsc::channel(4096);
+    let source = KubeSource::start(client, kinds, source_cfg, tx)?;
+    let deadline = Instant::now() + cfg.general.cache_sync_timeout;
+    // Watches a source needs on demand (Pods for a headless Service, …) start while the first
+    // lists arrive: ask twice, a moment apart, before trusting "all synced".
+    let mut synced_twice = 0;
+    while synced_twice < 2 {
+        let health = source.health();
+        if health.iter().all(|h| h.synced) {
+            synced_twice += 1;
+        } else {
+            synced_twice = 0;
+            if Instant::now() >= deadline {
+                let waiting: Vec<String> = health.iter().filter(|h| !h.synced).map(|h| format!("{} ({})", h.source, h.error.as_deref().unwrap_or("listing"))).collect();
+                bail!("sources not synced within --cache-sync-timeout: {}", waiting.join(", "));
+            }
+        }
+        tokio::select! {
+            _ = events.recv() => {}
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    let mut protected = Protected::default();
+    let mut outputs = Vec::new();
+    for object in source.objects() {
+        let Some(oe) = source.endpoints(&object) else { continue };
+        for inv in &oe.invalid {
+            tracing::warn!("{inv}");
+        }
+        if !oe.invalid.is_empty() {
+            protected.resources.insert(object.resource_label());
+        }
+        outputs.push(SourceOutput { endpoints: oe.endpoints, invalid: Vec::new() });
+    }
+    let merged: SourceOutput = outputs.into_iter().collect();
+    Ok((merged.endpoints, protected))
+}
+
 pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let kinds = source_kinds(cfg)?;
-    if !kinds.contains(&exodns_sources::SourceKind::Manifest) {
-        bail!("exodns plan reads objects from files: give --source=manifest --manifest-path=PATH");
-    }
-    let (desired, protected) = ManifestSource::new(cfg, &kinds, source_config(cfg)?)?.desired();
+    let (desired, protected) = if kinds.contains(&SourceKind::Manifest) {
+        ManifestSource::new(cfg, &kinds, source_config(cfg)?)?.desired()
+    } else {
+        desired_from_cluster(cfg, &kinds, source_config(cfg)?).await?
+    };
     let registry = wiring::registry(cfg)?;
     let options = wiring::plan_options(cfg)?;
 
@@ -66,6 +115,11 @@ pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
             let txt = report.outgoing.len().saturating_sub(report.planned.len());
             if txt > 0 {
                 println!("(and {txt} ownership TXT record changes beside them; --output json lists them)");
+            }
+            for c in &report.conflicts {
+                let owner = if c.foreign_owner.is_empty() { "no ExternalDNS".to_owned() } else { format!("owner {:?}", c.foreign_owner) };
+                println!("! not touching {} {}: held by {owner}{}", c.dns_name, c.record_type,
+                    c.resource.as_deref().map(|r| format!(" (wanted by {r})")).unwrap_or_default());
             }
         }
     }

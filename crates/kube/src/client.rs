@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use exodns_core::error_chain;
 use http::{Request, Response};
 use kube::client::{Body, ClientBuilder};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -18,7 +19,7 @@ use tokio::time::Instant;
 use tower::buffer::Buffer;
 use tower::{BoxError, Layer, Service, ServiceExt};
 
-use crate::error::{KubeError, error_chain};
+use crate::error::KubeError;
 
 /// How to reach the apiserver (upstream's flags of the same names; the binary maps them).
 #[derive(Debug, Clone, PartialEq)]

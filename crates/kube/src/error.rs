@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use exodns_core::error_chain;
+
 /// What can go wrong talking to Kubernetes. Every variant knows the label it is counted under
 /// ([`KubeError::metric_label`]). None of them carries a credential.
 #[derive(Debug, thiserror::Error)]
@@ -83,22 +85,6 @@ impl From<kube::Error> for KubeError {
     fn from(e: kube::Error) -> Self {
         KubeError::from_kube(&e)
     }
-}
-
-/// An error and its sources on one line (`a: b: c`), without repeating a source that the
-/// message already quotes.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let m = s.to_string();
-        if !out.contains(&m) {
-            out.push_str(": ");
-            out.push_str(&m);
-        }
-        cur = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

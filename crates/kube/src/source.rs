@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use exodns_controller::{ObjectEndpoints, ObjectNote, ObjectSource, SourceEvent, SourceHealth};
-use exodns_core::ObjectRef;
+use exodns_core::{ObjectRef, error_chain};
 use exodns_sources::annotations::{Annotations, ENDPOINTS_TYPE};
 use exodns_sources::cluster::{ClusterView, SERVICE_NAME_LABEL};
 use exodns_sources::service::ENDPOINTS_TYPE_NODE_EXTERNAL_IP;
@@ -48,7 +48,7 @@ use tracing::{debug, info, warn};
 
 use crate::cache::{Cache, Key, key_of};
 use crate::client::KubeClient;
-use crate::error::{KubeError, error_chain};
+use crate::error::KubeError;
 use crate::events::EventSink;
 use crate::resources::{Obj, Watched, discover};
 use crate::strip::{Lean, Strip};

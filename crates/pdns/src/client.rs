@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
+use exodns_core::error_chain;
+use exodns_http::retry_after;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
@@ -211,14 +213,11 @@ impl std::fmt::Debug for PdnsClient {
 impl PdnsClient {
     pub fn new(cfg: &PdnsConfig) -> Result<Self, PdnsError> {
         cfg.validate()?;
-        let tls = crate::tls::client_config(&cfg.tls, cfg.server.scheme() == "https")?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
+        let tls = exodns_http::client_config(&cfg.tls, cfg.server.scheme() == "https")?;
+        let http = exodns_http::client_builder(tls)
             .timeout(cfg.timeout)
             .connect_timeout(cfg.connect_timeout.min(cfg.timeout))
             .pool_idle_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
-            .user_agent(concat!("exodns/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| PdnsError::Client(error_chain(&e)))?;
         let mut zones_url = cfg.server.clone();
@@ -306,7 +305,7 @@ impl PdnsClient {
             let outcome = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
-                    let retry_after = retry_after(&resp);
+                    let retry_after = retry_after(resp.headers());
                     match resp.bytes().await {
                         Ok(bytes) => Ok((status, retry_after, bytes)),
                         Err(e) => Err(error_chain(&e)),
@@ -353,24 +352,4 @@ impl PdnsClient {
 fn status_message(status: StatusCode, body: &[u8]) -> String {
     let text = crate::model::error_message(body);
     if text.is_empty() { status.canonical_reason().unwrap_or("no message").to_owned() } else { text }
-}
-
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let secs: u64 = resp.headers().get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
-    Some(Duration::from_secs(secs))
-}
-
-/// An error with its causes (`error sending request …: connection refused`).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }

@@ -2,11 +2,12 @@
 //! (`--pdns-server`, `--pdns-api-key`, `--pdns-server-id`, `--pdns-skip-tls-verify`, `--tls-ca`,
 //! `--tls-client-cert`, `--tls-client-cert-key`) onto it.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use exodns_core::DomainFilter;
 pub use exodns_core::Secret;
+/// TLS towards the PowerDNS API (upstream's `--tls-*` flags and `--pdns-skip-tls-verify`).
+pub use exodns_http::TlsSettings;
 use url::Url;
 
 use crate::error::PdnsError;
@@ -19,25 +20,6 @@ pub const DEFAULT_TTL: u32 = 300;
 pub const DEFAULT_SERVER: &str = "http://localhost:8081";
 /// Upstream's `--pdns-server-id` default.
 pub const DEFAULT_SERVER_ID: &str = "localhost";
-
-/// TLS towards the PowerDNS API (upstream's `--tls-*` flags and `--pdns-skip-tls-verify`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsSettings {
-    /// PEM file with the CA certificate(s) to trust instead of the system roots (`--tls-ca`).
-    pub ca_file: Option<PathBuf>,
-    /// PEM client certificate chain for mutual TLS (`--tls-client-cert`).
-    pub client_cert_file: Option<PathBuf>,
-    /// PEM private key of the client certificate (`--tls-client-cert-key`).
-    pub client_key_file: Option<PathBuf>,
-    /// Accept any server certificate (`--pdns-skip-tls-verify`). For tests only.
-    pub skip_verify: bool,
-}
-
-impl TlsSettings {
-    pub fn is_configured(&self) -> bool {
-        self.ca_file.is_some() || self.client_cert_file.is_some() || self.client_key_file.is_some() || self.skip_verify
-    }
-}
 
 /// Retries of one request on a connection error, a timeout, a 5xx or a 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

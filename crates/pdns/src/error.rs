@@ -21,3 +21,21 @@ pub enum PdnsError {
     #[error("PowerDNS API: {0}")]
     Api(#[from] crate::client::ApiError),
 }
+
+impl From<exodns_http::TlsError> for PdnsError {
+    /// The TLS settings' failures, in the words of PowerDNS's flags.
+    fn from(e: exodns_http::TlsError) -> Self {
+        use exodns_http::TlsError;
+        match e {
+            TlsError::File { path, message } => PdnsError::File { path, message },
+            TlsError::NoSystemRoots => {
+                PdnsError::Tls("no system CA certificates found; give the PowerDNS server's CA with --tls-ca".into())
+            }
+            TlsError::CertWithoutKey => PdnsError::Config {
+                setting: "--tls-client-cert",
+                message: "--tls-client-cert and --tls-client-cert-key go together".into(),
+            },
+            other => PdnsError::Tls(other.to_string()),
+        }
+    }
+}

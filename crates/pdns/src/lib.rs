@@ -3,7 +3,8 @@
 //! - [`PdnsProvider`] implements [`exodns_provider::Provider`]: it reads every zone inside the
 //!   domain filter (one GET per zone, a few at a time) and writes each zone's changes in one
 //!   atomic PATCH, or in ordered chunks under the server's body limit.
-//! - [`PdnsClient`] is the small REST client under it (reqwest + rustls with the ring provider).
+//! - [`PdnsClient`] is the small REST client under it (reqwest + rustls with the ring provider,
+//!   set up by `exodns-http`).
 //! - [`PdnsConfig`] holds the settings; the binary maps upstream's flag names onto it.
 //!
 //! The API key lives in a [`Secret`]: it is sent as a sensitive header and appears in no log,
@@ -17,7 +18,6 @@ mod convert;
 mod error;
 mod model;
 mod provider;
-mod tls;
 
 #[cfg(test)]
 mod fake_tests;

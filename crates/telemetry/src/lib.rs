@@ -6,5 +6,5 @@
 mod metrics;
 mod server;
 
-pub use metrics::{Metrics, SyncKind, SyncSummary};
-pub use server::{Check, HealthChecks, OpsServer};
+pub use metrics::{Metrics, MetricsText, SyncKind, SyncSummary, encode_registry, register_build_info};
+pub use server::{Check, HealthChecks, OpsServer, listen_address};

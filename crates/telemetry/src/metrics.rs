@@ -47,6 +47,35 @@ struct BuildLabels {
     arch: String,
 }
 
+/// Registers `name` on `registry`: a gauge at 1 labelled with this build's `version`, `revision`
+/// (`EXODNS_REVISION` at build time) and `arch`.
+pub fn register_build_info(registry: &mut Registry, name: &str, help: &str) {
+    let build: Family<BuildLabels, Gauge> = Family::default();
+    build
+        .get_or_create(&BuildLabels {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            revision: option_env!("EXODNS_REVISION").unwrap_or("unknown").to_owned(),
+            arch: std::env::consts::ARCH.to_owned(),
+        })
+        .set(1);
+    registry.register(name, help, build);
+}
+
+/// The text exposition (OpenMetrics) of a registry.
+pub fn encode_registry(registry: &Registry) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut out, registry);
+    out
+}
+
+/// What `/metrics` of an [`OpsServer`](crate::OpsServer) serves: [`Metrics`] in the controller,
+/// other families (registered on a prometheus-client [`Registry`]) elsewhere.
+pub trait MetricsText: Send + Sync {
+    /// The text exposition.
+    fn encode(&self) -> String;
+}
+
 /// Which kind of sync a figure belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncKind {
@@ -117,14 +146,6 @@ impl Metrics {
     /// Registers every family. `owner_id` fills the `owner` label of the owner-mismatch gauge.
     pub fn new(owner_id: &str) -> Self {
         let mut registry = Registry::default();
-        let build: Family<BuildLabels, Gauge> = Family::default();
-        build
-            .get_or_create(&BuildLabels {
-                version: env!("CARGO_PKG_VERSION").to_owned(),
-                revision: option_env!("EXODNS_REVISION").unwrap_or("unknown").to_owned(),
-                arch: std::env::consts::ARCH.to_owned(),
-            })
-            .set(1);
         let m = Metrics {
             registry: Registry::default(),
             owner_id: owner_id.to_owned(),
@@ -152,7 +173,7 @@ impl Metrics {
         };
         // Upstream's names: `external_dns_<subsystem>_<name>`.
         let ed = registry.sub_registry_with_prefix("external_dns");
-        ed.register("build_info", "exodns build (upstream-compatible name)", build);
+        register_build_info(ed, "build_info", "exodns build (upstream-compatible name)");
         let c = ed.sub_registry_with_prefix("controller");
         c.register("last_sync_timestamp_seconds", "Time of the last successful sync that changed or verified records", m.last_sync.clone());
         c.register("last_reconcile_timestamp_seconds", "Time of the last successful sync", m.last_reconcile.clone());
@@ -188,10 +209,7 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     pub fn encode(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
+        encode_registry(&self.registry)
     }
 
     pub fn sync_succeeded(&self, kind: SyncKind, took: Duration, event_latency: Option<Duration>, s: &SyncSummary) {
@@ -272,6 +290,12 @@ impl Metrics {
 
     pub fn set_source_synced(&self, source: &str, synced: bool) {
         self.source_synced.get_or_create(&SourceLabel { source: source.into() }).set(i64::from(synced));
+    }
+}
+
+impl MetricsText for Metrics {
+    fn encode(&self) -> String {
+        Metrics::encode(self)
     }
 }
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-use crate::metrics::Metrics;
+use crate::metrics::MetricsText;
 
 /// The outcome of a health check: OK or not, and a line per condition for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub trait HealthChecks: Send + Sync {
 }
 
 struct Shared {
-    metrics: Arc<Metrics>,
+    metrics: Arc<dyn MetricsText>,
     health: Arc<dyn HealthChecks>,
 }
 
@@ -69,8 +69,9 @@ pub struct OpsServer {
     router: Router,
 }
 
-/// Upstream writes `:7979` for "every interface, port 7979".
-fn socket_address(address: &str) -> String {
+/// A listen address as upstream writes them (Go's `:7979`, "every interface, port 7979") as a
+/// socket address (`0.0.0.0:7979`); others unchanged.
+pub fn listen_address(address: &str) -> String {
     match address.strip_prefix(':') {
         Some(port) => format!("0.0.0.0:{port}"),
         None => address.to_owned(),
@@ -78,8 +79,9 @@ fn socket_address(address: &str) -> String {
 }
 
 impl OpsServer {
-    pub async fn bind(address: &str, metrics: Arc<Metrics>, health: Arc<dyn HealthChecks>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(socket_address(address)).await?;
+    /// Binds `address` (`host:port` or `:port`); nothing is served until [`serve`](Self::serve).
+    pub async fn bind(address: &str, metrics: Arc<dyn MetricsText>, health: Arc<dyn HealthChecks>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(listen_address(address)).await?;
         let shared = Arc::new(Shared { metrics, health });
         let router = Router::new()
             .route("/healthz", get(healthz))
@@ -97,11 +99,17 @@ impl OpsServer {
     pub async fn serve(self) -> std::io::Result<()> {
         axum::serve(self.listener, self.router).await
     }
+
+    /// Serves until `shutdown` completes, then lets requests in progress finish.
+    pub async fn serve_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Metrics;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     struct Fixed(bool);

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -354,13 +353,9 @@ fn tail(path: &Path, lines: usize) -> String {
 
 fn http_client() -> Result<reqwest::Client, TestbedError> {
     // Plain http on the loopback; reqwest still wants a TLS configuration with a provider.
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TestbedError::Http(e.to_string()))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
+    let tls = exodns_http::client_config(&exodns_http::TlsSettings::default(), false)
+        .map_err(|e| TestbedError::Http(e.to_string()))?;
+    exodns_http::client_builder(tls)
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .map_err(|e| TestbedError::Http(e.to_string()))

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use exodns_core::{Changes, DomainFilter, Endpoint};
+use exodns_core::{Changes, DomainFilter, Endpoint, error_chain};
+use exodns_http::{TlsError, TlsSettings};
 use exodns_provider::{ApplyReport, Provider, ProviderError, Records};
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use tracing::{debug, info, warn};
 use url::Url;
@@ -143,23 +144,12 @@ pub struct WebhookProvider {
     counters: Counters,
 }
 
+/// The system roots for an `https://` URL (upstream's client has no TLS flags either).
 fn tls_config(https: bool) -> Result<rustls::ClientConfig, WebhookError> {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    if https {
-        let native = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(native.certs);
-        if roots.is_empty() {
-            return Err(WebhookError::Tls("no system CA certificates found for an https:// webhook URL".into()));
-        }
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| WebhookError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+    exodns_http::client_config(&TlsSettings::default(), https).map_err(|e| match e {
+        TlsError::NoSystemRoots => WebhookError::Tls("no system CA certificates found for an https:// webhook URL".into()),
+        other => WebhookError::Tls(other.to_string()),
+    })
 }
 
 fn join(base: &Url, segment: &str) -> Url {
@@ -186,20 +176,6 @@ impl Failure {
     }
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
@@ -214,13 +190,10 @@ impl WebhookProvider {
     /// Checks the settings and builds the HTTP client; no request is sent.
     pub fn new(cfg: ClientConfig) -> Result<Self, WebhookError> {
         cfg.validate()?;
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls_config(cfg.url.scheme() == "https")?)
+        let http = exodns_http::client_builder(tls_config(cfg.url.scheme() == "https")?)
             .timeout(cfg.read_timeout + cfg.write_timeout)
             .connect_timeout(cfg.write_timeout)
             .pool_idle_timeout(Duration::from_secs(20))
-            .tcp_nodelay(true)
-            .user_agent(concat!("exodns/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| WebhookError::Tls(error_chain(&e)))?;
         let records_url = join(&cfg.url, "records");
@@ -315,8 +288,7 @@ impl WebhookProvider {
         let text = snippet(body);
         let message = if text.is_empty() { format!("{what}: HTTP {status}") } else { format!("{what}: HTTP {status}: {text}") };
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            let retry_after = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()).map(Duration::from_secs);
-            Failure::Transient(message, retry_after)
+            Failure::Transient(message, exodns_http::retry_after(headers))
         } else if status == StatusCode::PAYLOAD_TOO_LARGE {
             Failure::Permanent(format!("{message} (the change set is over the server's body limit)"))
         } else {

@@ -3,7 +3,8 @@
 //! - [`server::WebhookServer`] serves any exodns [`Provider`](exodns_provider::Provider) to
 //!   ExternalDNS (`exodns webhook --provider=NAME`): `GET /` (negotiation), `GET /records`,
 //!   `POST /records`, `POST /adjustendpoints`, with body limits, timeouts and clear errors;
-//!   `/healthz` and `/metrics` on a separate listener.
+//!   `/healthz`, `/readyz` and `/metrics` on a separate listener (exodns-telemetry's
+//!   `OpsServer`, with the families of [`metrics::ServerMetrics`]).
 //! - [`client::WebhookProvider`] is an exodns provider that drives any webhook provider
 //!   (`--provider=webhook --webhook-provider-url=…`).
 //! - [`wire`] holds the JSON shapes and the decoders both sides use (and the fuzz targets test).

@@ -1,152 +1,198 @@
-//! Counters of the webhook server, in the Prometheus text format (`/metrics`).
+//! Counters of the webhook server: prometheus-client families, served on `--metrics-address` by
+//! exodns-telemetry's [`OpsServer`](exodns_telemetry::OpsServer).
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-#[derive(Debug, Default, Clone, Copy)]
-struct RequestStat {
-    count: u64,
-    seconds: f64,
+use exodns_telemetry::{MetricsText, encode_registry, register_build_info};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    code: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderErrorLabels {
+    call: &'static str,
+    kind: &'static str,
 }
 
 /// What the server has done since it started.
-#[derive(Debug, Default)]
 pub struct ServerMetrics {
-    requests: Mutex<BTreeMap<(&'static str, String, u16), RequestStat>>,
-    provider_errors: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
-    in_flight: AtomicI64,
-    connections: AtomicU64,
-    header_timeouts: AtomicU64,
-    idle_closed: AtomicU64,
-    skipped_items: AtomicU64,
-    rejected_changes: AtomicU64,
-    changes_applied: AtomicU64,
-    records_served: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_duration: Family<RouteLabels, Histogram>,
+    provider_errors: Family<ProviderErrorLabels, Counter>,
+    in_flight: Gauge,
+    connections: Counter,
+    header_timeouts: Counter,
+    idle_closed: Counter,
+    skipped_items: Counter,
+    rejected_changes: Counter,
+    changes_applied: Counter,
+    records_served: Counter,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+impl std::fmt::Debug for ServerMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerMetrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for ServerMetrics {
+    /// Registers every family: `exodns_build_info` and `exodns_webhook_*`.
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("exodns");
+        let m = ServerMetrics {
+            registry: Registry::default(),
+            requests: Family::default(),
+            request_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 16))),
+            provider_errors: Family::default(),
+            in_flight: Gauge::default(),
+            connections: Counter::default(),
+            header_timeouts: Counter::default(),
+            idle_closed: Counter::default(),
+            skipped_items: Counter::default(),
+            rejected_changes: Counter::default(),
+            changes_applied: Counter::default(),
+            records_served: Counter::default(),
+        };
+        register_build_info(&mut registry, "build_info", "exodns version");
+        let w = registry.sub_registry_with_prefix("webhook");
+        w.register("requests", "Webhook API requests answered, by route, method and status code", m.requests.clone());
+        w.register("request_duration_seconds", "Time spent answering webhook API requests", m.request_duration.clone());
+        w.register("provider_errors", "Provider calls that failed, by call and kind", m.provider_errors.clone());
+        w.register("requests_in_flight", "Webhook API requests being answered", m.in_flight.clone());
+        w.register("connections", "Connections accepted", m.connections.clone());
+        w.register(
+            "header_timeouts",
+            "Connections closed because the request headers did not arrive in time",
+            m.header_timeouts.clone(),
+        );
+        w.register("idle_closed", "Keep-alive connections closed after the idle timeout", m.idle_closed.clone());
+        w.register("skipped_items", "Endpoints in request bodies left out because their content is invalid", m.skipped_items.clone());
+        w.register("changes", "Record set changes received in POST /records", m.changes_applied.clone());
+        w.register("rejected_changes", "Record set changes the provider refused", m.rejected_changes.clone());
+        w.register("records_served", "Endpoints returned by GET /records", m.records_served.clone());
+        ServerMetrics { registry, ..m }
+    }
 }
 
 impl ServerMetrics {
     pub(crate) fn request(&self, route: &'static str, method: &str, code: u16, elapsed: Duration) {
-        let mut map = lock(&self.requests);
-        let stat = map.entry((route, method.to_owned(), code)).or_default();
-        stat.count += 1;
-        stat.seconds += elapsed.as_secs_f64();
+        let labels = RequestLabels { route: route.to_owned(), method: method.to_owned(), code };
+        self.requests.get_or_create(&labels).inc();
+        let RequestLabels { route, method, .. } = labels;
+        self.request_duration.get_or_create(&RouteLabels { route, method }).observe(elapsed.as_secs_f64());
     }
 
     pub(crate) fn provider_error(&self, call: &'static str, kind: &'static str) {
-        *lock(&self.provider_errors).entry((call, kind)).or_default() += 1;
+        self.provider_errors.get_or_create(&ProviderErrorLabels { call, kind }).inc();
     }
 
     pub(crate) fn in_flight(&self, delta: i64) {
-        self.in_flight.fetch_add(delta, Ordering::Relaxed);
+        self.in_flight.inc_by(delta);
     }
 
     pub(crate) fn connection(&self) {
-        self.connections.fetch_add(1, Ordering::Relaxed);
+        self.connections.inc();
     }
 
     pub(crate) fn header_timeout(&self) {
-        self.header_timeouts.fetch_add(1, Ordering::Relaxed);
+        self.header_timeouts.inc();
     }
 
     pub(crate) fn idle_closed(&self) {
-        self.idle_closed.fetch_add(1, Ordering::Relaxed);
+        self.idle_closed.inc();
     }
 
     pub(crate) fn skipped(&self, n: usize) {
-        self.skipped_items.fetch_add(n as u64, Ordering::Relaxed);
+        self.skipped_items.inc_by(n as u64);
     }
 
     pub(crate) fn applied(&self, changes: usize, rejected: usize) {
-        self.changes_applied.fetch_add(changes as u64, Ordering::Relaxed);
-        self.rejected_changes.fetch_add(rejected as u64, Ordering::Relaxed);
+        self.changes_applied.inc_by(changes as u64);
+        self.rejected_changes.inc_by(rejected as u64);
     }
 
     pub(crate) fn served(&self, records: usize) {
-        self.records_served.fetch_add(records as u64, Ordering::Relaxed);
+        self.records_served.inc_by(records as u64);
     }
 
     /// Requests answered on `route` (`/records`, `/`, …) with `method`, any status.
     pub fn requests(&self, route: &str, method: &str) -> u64 {
-        lock(&self.requests).iter().filter(|((r, m, _), _)| *r == route && m == method).map(|(_, s)| s.count).sum()
-    }
-
-    /// Requests answered with `code`, any route.
-    pub fn responses(&self, code: u16) -> u64 {
-        lock(&self.requests).iter().filter(|((_, _, c), _)| *c == code).map(|(_, s)| s.count).sum()
+        let mut labels = RequestLabels { route: route.to_owned(), method: method.to_owned(), code: 0 };
+        (100..600)
+            .map(|code| {
+                labels.code = code;
+                self.requests.get(&labels).map_or(0, |c| c.get())
+            })
+            .sum()
     }
 
     pub fn header_timeouts(&self) -> u64 {
-        self.header_timeouts.load(Ordering::Relaxed)
+        self.header_timeouts.get()
     }
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
-        };
-        let _ = writeln!(
-            out,
-            "# HELP exodns_build_info exodns version.\n# TYPE exodns_build_info gauge\nexodns_build_info{{version=\"{}\"}} 1",
-            env!("CARGO_PKG_VERSION")
-        );
-        let requests = lock(&self.requests).clone();
-        let _ = writeln!(out, "# HELP exodns_webhook_requests_total Webhook API requests answered, by route, method and status code.");
-        let _ = writeln!(out, "# TYPE exodns_webhook_requests_total counter");
-        for ((route, method, code), s) in &requests {
-            let _ = writeln!(out, "exodns_webhook_requests_total{{route=\"{route}\",method=\"{method}\",code=\"{code}\"}} {}", s.count);
+        encode_registry(&self.registry)
+    }
+}
+
+impl MetricsText for ServerMetrics {
+    fn encode(&self) -> String {
+        self.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_labels() {
+        let m = ServerMetrics::default();
+        m.request("/records", "POST", 204, Duration::from_millis(3));
+        m.request("/records", "POST", 204, Duration::from_millis(5));
+        m.request("/records", "GET", 503, Duration::from_millis(1));
+        m.provider_error("records", "transient");
+        m.connection();
+        m.header_timeout();
+        assert_eq!(m.requests("/records", "POST"), 2);
+        assert_eq!(m.requests("/records", "GET"), 1);
+        assert_eq!(m.requests("/", "GET"), 0);
+        assert_eq!(m.header_timeouts(), 1);
+        let text = m.render();
+        for line in [
+            "exodns_build_info{version=\"",
+            "exodns_webhook_requests_total{route=\"/records\",method=\"POST\",code=\"204\"} 2",
+            "exodns_webhook_request_duration_seconds_count{route=\"/records\",method=\"POST\"} 2",
+            "exodns_webhook_request_duration_seconds_sum{route=\"/records\",method=\"POST\"} 0.0",
+            "exodns_webhook_provider_errors_total{call=\"records\",kind=\"transient\"} 1",
+            "exodns_webhook_requests_in_flight 0",
+            "exodns_webhook_connections_total 1",
+            "exodns_webhook_header_timeouts_total 1",
+            "exodns_webhook_idle_closed_total 0",
+            "exodns_webhook_skipped_items_total 0",
+            "exodns_webhook_changes_total 0",
+            "exodns_webhook_rejected_changes_total 0",
+            "exodns_webhook_records_served_total 0",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in:\n{text}");
         }
-        let _ = writeln!(out, "# HELP exodns_webhook_request_duration_seconds Time spent answering webhook API requests.");
-        let _ = writeln!(out, "# TYPE exodns_webhook_request_duration_seconds summary");
-        let mut per_route: BTreeMap<(&str, &str), RequestStat> = BTreeMap::new();
-        for ((route, method, _), s) in &requests {
-            let e = per_route.entry((route, method.as_str())).or_default();
-            e.count += s.count;
-            e.seconds += s.seconds;
-        }
-        for ((route, method), s) in &per_route {
-            let _ = writeln!(out, "exodns_webhook_request_duration_seconds_sum{{route=\"{route}\",method=\"{method}\"}} {}", s.seconds);
-            let _ = writeln!(out, "exodns_webhook_request_duration_seconds_count{{route=\"{route}\",method=\"{method}\"}} {}", s.count);
-        }
-        let _ = writeln!(out, "# HELP exodns_webhook_provider_errors_total Provider calls that failed, by call and kind.");
-        let _ = writeln!(out, "# TYPE exodns_webhook_provider_errors_total counter");
-        for ((call, kind), n) in lock(&self.provider_errors).iter() {
-            let _ = writeln!(out, "exodns_webhook_provider_errors_total{{call=\"{call}\",kind=\"{kind}\"}} {n}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP exodns_webhook_requests_in_flight Webhook API requests being answered.\n# TYPE exodns_webhook_requests_in_flight gauge\nexodns_webhook_requests_in_flight {}",
-            self.in_flight.load(Ordering::Relaxed)
-        );
-        counter(&mut out, "exodns_webhook_connections_total", "Connections accepted.", self.connections.load(Ordering::Relaxed));
-        counter(
-            &mut out,
-            "exodns_webhook_header_timeouts_total",
-            "Connections closed because the request headers did not arrive in time.",
-            self.header_timeouts.load(Ordering::Relaxed),
-        );
-        counter(&mut out, "exodns_webhook_idle_closed_total", "Keep-alive connections closed after the idle timeout.", self.idle_closed.load(Ordering::Relaxed));
-        counter(
-            &mut out,
-            "exodns_webhook_skipped_items_total",
-            "Endpoints in request bodies left out because their content is invalid.",
-            self.skipped_items.load(Ordering::Relaxed),
-        );
-        counter(&mut out, "exodns_webhook_changes_total", "Record set changes received in POST /records.", self.changes_applied.load(Ordering::Relaxed));
-        counter(
-            &mut out,
-            "exodns_webhook_rejected_changes_total",
-            "Record set changes the provider refused.",
-            self.rejected_changes.load(Ordering::Relaxed),
-        );
-        counter(&mut out, "exodns_webhook_records_served_total", "Endpoints returned by GET /records.", self.records_served.load(Ordering::Relaxed));
-        out
     }
 }

@@ -129,3 +129,12 @@ pub fn install_shipped_rbac(kube: &KubeApiserver) {
     apply(kube, "apiVersion: v1\nkind: Namespace\nmetadata: {name: exodns}\n");
     kubectl(kube, &["apply", "-f", rbac.to_str().unwrap()]);
 }
+
+/// The sum of the samples of a Prometheus text page on lines that start with `prefix` (a name,
+/// or a name and labels) and hold each of `labels`; 0 when there are none.
+pub fn metric_sum(page: &str, prefix: &str, labels: &[&str]) -> f64 {
+    page.lines()
+        .filter(|l| !l.starts_with('#') && l.starts_with(prefix) && labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

@@ -13,13 +13,16 @@
 //! target dir, `target/oci-image`, minutes the first time) unless `EXODNS_OCI_ARCHIVE` names an
 //! archive built already.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use exodns_sources::SourceKind;
+use exodns_testbed::kube::{KubeApiserver, peer_binary, testbed_var};
+use exodns_testbed::{exodns_bin, skip_or_fail};
 use serde_json::{Value, json};
+
+use crate::common::kubectl;
 
 const RELEASE: &str = "dns";
 const NAMESPACE: &str = "exodns-system";
@@ -56,42 +59,8 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// `KEY` from the environment, else from `export KEY=…` in `$EXODNS_CACHE/testbed.env`.
-fn peer_var(key: &str) -> Option<String> {
-    if let Some(v) = std::env::var(key).ok().filter(|v| !v.is_empty()) {
-        return Some(v);
-    }
-    static FILE: OnceLock<BTreeMap<String, String>> = OnceLock::new();
-    let vars = FILE.get_or_init(|| {
-        let cache = std::env::var("EXODNS_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/exodns")
-            });
-        let text = std::fs::read_to_string(cache.join("testbed.env")).unwrap_or_default();
-        text.lines()
-            .filter_map(|l| l.trim().strip_prefix("export "))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.trim_matches(['"', '\'']).to_owned()))
-            .collect()
-    });
-    vars.get(key).cloned()
-}
-
-/// A peer is missing: fail with `EXODNS_REQUIRE_PEERS=1`, otherwise print a notice (and the
-/// caller returns).
-fn missing(what: &str) {
-    if exodns_testbed::require_peers() {
-        panic!("peer missing (EXODNS_REQUIRE_PEERS=1): {what}");
-    }
-    eprintln!("SKIP: peer missing: {what} (set EXODNS_REQUIRE_PEERS=1 to fail instead)");
-}
-
 fn helm() -> Option<PathBuf> {
-    if let Some(p) = peer_var("EXODNS_HELM_BIN")
-        .map(PathBuf::from)
-        .filter(|p| p.is_file())
-    {
+    if let Some(p) = peer_binary("EXODNS_HELM_BIN") {
         return Some(p);
     }
     exodns_testbed::have_program("helm").then(|| PathBuf::from("helm"))
@@ -112,7 +81,7 @@ fn gomodcache() -> PathBuf {
 
 /// Upstream ExternalDNS v0.22.0 in the Go module cache (`scripts/testbed/crds.sh` downloads it).
 fn upstream_module() -> Option<PathBuf> {
-    let dir = match peer_var("EXODNS_DNSENDPOINT_CRD") {
+    let dir = match testbed_var("EXODNS_DNSENDPOINT_CRD") {
         // …/external-dns@v0.22.0/config/crd/standard/dnsendpoints.externaldns.k8s.io.yaml
         Some(crd) => PathBuf::from(crd)
             .ancestors()
@@ -123,17 +92,6 @@ fn upstream_module() -> Option<PathBuf> {
     dir.join("charts/external-dns/Chart.yaml")
         .is_file()
         .then_some(dir)
-}
-
-/// The exodns binary of this build: `EXODNS_BIN`, else `target/<profile>/exodns` next to this
-/// test binary (built by `cargo test --workspace`).
-fn exodns_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("EXODNS_BIN").map(PathBuf::from) {
-        return p.is_file().then_some(p);
-    }
-    let exe = std::env::current_exe().ok()?; // target/<profile>/deps/it-<hash>
-    let p = exe.parent()?.parent()?.join("exodns");
-    p.is_file().then_some(p)
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -738,7 +696,7 @@ fn check_namespaced(d: &[Value]) {
 #[test]
 fn chart_lints_and_renders_every_scenario() {
     let Some(helm) = Helm::get() else {
-        return missing("helm (EXODNS_HELM_BIN)");
+        return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
     let chart = chart_dir();
     let mut failures = Vec::new();
@@ -776,10 +734,10 @@ fn chart_lints_and_renders_every_scenario() {
 #[test]
 fn every_rendering_parses_with_the_exodns_binary() {
     let Some(helm) = Helm::get() else {
-        return missing("helm (EXODNS_HELM_BIN)");
+        return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
     let Some(exodns) = exodns_bin() else {
-        return missing("the exodns binary (cargo build -p exodns, or EXODNS_BIN)");
+        return;
     };
     let mut failures = Vec::new();
     for s in scenarios() {
@@ -802,7 +760,7 @@ fn every_rendering_parses_with_the_exodns_binary() {
 #[test]
 fn chart_refuses_unsafe_values() {
     let Some(helm) = Helm::get() else {
-        return missing("helm (EXODNS_HELM_BIN)");
+        return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
     for (name, values, message) in [
         (
@@ -828,7 +786,7 @@ fn chart_refuses_unsafe_values() {
 #[test]
 fn cilium_network_policy_auto_follows_the_cluster() {
     let Some(helm) = Helm::get() else {
-        return missing("helm (EXODNS_HELM_BIN)");
+        return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
     let f = helm.values_file("auto", "ciliumNetworkPolicy:\n  enabled: auto\n");
     let without = docs(&helm.template(&chart_dir(), &f, &[]).unwrap());
@@ -851,7 +809,7 @@ fn cilium_network_policy_auto_follows_the_cluster() {
 #[test]
 fn chart_rbac_equals_deploy_rbac() {
     let Some(helm) = Helm::get() else {
-        return missing("helm (EXODNS_HELM_BIN)");
+        return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
     let shipped = repo_root().join("deploy/rbac/clusterrole.yaml");
     let shipped_text = std::fs::read_to_string(&shipped).unwrap_or_else(|e| {
@@ -919,7 +877,7 @@ fn source_kind(name: &str) -> SourceKind {
 #[test]
 fn chart_rbac_per_source_equals_exodns_kube() {
     let Some(helm) = Helm::get() else {
-        return missing("helm (EXODNS_HELM_BIN)");
+        return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
     let cluster: Vec<&str> = exodns_kube::rbac::cluster_sources()
         .iter()
@@ -966,7 +924,7 @@ fn chart_rbac_per_source_equals_exodns_kube() {
 #[test]
 fn dnsendpoint_crd_schema_equals_upstreams() {
     let Some(module) = upstream_module() else {
-        return missing("sigs.k8s.io/external-dns@v0.22.0 in the Go module cache");
+        return skip_or_fail("sigs.k8s.io/external-dns@v0.22.0 in the Go module cache");
     };
     let read = |p: PathBuf| -> Value {
         let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
@@ -994,120 +952,36 @@ fn dnsendpoint_crd_schema_equals_upstreams() {
     assert_eq!(strip(&ours["spec"]), strip(&theirs["spec"]));
 }
 
-/// A control plane from `scripts/testbed/apiserver.sh`, stopped (by PID, through the script) on drop.
-struct Apiserver {
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-impl Apiserver {
-    fn start() -> Result<Apiserver, String> {
-        if !exodns_testbed::have_program("kubectl") {
-            return Err("kubectl".into());
-        }
-        if peer_var("EXODNS_KUBE_APISERVER_BIN").is_none_or(|p| !Path::new(&p).is_file()) {
-            return Err(
-                "kube-apiserver (EXODNS_KUBE_APISERVER_BIN; scripts/testbed/setup.sh builds it)"
-                    .into(),
-            );
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("exodns-deploy-")
-            .tempdir()
-            .map_err(|e| e.to_string())?;
-        let o = run(Command::new("bash")
-            .arg(exodns_testbed::scripts_dir().join("apiserver.sh"))
-            .arg("start")
-            .arg(dir.path()));
-        if !o.status.success() {
-            panic!(
-                "apiserver.sh start failed:\n{}{}",
-                text(&o.stdout),
-                text(&o.stderr)
-            );
-        }
-        let kubeconfig = text(&o.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("KUBECONFIG=").map(PathBuf::from))
-            .expect("apiserver.sh printed no KUBECONFIG");
-        Ok(Apiserver { dir, kubeconfig })
-    }
-
-    fn script(&self, args: &[&str]) {
-        let o = run(Command::new("bash")
-            .arg(exodns_testbed::scripts_dir().join("apiserver.sh"))
-            .arg(args[0])
-            .arg(self.dir.path())
-            .args(&args[1..]));
-        assert!(
-            o.status.success(),
-            "apiserver.sh {args:?} failed:\n{}{}",
-            text(&o.stdout),
-            text(&o.stderr)
-        );
-    }
-
-    fn kubectl(&self, args: &[&str]) -> Output {
-        run(Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--request-timeout=60s")
-            .args(args))
-    }
-
-    fn kubectl_ok(&self, args: &[&str]) -> String {
-        let o = self.kubectl(args);
-        assert!(
-            o.status.success(),
-            "kubectl {args:?} failed:\n{}{}",
-            text(&o.stdout),
-            text(&o.stderr)
-        );
-        text(&o.stdout)
-    }
-}
-
-impl Drop for Apiserver {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(exodns_testbed::scripts_dir().join("apiserver.sh"))
-            .arg("stop")
-            .arg(self.dir.path())
-            .output();
-    }
-}
-
 /// Every scenario's rendering (CRDs included) is accepted by a real kube-apiserver 1.33 with
 /// `kubectl apply --server-side --dry-run=server`: the Cilium and ServiceMonitor CRDs installed
 /// from the Go module cache, our DNSEndpoint CRD installed from the chart.
 #[test]
 fn chart_renderings_pass_server_side_dry_run() {
     let Some(helm) = Helm::get() else {
-        return missing("helm (EXODNS_HELM_BIN)");
+        return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
-    let api = match Apiserver::start() {
-        Ok(a) => a,
-        Err(what) => return missing(&what),
+    let Some(api) = KubeApiserver::start_or_skip() else {
+        return;
     };
-    api.script(&["crds", "cilium", "servicemonitor"]);
+    api.install_crds(&["cilium", "servicemonitor"]).expect("CRDs");
     let crd = chart_dir().join("crds/dnsendpoints.externaldns.k8s.io.yaml");
-    api.kubectl_ok(&[
+    kubectl(&api, &[
         "apply",
         "--server-side",
         "--field-manager=exodns-test",
         "-f",
         crd.to_str().unwrap(),
     ]);
-    api.kubectl_ok(&[
+    kubectl(&api, &[
         "wait",
         "--for=condition=Established",
         "--timeout=60s",
         "crd/dnsendpoints.externaldns.k8s.io",
     ]);
-    api.kubectl_ok(&["create", "namespace", NAMESPACE]);
+    kubectl(&api, &["create", "namespace", NAMESPACE]);
 
     // A DNSEndpoint with every field validates against our CRD.
-    let sample = api.dir.path().join("dnsendpoint.yaml");
+    let sample = api.dir().join("dnsendpoint.yaml");
     std::fs::write(
         &sample,
         format!(
@@ -1115,7 +989,7 @@ fn chart_renderings_pass_server_side_dry_run() {
         ),
     )
     .unwrap();
-    api.kubectl_ok(&[
+    kubectl(&api, &[
         "apply",
         "--server-side",
         "--dry-run=server",
@@ -1133,28 +1007,28 @@ fn chart_renderings_pass_server_side_dry_run() {
                 continue;
             }
         };
-        let file = api.dir.path().join(format!("{}.yaml", s.name));
+        let file = api.dir().join(format!("{}.yaml", s.name));
         std::fs::write(&file, &yaml).unwrap();
-        let o = api.kubectl(&[
-            "apply",
-            "--server-side",
-            "--dry-run=server",
-            "--field-manager=exodns-test",
-            "-o",
-            "name",
-            "-f",
-            file.to_str().unwrap(),
-        ]);
-        let applied = text(&o.stdout);
-        if !o.status.success() {
-            failures.push(format!(
-                "{}: kubectl apply --dry-run=server:\n{}{}",
-                s.name,
-                applied,
-                text(&o.stderr)
-            ));
-            continue;
-        }
+        let o = api.kubectl(
+            &[
+                "apply",
+                "--server-side",
+                "--dry-run=server",
+                "--field-manager=exodns-test",
+                "-o",
+                "name",
+                "-f",
+                file.to_str().unwrap(),
+            ],
+            None,
+        );
+        let applied = match o {
+            Ok(applied) => applied,
+            Err(e) => {
+                failures.push(format!("{}: {e}", s.name));
+                continue;
+            }
+        };
         // Every rendered object went through the server.
         let rendered = docs(&yaml).len();
         let accepted = applied.lines().filter(|l| !l.trim().is_empty()).count();
@@ -1177,15 +1051,15 @@ fn chart_renderings_pass_server_side_dry_run() {
 /// Installed for real (every source, two replicas), the chart's ServiceAccount gets a token
 /// (TokenRequest) that may do what exodns_kube says the sources need and use its Lease, and no
 /// more: the way the RBAC-sufficiency test runs exodns with the chart's identity.
-fn service_account_token_has_the_chart_rbac(api: &Apiserver, helm: &Helm) {
+fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
     let values = helm.values_file(
         "token",
         &format!("sources: [{}]\nreplicaCount: 2\n", ALL_SOURCES.join(", ")),
     );
     let yaml = helm.template(&chart_dir(), &values, &[]).unwrap();
-    let file = api.dir.path().join("installed.yaml");
+    let file = api.dir().join("installed.yaml");
     std::fs::write(&file, &yaml).unwrap();
-    api.kubectl_ok(&[
+    kubectl(api, &[
         "apply",
         "--server-side",
         "--field-manager=exodns-test",
@@ -1193,7 +1067,7 @@ fn service_account_token_has_the_chart_rbac(api: &Apiserver, helm: &Helm) {
         file.to_str().unwrap(),
     ]);
     let sa = format!("{RELEASE}-exodns");
-    let token = api.kubectl_ok(&["-n", NAMESPACE, "create", "token", &sa, "--duration=10m"]);
+    let token = kubectl(api, &["-n", NAMESPACE, "create", "token", &sa, "--duration=10m"]);
     let token = token.trim();
     assert!(!token.is_empty(), "no token minted");
     // Each question a SelfSubjectAccessReview made with the token (exact: group, resource,
@@ -1213,13 +1087,13 @@ fn service_account_token_has_the_chart_rbac(api: &Apiserver, helm: &Helm) {
                 })
             })
             .collect();
-        let file = api.dir.path().join("ssar.json");
+        let file = api.dir().join("ssar.json");
         std::fs::write(
             &file,
             json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
         )
         .unwrap();
-        let out = api.kubectl_ok(&[
+        let out = kubectl(api, &[
             "--token",
             token,
             "create",
@@ -1347,9 +1221,7 @@ fn help_flags(help: &str) -> BTreeSet<String> {
 /// Flags upstream ExternalDNS v0.22.0 understands: its binary's `--help` when built, else its
 /// `docs/flags.md`.
 fn upstream_flags(module: &Path) -> BTreeSet<String> {
-    if let Some(bin) =
-        peer_var("EXODNS_UPSTREAM_EXTERNAL_DNS_BIN").filter(|p| Path::new(p).is_file())
-    {
+    if let Some(bin) = peer_binary("EXODNS_UPSTREAM_EXTERNAL_DNS_BIN") {
         let o = run(Command::new(bin).arg("--help"));
         let flags = help_flags(&format!("{}{}", text(&o.stdout), text(&o.stderr)));
         if flags.len() > 50 {
@@ -1367,13 +1239,13 @@ fn upstream_flags(module: &Path) -> BTreeSet<String> {
 #[test]
 fn upstream_values_render_the_same_args() {
     let Some(helm) = Helm::get() else {
-        return missing("helm (EXODNS_HELM_BIN)");
+        return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
     let Some(module) = upstream_module() else {
-        return missing("sigs.k8s.io/external-dns@v0.22.0 in the Go module cache");
+        return skip_or_fail("sigs.k8s.io/external-dns@v0.22.0 in the Go module cache");
     };
     let Some(exodns) = exodns_bin() else {
-        return missing("the exodns binary (cargo build -p exodns, or EXODNS_BIN)");
+        return;
     };
     let values = fixture("upstream-values-pdns.yaml");
     let up = docs(
@@ -1559,7 +1431,7 @@ fn oci_archive_holds_a_non_root_image_running_exodns() {
         Some(p) => PathBuf::from(p),
         None => {
             if !exodns_testbed::have_program("cargo") || !exodns_testbed::have_program("python3") {
-                return missing("cargo and python3 for scripts/image/build-oci.sh");
+                return skip_or_fail("cargo and python3 for scripts/image/build-oci.sh");
             }
             let out = work.path().join("exodns-oci.tar");
             // Its own target dir (the outer cargo holds the lock of this build's): `oci-image`

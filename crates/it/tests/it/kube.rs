@@ -6,7 +6,7 @@
 //! EndpointSlices, Pod status, route acceptance) themselves.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,11 @@ use exodns_kube::{KubeClient, KubeSettings, KubeSource, Watched};
 use exodns_sources::cluster::ClusterView;
 use exodns_sources::{Objects, SourceConfig, SourceFlags, SourceKind};
 use exodns_testbed::kube::KubeApiserver;
+use exodns_testbed::wait_until_async;
+use serde_json::json;
 use tokio::sync::mpsc;
+
+use crate::common::{ROUTES, apply, install_shipped_rbac, kubectl, lb_status, patch_status, set_route_statuses};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -86,19 +90,6 @@ fn start_source(client: KubeClient, sources: &[SourceKind], cfg: SourceConfig) -
     (source, Events::spawn(rx))
 }
 
-async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    loop {
-        if cond() {
-            return start.elapsed();
-        }
-        if start.elapsed() > timeout {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn healthy(source: &KubeSource) -> bool {
     source.health().iter().all(SourceHealth::healthy)
 }
@@ -121,18 +112,6 @@ fn lines(e: &Option<ObjectEndpoints>) -> Vec<String> {
     e.as_ref().map(|e| e.endpoints.iter().map(|ep| ep.to_string()).collect()).unwrap_or_default()
 }
 
-fn kubectl(kube: &KubeApiserver, args: &[&str]) -> String {
-    kube.kubectl(args, None).unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"))
-}
-
-fn apply(kube: &KubeApiserver, yaml: &str) {
-    kube.apply_yaml(yaml).unwrap_or_else(|e| panic!("kubectl apply: {e}\n{yaml}"));
-}
-
-fn patch_status(kube: &KubeApiserver, ns: &str, kind: &str, name: &str, patch: serde_json::Value) {
-    kube.patch_status(ns, kind, name, &patch.to_string()).unwrap_or_else(|e| panic!("status of {kind} {ns}/{name}: {e}"));
-}
-
 /// Every object the sources read, as the apiserver serves them (not stripped).
 fn full_objects(kube: &KubeApiserver, kinds: &str) -> Objects {
     let json = kubectl(kube, &["get", kinds, "-A", "-o", "json"]);
@@ -141,21 +120,9 @@ fn full_objects(kube: &KubeApiserver, kinds: &str) -> Objects {
     objects.into_iter().collect()
 }
 
-const ACCEPTED: &str = r#"{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "ok",
-  "lastTransitionTime": "2026-11-22T00:00:00Z", "observedGeneration": 1}"#;
-
-fn accepted(section: &str) -> serde_json::Value {
-    serde_json::from_str(&format!(
-        r#"{{"status": {{"parents": [{{"parentRef": {{"group": "gateway.networking.k8s.io", "kind": "Gateway",
-          "name": "gw", "namespace": "infra", "sectionName": "{section}"}},
-          "controllerName": "example.net/gateway", "conditions": [{ACCEPTED}]}}]}}}}"#
-    ))
-    .unwrap()
-}
-
 /// The objects of most tests: a namespace of apps, a LoadBalancer and a headless Service with
 /// its Pods and EndpointSlice, a NodePort Service, a Node, an Ingress, a Gateway with HTTP,
-/// GRPC and TCP routes, and a DNSEndpoint with MX, SRV and TXT records.
+/// GRPC and TCP routes ([`ROUTES`]), and a DNSEndpoint with MX, SRV, TXT and A records.
 const APPS: &str = r#"
 apiVersion: v1
 kind: Namespace
@@ -239,53 +206,7 @@ spec:
   ports: [{port: 5060, protocol: UDP}]
 "#;
 
-const EDGE: &str = r#"
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: shop, namespace: apps}
-spec:
-  rules:
-  - host: shop.example.org
-    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: infra}
-spec:
-  gatewayClassName: example
-  listeners:
-  - {name: http, protocol: HTTP, port: 80, allowedRoutes: {namespaces: {from: All}}}
-  - name: tcp
-    protocol: TCP
-    port: 9000
-    allowedRoutes: {namespaces: {from: Selector, selector: {matchLabels: {team: web}}}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web, namespace: apps}
-spec:
-  parentRefs: [{name: gw, namespace: infra, sectionName: http}]
-  hostnames: [route.example.org]
-  rules: [{backendRefs: [{name: web, port: 80}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GRPCRoute
-metadata: {name: api, namespace: apps}
-spec:
-  parentRefs: [{name: gw, namespace: infra, sectionName: http}]
-  hostnames: [grpc.example.org]
-  rules: [{backendRefs: [{name: web, port: 80}]}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: TCPRoute
-metadata:
-  name: db
-  namespace: apps
-  annotations: {external-dns.kubernetes.io/hostname: tcp.example.org}
-spec:
-  parentRefs: [{name: gw, namespace: infra, sectionName: tcp}]
-  rules: [{backendRefs: [{name: db, port: 5432}]}]
----
+const DNSENDPOINT: &str = r#"
 apiVersion: externaldns.k8s.io/v1alpha1
 kind: DNSEndpoint
 metadata: {name: records, namespace: apps}
@@ -310,7 +231,7 @@ spec:
 "#;
 
 fn set_statuses(kube: &KubeApiserver, headless: bool, nodeport: bool, edge: bool) {
-    patch_status(kube, "apps", "service", "web", serde_json::json!({"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10"}]}}}));
+    patch_status(kube, "apps", "service", "web", lb_status("192.0.2.10"));
     if headless || nodeport {
         for (pod, container, ip) in [("db-0", "db", "10.1.0.10"), ("db-1", "db", "10.1.0.11"), ("solo", "c", "10.1.0.20")] {
             if pod == "solo" && !nodeport {
@@ -321,7 +242,7 @@ fn set_statuses(kube: &KubeApiserver, headless: bool, nodeport: bool, edge: bool
                 "apps",
                 "pod",
                 pod,
-                serde_json::json!({"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": "10.0.0.1",
+                json!({"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": "10.0.0.1",
                     "conditions": [{"type": "Ready", "status": "True"}],
                     "containerStatuses": [{"name": container, "ready": true, "restartCount": 0, "image": "x", "imageID": "",
                         "state": {"running": {"startedAt": "2026-11-22T00:00:00Z"}}}]}}),
@@ -334,22 +255,12 @@ fn set_statuses(kube: &KubeApiserver, headless: bool, nodeport: bool, edge: bool
             "",
             "node",
             "node-1",
-            serde_json::json!({"status": {"addresses": [{"type": "ExternalIP", "address": "198.51.100.1"}, {"type": "InternalIP", "address": "10.0.0.1"}],
+            json!({"status": {"addresses": [{"type": "ExternalIP", "address": "198.51.100.1"}, {"type": "InternalIP", "address": "10.0.0.1"}],
                 "images": [{"names": ["registry.example.org/huge:1"], "sizeBytes": 1000000}]}}),
         );
     }
     if edge {
-        patch_status(kube, "apps", "ingress", "shop", serde_json::json!({"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.20"}]}}}));
-        patch_status(
-            kube,
-            "infra",
-            "gateway",
-            "gw",
-            serde_json::json!({"status": {"addresses": [{"type": "IPAddress", "value": "192.0.2.30"}]}}),
-        );
-        patch_status(kube, "apps", "httproute", "web", accepted("http"));
-        patch_status(kube, "apps", "grpcroute", "api", accepted("http"));
-        patch_status(kube, "apps", "tcproute", "db", accepted("tcp"));
+        set_route_statuses(kube);
     }
 }
 
@@ -364,7 +275,7 @@ fn set_statuses(kube: &KubeApiserver, headless: bool, nodeport: bool, edge: bool
 async fn kube_watches_match_the_sources() {
     let Some(kube) = apiserver() else { return };
     kube.install_crds(&["gateway", "dnsendpoint"]).expect("CRDs");
-    for y in [APPS, HEADLESS, NODEPORT, EDGE, POD_SOURCE] {
+    for y in [APPS, HEADLESS, NODEPORT, ROUTES, DNSENDPOINT, POD_SOURCE] {
         apply(&kube, y);
     }
     set_statuses(&kube, true, true, true);
@@ -372,7 +283,7 @@ async fn kube_watches_match_the_sources() {
     let kinds = cluster_sources();
     let cfg = SourceConfig::default();
     let (source, events) = start_source(client(&kube).await, &kinds, cfg.clone());
-    let took = wait_for("every source synced", Duration::from_secs(60), || healthy(&source)).await;
+    let took = wait_until_async("every source synced", Duration::from_secs(60), || healthy(&source)).await;
     eprintln!("all sources synced in {took:?}");
 
     // Discovery: Gateway API 1.6.1 serves TCPRoute only as v1.
@@ -418,7 +329,8 @@ async fn kube_watches_match_the_sources() {
     for pod in source.pods("apps") {
         let spec = pod.spec.as_ref().unwrap();
         assert!(spec.containers.is_empty(), "containers kept: {:?}", pod.metadata.name);
-        assert!(pod.metadata.managed_fields.is_none() && pod.metadata.uid.is_none());
+        // The uid stays: Kubernetes Events name the object they regard by it.
+        assert!(pod.metadata.managed_fields.is_none() && pod.metadata.uid.is_some());
         assert!(pod.status.as_ref().unwrap().container_statuses.is_none());
     }
     let node = source.node("node-1").unwrap();
@@ -432,13 +344,13 @@ async fn kube_watches_match_the_sources() {
 
     // Events: an object, and the dependents of what it reads.
     let mark = events.len();
-    patch_status(&kube, "apps", "service", "web", serde_json::json!({"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.11"}]}}}));
-    wait_for("the Service event", Duration::from_secs(10), || events.changed_since(mark).contains("service/apps/web")).await;
+    patch_status(&kube, "apps", "service", "web", lb_status("192.0.2.11"));
+    wait_until_async("the Service event", Duration::from_secs(10), || events.changed_since(mark).contains("service/apps/web")).await;
     assert_eq!(e("service/apps/web"), vec!["web.example.org A 192.0.2.11"]);
 
     let mark = events.len();
-    patch_status(&kube, "infra", "gateway", "gw", serde_json::json!({"status": {"addresses": [{"type": "IPAddress", "value": "192.0.2.31"}]}}));
-    wait_for("route events after the Gateway changed", Duration::from_secs(10), || {
+    patch_status(&kube, "infra", "gateway", "gw", json!({"status": {"addresses": [{"type": "IPAddress", "value": "192.0.2.31"}]}}));
+    wait_until_async("route events after the Gateway changed", Duration::from_secs(10), || {
         let c = events.changed_since(mark);
         ["httproute/apps/web", "grpcroute/apps/api", "tcproute/apps/db"].iter().all(|r| c.contains(*r))
     })
@@ -448,7 +360,7 @@ async fn kube_watches_match_the_sources() {
     // Namespace labels decide a Selector listener: the TCPRoute goes when they stop matching.
     let mark = events.len();
     kubectl(&kube, &["label", "namespace", "apps", "team=other", "--overwrite"]);
-    wait_for("the TCPRoute event after its namespace changed", Duration::from_secs(10), || {
+    wait_until_async("the TCPRoute event after its namespace changed", Duration::from_secs(10), || {
         events.changed_since(mark).contains("tcproute/apps/db")
     })
     .await;
@@ -457,15 +369,15 @@ async fn kube_watches_match_the_sources() {
     let mark = events.len();
     kubectl(&kube, &["-n", "apps", "patch", "endpointslice", "db-abc", "--type=json", "-p",
         r#"[{"op": "replace", "path": "/endpoints/1/conditions/ready", "value": false}]"#]);
-    wait_for("the headless Service event after its EndpointSlice changed", Duration::from_secs(10), || {
+    wait_until_async("the headless Service event after its EndpointSlice changed", Duration::from_secs(10), || {
         events.changed_since(mark).contains("service/apps/db")
     })
     .await;
     assert_eq!(e("service/apps/db"), vec!["db-0.db.example.org A 10.1.0.10", "db.example.org A 10.1.0.10"]);
 
     let mark = events.len();
-    patch_status(&kube, "", "node", "node-1", serde_json::json!({"status": {"addresses": [{"type": "ExternalIP", "address": "198.51.100.2"}]}}));
-    wait_for("node, NodePort Service and pod events after the Node changed", Duration::from_secs(10), || {
+    patch_status(&kube, "", "node", "node-1", json!({"status": {"addresses": [{"type": "ExternalIP", "address": "198.51.100.2"}]}}));
+    wait_until_async("node, NodePort Service and pod events after the Node changed", Duration::from_secs(10), || {
         let c = events.changed_since(mark);
         c.contains("node/node-1") && c.contains("service/apps/sip")
     })
@@ -475,22 +387,22 @@ async fn kube_watches_match_the_sources() {
     // An update of nothing the sources read is not passed on.
     let before = source.watch_status()[&Watched::Pods].unchanged;
     kubectl(&kube, &["-n", "apps", "annotate", "pod", "db-1", "unrelated.example.com/x=1"]);
-    wait_for("the no-op Pod update", Duration::from_secs(10), || source.watch_status()[&Watched::Pods].unchanged > before).await;
+    wait_until_async("the no-op Pod update", Duration::from_secs(10), || source.watch_status()[&Watched::Pods].unchanged > before).await;
 
     let mark = events.len();
     kubectl(&kube, &["-n", "apps", "delete", "service", "web", "--wait=false"]);
-    wait_for("the delete event", Duration::from_secs(10), || events.changed_since(mark).contains("service/apps/web")).await;
+    wait_until_async("the delete event", Duration::from_secs(10), || events.changed_since(mark).contains("service/apps/web")).await;
     assert!(source.endpoints(&oref("service/apps/web")).is_none());
 
     // DNSEndpoint status: published → status.observedGeneration.
     source.published(&oref("crd/apps/records"));
     let observed = || kubectl(&kube, &["-n", "apps", "get", "dnsendpoint", "records", "-o", "jsonpath={.status.observedGeneration}"]);
-    wait_for("status.observedGeneration", Duration::from_secs(10), || observed().trim() == "1").await;
+    wait_until_async("status.observedGeneration", Duration::from_secs(10), || observed().trim() == "1").await;
     kubectl(&kube, &["-n", "apps", "patch", "dnsendpoint", "records", "--type=merge", "-p",
         r#"{"spec": {"endpoints": [{"dnsName": "b.example.org", "recordType": "A", "targets": ["192.0.2.98"]}]}}"#]);
-    wait_for("the new generation in the cache", Duration::from_secs(10), || e("crd/apps/records") == vec!["b.example.org A 192.0.2.98"]).await;
+    wait_until_async("the new generation in the cache", Duration::from_secs(10), || e("crd/apps/records") == vec!["b.example.org A 192.0.2.98"]).await;
     source.published(&oref("crd/apps/records"));
-    wait_for("status.observedGeneration 2", Duration::from_secs(10), || observed().trim() == "2").await;
+    wait_until_async("status.observedGeneration 2", Duration::from_secs(10), || observed().trim() == "2").await;
 
     assert!(healthy(&source), "{:?}", source.health());
     let st = source.watch_status();
@@ -516,7 +428,7 @@ async fn kube_service_dependencies_start_on_demand() {
         &[SourceKind::Service],
         flags(|f| f.service_type_filter = vec!["LoadBalancer".into()]),
     );
-    wait_for("synced", Duration::from_secs(30), || healthy(&lean) && healthy(&lb_only)).await;
+    wait_until_async("synced", Duration::from_secs(30), || healthy(&lean) && healthy(&lb_only)).await;
     let watched = |s: &KubeSource| s.watch_status().keys().copied().collect::<Vec<_>>();
     assert_eq!(watched(&lean), vec![Watched::Services]);
 
@@ -528,11 +440,11 @@ async fn kube_service_dependencies_start_on_demand() {
     apply(&kube, HEADLESS);
     apply(&kube, "apiVersion: v1\nkind: Node\nmetadata: {name: node-1}\n");
     set_statuses(&kube, true, false, false);
-    wait_for("Pod and EndpointSlice watches", Duration::from_secs(30), || {
+    wait_until_async("Pod and EndpointSlice watches", Duration::from_secs(30), || {
         watched(&lean) == vec![Watched::Services, Watched::EndpointSlices, Watched::Pods]
     })
     .await;
-    wait_for("per-pod records", Duration::from_secs(30), || {
+    wait_until_async("per-pod records", Duration::from_secs(30), || {
         healthy(&lean)
             && lines(&lean.endpoints(&oref("service/apps/db")))
                 == vec!["db-0.db.example.org A 10.1.0.10", "db.example.org A 10.1.0.10,10.1.0.11"]
@@ -540,8 +452,8 @@ async fn kube_service_dependencies_start_on_demand() {
     .await;
 
     apply(&kube, NODEPORT);
-    wait_for("the Node watch", Duration::from_secs(30), || watched(&lean).contains(&Watched::Nodes)).await;
-    wait_for("synced", Duration::from_secs(30), || healthy(&lean)).await;
+    wait_until_async("the Node watch", Duration::from_secs(30), || watched(&lean).contains(&Watched::Nodes)).await;
+    wait_until_async("synced", Duration::from_secs(30), || healthy(&lean)).await;
 
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(watched(&lb_only), vec![Watched::Services], "--service-type-filter=LoadBalancer watches only Services");
@@ -558,7 +470,7 @@ async fn kube_missing_crd_is_a_clear_error_for_that_source_only() {
     set_statuses(&kube, false, false, false);
     let sources = [SourceKind::Service, SourceKind::GatewayTcpRoute, SourceKind::Crd];
     let (source, events) = start_source(client(&kube).await, &sources, SourceConfig::default());
-    let took = wait_for("health errors for the missing CRDs", Duration::from_secs(10), || {
+    let took = wait_until_async("health errors for the missing CRDs", Duration::from_secs(10), || {
         health_of(&source, "gateway-tcproute").error.is_some() && health_of(&source, "crd").error.is_some()
     })
     .await;
@@ -574,18 +486,19 @@ async fn kube_missing_crd_is_a_clear_error_for_that_source_only() {
     assert!(crd.contains("does not serve dnsendpoints.externaldns.k8s.io") && crd.contains("DNSEndpoint CRD"), "{crd}");
     assert!(!health_of(&source, "gateway-tcproute").synced);
 
-    wait_for("the service source", Duration::from_secs(20), || health_of(&source, "service").healthy()).await;
+    wait_until_async("the service source", Duration::from_secs(20), || health_of(&source, "service").healthy()).await;
     let mark = events.len();
-    patch_status(&kube, "apps", "service", "web", serde_json::json!({"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.12"}]}}}));
-    wait_for("a Service event", Duration::from_secs(10), || events.changed_since(mark).contains("service/apps/web")).await;
+    patch_status(&kube, "apps", "service", "web", lb_status("192.0.2.12"));
+    wait_until_async("a Service event", Duration::from_secs(10), || events.changed_since(mark).contains("service/apps/web")).await;
     assert_eq!(lines(&source.endpoints(&oref("service/apps/web"))), vec!["web.example.org A 192.0.2.12"]);
 
     kube.install_crds(&["gateway", "dnsendpoint"]).expect("CRDs");
-    apply(&kube, EDGE);
+    apply(&kube, ROUTES);
+    apply(&kube, DNSENDPOINT);
     set_statuses(&kube, false, false, true);
-    let took = wait_for("the CRD sources after installing the CRDs", Duration::from_secs(90), || healthy(&source)).await;
+    let took = wait_until_async("the CRD sources after installing the CRDs", Duration::from_secs(90), || healthy(&source)).await;
     eprintln!("CRD sources healthy {took:?} after the CRDs were installed");
-    wait_for("the TCPRoute", Duration::from_secs(10), || {
+    wait_until_async("the TCPRoute", Duration::from_secs(10), || {
         lines(&source.endpoints(&oref("tcproute/apps/db"))) == vec!["tcp.example.org A 192.0.2.30"]
     })
     .await;
@@ -601,14 +514,14 @@ async fn kube_apiserver_outage_and_late_start() {
     set_statuses(&kube, false, false, false);
     let c = client(&kube).await;
     let (source, events) = start_source(c.clone(), &[SourceKind::Service], SourceConfig::default());
-    wait_for("synced", Duration::from_secs(30), || healthy(&source)).await;
+    wait_until_async("synced", Duration::from_secs(30), || healthy(&source)).await;
     let objects = source.objects();
     assert!(objects.contains(&oref("service/apps/web")));
     let lists_before = source.watch_status()[&Watched::Services].lists;
 
     kube.stop_apiserver().expect("stop kube-apiserver");
     let down = Instant::now();
-    let took = wait_for("a health error", Duration::from_secs(60), || health_of(&source, "service").error.is_some()).await;
+    let took = wait_until_async("a health error", Duration::from_secs(60), || health_of(&source, "service").error.is_some()).await;
     eprintln!("error reported {took:?} after the apiserver stopped: {:?}", health_of(&source, "service").error);
     // A source started now waits for the apiserver.
     let (late, late_events) = start_source(c.clone(), &[SourceKind::Service], SourceConfig::default());
@@ -620,9 +533,9 @@ async fn kube_apiserver_outage_and_late_start() {
 
     kube.start_apiserver().expect("start kube-apiserver");
     eprintln!("apiserver back after {:?}", down.elapsed());
-    let took = wait_for("healthy again", Duration::from_secs(90), || healthy(&source)).await;
+    let took = wait_until_async("healthy again", Duration::from_secs(90), || healthy(&source)).await;
     eprintln!("healthy {took:?} after the apiserver came back");
-    wait_for("the late source", Duration::from_secs(90), || healthy(&late)).await;
+    wait_until_async("the late source", Duration::from_secs(90), || healthy(&late)).await;
     assert_eq!(lines(&late.endpoints(&oref("service/apps/web"))), vec!["web.example.org A 192.0.2.10"]);
     assert!(late_events.count_all_since(0) >= 1);
 
@@ -633,8 +546,8 @@ async fn kube_apiserver_outage_and_late_start() {
     );
     // Still watching: a change made after the restart arrives.
     let mark = events.len();
-    patch_status(&kube, "apps", "service", "web", serde_json::json!({"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.13"}]}}}));
-    wait_for("an event after the restart", Duration::from_secs(30), || events.changed_since(mark).contains("service/apps/web")).await;
+    patch_status(&kube, "apps", "service", "web", lb_status("192.0.2.13"));
+    wait_until_async("an event after the restart", Duration::from_secs(30), || events.changed_since(mark).contains("service/apps/web")).await;
     assert_eq!(lines(&source.endpoints(&oref("service/apps/web"))), vec!["web.example.org A 192.0.2.13"]);
 }
 
@@ -646,39 +559,20 @@ async fn kube_apiserver_outage_and_late_start() {
 async fn kube_serviceaccount_with_the_shipped_cluster_role() {
     let Some(kube) = apiserver() else { return };
     kube.install_crds(&["gateway", "dnsendpoint"]).expect("CRDs");
-    for y in [APPS, HEADLESS, NODEPORT, EDGE, POD_SOURCE] {
+    for y in [APPS, HEADLESS, NODEPORT, ROUTES, DNSENDPOINT, POD_SOURCE] {
         apply(&kube, y);
     }
     set_statuses(&kube, true, true, true);
-    let rbac = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/rbac");
-    apply(&kube, "apiVersion: v1\nkind: Namespace\nmetadata: {name: exodns}\n");
-    kubectl(&kube, &["apply", "-f", rbac.to_str().unwrap()]);
+    install_shipped_rbac(&kube);
     kubectl(&kube, &["-n", "exodns", "create", "serviceaccount", "nobody"]);
-
-    let sa_client = |sa: &str| {
-        let token = kubectl(&kube, &["-n", "exodns", "create", "token", sa, "--duration=1h"]);
-        let path = kube.dir().join(format!("kubeconfig-{sa}"));
-        std::fs::write(
-            &path,
-            format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"{}\", certificate-authority: \"{}\"}}\n\
-                 users:\n- name: u\n  user: {{token: \"{}\"}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n",
-                kube.api_url(),
-                kube.ca_path().display(),
-                token.trim()
-            ),
-        )
-        .unwrap();
-        path
-    };
-    let sa_kubeconfig = sa_client("exodns");
-    let nobody_kubeconfig = sa_client("nobody");
+    let sa_kubeconfig = kube.service_account_kubeconfig("exodns", "exodns").expect("kubeconfig of exodns");
+    let nobody_kubeconfig = kube.service_account_kubeconfig("exodns", "nobody").expect("kubeconfig of nobody");
 
     let kinds = cluster_sources();
     let c = exodns_kube::connect(&settings(&sa_kubeconfig)).await.unwrap();
     let (source, _events) = start_source(c, &kinds, SourceConfig::default());
     let mut seen_errors: Vec<String> = Vec::new();
-    wait_for("every source synced with the ServiceAccount", Duration::from_secs(60), || {
+    wait_until_async("every source synced with the ServiceAccount", Duration::from_secs(60), || {
         seen_errors.extend(source.health().into_iter().filter_map(|h| h.error));
         healthy(&source)
     })
@@ -689,7 +583,7 @@ async fn kube_serviceaccount_with_the_shipped_cluster_role() {
     assert_eq!(watched, all, "every resource is watched (on-demand ones included)");
     assert_eq!(lines(&source.endpoints(&oref("tcproute/apps/db"))), vec!["tcp.example.org A 192.0.2.30"]);
     source.published(&oref("crd/apps/records"));
-    wait_for("status.observedGeneration written with the ServiceAccount", Duration::from_secs(10), || {
+    wait_until_async("status.observedGeneration written with the ServiceAccount", Duration::from_secs(10), || {
         kubectl(&kube, &["-n", "apps", "get", "dnsendpoint", "records", "-o", "jsonpath={.status.observedGeneration}"]).trim()
             == "1"
     })
@@ -698,7 +592,7 @@ async fn kube_serviceaccount_with_the_shipped_cluster_role() {
     // Control: without the binding, Forbidden — reported in the health, by source.
     let c = exodns_kube::connect(&settings(&nobody_kubeconfig)).await.unwrap();
     let (denied, _e) = start_source(c, &[SourceKind::Service], SourceConfig::default());
-    wait_for("a Forbidden health error", Duration::from_secs(20), || {
+    wait_until_async("a Forbidden health error", Duration::from_secs(20), || {
         health_of(&denied, "service").error.is_some_and(|e| e.contains("forbidden"))
     })
     .await;

@@ -4,9 +4,11 @@
 //! not installed prints a notice and passes, unless `EXODNS_REQUIRE_PEERS=1` is set: then it
 //! fails.
 
+mod common;
 mod deploy;
 mod kube;
 mod kube_e2e;
 mod ops;
 mod pdns;
+mod switch;
 mod webhook;

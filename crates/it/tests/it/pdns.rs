@@ -97,17 +97,7 @@ async fn sync_clean(s: &Syncer, desired: Vec<Endpoint>) -> SyncReport {
 
 /// Asks `name rtype` until the answers equal `want` (any order), for at most 3 s.
 async fn expect_dns(pdns: &Pdns, name: &str, rtype: &str, want: &[&str]) {
-    let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
-    want.sort();
-    let mut got = Vec::new();
-    for _ in 0..30 {
-        got = pdns.dig(name, rtype).await.unwrap();
-        if got == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("DNS {name} {rtype}: got {got:?}, want {want:?}");
+    pdns.wait_for_answers(name, rtype, want, Duration::from_secs(3), String::new).await;
 }
 
 fn heritage(resource: &str) -> String {

@@ -9,7 +9,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,8 +19,10 @@ use exodns_core::registry::{TxtConfig, TxtRegistry};
 use exodns_core::{Endpoint, RecordType};
 use exodns_provider::Provider;
 use exodns_testbed::kube::{KubeApiserver, peer_binary};
-use exodns_testbed::{Pdns, PdnsOptions, require_peers};
+use exodns_testbed::{Pdns, PdnsOptions, Proc, exodns_bin, free_port, skip_or_fail, wait_until_log};
 use exodns_webhook::{ClientConfig, WebhookProvider};
+
+use crate::common::{lb_service, lb_status, metric_sum, patch_status};
 
 const ZONE: &str = "example.org";
 const WEBHOOK: &str = "application/external.dns.webhook+json;version=1";
@@ -30,33 +32,12 @@ static PORT_8888: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 // ---- peers ------------------------------------------------------------------------------------
 
-fn skip_or_fail(what: &str) -> Option<()> {
-    if require_peers() {
-        panic!("{what}, and EXODNS_REQUIRE_PEERS=1");
-    }
-    eprintln!("NOTICE: skipping: {what}; set EXODNS_REQUIRE_PEERS=1 to make this a failure");
-    None
-}
-
-/// The exodns binary: `EXODNS_BIN`, else the one cargo built next to this test binary.
-fn exodns_bin() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("EXODNS_BIN") {
-        return Some(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().ok()?;
-    let bin = exe.parent()?.parent()?.join("exodns");
-    if bin.is_file() {
-        return Some(bin);
-    }
-    skip_or_fail(&format!("the exodns binary is not built at {} (cargo build -p exodns, or set EXODNS_BIN)", bin.display()))?;
-    None
-}
-
 fn upstream_bin() -> Option<PathBuf> {
-    match peer_binary("EXODNS_UPSTREAM_EXTERNAL_DNS_BIN") {
-        Some(p) => Some(p),
-        None => skip_or_fail("upstream external-dns v0.22.0 is not built (scripts/testbed/setup.sh)").and(None::<PathBuf>),
+    let bin = peer_binary("EXODNS_UPSTREAM_EXTERNAL_DNS_BIN");
+    if bin.is_none() {
+        skip_or_fail("upstream external-dns v0.22.0 is not built (scripts/testbed/setup.sh)");
     }
+    bin
 }
 
 async fn pdns_with_zone() -> Option<Pdns> {
@@ -65,78 +46,10 @@ async fn pdns_with_zone() -> Option<Pdns> {
     Some(pdns)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A child process with its output in a log file; stopped on drop (SIGTERM, then SIGKILL after
-/// 3 s — upstream's webhook server ignores SIGTERM).
-struct Proc {
-    name: String,
-    child: Child,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Proc {
-    fn spawn(name: &str, bin: &Path, args: &[String]) -> Proc {
-        let dir = tempfile::Builder::new().prefix("exodns-it-proc-").tempdir().unwrap();
-        let log = dir.path().join(format!("{name}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(bin)
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
-        Proc { name: name.into(), child, log, _dir: dir }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits for the process to end by itself; panics with its log after `limit`.
-    fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let started = Instant::now();
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            if started.elapsed() > limit {
-                panic!("{} still running after {limit:?}; log:\n{}", self.name, self.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let _ = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status();
-    }
-
-    /// SIGTERM; whether it ended within `within`.
-    fn terminate(&mut self, within: Duration) -> bool {
-        self.signal("TERM");
-        let started = Instant::now();
-        while started.elapsed() < within {
-            if self.child.try_wait().unwrap().is_some() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() && !self.terminate(Duration::from_secs(3)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// `bin ARGS` with its output in a log; stopped on drop with SIGTERM, then SIGKILL after 3 s
+/// (upstream's webhook server ignores SIGTERM).
+fn spawn(name: &str, bin: &Path, args: &[String]) -> Proc {
+    Proc::spawn(name, Command::new(bin).args(args).env_remove("RUST_LOG")).grace(Duration::from_secs(3))
 }
 
 // ---- raw HTTP ---------------------------------------------------------------------------------
@@ -198,20 +111,7 @@ fn post(addr: SocketAddr, path: &str, body: &str) -> Raw {
 
 /// A counter of a Prometheus text page: the sum of the lines of `name` holding every `labels`.
 fn metric(page: &str, name: &str, labels: &[&str]) -> u64 {
-    page.lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#') && labels.iter().all(|x| l.contains(x)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool, log: impl Fn() -> String) {
-    let started = Instant::now();
-    while !ok() {
-        if started.elapsed() > limit {
-            panic!("{what}: not ready after {limit:?}; log:\n{}", log());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    metric_sum(page, name, labels) as u64
 }
 
 fn answers_200(addr: SocketAddr, path: &str) -> bool {
@@ -240,9 +140,9 @@ impl ExodnsServer {
             "--log-level=debug".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let proc = Proc::spawn("exodns-webhook", bin, &args);
+        let proc = spawn("exodns-webhook", bin, &args);
         let srv = ExodnsServer { proc, addr, metrics };
-        wait_for("exodns webhook", Duration::from_secs(20), || answers_200(addr, "/"), || srv.proc.log());
+        wait_until_log("exodns webhook", Duration::from_secs(20), || answers_200(addr, "/"), || srv.proc.log());
         srv
     }
 
@@ -322,7 +222,7 @@ async fn exodns_client_and_server_full_then_noop_sync_into_pdns() {
             "--txt-owner-id=bin".into(),
             "--metrics-address=127.0.0.1:0".into(),
         ];
-        let mut p = Proc::spawn("exodns-client", &bin, &args);
+        let mut p = spawn("exodns-client", &bin, &args);
         let status = p.wait(Duration::from_secs(60));
         assert!(status.success(), "exodns --provider=webhook failed:\n{}", p.log());
     };
@@ -336,43 +236,16 @@ async fn exodns_client_and_server_full_then_noop_sync_into_pdns() {
 
 // ---- Must hold: upstream as client --------------------------------------------------------------
 
-const SERVICES: &str = r#"
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: default
-  annotations:
-    external-dns.kubernetes.io/hostname: web.example.org
-spec:
-  type: LoadBalancer
-  allocateLoadBalancerNodePorts: false
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: api
-  namespace: default
-  annotations:
-    external-dns.kubernetes.io/hostname: api.example.org
-spec:
-  type: LoadBalancer
-  allocateLoadBalancerNodePorts: false
-  selector: {app: api}
-  ports: [{port: 443, targetPort: 8443}]
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upstream_client_publishes_through_exodns_server_into_pdns() {
     let Some(bin) = exodns_bin() else { return };
     let Some(upstream) = upstream_bin() else { return };
     let Some(pdns) = pdns_with_zone().await else { return };
     let Some(kube) = KubeApiserver::start_or_skip() else { return };
-    kube.apply_yaml(SERVICES).unwrap();
-    kube.patch_status("default", "service", "web", r#"{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10"}]}}}"#).unwrap();
-    kube.patch_status("default", "service", "api", r#"{"status":{"loadBalancer":{"ingress":[{"hostname":"lb-1.example.net"}]}}}"#).unwrap();
+    kube.apply_yaml(&[lb_service("default", "web"), lb_service("default", "api")].join("---\n")).unwrap();
+    patch_status(&kube, "default", "service", "web", lb_status("192.0.2.10"));
+    let lb_host = serde_json::json!({"status": {"loadBalancer": {"ingress": [{"hostname": "lb-1.example.net"}]}}});
+    patch_status(&kube, "default", "service", "api", lb_host);
     let srv = ExodnsServer::start(&bin, &pdns, &[]);
 
     let run = |n: u32| -> String {
@@ -388,7 +261,7 @@ async fn upstream_client_publishes_through_exodns_server_into_pdns() {
             format!("--metrics-address=127.0.0.1:{}", free_port()),
             "--log-level=debug".into(),
         ];
-        let mut p = Proc::spawn(&format!("upstream-client-{n}"), &upstream, &args);
+        let mut p = spawn(&format!("upstream-client-{n}"), &upstream, &args);
         let status = p.wait(Duration::from_secs(120));
         let log = p.log();
         assert!(status.success(), "upstream external-dns run {n} failed:\n{log}\n--- exodns webhook log:\n{}", srv.proc.log());
@@ -425,7 +298,7 @@ async fn exodns_client_drives_upstream_webhook_server_with_pdns() {
     let Some(pdns) = pdns_with_zone().await else { return };
     let _port = PORT_8888.lock().await;
     let addr: SocketAddr = "127.0.0.1:8888".parse().unwrap();
-    wait_for("port 8888 to be free", Duration::from_secs(30), || TcpStream::connect(addr).is_err(), String::new);
+    wait_until_log("port 8888 to be free", Duration::from_secs(30), || TcpStream::connect(addr).is_err(), String::new);
     let args: Vec<String> = vec![
         "--webhook-server".into(),
         "--provider=pdns".into(),
@@ -436,8 +309,8 @@ async fn exodns_client_drives_upstream_webhook_server_with_pdns() {
         format!("--metrics-address=127.0.0.1:{}", free_port()),
         "--log-level=debug".into(),
     ];
-    let mut up = Proc::spawn("upstream-webhook-server", &upstream, &args);
-    wait_for("upstream --webhook-server", Duration::from_secs(30), || answers_200(addr, "/"), || up.log());
+    let mut up = spawn("upstream-webhook-server", &upstream, &args);
+    wait_until_log("upstream --webhook-server", Duration::from_secs(30), || answers_200(addr, "/"), || up.log());
 
     let client = Arc::new(WebhookProvider::connect(client_config("http://127.0.0.1:8888")).await.unwrap());
     assert!(client.domain_filter().matches("x.example.org") && !client.domain_filter().matches("x.example.com"));
@@ -458,7 +331,7 @@ async fn exodns_client_drives_upstream_webhook_server_with_pdns() {
     // Upstream's server ignores SIGTERM (it logs and keeps serving); exodns's does not.
     assert!(!up.terminate(Duration::from_secs(2)), "upstream stopped on SIGTERM after all?");
     drop(up); // SIGKILL
-    wait_for("port 8888 to be free", Duration::from_secs(10), || TcpStream::connect(addr).is_err(), String::new);
+    wait_until_log("port 8888 to be free", Duration::from_secs(10), || TcpStream::connect(addr).is_err(), String::new);
 }
 
 // ---- Must hold: bad clients get clear answers; the server goes on --------------------------------

@@ -10,8 +10,9 @@
 //! Errors are `text/plain` messages: 400 (body of the wrong shape, naming the field), 404, 405,
 //! 406 (an `Accept` the webhook media type does not satisfy), 408 (headers or body too slow),
 //! 413 (body over the limit), 415 (a `Content-Type` that is not the webhook media type or JSON),
-//! 500/503 (the provider failed; nothing else is written). `/healthz` and `/metrics` are served
-//! on a separate listener.
+//! 500/503 (the provider failed; nothing else is written). `/healthz`, `/readyz` and `/metrics`
+//! are served on a separate listener (exodns-telemetry's [`OpsServer`]); the server is healthy
+//! and ready while it runs.
 
 mod conn;
 
@@ -30,6 +31,8 @@ use axum::routing::{MethodRouter, get, post};
 use bytes::Bytes;
 use exodns_core::Endpoint;
 use exodns_provider::{Provider, ProviderError};
+pub use exodns_telemetry::listen_address;
+use exodns_telemetry::{Check, HealthChecks, OpsServer};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::net::TcpListener;
 use tokio::sync::{OnceCell, watch};
@@ -52,7 +55,7 @@ pub const DEFAULT_MAX_BODY_SIZE: u64 = 32 * 1024 * 1024;
 pub struct ServerConfig {
     /// Webhook API listen address (`host:port`, `:port` for every interface).
     pub address: String,
-    /// `/healthz` and `/metrics` listen address; `None`: not served.
+    /// `/healthz`, `/readyz` and `/metrics` listen address; `None`: not served.
     pub metrics_address: Option<String>,
     /// Largest request body in bytes; 0: no limit.
     pub max_body_size: u64,
@@ -371,36 +374,28 @@ pub fn router(state: Arc<AppState>) -> Router {
         }))
 }
 
-fn health_router(metrics: Arc<ServerMetrics>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "OK\n" }))
-        .route(
-            "/metrics",
-            get(|State(m): State<Arc<ServerMetrics>>| async move {
-                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], m.render())
-            }),
-        )
-        .with_state(metrics)
-}
+/// `/healthz` and `/readyz`: OK while the process serves (the provider's own troubles show in
+/// the answers of the API and in `exodns_webhook_provider_errors_total`).
+struct Serving;
 
-/// `:7979` (Go's "every interface") → `0.0.0.0:7979`.
-pub fn listen_address(address: &str) -> String {
-    match address.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => address.to_owned(),
+impl HealthChecks for Serving {
+    fn live(&self) -> Check {
+        Check::ok("OK")
+    }
+
+    fn ready(&self) -> Check {
+        Check::ok("OK")
     }
 }
 
-async fn bind(flag: &'static str, address: &str) -> Result<TcpListener, ServerError> {
-    TcpListener::bind(listen_address(address))
-        .await
-        .map_err(|e| ServerError::Listen { flag, address: address.to_owned(), message: e.to_string() })
+fn listen_error(flag: &'static str, address: &str, e: std::io::Error) -> ServerError {
+    ServerError::Listen { flag, address: address.to_owned(), message: e.to_string() }
 }
 
 /// A bound webhook server, ready to [`run`](WebhookServer::run).
 pub struct WebhookServer {
     listener: TcpListener,
-    metrics_listener: Option<TcpListener>,
+    ops: Option<OpsServer>,
     state: Arc<AppState>,
     metrics: Arc<ServerMetrics>,
     cfg: ServerConfig,
@@ -409,14 +404,18 @@ pub struct WebhookServer {
 impl WebhookServer {
     /// Binds the API (and metrics) listeners; nothing is served until [`run`](Self::run).
     pub async fn bind(provider: Arc<dyn Provider>, cfg: ServerConfig) -> Result<Self, ServerError> {
-        let listener = bind("--webhook-server-address", &cfg.address).await?;
-        let metrics_listener = match &cfg.metrics_address {
-            Some(a) => Some(bind("--metrics-address", a).await?),
+        let listener = TcpListener::bind(listen_address(&cfg.address))
+            .await
+            .map_err(|e| listen_error("--webhook-server-address", &cfg.address, e))?;
+        let metrics = Arc::new(ServerMetrics::default());
+        let ops = match &cfg.metrics_address {
+            Some(a) => Some(
+                OpsServer::bind(a, metrics.clone(), Arc::new(Serving)).await.map_err(|e| listen_error("--metrics-address", a, e))?,
+            ),
             None => None,
         };
-        let metrics = Arc::new(ServerMetrics::default());
         let state = AppState::new(provider, &cfg, metrics.clone());
-        Ok(WebhookServer { listener, metrics_listener, state, metrics, cfg })
+        Ok(WebhookServer { listener, ops, state, metrics, cfg })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -424,7 +423,7 @@ impl WebhookServer {
     }
 
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+        self.ops.as_ref().and_then(|o| o.local_addr().ok())
     }
 
     pub fn metrics(&self) -> Arc<ServerMetrics> {
@@ -434,7 +433,7 @@ impl WebhookServer {
     /// Serves until `shutdown` completes, then stops accepting, lets requests in progress finish
     /// (up to the grace period) and returns.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServerError> {
-        let WebhookServer { listener, metrics_listener, state, metrics, cfg } = self;
+        let WebhookServer { listener, ops, state, metrics, cfg } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
         let app = router(state.clone());
         let limits = conn::Limits { read_header_timeout: cfg.read_header_timeout, idle_timeout: cfg.idle_timeout };
@@ -443,16 +442,11 @@ impl WebhookServer {
         let warm = state.clone();
         tokio::spawn(async move { warm.warm_up().await });
 
-        let metrics_task = metrics_listener.map(|l| {
+        let metrics_task = ops.map(|o| {
             let mut stop = stop_rx.clone();
-            let app = health_router(metrics.clone());
-            tokio::spawn(async move {
-                let _ = axum::serve(l, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    })
-                    .await;
-            })
+            tokio::spawn(o.serve_until(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }))
         });
 
         info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "webhook server listening");

@@ -5,18 +5,8 @@ use super::*;
 use crate::endpoint::Ttl;
 use crate::plan::plan;
 
-const FOO: &str = "foo.example.org";
 const BAR: &str = "bar.example.org";
 
-fn foo_v1() -> Endpoint {
-    res(mk_cname(FOO, "v1.example.net"), "ingress/default/foo-v1")
-}
-fn foo_v2() -> Endpoint {
-    res(mk_cname(FOO, "v2.example.net"), "ingress/default/foo-v2")
-}
-fn foo_a5() -> Endpoint {
-    res(mk_a(FOO, &["5.5.5.5"]), "ingress/default/foo-5")
-}
 fn foo_aaaa() -> Endpoint {
     res(mk_aaaa(FOO, &["2001:db8::1"]), "ingress/default/foo-aaaa")
 }

@@ -52,6 +52,21 @@ pub(crate) fn res(ep: Endpoint, resource: &str) -> Endpoint {
     ep.with_label(label::RESOURCE, resource)
 }
 
+pub(crate) const FOO: &str = "foo.example.org";
+
+/// `foo.example.org` as three objects want it: two CNAMEs and an A record.
+pub(crate) fn foo_v1() -> Endpoint {
+    res(mk_cname(FOO, "v1.example.net"), "ingress/default/foo-v1")
+}
+
+pub(crate) fn foo_v2() -> Endpoint {
+    res(mk_cname(FOO, "v2.example.net"), "ingress/default/foo-v2")
+}
+
+pub(crate) fn foo_a5() -> Endpoint {
+    res(mk_a(FOO, &["5.5.5.5"]), "ingress/default/foo-5")
+}
+
 pub(crate) fn opts_owner(owner: &str) -> PlanOptions {
     PlanOptions { owner_id: owner.to_owned(), ..PlanOptions::default() }
 }

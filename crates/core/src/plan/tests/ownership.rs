@@ -4,17 +4,6 @@
 use super::*;
 use crate::plan::{OwnerConflict, plan};
 
-const FOO: &str = "foo.example.org";
-
-fn foo_v1() -> Endpoint {
-    res(mk_cname(FOO, "v1.example.net"), "ingress/default/foo-v1")
-}
-fn foo_v2() -> Endpoint {
-    res(mk_cname(FOO, "v2.example.net"), "ingress/default/foo-v2")
-}
-fn foo_a5() -> Endpoint {
-    res(mk_a(FOO, &["5.5.5.5"]), "ingress/default/foo-5")
-}
 
 fn conflict(rt: RecordType, foreign: &str, resource: Option<&str>) -> OwnerConflict {
     OwnerConflict {

@@ -1,5 +1,6 @@
 //! The rustls client configuration (ring provider, TLS 1.2 and 1.3 only) handed to reqwest.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -8,17 +9,54 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::config::TlsSettings;
-use crate::error::PdnsError;
+/// TLS settings of a client (for the PowerDNS provider: upstream's `--tls-ca`,
+/// `--tls-client-cert`, `--tls-client-cert-key` and `--pdns-skip-tls-verify`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM file with the CA certificate(s) to trust instead of the system roots (`--tls-ca`).
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate chain for mutual TLS (`--tls-client-cert`).
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate (`--tls-client-cert-key`).
+    pub client_key_file: Option<PathBuf>,
+    /// Accept any server certificate (`--pdns-skip-tls-verify`). For tests only.
+    pub skip_verify: bool,
+}
+
+impl TlsSettings {
+    pub fn is_configured(&self) -> bool {
+        self.ca_file.is_some() || self.client_cert_file.is_some() || self.client_key_file.is_some() || self.skip_verify
+    }
+}
+
+/// Why [`client_config`] could not build a configuration. Callers put it in their own words
+/// (which flag to use, which server is meant).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// A file named by the settings could not be read or holds nothing usable.
+    #[error("cannot read {}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+    /// The TLS material does not go together, or rustls refused the configuration.
+    #[error("{0}")]
+    Config(String),
+    /// An `https` server, no CA file, and no system CA certificates.
+    #[error("no system CA certificates found")]
+    NoSystemRoots,
+    /// A client certificate without its key, or a key without its certificate.
+    #[error("a client certificate and its key go together")]
+    CertWithoutKey,
+}
 
 /// Builds the client TLS configuration. `https` tells whether the server URL uses TLS at all:
-/// without it and without TLS settings, no root store is loaded (an `http://` server on the
-/// loopback needs none).
-pub fn client_config(settings: &TlsSettings, https: bool) -> Result<ClientConfig, PdnsError> {
+/// without it and without a CA file, no root store is loaded (an `http://` server on the
+/// loopback needs none). The given CA file replaces the system roots, like upstream. ALPN offers
+/// HTTP/1.1 only: the servers spoken to (the PowerDNS webserver, webhook providers) speak it.
+pub fn client_config(settings: &TlsSettings, https: bool) -> Result<ClientConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| PdnsError::Tls(e.to_string()))?;
+        .map_err(|e| TlsError::Config(e.to_string()))?;
 
     let builder = if settings.skip_verify {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider)))
@@ -29,29 +67,23 @@ pub fn client_config(settings: &TlsSettings, https: bool) -> Result<ClientConfig
     let mut config = match (&settings.client_cert_file, &settings.client_key_file) {
         (Some(cert_file), Some(key_file)) => {
             let certs = read_certs(cert_file)?;
-            let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| PdnsError::File {
+            let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| TlsError::File {
                 path: key_file.clone(),
                 message: format!("no usable PEM private key: {e}"),
             })?;
             builder
                 .with_client_auth_cert(certs, key)
-                .map_err(|e| PdnsError::Tls(format!("client certificate and key do not go together: {e}")))?
+                .map_err(|e| TlsError::Config(format!("client certificate and key do not go together: {e}")))?
         }
         (None, None) => builder.with_no_client_auth(),
-        _ => {
-            return Err(PdnsError::Config {
-                setting: "--tls-client-cert",
-                message: "--tls-client-cert and --tls-client-cert-key go together".into(),
-            });
-        }
+        _ => return Err(TlsError::CertWithoutKey),
     };
-    // The PowerDNS webserver speaks HTTP/1.1 only.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 
-fn read_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, PdnsError> {
-    let file_err = |message: String| PdnsError::File { path: path.to_owned(), message };
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let file_err = |message: String| TlsError::File { path: path.to_owned(), message };
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| file_err(e.to_string()))?
         .collect::<Result<Vec<_>, _>>()
@@ -62,14 +94,13 @@ fn read_certs(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, Pd
     Ok(certs)
 }
 
-fn root_store(settings: &TlsSettings, https: bool) -> Result<RootCertStore, PdnsError> {
+fn root_store(settings: &TlsSettings, https: bool) -> Result<RootCertStore, TlsError> {
     let mut roots = RootCertStore::empty();
     if let Some(ca) = &settings.ca_file {
-        // Like upstream: the given CA replaces the system roots.
         for cert in read_certs(ca)? {
             roots
                 .add(cert)
-                .map_err(|e| PdnsError::File { path: ca.clone(), message: format!("unusable CA certificate: {e}") })?;
+                .map_err(|e| TlsError::File { path: ca.clone(), message: format!("unusable CA certificate: {e}") })?;
         }
         return Ok(roots);
     }
@@ -85,15 +116,13 @@ fn root_store(settings: &TlsSettings, https: bool) -> Result<RootCertStore, Pdns
         tracing::debug!(added, ignored, "system CA certificates loaded");
     }
     if roots.is_empty() {
-        return Err(PdnsError::Tls(
-            "no system CA certificates found; give the PowerDNS server's CA with --tls-ca".into(),
-        ));
+        return Err(TlsError::NoSystemRoots);
     }
     Ok(roots)
 }
 
-/// `--pdns-skip-tls-verify`: any certificate is accepted; handshake signatures are still checked,
-/// so the peer at least holds the key of the certificate it shows.
+/// `skip_verify`: any certificate is accepted; handshake signatures are still checked, so the
+/// peer at least holds the key of the certificate it shows.
 #[derive(Debug)]
 struct AcceptAnyServerCert(Arc<CryptoProvider>);
 

@@ -1,0 +1,67 @@
+//! The HTTP client side that exodns's HTTP providers share (the PowerDNS provider, the webhook
+//! provider), so that they make their connections the same way:
+//!
+//! - [`client_config`]: the rustls client configuration — ring provider, TLS 1.2 and 1.3 only,
+//!   HTTP/1.1 by ALPN, the system roots or a CA file ([`TlsSettings`]), a client certificate,
+//!   or (for tests) any server certificate;
+//! - [`client_builder`]: a reqwest client builder on that configuration, with exodns's
+//!   `User-Agent` and `TCP_NODELAY`; the caller adds its timeouts;
+//! - [`retry_after`]: a `Retry-After` header in seconds.
+//!
+//! How an answer or a failure is classified (which statuses are worth a retry) stays with each
+//! provider: they follow their upstream counterparts, which differ.
+#![forbid(unsafe_code)]
+
+mod tls;
+
+use std::time::Duration;
+
+pub use tls::{TlsError, TlsSettings, client_config};
+
+/// `User-Agent` of every request: `exodns/<version>`.
+pub const USER_AGENT: &str = concat!("exodns/", env!("CARGO_PKG_VERSION"));
+
+/// A reqwest client builder using `tls` (see [`client_config`]), with [`USER_AGENT`] and
+/// `TCP_NODELAY`. Timeouts and pool settings are the caller's.
+pub fn client_builder(tls: rustls::ClientConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder().use_preconfigured_tls(tls).tcp_nodelay(true).user_agent(USER_AGENT)
+}
+
+/// The `Retry-After` header of an answer, when it is a number of seconds (the HTTP-date form is
+/// not used by the servers exodns talks to).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+    #[test]
+    fn retry_after_in_seconds() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, HeaderValue::from_static(" 7 "));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn plain_http_needs_no_roots() {
+        let cfg = client_config(&TlsSettings::default(), false).unwrap();
+        assert_eq!(cfg.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        client_builder(cfg).build().unwrap();
+    }
+
+    #[test]
+    fn unreadable_files_are_named() {
+        let settings = TlsSettings { ca_file: Some("/nonexistent/ca.pem".into()), ..TlsSettings::default() };
+        let e = client_config(&settings, true).unwrap_err();
+        assert!(matches!(&e, TlsError::File { path, .. } if path.ends_with("ca.pem")), "{e}");
+        let settings = TlsSettings { client_cert_file: Some("/c.pem".into()), ..TlsSettings::default() };
+        assert!(matches!(client_config(&settings, false), Err(TlsError::CertWithoutKey)));
+    }
+}
