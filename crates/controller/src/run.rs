@@ -82,13 +82,16 @@ pub struct Controller {
     dirty_since: Option<Instant>,
     status: StatusHandle,
     leader: watch::Receiver<bool>,
+    /// Without leader election: the sender of an always-true `leader`, kept so that waiting on
+    /// it sleeps instead of failing at once.
+    _always_leader: Option<watch::Sender<bool>>,
     metrics: Option<Arc<Metrics>>,
 }
 
 impl Controller {
     pub fn new(source: Arc<dyn ObjectSource>, syncer: Syncer, registry: Arc<dyn Registry>, settings: Settings) -> Self {
         // Without leader election this process is always the leader.
-        let (_tx, leader) = watch::channel(true);
+        let (always_leader, leader) = watch::channel(true);
         Controller {
             source,
             syncer,
@@ -102,6 +105,7 @@ impl Controller {
             dirty_since: None,
             status: StatusHandle::default(),
             leader,
+            _always_leader: Some(always_leader),
             metrics: None,
         }
     }
@@ -115,6 +119,7 @@ impl Controller {
     /// Only sync while `leader` says true (leader election); followers keep their caches warm.
     pub fn with_leader(mut self, leader: watch::Receiver<bool>) -> Self {
         self.leader = leader;
+        self._always_leader = None;
         self
     }
 
@@ -178,11 +183,14 @@ impl Controller {
                     None => return Ok(()),
                 },
                 _ = sleep_until(wake) => {}
-                changed = self.leader.changed() => {
-                    if changed.is_ok() && *self.leader.borrow() {
+                changed = self.leader.changed() => match changed {
+                    Ok(()) if *self.leader.borrow() => {
                         info!("became leader; syncing everything");
                         next_full = Instant::now();
                     }
+                    Ok(()) => {}
+                    // The election stopped (shutting down): nobody will say "leader" again.
+                    Err(_) => return Ok(()),
                 }
             }
         }

@@ -13,7 +13,8 @@ use crate::source::ObjectEndpoints;
 #[derive(Debug, Default)]
 pub struct DesiredIndex {
     by_object: HashMap<ObjectRef, ObjectEndpoints>,
-    by_name: HashMap<DnsName, BTreeSet<ObjectRef>>,
+    /// Almost every name is wanted by one object: a small vector, not a tree.
+    by_name: HashMap<DnsName, Vec<ObjectRef>>,
     /// Pieces of refused input over all objects, kept as objects come and go.
     invalid_total: usize,
 }
@@ -32,7 +33,7 @@ impl DesiredIndex {
             for ep in &old.endpoints {
                 touched.insert(ep.dns_name.clone());
                 if let Some(set) = self.by_name.get_mut(&ep.dns_name) {
-                    set.remove(object);
+                    set.retain(|o| o != object);
                     if set.is_empty() {
                         self.by_name.remove(&ep.dns_name);
                     }
@@ -43,7 +44,10 @@ impl DesiredIndex {
             self.invalid_total += new.invalid.len();
             for ep in &new.endpoints {
                 touched.insert(ep.dns_name.clone());
-                self.by_name.entry(ep.dns_name.clone()).or_default().insert(object.clone());
+                let set = self.by_name.entry(ep.dns_name.clone()).or_default();
+                if !set.contains(object) {
+                    set.push(object.clone());
+                }
             }
             self.by_object.insert(object.clone(), new);
         }

@@ -174,3 +174,38 @@ fn a_broken_manifest_reports_and_keeps_the_rest() {
     assert!(stderr(&out).contains("broken.yaml"), "{}", stderr(&out));
     zone_line(&stdout(&out), "web.example.org.", "A");
 }
+
+/// CPU seconds a process has used so far (utime + stime from /proc).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+#[test]
+fn an_idle_controller_sleeps() {
+    let ex = examples();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exodns"))
+        .args([
+            "--source=manifest",
+            &format!("--manifest-path={}", ex.display()),
+            "--provider=inmemory",
+            "--policy=sync",
+            "--metrics-address=127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let it start and sync, then measure a quiet spell.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let before = cpu_seconds(child.id());
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let used = cpu_seconds(child.id()) - before;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(used < 0.3, "an idle exodns used {used:.2} s of CPU in 3 s");
+}
