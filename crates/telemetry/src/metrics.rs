@@ -76,6 +76,9 @@ pub trait MetricsText: Send + Sync {
     fn encode(&self) -> String;
 }
 
+/// Upstream's webhook client calls, in the order of `Metrics::webhook_client`.
+const WEBHOOK_CALLS: [&str; 3] = ["records", "applychanges", "adjustendpoints"];
+
 /// Which kind of sync a figure belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncKind {
@@ -131,6 +134,9 @@ pub struct Metrics {
     sync_duration: Family<KindLabel, Histogram>,
     event_to_applied: Histogram,
     provider_requests: Family<ProviderRequestLabels, Counter>,
+    /// Upstream's webhook client counters, `external_dns_webhook_provider_<call>_{requests,errors}_total`,
+    /// by call: records, applychanges, adjustendpoints.
+    webhook_client: [(Counter, Counter); 3],
     planned_changes: Family<KindLabel, Counter>,
     owner_conflicts: Counter,
     invalid_endpoints: Family<KindLabel, Counter>,
@@ -165,6 +171,7 @@ impl Metrics {
             sync_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 16))),
             event_to_applied: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
             provider_requests: Family::default(),
+            webhook_client: Default::default(),
             planned_changes: Family::default(),
             owner_conflicts: Counter::default(),
             invalid_endpoints: Family::default(),
@@ -194,6 +201,11 @@ impl Metrics {
         s.register("records", "Desired endpoints by type", m.source_records.clone());
         s.register("errors", "Source errors", m.source_errors.clone());
         s.register("invalid_endpoints", "Invalid source input in the last recomputation", m.source_invalid.clone());
+        let w = ed.sub_registry_with_prefix("webhook_provider");
+        for (call, (requests, errors)) in WEBHOOK_CALLS.iter().zip(&m.webhook_client) {
+            w.register(format!("{call}_requests"), format!("Webhook provider {call} requests"), requests.clone());
+            w.register(format!("{call}_errors"), format!("Webhook provider {call} errors"), errors.clone());
+        }
         // Ours.
         let x = registry.sub_registry_with_prefix("exodns");
         x.register("sync_duration_seconds", "Duration of successful syncs", m.sync_duration.clone());
@@ -264,6 +276,18 @@ impl Metrics {
     pub fn provider_request(&self, provider: &str, operation: &str, status: &str) {
         let labels = ProviderRequestLabels { provider: provider.into(), operation: operation.into(), status: status.into() };
         self.provider_requests.get_or_create(&labels).inc();
+        if provider == "webhook" {
+            let call = match operation {
+                "records" => 0,
+                "apply" => 1,
+                _ => 2,
+            };
+            let (requests, errors) = &self.webhook_client[call];
+            requests.inc();
+            if status != "ok" {
+                errors.inc();
+            }
+        }
     }
 
     /// Counts one piece of refused input by kind (`name`, `target`, `ttl`, …).
@@ -318,6 +342,7 @@ mod tests {
             },
         );
         m.provider_request("pdns", "apply", "ok");
+        m.provider_request("webhook", "apply", "transient");
         m.set_leader(true);
         let text = m.encode();
         for name in [
@@ -331,6 +356,9 @@ mod tests {
             "exodns_event_to_applied_seconds_count 1",
             "exodns_provider_requests_total{provider=\"pdns\",operation=\"apply\",status=\"ok\"} 1",
             "exodns_planned_changes_total{kind=\"create\"} 2",
+            "external_dns_webhook_provider_applychanges_requests_total 1",
+            "external_dns_webhook_provider_applychanges_errors_total 1",
+            "external_dns_webhook_provider_records_requests_total 0",
             "exodns_owner_conflicts_total 1",
             "exodns_leader 1",
         ] {
