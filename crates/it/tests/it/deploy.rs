@@ -963,7 +963,8 @@ fn chart_renderings_pass_server_side_dry_run() {
     let Some(api) = KubeApiserver::start_or_skip() else {
         return;
     };
-    api.install_crds(&["cilium", "servicemonitor"]).expect("CRDs");
+    // Gateway API too: the chart's ServiceAccount then runs exodns with every source.
+    api.install_crds(&["cilium", "servicemonitor", "gateway"]).expect("CRDs");
     let crd = chart_dir().join("crds/dnsendpoints.externaldns.k8s.io.yaml");
     kubectl(&api, &[
         "apply",
@@ -1199,6 +1200,7 @@ fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
         granted.is_empty(),
         "the chart's ServiceAccount may also: {granted:?}"
     );
+    run_exodns_with_the_chart_token(api, &sa);
 }
 
 /// Flags in a `--help` text: `--flag`, `--[no-]flag`.
@@ -1664,4 +1666,36 @@ fn grafana_dashboard_queries_every_metric() {
                     && e.contains("exodns_event_to_applied"))
         );
     }
+}
+
+/// exodns itself, with the chart's ServiceAccount token, every source and leader election on the
+/// chart's Lease: it must sync everything (ready) without a single Forbidden.
+fn run_exodns_with_the_chart_token(api: &KubeApiserver, sa: &str) {
+    let Some(exodns) = exodns_bin() else { return };
+    let kubeconfig = api.service_account_kubeconfig(NAMESPACE, sa).expect("token kubeconfig");
+    let port = exodns_testbed::free_port();
+    let mut cmd = Command::new(&exodns);
+    cmd.args(ALL_SOURCES.iter().map(|s| format!("--source={s}")))
+        .args(["--provider=inmemory", "--policy=sync", "--leader-election"])
+        .arg(format!("--leader-election-namespace={NAMESPACE}"))
+        .arg(format!("--leader-election-lease-name={sa}"))
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .arg(format!("--metrics-address=127.0.0.1:{port}"))
+        .env("RUST_LOG", "info");
+    let proc = exodns_testbed::Proc::spawn("exodns-chart-token", &mut cmd);
+    let ready = || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .ok()
+            .and_then(|mut s| {
+                use std::io::{Read, Write};
+                s.write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").ok()?;
+                let mut out = String::new();
+                s.read_to_string(&mut out).ok()?;
+                Some(out.starts_with("HTTP/1.1 200"))
+            })
+            .unwrap_or(false)
+    };
+    exodns_testbed::wait_until_log("exodns ready with the chart's token", std::time::Duration::from_secs(60), ready, || proc.log());
+    let log = proc.log();
+    assert!(!log.to_ascii_lowercase().contains("forbidden"), "forbidden with the chart's RBAC:\n{log}");
 }
