@@ -370,9 +370,11 @@ impl Controller {
         outcome
     }
 
-    /// Events for the objects a sync concerned: what was published, what another owner holds.
-    fn notify(&self, report: &SyncReport) {
-        if report.applied {
+    /// Events for the objects a sync concerned: what was published (for changes that events
+    /// caused: the first full sync of a large cluster would otherwise post an Event per object),
+    /// and what another owner holds.
+    fn notify(&self, kind: SyncKind, report: &SyncReport) {
+        if report.applied && kind == SyncKind::Incremental {
             let mut published: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
             for ep in report.planned.create.iter().chain(&report.planned.update_new) {
                 if let Some(r) = ep.resource() {
@@ -438,7 +440,7 @@ impl Controller {
                 for o in objects {
                     self.source.published(o);
                 }
-                self.notify(&report);
+                self.notify(kind, &report);
                 let latency = event_since.map(|t| t.elapsed());
                 self.status.sync_succeeded(label, took, latency, &report);
                 if let Some(m) = &self.metrics {

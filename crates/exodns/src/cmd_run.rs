@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use exodns_controller::{Controller, MeteredProvider, ObjectSource, Settings, Syncer};
 use exodns_kube::leader::{LeaderElector, LeaderSettings};
-use exodns_kube::{KubeClient, KubeSettings, KubeSource};
+use exodns_kube::{KubeSettings, KubeSource};
 use exodns_provider::Provider;
 use exodns_sources::SourceKind;
 use exodns_telemetry::{Metrics, OpsServer};
@@ -80,24 +80,21 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?).dry_run(cfg.general.dry_run);
 
     let (events_tx, events) = mpsc::channel(4096);
-    let mut kube: Option<KubeClient> = None;
     let source: Arc<dyn ObjectSource> = if kinds.contains(&SourceKind::Manifest) {
         Arc::new(ManifestSource::new(cfg, &kinds, source_cfg)?)
     } else {
         let client = exodns_kube::connect(&kube_settings(cfg)).await?;
-        let source = KubeSource::start(client.clone(), &kinds, source_cfg, events_tx.clone())?;
-        kube = Some(client);
-        Arc::new(source)
+        Arc::new(KubeSource::start(client, &kinds, source_cfg, events_tx.clone())?)
     };
 
     // Leader election: only the leader writes; the others keep their caches warm.
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let mut leadership = None;
     if cfg.leader.leader_election && !cfg.general.once {
-        let client = match kube.take() {
-            Some(c) => c,
-            None => exodns_kube::connect(&kube_settings(cfg)).await?,
-        };
+        // A client of its own, outside --kube-api-qps: lease renewals must never queue behind
+        // lists, status writes or Events.
+        let unthrottled = KubeSettings { qps: -1.0, ..kube_settings(cfg) };
+        let client = exodns_kube::connect(&unthrottled).await?;
         let elector = LeaderElector::new(&client, leader_settings(cfg))?;
         let l = elector.spawn(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;

@@ -21,8 +21,8 @@ use crate::error::KubeError;
 /// The same event on the same object is sent again only after this long.
 const REPEAT_AFTER: Duration = Duration::from_secs(600);
 /// Events per second on average, and the burst allowed.
-const EVENTS_PER_SECOND: f64 = 2.0;
-const EVENT_BURST: u32 = 50;
+const EVENTS_PER_SECOND: f64 = 1.0;
+const EVENT_BURST: u32 = 20;
 /// Longest note Kubernetes accepts is 1 kB.
 const MAX_NOTE: usize = 1000;
 

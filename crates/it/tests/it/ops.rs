@@ -200,6 +200,10 @@ async fn events_tell_application_teams_what_happened() {
     let has = |name: &str, reason: &str, needle: &str| {
         events_for(&kube, name).iter().any(|(r, n)| r == reason && n.contains(needle))
     };
+    // The first full sync posts no "Published" (one per object in a large cluster would flood
+    // the apiserver); a change an event brings does.
+    assert!(!has("good", "Published", "good.example.org"), "Published on the first full sync");
+    patch_status(&kube, "default", "service", "good", lb_status("203.0.113.23"));
     wait_until("Published on good", Duration::from_secs(20), || has("good", "Published", "good.example.org"));
     wait_until("InvalidInput on badttl", Duration::from_secs(20), || has("badttl", "InvalidInput", "ttl"));
     wait_until("OwnerConflict on taken", Duration::from_secs(20), || has("taken", "OwnerConflict", "\"blue\""));
