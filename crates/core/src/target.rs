@@ -109,7 +109,11 @@ fn same_target(a: &str, b: &str) -> bool {
     if a.eq_ignore_ascii_case(b) {
         return true;
     }
-    matches!((a.parse::<IpAddr>(), b.parse::<IpAddr>()), (Ok(x), Ok(y)) if x == y)
+    // An IPv4 address has one text form (the parser refuses leading zeros), so only IPv6 text
+    // can differ for the same address; skipping the parse elsewhere keeps updates cheap.
+    a.contains(':')
+        && b.contains(':')
+        && matches!((a.parse::<Ipv6Addr>(), b.parse::<Ipv6Addr>()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// The record type a bare target implies, as upstream infers it: IPv4 → A, IPv6 → AAAA,

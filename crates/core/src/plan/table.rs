@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use crate::endpoint::Endpoint;
 use crate::filter::DomainFilter;
 use crate::record_type::RecordType;
@@ -58,7 +60,8 @@ impl<'a> Table<'a> {
         // records and candidates, then (see below) where they go.
         let mut bounds: Vec<(u32, u32)> = Vec::with_capacity(current.len().max(desired.len()));
         let (cur_rows, cand_rows) = {
-            let mut index: HashMap<(&'a str, &'a str), u32> = HashMap::with_capacity(bounds.capacity());
+            let mut index: HashMap<(&'a str, &'a str), u32, RandomState> =
+                HashMap::with_capacity_and_hasher(bounds.capacity(), RandomState::default());
             let mut row_of = |ep: &'a Endpoint, is_current: bool| -> u32 {
                 if !keep.keeps(ep) {
                     return SKIP;
