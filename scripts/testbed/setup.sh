@@ -48,7 +48,8 @@ envf=$(cache_dir)/testbed.env
     [ -n "$k" ] && printf 'export %s=%q\n' "$k" "$v"
   done <<<"$crds"
   printf 'export EXODNS_VENV=%q\n' "$venv"
-  printf 'export EXODNS_TESTBED_SCRIPTS=%q\n' "$S"
+  # No path into this checkout: the file is shared by every clone on the machine, and a clone
+  # finds its own scripts.
 } >"$envf.tmp"
 mv -f "$envf.tmp" "$envf"
 printf '%-14s %6s s\n' total "$(since "$total")"

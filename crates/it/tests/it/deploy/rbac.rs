@@ -1,0 +1,153 @@
+//! The chart's RBAC against the shipped manifests and against what exodns-kube asks for; the
+//! DNSEndpoint CRD against upstream's.
+
+use super::*;
+
+/// The chart's ClusterRole for every source holds exactly the rules of the shipped
+/// `deploy/rbac/clusterrole.yaml` (and its Lease Role those of a Role there, if any): the two
+/// cannot drift apart.
+#[test]
+fn chart_rbac_equals_deploy_rbac() {
+    let Some(helm) = Helm::get() else {
+        return skip_or_fail("helm (EXODNS_HELM_BIN)");
+    };
+    let shipped = repo_root().join("deploy/rbac/clusterrole.yaml");
+    let shipped_text = std::fs::read_to_string(&shipped).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; the chart must render the same rules as this file",
+            shipped.display()
+        )
+    });
+    let shipped_docs = docs(&shipped_text);
+    let f = helm.values_file(
+        "rbac-all",
+        &format!("sources: [{}]\nreplicaCount: 2\n", ALL_SOURCES.join(", ")),
+    );
+    let rendered = docs(&helm.template(&chart_dir(), &f, &[]).unwrap());
+
+    let ours = rules_of(&rendered, "ClusterRole");
+    let theirs = rules_of(&shipped_docs, "ClusterRole");
+    assert!(
+        !theirs.is_empty(),
+        "{} has no ClusterRole rules",
+        shipped.display()
+    );
+    let only_chart: Vec<_> = ours.difference(&theirs).collect();
+    let only_shipped: Vec<_> = theirs.difference(&ours).collect();
+    assert!(
+        only_chart.is_empty() && only_shipped.is_empty(),
+        "chart ClusterRole (all sources) and {} differ\n  only in the chart: {only_chart:?}\n  only in deploy/rbac: {only_shipped:?}\n\
+         (edit exodns.sourceRules in deploy/helm/exodns/templates/_helpers.tpl)",
+        shipped.display()
+    );
+    // A Role there (the Lease) must grant what the chart's Lease Role grants, names aside.
+    let unnamed = |s: BTreeSet<(String, String, String)>| -> BTreeSet<_> {
+        s.into_iter()
+            .map(|(g, r, v)| (g, r.split('#').next().unwrap().to_owned(), v))
+            .collect()
+    };
+    let their_roles = unnamed(rules_of(&shipped_docs, "Role"));
+    if !their_roles.is_empty() {
+        let our_roles = unnamed(rules_of(&rendered, "Role"));
+        assert_eq!(
+            our_roles,
+            their_roles,
+            "Lease Role of the chart and of {} differ",
+            shipped.display()
+        );
+    }
+}
+
+/// (apiGroup, resource, verb) triples of `exodns_kube::rbac::cluster_role` for `sources`.
+pub(super) fn kube_rules(sources: &[SourceKind]) -> BTreeSet<(String, String, String)> {
+    let role = exodns_kube::rbac::cluster_role("exodns", sources);
+    triples(&serde_json::to_value(role.rules.unwrap_or_default()).unwrap())
+}
+
+pub(super) fn source_kind(name: &str) -> SourceKind {
+    *SourceKind::ALL
+        .iter()
+        .find(|k| k.as_str() == name)
+        .unwrap_or_else(|| panic!("unknown source {name}"))
+}
+
+/// For each source alone, the chart's ClusterRole holds exactly the rules exodns's own code says
+/// that source needs (`exodns_kube::rbac::cluster_role`), and so does a namespaced install's Role
+/// plus its small ClusterRole; `ALL_SOURCES` is every cluster source exodns has.
+#[test]
+fn chart_rbac_per_source_equals_exodns_kube() {
+    let Some(helm) = Helm::get() else {
+        return skip_or_fail("helm (EXODNS_HELM_BIN)");
+    };
+    let cluster: Vec<&str> = exodns_kube::rbac::cluster_sources()
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(
+        ALL_SOURCES,
+        cluster.as_slice(),
+        "a source was added: add its rules to exodns.sourceRules"
+    );
+    let mut failures = Vec::new();
+    let mut sets: Vec<Vec<&str>> = ALL_SOURCES.iter().map(|s| vec![*s]).collect();
+    sets.push(vec!["service", "ingress"]);
+    sets.push(ALL_SOURCES.to_vec());
+    for set in sets {
+        let kinds: Vec<SourceKind> = set.iter().map(|s| source_kind(s)).collect();
+        let want = kube_rules(&kinds);
+        for namespaced in [false, true] {
+            let f = helm.values_file(
+                &format!("rbac-{}-{namespaced}", set.join("-")),
+                &format!("sources: [{}]\nnamespaced: {namespaced}\n", set.join(", ")),
+            );
+            let d = docs(&helm.template(&chart_dir(), &f, &[]).unwrap());
+            let mut got = rules_of(&d, "ClusterRole");
+            got.extend(rules_of(&d, "Role"));
+            if got != want {
+                failures.push(format!(
+                    "sources {set:?} (namespaced: {namespaced})\n  only in the chart: {:?}\n  only in exodns_kube: {:?}",
+                    got.difference(&want).collect::<Vec<_>>(),
+                    want.difference(&got).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "chart RBAC differs from exodns_kube::rbac:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Our DNSEndpoint CRD (written for exodns) has the same schema as upstream's, descriptions aside:
+/// every DNSEndpoint written for ExternalDNS is valid under it, and the other way round.
+#[test]
+fn dnsendpoint_crd_schema_equals_upstreams() {
+    let Some(module) = upstream_module() else {
+        return skip_or_fail("sigs.k8s.io/external-dns@v0.22.0 in the Go module cache");
+    };
+    let read = |p: PathBuf| -> Value {
+        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let ours = read(chart_dir().join("crds/dnsendpoints.externaldns.k8s.io.yaml"));
+    let theirs = read(module.join("config/crd/standard/dnsendpoints.externaldns.k8s.io.yaml"));
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| *k != "description")
+                    .map(|(k, v)| (k.clone(), strip(v)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    assert_eq!(ours["metadata"]["name"], theirs["metadata"]["name"]);
+    assert_eq!(
+        ours["metadata"]["annotations"]["api-approved.kubernetes.io"],
+        theirs["metadata"]["annotations"]["api-approved.kubernetes.io"]
+    );
+    assert_eq!(strip(&ours["spec"]), strip(&theirs["spec"]));
+}
