@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod cache;
+mod decode;
 pub mod client;
 pub mod error;
 mod events;

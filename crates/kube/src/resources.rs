@@ -9,7 +9,7 @@ use exodns_sources::types::RouteKind;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::core::{ApiResource, DynamicResourceScope};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::KubeError;
 
@@ -244,7 +244,8 @@ pub async fn discover(client: &Client, w: Watched) -> Result<ApiResource, KubeEr
 
 /// A typed object whose API version is chosen at run time (what discovery found): kube-rs's
 /// `Api` over any of the object types the sources read.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Decoded without managedFields and kubectl's last-applied annotation (`crate::decode`).
+#[derive(Debug, Clone, Serialize)]
 #[serde(transparent)]
 pub struct Obj<K>(pub K);
 
