@@ -123,31 +123,20 @@ impl Shared {
             return;
         };
         // Another source on the same client may watch what this one does not.
-        let cleared = lock(&self.watches).get_mut(&w).and_then(|st| {
-            if st.status.error.is_some() && !st.discovery_error {
-                st.status.error = None;
-                st.error_since.take()
-            } else {
-                None
-            }
-        });
-        if let Some(since) = cleared {
-            info!(resource = %w, after = ?since.elapsed(), "watch running again");
-            self.health_changed().await;
-        }
+        // A discovery error is not the watch's: it clears when discovery succeeds.
+        let cleared = lock(&self.watches).get_mut(&w).and_then(|st| clear_error(st, false));
+        self.running_again(w, cleared).await;
     }
 
     /// An event arrived: whatever failed before works now.
     async fn watch_ok(&self, w: Watched) {
-        let cleared = self.update(w, |st| {
-            if st.status.error.is_some() {
-                st.status.error = None;
-                st.error_since.take()
-            } else {
-                None
-            }
-        });
-        if let Some(since) = cleared {
+        let cleared = self.update(w, |st| clear_error(st, true));
+        self.running_again(w, cleared).await;
+    }
+
+    /// Logs and publishes the recovery of a watch that had failed `since`.
+    async fn running_again(&self, w: Watched, since: Option<Instant>) {
+        if let Some(since) = since {
             info!(resource = %w, after = ?since.elapsed(), "watch running again");
             self.health_changed().await;
         }
@@ -402,4 +391,14 @@ fn watcher<K: Kind>(
     c: watcher::Config,
 ) -> impl futures::Stream<Item = watcher::Result<Event<Obj<K>>>> {
     kube::runtime::watcher(api, c)
+}
+
+/// Clears a watch's error, a discovery error only if `discovery_too`; when there was one, since
+/// when the watch had been failing.
+fn clear_error(st: &mut WatchState, discovery_too: bool) -> Option<Instant> {
+    if st.status.error.is_none() || (st.discovery_error && !discovery_too) {
+        return None;
+    }
+    st.status.error = None;
+    st.error_since.take()
 }
