@@ -48,7 +48,7 @@ impl Ttl {
     }
 }
 
-pub type Labels = BTreeMap<String, String>;
+pub use crate::labels::Labels;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ProviderSpecific {
@@ -67,7 +67,7 @@ pub struct Endpoint {
     pub set_identifier: String,
     #[serde(rename = "recordTTL", default, skip_serializing_if = "is_unset")]
     pub ttl: Ttl,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
     pub labels: Labels,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provider_specific: Vec<ProviderSpecific>,

@@ -10,6 +10,7 @@ pub mod duration;
 pub mod endpoint;
 pub mod error;
 pub mod filter;
+pub mod labels;
 pub mod name;
 pub mod object;
 pub mod plan;

@@ -106,7 +106,8 @@ fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
 }
 
 fn same_target(a: &str, b: &str) -> bool {
-    if a.eq_ignore_ascii_case(b) {
+    // Canonical targets are lowercase: byte equality (memcmp) settles the common case.
+    if a == b || a.eq_ignore_ascii_case(b) {
         return true;
     }
     // An IPv4 address has one text form (the parser refuses leading zeros), so only IPv6 text

@@ -80,7 +80,7 @@ fn entry_endpoint(e: &DNSEndpointEntry, i: usize, cfg: &SourceConfig) -> Result<
     check_set_identifier(&e.set_identifier)
         .map_err(|reason| Invalid::new(InvalidKind::SetIdentifier, at("setIdentifier"), &e.set_identifier, reason))?;
     let mut ep = Endpoint::new(name, rt, targets).with_ttl(ttl).with_set_identifier(e.set_identifier.clone());
-    ep.labels = e.labels.clone();
+    ep.labels = e.labels.clone().into();
     ep.provider_specific = e.provider_specific.clone();
     Ok(ep)
 }

@@ -105,7 +105,7 @@ impl WireEndpoint {
             record_type: self.record_type.clone(),
             set_identifier: self.set_identifier.clone(),
             record_ttl: self.record_ttl,
-            labels: self.labels.clone(),
+            labels: self.labels.clone().into(),
             provider_specific: self
                 .provider_specific
                 .iter()
@@ -124,7 +124,7 @@ impl From<&Endpoint> for WireEndpoint {
             record_type: ep.record_type.as_str().to_owned(),
             set_identifier: ep.set_identifier.clone(),
             record_ttl: i64::from(ep.ttl.0),
-            labels: ep.labels.clone(),
+            labels: ep.labels.clone().into(),
             provider_specific: ep
                 .provider_specific
                 .iter()

@@ -11,6 +11,7 @@ fn label_map() -> impl Strategy<Value = Labels> {
     // (upstream writes them unescaped inside the quotes).
     proptest::collection::btree_map("[a-zA-Z0-9./_-]{0,16}", "[ -!#-+\\--\\[\\]-~]{0,24}", 0..5)
         .prop_filter("the nonce label is never written", |m| !m.contains_key(label::TXT_ENCRYPTION_NONCE))
+        .prop_map(Labels::from)
 }
 
 fn name() -> impl Strategy<Value = String> {
