@@ -108,12 +108,11 @@ fn bad_flags_name_the_flag() {
     }
 }
 
-#[test]
-fn plan_against_current_endpoints_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let current = dir.path().join("zone.json");
-    // As the registry returns them: web has an old address, gone.example.org is ours but no
-    // longer wanted, foreign.example.org belongs to someone else.
+/// A zone as the registry returns it, written to `dir`: web has an old address,
+/// gone.example.org is ours but no longer wanted, shop.example.org belongs to someone else, and
+/// one record is unreadable.
+fn mk_current_zone(dir: &Path) -> PathBuf {
+    let current = dir.join("zone.json");
     std::fs::write(
         &current,
         r#"[
@@ -124,14 +123,25 @@ fn plan_against_current_endpoints_file() {
 ]"#,
     )
     .unwrap();
-    let out = exodns(&[
+    current
+}
+
+fn plan_against(current: &Path, output: &str) -> Output {
+    exodns(&[
         "plan",
         "--source=manifest",
         &format!("--manifest-path={}", examples().display()),
         "--policy=sync",
-        "--output=json",
+        "--color=never",
+        &format!("--output={output}"),
         &format!("--current-endpoints={}", current.display()),
-    ]);
+    ])
+}
+
+#[test]
+fn plan_against_current_endpoints_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = plan_against(&mk_current_zone(dir.path()), "json");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("bad..example.org"), "the bad record is reported: {}", stderr(&out));
     let changes: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -160,6 +170,22 @@ fn plan_diff_is_readable() {
     let text = stdout(&out);
     assert!(text.contains("+ create web.example.org A  203.0.113.10 ttl=300  (service/default/web)"), "{text}");
     assert!(text.contains("6 to create, 0 to update, 0 to delete"), "{text}");
+}
+
+/// The whole plan of the examples against that zone, as text and as webhook `Changes` JSON:
+/// a change of wording, order or wire shape shows up here for review (`cargo insta review`).
+#[test]
+fn plan_output_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let current = mk_current_zone(dir.path());
+    let text = plan_against(&current, "diff");
+    assert!(text.status.success(), "{}", stderr(&text));
+    insta::assert_snapshot!("plan_text", stdout(&text));
+    let json = plan_against(&current, "json");
+    assert!(json.status.success(), "{}", stderr(&json));
+    serde_json::from_str::<serde_json::Value>(&stdout(&json)).expect("the JSON output parses");
+    // The bytes as printed: field order and layout are part of what a pipeline reads.
+    insta::assert_snapshot!("plan_json", stdout(&json));
 }
 
 #[test]
