@@ -18,6 +18,8 @@
 #![allow(clippy::result_large_err)]
 
 pub mod crypto;
+#[doc(hidden)]
+pub mod fuzzing;
 mod index;
 pub mod labels;
 pub mod mapper;
