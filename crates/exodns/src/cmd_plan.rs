@@ -12,13 +12,13 @@ use exodns_core::{Endpoint, Invalid};
 use exodns_kube::KubeSource;
 use exodns_provider::Provider;
 use exodns_provider::inmemory::InMemoryProvider;
-use exodns_sources::{SourceConfig, SourceKind, SourceOutput};
+use exodns_sources::{SourceConfig, SourceKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::cli::{Config, PlanArgs, PlanOutput};
 use crate::cmd_run::kube_settings;
-use crate::sources::{ManifestSource, source_config, source_kinds};
+use crate::sources::{ManifestSource, desired_now, source_config, source_kinds};
 use crate::{output, wiring};
 
 /// Reads `--current-endpoints`: a JSON array of webhook `Endpoint`s. Bad items are reported and
@@ -64,26 +64,19 @@ async fn desired_from_cluster(cfg: &Config, kinds: &[SourceKind], source_cfg: So
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
     }
-    let mut protected = Protected::default();
-    let mut outputs = Vec::new();
-    for object in source.objects() {
-        let Some(oe) = source.endpoints(&object) else { continue };
-        for inv in &oe.invalid {
-            tracing::warn!("{inv}");
-        }
-        if !oe.invalid.is_empty() {
-            protected.resources.insert(object.resource_label());
-        }
-        outputs.push(SourceOutput { endpoints: oe.endpoints, invalid: Vec::new() });
+    let (desired, protected, invalid) = desired_now(&source);
+    for inv in &invalid {
+        tracing::warn!("{inv}");
     }
-    let merged: SourceOutput = outputs.into_iter().collect();
-    Ok((merged.endpoints, protected))
+    Ok((desired, protected))
 }
 
 pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let kinds = source_kinds(cfg)?;
     let (desired, protected) = if kinds.contains(&SourceKind::Manifest) {
-        ManifestSource::new(cfg, &kinds, source_config(cfg)?)?.desired()
+        // The manifest reader has logged refused input already.
+        let (desired, protected, _) = desired_now(&ManifestSource::new(cfg, &kinds, source_config(cfg)?)?);
+        (desired, protected)
     } else {
         desired_from_cluster(cfg, &kinds, source_config(cfg)?).await?
     };

@@ -7,7 +7,7 @@ use std::sync::RwLock;
 
 use anyhow::{Context, bail};
 use exodns_controller::{ObjectEndpoints, ObjectSource, Protected, SourceHealth};
-use exodns_core::{Endpoint, ObjectRef};
+use exodns_core::{Endpoint, Invalid, ObjectRef};
 use exodns_sources::{Objects, SourceConfig, SourceFlags, SourceKind, SourceOutput, manifest};
 use tracing::warn;
 
@@ -87,21 +87,6 @@ impl ManifestSource {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
         self.snapshot.read().unwrap_or_else(|p| p.into_inner())
     }
-
-    /// Every desired endpoint (merged across objects), and what to protect this sync.
-    pub fn desired(&self) -> (Vec<Endpoint>, Protected) {
-        let snap = self.read();
-        let merged: SourceOutput = snap
-            .by_object
-            .values()
-            .map(|oe| SourceOutput { endpoints: oe.endpoints.clone(), invalid: Vec::new() })
-            .collect();
-        let protected = Protected {
-            all: !snap.errors.is_empty(),
-            resources: snap.by_object.iter().filter(|(_, oe)| !oe.invalid.is_empty()).map(|(o, _)| o.resource_label()).collect(),
-        };
-        (merged.endpoints, protected)
-    }
 }
 
 impl ObjectSource for ManifestSource {
@@ -147,4 +132,23 @@ impl ObjectSource for ManifestSource {
         }
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Snapshot { by_object, errors };
     }
+}
+
+/// A full sync's view of `source`, read once: every desired endpoint, merged across objects as
+/// the sources merge them; what must not be deleted (the records of objects with refused input,
+/// and everything while any source reports an error); and the refused input itself.
+pub fn desired_now(source: &dyn ObjectSource) -> (Vec<Endpoint>, Protected, Vec<Invalid>) {
+    let mut protected = Protected { all: source.health().iter().any(|h| h.error.is_some()), ..Protected::default() };
+    let mut invalid = Vec::new();
+    let mut outputs = Vec::new();
+    for object in source.objects() {
+        let Some(oe) = source.endpoints(&object) else { continue };
+        if !oe.invalid.is_empty() {
+            protected.resources.insert(object.resource_label());
+            invalid.extend(oe.invalid);
+        }
+        outputs.push(SourceOutput { endpoints: oe.endpoints, invalid: Vec::new() });
+    }
+    let merged: SourceOutput = outputs.into_iter().collect();
+    (merged.endpoints, protected, invalid)
 }
