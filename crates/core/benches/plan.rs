@@ -5,12 +5,12 @@
 
 use std::hint::black_box;
 
-use criterion::measurement::{Measurement, WallTime};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::Measurement;
+use criterion::Criterion;
 
 #[path = "common/cpu.rs"]
+#[macro_use]
 mod cpu;
-use cpu::ThreadCpu;
 use exodns_core::Endpoint;
 use exodns_core::endpoint::{Ttl, label};
 use exodns_core::plan::{PlanOptions, plan};
@@ -85,18 +85,4 @@ fn rows(n: usize) -> usize {
     n * 10 / 9
 }
 
-fn wall(c: &mut Criterion) {
-    bench_plan(c, "plan");
-}
-
-fn cpu(c: &mut Criterion<ThreadCpu>) {
-    bench_plan(c, "plan-cpu");
-}
-
-criterion_group!(wall_time, wall);
-criterion_group! {
-    name = cpu_time;
-    config = Criterion::default().with_measurement(ThreadCpu(WallTime));
-    targets = cpu
-}
-criterion_main!(wall_time, cpu_time);
+wall_and_cpu_main!(bench_plan, "plan", "plan-cpu");

@@ -6,12 +6,12 @@
 
 use std::hint::black_box;
 
-use criterion::measurement::{Measurement, WallTime};
+use criterion::measurement::Measurement;
 
 #[path = "common/cpu.rs"]
+#[macro_use]
 mod cpu;
-use cpu::ThreadCpu;
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion};
 use exodns_core::registry::{AesKey, Owned, Registry, TxtConfig, TxtRegistry};
 use exodns_core::{Changes, DnsName, Endpoint, RecordType, Targets};
 
@@ -81,18 +81,4 @@ fn bench<M: Measurement>(c: &mut Criterion<M>, group: &str) {
     g.finish();
 }
 
-fn wall(c: &mut Criterion) {
-    bench(c, "wall");
-}
-
-fn cpu(c: &mut Criterion<ThreadCpu>) {
-    bench(c, "cpu");
-}
-
-criterion_group!(wall_time, wall);
-criterion_group! {
-    name = cpu_time;
-    config = Criterion::default().with_measurement(ThreadCpu(WallTime));
-    targets = cpu
-}
-criterion_main!(wall_time, cpu_time);
+wall_and_cpu_main!(bench, "wall", "cpu");

@@ -38,3 +38,23 @@ impl Measurement for ThreadCpu {
     }
 }
 
+
+/// The bench's `main`: the generic `$bench(c, group)` run twice, in wall-clock time as group
+/// `$wall` and in the thread's CPU time as group `$cpu`.
+macro_rules! wall_and_cpu_main {
+    ($bench:ident, $wall:literal, $cpu:literal) => {
+        fn wall(c: &mut criterion::Criterion) {
+            $bench(c, $wall);
+        }
+        fn cpu(c: &mut criterion::Criterion<cpu::ThreadCpu>) {
+            $bench(c, $cpu);
+        }
+        criterion::criterion_group!(wall_time, wall);
+        criterion::criterion_group! {
+            name = cpu_time;
+            config = criterion::Criterion::default().with_measurement(cpu::ThreadCpu(criterion::measurement::WallTime));
+            targets = cpu
+        }
+        criterion::criterion_main!(wall_time, cpu_time);
+    };
+}
