@@ -19,24 +19,10 @@
 # flags to exodns (e.g. --min-event-sync-interval=10ms).
 # Needs: scripts/testbed (apiserver, pdns, upstream external-dns built by setup.sh), python3, cargo.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/scripts/testbed/lib.sh"
-[ -f "$EXODNS_CACHE/testbed.env" ] && . "$EXODNS_CACHE/testbed.env"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" latency
 
 COUNT=${1:-1000}
 UP_SAMPLE=${2:-100}
-OUT=${OUT:-$(cache_dir bench)/kube-latency-$(date +%Y%m%dT%H%M%S)}
-mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
-KB="python3 $ROOT/bench/kube/kubebench.py"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-
-UPSTREAM=${EXODNS_UPSTREAM_EXTERNAL_DNS_BIN:-$(peer_bin external-dns)}
-[ -x "$UPSTREAM" ] || die "upstream external-dns not built: run scripts/testbed/setup.sh"
-if [ -z "${EXODNS_BIN:-}" ]; then
-  echo "building exodns (release)..." >&2
-  cargo build --quiet --release --manifest-path "$ROOT/Cargo.toml" -p exodns
-  EXODNS_BIN=$CARGO_TARGET_DIR/release/exodns
-fi
 
 EXO_PID="" UP_PID=""
 cleanup() {
@@ -50,8 +36,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== $(date -u +%FT%TZ) machine: $(nproc) cores; $(uptime)" | tee "$OUT/uptime.txt" >&2
-eval "$("$ROOT/scripts/testbed/apiserver.sh" start "$OUT/apiserver" | sed 's/^/export /')"
-export KUBE_CA=$OUT/apiserver/pki/ca.crt
+start_apiserver
 eval "$(PDNS_MAX_BODY_MB=2 "$ROOT/scripts/testbed/pdns.sh" start "$OUT/pdns" | sed 's/^/export /')"
 for z in exo.bench up.bench; do $KB zone --api "$PDNS_API_URL" --key "$PDNS_API_KEY" --zone "$z"; done
 

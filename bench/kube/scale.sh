@@ -27,26 +27,12 @@
 # measurement and logs in $OUT (default $EXODNS_CACHE/bench/kube-scale-<time>).
 # EXODNS_BIN skips the cargo build.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/scripts/testbed/lib.sh"
-[ -f "$EXODNS_CACHE/testbed.env" ] && . "$EXODNS_CACHE/testbed.env"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" scale
 
 RUNS=${1:-3}
 SVCS=${2:-10000}
 PODS=${3:-20000}
-OUT=${OUT:-$(cache_dir bench)/kube-scale-$(date +%Y%m%dT%H%M%S)}
-mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
-KB="python3 $ROOT/bench/kube/kubebench.py"
 TOOLS=${TOOLS:-exodns-stock upstream-stock upstream-16mb exodns-16mb exodnsonce-stock exodnsnoqps-stock exodnsle-stock}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-
-UPSTREAM=${EXODNS_UPSTREAM_EXTERNAL_DNS_BIN:-$(peer_bin external-dns)}
-[ -x "$UPSTREAM" ] || die "upstream external-dns not built: run scripts/testbed/setup.sh"
-if [ -z "${EXODNS_BIN:-}" ]; then
-  echo "building exodns (release)..." >&2
-  cargo build --quiet --release --manifest-path "$ROOT/Cargo.toml" -p exodns
-  EXODNS_BIN=$CARGO_TARGET_DIR/release/exodns
-fi
 
 cleanup() {
   set +e
@@ -57,8 +43,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== $(date -u +%FT%TZ) machine: $(nproc) cores; $(uptime)" | tee "$OUT/uptime.txt" >&2
-eval "$("$ROOT/scripts/testbed/apiserver.sh" start "$OUT/apiserver" | sed 's/^/export /')"
-export KUBE_CA=$OUT/apiserver/pki/ca.crt
+start_apiserver
 declare -A API KEY
 for p in stock:2 16mb:16; do
   env=$(PDNS_MAX_BODY_MB=${p#*:} "$ROOT/scripts/testbed/pdns.sh" start "$OUT/pdns-${p%%:*}")
