@@ -86,13 +86,19 @@ impl Proc {
 
     /// Waits for the process to end by itself; panics with its log after `limit`.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        self.ended_within(limit)
+            .unwrap_or_else(|| panic!("{} still running after {limit:?}; log:\n{}", self.name, self.log()))
+    }
+
+    /// Its exit status if it ends within `within` (polled every 50 ms).
+    fn ended_within(&mut self, within: Duration) -> Option<ExitStatus> {
         let started = Instant::now();
         loop {
-            if let Some(s) = self.child.try_wait().expect("try_wait") {
-                return s;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
             }
-            if started.elapsed() > limit {
-                panic!("{} still running after {limit:?}; log:\n{}", self.name, self.log());
+            if started.elapsed() >= within {
+                return None;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -106,14 +112,7 @@ impl Proc {
     /// SIGTERM; whether it ended within `within`.
     pub fn terminate(&mut self, within: Duration) -> bool {
         self.signal("TERM");
-        let started = Instant::now();
-        while started.elapsed() < within {
-            if !self.is_running() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
+        self.ended_within(within).is_some()
     }
 
     /// SIGKILL, and reaps it.
