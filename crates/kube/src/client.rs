@@ -235,24 +235,26 @@ impl TokenBucket {
     /// Takes a token now and says how long to wait before using it (zero when one was saved
     /// up). Waiting callers queue up behind each other.
     pub fn reserve(&self) -> Duration {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let (tokens, last) = *st;
-        let refilled = (tokens + now.saturating_duration_since(last).as_secs_f64() * self.qps).min(self.burst);
-        let left = refilled - 1.0;
-        *st = (left, now);
+        let left = self.take(|_| true).1 - 1.0;
         if left >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-left / self.qps) }
     }
 
     /// Takes a token if one is saved up; never queues.
     pub fn try_take(&self) -> bool {
+        self.take(|tokens| tokens >= 1.0).0
+    }
+
+    /// Refills the bucket for the time since the last call, then takes a token if `whether`
+    /// says so given the tokens there are (which may go negative: debt that later callers wait
+    /// for). Whether it took one, and the tokens there were.
+    fn take(&self, whether: impl FnOnce(f64) -> bool) -> (bool, f64) {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let (tokens, last) = *st;
         let refilled = (tokens + now.saturating_duration_since(last).as_secs_f64() * self.qps).min(self.burst);
-        let ok = refilled >= 1.0;
-        *st = (if ok { refilled - 1.0 } else { refilled }, now);
-        ok
+        let took = whether(refilled);
+        *st = (if took { refilled - 1.0 } else { refilled }, now);
+        (took, refilled)
     }
 
     /// Waits for a token.
@@ -404,6 +406,17 @@ mod tests {
         assert_eq!(t.elapsed(), Duration::ZERO);
         b.acquire().await;
         assert!(t.elapsed() >= Duration::from_millis(199));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn try_take_never_runs_into_debt() {
+        let b = TokenBucket::new(2.0, 3);
+        assert_eq!((0..5).map(|_| b.try_take()).filter(|t| *t).count(), 3, "the burst, then nothing");
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert!(b.try_take(), "one token after half a second at 2/s");
+        assert!(!b.try_take());
+        // Refused takes left no debt: a waiting caller is served after one token's time.
+        assert!(b.reserve() <= Duration::from_millis(500));
     }
 
     #[test]
