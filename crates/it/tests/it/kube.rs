@@ -434,7 +434,8 @@ async fn kube_service_dependencies_start_on_demand() {
 
     // A headless Service without a host name (a StatefulSet's) needs nothing.
     apply(&kube, "apiVersion: v1\nkind: Service\nmetadata: {name: plain, namespace: apps}\nspec: {clusterIP: None, selector: {app: x}}\n");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once the Service is in the cache, the decision about its dependencies has been made.
+    wait_until_async("the Service in the cache", Duration::from_secs(30), || lean.objects().contains(&oref("service/apps/plain"))).await;
     assert_eq!(watched(&lean), vec![Watched::Services]);
 
     apply(&kube, HEADLESS);

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use exodns_testbed::kube::KubeApiserver;
-use exodns_testbed::{Pdns, PdnsOptions, Proc, exodns_bin, wait_until_log};
+use exodns_testbed::{Pdns, PdnsOptions, Proc, exodns_bin, wait_until_async, wait_until_log};
 use serde_json::json;
 
 use crate::common::{ROUTES, apply, install_shipped_rbac, kubectl, lb_status, patch_status, publish_lb, set_route_statuses};
@@ -28,8 +28,14 @@ fn start_exodns(bin: &Path, kubeconfig: &Path, pdns: &Pdns, args: &[&str]) -> Pr
         .arg(format!("--pdns-server={}", pdns.api_url()))
         .args(args)
         .env("EXTERNAL_DNS_PDNS_API_KEY", pdns.api_key())
-        .env("RUST_LOG", "info");
+        // The controller's debug lines include no-op syncs, which tests count (`full_syncs`).
+        .env("RUST_LOG", "info,exodns_controller=debug");
     Proc::spawn("exodns", &mut cmd)
+}
+
+/// Full syncs exodns has finished so far, no-op ones included, from its log.
+fn full_syncs(x: &Proc) -> usize {
+    x.log().matches("kind=\"full\"").count()
 }
 
 /// The ownership TXT records of the zone, by the `resource` they name.
@@ -264,7 +270,8 @@ async fn e2e_upsert_only_keeps_the_records_of_deleted_objects() {
     // A later object lands: the deletion was seen and handled; and full syncs ran since.
     publish_lb(&kube, "apps", "later", "192.0.2.40");
     pdns.wait_for_answers("later.example.org", "A", &["192.0.2.40"], Duration::from_secs(10), || x.log()).await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let seen = full_syncs(&x);
+    wait_until_async("a full sync after the deletion", Duration::from_secs(20), || full_syncs(&x) > seen).await;
     assert_eq!(pdns.answers("web.example.org", "A").await, ["192.0.2.10"], "{}", x.log());
     assert_eq!(pdns.answers("a-web.example.org", "TXT").await.len(), 1);
 }
