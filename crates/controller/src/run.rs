@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exodns_core::endpoint::EndpointKey;
-use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType, Targets};
 use exodns_core::registry::Registry;
+use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType, Targets};
 use exodns_provider::ZoneFailure;
 use exodns_telemetry::{Metrics, SyncKind, SyncSummary};
 use tokio::sync::{mpsc, watch};
@@ -338,7 +338,8 @@ impl Controller {
         self.frozen_zones = records.unreadable_zones.clone();
         let wanted: HashMap<EndpointKey, Targets> = desired.iter().map(|e| (e.key(), e.targets.clone())).collect();
         let by_type = count_by_type(desired.iter());
-        let mut result = self.syncer.sync_against(desired, records.endpoints, records.unreadable_zones, &protected).await;
+        let mut result =
+            self.syncer.sync_against(desired, records.endpoints, records.unreadable_zones, &protected).await;
         if let Ok(report) = &mut result {
             // Upstream's `verified_records`: desired records the provider already holds as desired.
             let verified = report.current.iter().filter(|c| wanted.get(&c.key()).is_some_and(|t| t.same(&c.targets)));
@@ -390,7 +391,8 @@ impl Controller {
         }
         for c in &report.conflicts {
             if let Some(o) = c.resource.as_deref().and_then(ObjectRef::from_resource_label) {
-                let note = ObjectNote::Conflict { name: c.dns_name.to_string(), foreign_owner: c.foreign_owner.clone() };
+                let note =
+                    ObjectNote::Conflict { name: c.dns_name.to_string(), foreign_owner: c.foreign_owner.clone() };
                 self.source.note(&o, &note);
             }
         }
@@ -434,8 +436,16 @@ impl Controller {
                 if c.is_empty() {
                     debug!(kind = label, ?took, "sync: no changes");
                 } else {
-                    info!(kind = label, ?took, create = c.create.len(), update = c.update_new.len(), delete = c.delete.len(),
-                          rejected = report.rejected.len(), applied = report.applied, "sync applied");
+                    info!(
+                        kind = label,
+                        ?took,
+                        create = c.create.len(),
+                        update = c.update_new.len(),
+                        delete = c.delete.len(),
+                        rejected = report.rejected.len(),
+                        applied = report.applied,
+                        "sync applied"
+                    );
                 }
                 for o in objects {
                     self.source.published(o);

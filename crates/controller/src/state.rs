@@ -96,7 +96,6 @@ impl DesiredIndex {
     pub fn objects(&self) -> impl Iterator<Item = &ObjectRef> {
         self.by_object.keys()
     }
-
 }
 
 /// Merge as `SourceOutput::merged` does: by resource label first, so the label a merged endpoint
@@ -143,7 +142,6 @@ impl RecordCache {
             .flat_map(|n| self.by_name.get(n).into_iter().flatten().cloned())
             .collect()
     }
-
 
     /// Takes in what an apply did: sent changes minus what the provider refused.
     pub fn record_applied(&mut self, sent: &Changes, rejected: &[Rejected]) {
@@ -197,16 +195,31 @@ mod tests {
         let mut idx = DesiredIndex::default();
         let a = mk_obj("a");
         let b = mk_obj("b");
-        let touched = idx.set(&a, Some(ObjectEndpoints { endpoints: vec![mk_ep("x.example.org", "1.1.1.1", "service/default/a")], invalid: vec![] }));
+        let touched = idx.set(
+            &a,
+            Some(ObjectEndpoints {
+                endpoints: vec![mk_ep("x.example.org", "1.1.1.1", "service/default/a")],
+                invalid: vec![],
+            }),
+        );
         assert_eq!(touched.len(), 1);
-        idx.set(&b, Some(ObjectEndpoints { endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")], invalid: vec![] }));
+        idx.set(
+            &b,
+            Some(ObjectEndpoints {
+                endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")],
+                invalid: vec![],
+            }),
+        );
         let n = DnsName::parse("x.example.org").unwrap();
         let eps = idx.endpoints_at([&n]);
         assert_eq!(eps.len(), 1);
         assert_eq!(eps[0].targets.0, vec!["1.1.1.1", "2.2.2.2"]);
         assert_eq!(eps[0].resource(), Some("service/default/a"));
         // Unchanged input touches nothing.
-        let same = ObjectEndpoints { endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")], invalid: vec![] };
+        let same = ObjectEndpoints {
+            endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")],
+            invalid: vec![],
+        };
         assert!(idx.set(&b, Some(same)).is_empty());
         assert_eq!(idx.set(&a, None), vec![n.clone()]);
         assert_eq!(idx.endpoints_at([&n])[0].targets.0, vec!["2.2.2.2"]);
@@ -223,9 +236,13 @@ mod tests {
             delete: vec![Endpoint::parse("old.example.org", RecordType::A, &["1.1.1.1"]).unwrap()],
             ..Changes::default()
         };
-        let rejected = vec![Rejected { endpoint: refused, reason: exodns_provider::RejectReason::Refused("no".into()) }];
+        let rejected =
+            vec![Rejected { endpoint: refused, reason: exodns_provider::RejectReason::Refused("no".into()) }];
         cache.record_applied(&sent, &rejected);
-        let names: Vec<DnsName> = ["old.example.org", "new.example.org", "bad.example.org"].iter().map(|n| DnsName::parse(n).unwrap()).collect();
+        let names: Vec<DnsName> = ["old.example.org", "new.example.org", "bad.example.org"]
+            .iter()
+            .map(|n| DnsName::parse(n).unwrap())
+            .collect();
         let left = cache.records_at(&names);
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].dns_name.as_str(), "new.example.org");

@@ -36,7 +36,6 @@ impl Status {
 #[derive(Debug, Clone, Default)]
 pub struct StatusHandle(Arc<Mutex<Status>>);
 
-
 impl StatusHandle {
     pub fn snapshot(&self) -> Status {
         self.lock().clone()
@@ -57,7 +56,13 @@ impl StatusHandle {
         s.leader = leader;
     }
 
-    pub(crate) fn sync_succeeded(&self, kind: &str, took: Duration, event_latency: Option<Duration>, _report: &SyncReport) {
+    pub(crate) fn sync_succeeded(
+        &self,
+        kind: &str,
+        took: Duration,
+        event_latency: Option<Duration>,
+        _report: &SyncReport,
+    ) {
         let mut s = self.lock();
         let now = SystemTime::now();
         s.last_success = Some(now);

@@ -67,11 +67,13 @@ impl Protected {
         if self.is_empty() {
             return held;
         }
-        let (keep, drop): (Vec<Endpoint>, Vec<Endpoint>) = std::mem::take(&mut changes.delete).into_iter().partition(|ep| !self.covers(ep));
+        let (keep, drop): (Vec<Endpoint>, Vec<Endpoint>) =
+            std::mem::take(&mut changes.delete).into_iter().partition(|ep| !self.covers(ep));
         changes.delete = keep;
         held.extend(drop);
         if !self.resources.is_empty() {
-            let pairs = std::mem::take(&mut changes.update_old).into_iter().zip(std::mem::take(&mut changes.update_new));
+            let pairs =
+                std::mem::take(&mut changes.update_old).into_iter().zip(std::mem::take(&mut changes.update_new));
             for (old, new) in pairs {
                 if old.resource().is_some_and(|r| self.resources.contains(r)) {
                     held.push(old);
@@ -196,7 +198,10 @@ impl Syncer {
         let mut planned = plan(&desired, &current, &options);
         let held_back = protected.hold_back(&mut planned.changes);
         if !held_back.is_empty() {
-            warn!(held_back = held_back.len(), "holding back deletes and updates of records whose source input is broken or missing");
+            warn!(
+                held_back = held_back.len(),
+                "holding back deletes and updates of records whose source input is broken or missing"
+            );
         }
         for c in &planned.conflicts {
             info!(name = %c.dns_name, record_type = %c.record_type, foreign_owner = %c.foreign_owner,

@@ -104,7 +104,8 @@ fn mk_rig(source: Arc<FakeSource>) -> Rig {
         Arc::new(TxtRegistry::new(TxtConfig { owner_id: "test".into(), ..TxtConfig::default() }).unwrap());
     let options = PlanOptions { owner_id: "test".into(), ..PlanOptions::default() };
     let syncer = Syncer::new(provider.clone(), registry.clone(), options);
-    let settings = Settings { debounce: Duration::from_millis(10), interval: Duration::from_secs(3600), ..Settings::default() };
+    let settings =
+        Settings { debounce: Duration::from_millis(10), interval: Duration::from_secs(3600), ..Settings::default() };
     let controller = Controller::new(source.clone(), syncer, registry, settings);
     let (events, rx) = mpsc::channel(64);
     let task = tokio::spawn(async move {
@@ -115,7 +116,12 @@ fn mk_rig(source: Arc<FakeSource>) -> Rig {
 
 impl Rig {
     fn zone(&self) -> Vec<String> {
-        self.provider.inner.dump().iter().map(|e| format!("{} {} {}", e.dns_name, e.record_type, e.targets.0.join(","))).collect()
+        self.provider
+            .inner
+            .dump()
+            .iter()
+            .map(|e| format!("{} {} {}", e.dns_name, e.record_type, e.targets.0.join(",")))
+            .collect()
     }
 
     /// Polls until `check` holds (the loop runs on its own task); fails after 5 s.

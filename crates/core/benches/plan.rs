@@ -5,8 +5,8 @@
 
 use std::hint::black_box;
 
-use criterion::measurement::Measurement;
 use criterion::Criterion;
+use criterion::measurement::Measurement;
 
 #[path = "common/cpu.rs"]
 #[macro_use]
@@ -43,14 +43,14 @@ fn zone(n: usize) -> (Vec<Endpoint>, Vec<Endpoint>) {
     for i in 0..rows(n) {
         let owned = |ep: Endpoint| ep.with_label(label::OWNER, OWNER);
         match i % 10 {
-            0 => desired.push(record(i, 0)),              // create
-            1 => current.push(owned(record(i, 0))),       // delete
+            0 => desired.push(record(i, 0)),        // create
+            1 => current.push(owned(record(i, 0))), // delete
             2 => {
-                desired.push(record(i, 1));               // update
+                desired.push(record(i, 1)); // update
                 current.push(owned(record(i, 0)));
             }
             _ => {
-                desired.push(record(i, 0));               // no-op
+                desired.push(record(i, 0)); // no-op
                 current.push(owned(record(i, 0)));
             }
         }

@@ -101,12 +101,9 @@ pub struct RawEndpoint {
 impl TryFrom<RawEndpoint> for Endpoint {
     type Error = Invalid;
     fn try_from(raw: RawEndpoint) -> Result<Self, Invalid> {
-        let rt: RecordType = raw
-            .record_type
-            .parse()
-            .map_err(|e: crate::record_type::UnknownRecordType| {
-                Invalid::new(InvalidKind::RecordType, "recordType", &raw.record_type, e.to_string())
-            })?;
+        let rt: RecordType = raw.record_type.parse().map_err(|e: crate::record_type::UnknownRecordType| {
+            Invalid::new(InvalidKind::RecordType, "recordType", &raw.record_type, e.to_string())
+        })?;
         let name = DnsName::parse(&raw.dns_name).map_err(|e| e.invalid("dnsName", &raw.dns_name))?;
         let ttl = match raw.record_ttl {
             0 => Ttl::default(),
@@ -147,7 +144,12 @@ pub fn canonical_targets<'a>(rt: RecordType, raw: impl IntoIterator<Item = &'a s
         }
     }
     if out.is_empty() && rt != RecordType::TXT {
-        return Err(Invalid::new(InvalidKind::Target, "targets", "", format!("a {rt} record needs at least one target")));
+        return Err(Invalid::new(
+            InvalidKind::Target,
+            "targets",
+            "",
+            format!("a {rt} record needs at least one target"),
+        ));
     }
     Ok(Targets(out))
 }
@@ -269,10 +271,7 @@ pub fn endpoints_for_targets(name: &DnsName, targets: &[String], ttl: Ttl) -> (V
             Err(e) => errors.push(e),
         }
     }
-    let eps = by_type
-        .into_iter()
-        .map(|(rt, ts)| Endpoint::new(name.clone(), rt, Targets(ts)).with_ttl(ttl))
-        .collect();
+    let eps = by_type.into_iter().map(|(rt, ts)| Endpoint::new(name.clone(), rt, Targets(ts)).with_ttl(ttl)).collect();
     (eps, errors)
 }
 
@@ -284,7 +283,9 @@ pub fn merge_endpoints(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
     type MergeKey = (EndpointKey, Ttl, Option<String>);
     let mut merged: BTreeMap<MergeKey, Endpoint> = BTreeMap::new();
     for ep in endpoints {
-        let single = matches!(ep.record_type, RecordType::CNAME | RecordType::DNAME).then(|| ep.targets.0.first().cloned()).flatten();
+        let single = matches!(ep.record_type, RecordType::CNAME | RecordType::DNAME)
+            .then(|| ep.targets.0.first().cloned())
+            .flatten();
         match merged.entry((ep.key(), ep.ttl, single)) {
             std::collections::btree_map::Entry::Vacant(v) => {
                 v.insert(ep);

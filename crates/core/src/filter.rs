@@ -65,7 +65,12 @@ impl DomainFilter {
     }
 
     /// Builds the filter the way upstream does from its flags: a regex, when set, wins.
-    pub fn from_flags(include: &[String], exclude: &[String], regex_include: &str, regex_exclude: &str) -> Result<Self, Error> {
+    pub fn from_flags(
+        include: &[String],
+        exclude: &[String],
+        regex_include: &str,
+        regex_exclude: &str,
+    ) -> Result<Self, Error> {
         if regex_include.is_empty() && regex_exclude.is_empty() {
             Ok(DomainFilter::new(include, exclude))
         } else {
@@ -74,7 +79,10 @@ impl DomainFilter {
     }
 
     pub fn is_configured(&self) -> bool {
-        !self.include.is_empty() || !self.exclude.is_empty() || self.regex_include.is_some() || self.regex_exclude.is_some()
+        !self.include.is_empty()
+            || !self.exclude.is_empty()
+            || self.regex_include.is_some()
+            || self.regex_exclude.is_some()
     }
 
     pub fn includes(&self) -> &[String] {

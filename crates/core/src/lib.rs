@@ -14,8 +14,8 @@ pub mod labels;
 pub mod name;
 pub mod object;
 pub mod plan;
-pub mod registry;
 pub mod record_type;
+pub mod registry;
 pub mod secret;
 pub mod target;
 

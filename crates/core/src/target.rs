@@ -135,10 +135,9 @@ pub fn canonical_target(rt: RecordType, raw: &str) -> Result<String, Invalid> {
         return Err(bad(format!("a {rt} record needs a non-empty target")));
     }
     match rt {
-        RecordType::A => t
-            .parse::<Ipv4Addr>()
-            .map(|ip| ip.to_string())
-            .map_err(|_| bad("an A record needs an IPv4 address".into())),
+        RecordType::A => {
+            t.parse::<Ipv4Addr>().map(|ip| ip.to_string()).map_err(|_| bad("an A record needs an IPv4 address".into()))
+        }
         RecordType::AAAA => t
             .parse::<Ipv6Addr>()
             .map(|ip| ip.to_string())
@@ -242,7 +241,9 @@ fn srv(t: &str) -> Result<String, String> {
 fn caa(t: &str) -> Result<String, String> {
     let mut it = t.splitn(3, char::is_whitespace);
     let (Some(flags), Some(tag), Some(value)) = (it.next(), it.next(), it.next()) else {
-        return Err("a CAA target is \"<flags> <tag> \\\"<value>\\\"\", e.g. \"0 issue \\\"letsencrypt.org\\\"\"".into());
+        return Err(
+            "a CAA target is \"<flags> <tag> \\\"<value>\\\"\", e.g. \"0 issue \\\"letsencrypt.org\\\"\"".into()
+        );
     };
     let flags: u8 = number(flags, "flags", "CAA")?;
     if tag.is_empty() || !tag.chars().all(|c| c.is_ascii_alphanumeric()) {

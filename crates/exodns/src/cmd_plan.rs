@@ -25,8 +25,8 @@ use crate::{output, wiring};
 /// skipped, as a provider listing would skip them.
 fn read_current(path: &std::path::Path) -> anyhow::Result<(Vec<Endpoint>, Vec<Invalid>)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("--current-endpoints {}", path.display()))?;
-    let raw: Vec<RawEndpoint> =
-        serde_json::from_str(&text).with_context(|| format!("--current-endpoints {}: not a JSON array of endpoints", path.display()))?;
+    let raw: Vec<RawEndpoint> = serde_json::from_str(&text)
+        .with_context(|| format!("--current-endpoints {}: not a JSON array of endpoints", path.display()))?;
     let mut endpoints = Vec::with_capacity(raw.len());
     let mut invalid = Vec::new();
     for (i, r) in raw.into_iter().enumerate() {
@@ -40,7 +40,11 @@ fn read_current(path: &std::path::Path) -> anyhow::Result<(Vec<Endpoint>, Vec<In
 
 /// Desired endpoints from a live cluster: watches the enabled sources until each has its first
 /// full list (at most `--cache-sync-timeout`), then reads every object once.
-async fn desired_from_cluster(cfg: &Config, kinds: &[SourceKind], source_cfg: SourceConfig) -> anyhow::Result<(Vec<Endpoint>, Protected)> {
+async fn desired_from_cluster(
+    cfg: &Config,
+    kinds: &[SourceKind],
+    source_cfg: SourceConfig,
+) -> anyhow::Result<(Vec<Endpoint>, Protected)> {
     let client = exodns_kube::connect(&kube_settings(cfg)).await?;
     let (tx, mut events) = mpsc::channel(4096);
     let source = KubeSource::start(client, kinds, source_cfg, tx)?;
@@ -55,7 +59,11 @@ async fn desired_from_cluster(cfg: &Config, kinds: &[SourceKind], source_cfg: So
         } else {
             synced_twice = 0;
             if Instant::now() >= deadline {
-                let waiting: Vec<String> = health.iter().filter(|h| !h.synced).map(|h| format!("{} ({})", h.source, h.error.as_deref().unwrap_or("listing"))).collect();
+                let waiting: Vec<String> = health
+                    .iter()
+                    .filter(|h| !h.synced)
+                    .map(|h| format!("{} ({})", h.source, h.error.as_deref().unwrap_or("listing")))
+                    .collect();
                 bail!("sources not synced within --cache-sync-timeout: {}", waiting.join(", "));
             }
         }
@@ -110,9 +118,17 @@ pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
                 println!("(and {txt} ownership TXT record changes beside them; --output json lists them)");
             }
             for c in &report.conflicts {
-                let owner = if c.foreign_owner.is_empty() { "no ExternalDNS".to_owned() } else { format!("owner {:?}", c.foreign_owner) };
-                println!("! not touching {} {}: held by {owner}{}", c.dns_name, c.record_type,
-                    c.resource.as_deref().map(|r| format!(" (wanted by {r})")).unwrap_or_default());
+                let owner = if c.foreign_owner.is_empty() {
+                    "no ExternalDNS".to_owned()
+                } else {
+                    format!("owner {:?}", c.foreign_owner)
+                };
+                println!(
+                    "! not touching {} {}: held by {owner}{}",
+                    c.dns_name,
+                    c.record_type,
+                    c.resource.as_deref().map(|r| format!(" (wanted by {r})")).unwrap_or_default()
+                );
             }
         }
     }

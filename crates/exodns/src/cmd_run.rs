@@ -46,9 +46,7 @@ pub fn kube_settings(cfg: &Config) -> KubeSettings {
 /// Who this replica is in the Lease: the Pod name (or host name) and a random suffix, so that
 /// a restarted Pod with the same name is a new candidate.
 fn identity() -> String {
-    let host = std::env::var("POD_NAME")
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "exodns".into());
+    let host = std::env::var("POD_NAME").or_else(|_| std::env::var("HOSTNAME")).unwrap_or_else(|_| "exodns".into());
     format!("{host}-{:08x}", rand::random::<u32>())
 }
 
@@ -109,7 +107,8 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
 
     let running = Arc::new(AtomicBool::new(true));
     if !cfg.general.once {
-        let health = ControllerHealth { status: controller.status(), interval: cfg.general.interval, running: running.clone() };
+        let health =
+            ControllerHealth { status: controller.status(), interval: cfg.general.interval, running: running.clone() };
         let ops = OpsServer::bind(&cfg.general.metrics_address, metrics, Arc::new(health))
             .await
             .with_context(|| format!("--metrics-address {}", cfg.general.metrics_address))?;

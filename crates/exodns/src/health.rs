@@ -4,8 +4,8 @@
 //! liveness — is the loop still going round (true while it waits, however long, for a slow
 //! apiserver); readiness — has it synced its caches and recently completed a sync.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use exodns_controller::StatusHandle;

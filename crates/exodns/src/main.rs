@@ -5,11 +5,11 @@ mod cli;
 mod cmd_plan;
 mod cmd_run;
 mod cmd_webhook;
-mod sources;
 mod health;
 mod logging;
 mod output;
 mod shutdown;
+mod sources;
 mod wiring;
 
 use clap::Parser;

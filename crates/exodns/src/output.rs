@@ -76,7 +76,16 @@ pub fn plan_diff(changes: &Changes, color: ColorChoice) -> String {
         let _ = writeln!(out, "{}+ create {}  {}{}{}", p.add, describe(ep), data(ep), origin(ep), p.reset);
     }
     for (old, new) in changes.update_old.iter().zip(&changes.update_new) {
-        let _ = writeln!(out, "{}~ update {}  {} → {}{}{}", p.change, describe(new), data(old), data(new), origin(new), p.reset);
+        let _ = writeln!(
+            out,
+            "{}~ update {}  {} → {}{}{}",
+            p.change,
+            describe(new),
+            data(old),
+            data(new),
+            origin(new),
+            p.reset
+        );
     }
     for ep in &changes.delete {
         let _ = writeln!(out, "{}- delete {}  {}{}{}", p.remove, describe(ep), data(ep), origin(ep), p.reset);
@@ -99,7 +108,9 @@ mod tests {
     #[test]
     fn diff_lines() {
         let old = Endpoint::parse("a.example.org", RecordType::A, &["1.1.1.1"]).unwrap();
-        let new = Endpoint::parse("a.example.org", RecordType::A, &["2.2.2.2"]).unwrap().with_label("resource", "service/d/a");
+        let new = Endpoint::parse("a.example.org", RecordType::A, &["2.2.2.2"])
+            .unwrap()
+            .with_label("resource", "service/d/a");
         let changes = Changes {
             create: vec![Endpoint::parse("b.example.org", RecordType::CNAME, &["x.example.net"]).unwrap()],
             update_old: vec![old.clone()],

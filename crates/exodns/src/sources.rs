@@ -44,11 +44,7 @@ pub fn source_kinds(cfg: &Config) -> anyhow::Result<Vec<SourceKind>> {
     if cfg.general.source.is_empty() {
         bail!("--source is required (e.g. --source=service, or --source=manifest --manifest-path=DIR)");
     }
-    cfg.general
-        .source
-        .iter()
-        .map(|s| s.parse::<SourceKind>().with_context(|| format!("--source {s:?}")))
-        .collect()
+    cfg.general.source.iter().map(|s| s.parse::<SourceKind>().with_context(|| format!("--source {s:?}"))).collect()
 }
 
 /// What the manifest files make, object by object.
@@ -100,7 +96,8 @@ impl ObjectSource for ManifestSource {
 
     fn health(&self) -> Vec<SourceHealth> {
         let snap = self.read();
-        let error = (!snap.errors.is_empty()).then(|| format!("{} manifest document(s) could not be read", snap.errors.len()));
+        let error =
+            (!snap.errors.is_empty()).then(|| format!("{} manifest document(s) could not be read", snap.errors.len()));
         vec![SourceHealth { source: "manifest".into(), synced: true, error }]
     }
 

@@ -6,8 +6,8 @@ use anyhow::{Context, bail};
 use exodns_core::plan::{PlanOptions, Policy};
 use exodns_core::registry::{AesKey, NoopRegistry, Registry, TxtConfig, TxtRegistry};
 use exodns_core::{DomainFilter, RecordType, Secret};
-use exodns_provider::Provider;
 use exodns_pdns::{PdnsConfig, PdnsProvider, TlsSettings};
+use exodns_provider::Provider;
 use exodns_provider::inmemory::InMemoryProvider;
 
 use crate::cli::Config;
@@ -24,7 +24,12 @@ fn record_types(flag: &str, values: &[String]) -> anyhow::Result<Vec<RecordType>
 
 pub fn domain_filter(cfg: &Config) -> anyhow::Result<DomainFilter> {
     let f = &cfg.filters;
-    Ok(DomainFilter::from_flags(&f.domain_filter, &f.exclude_domains, &f.regex_domain_filter, &f.regex_domain_exclusion)?)
+    Ok(DomainFilter::from_flags(
+        &f.domain_filter,
+        &f.exclude_domains,
+        &f.regex_domain_filter,
+        &f.regex_domain_exclusion,
+    )?)
 }
 
 pub fn policy(cfg: &Config) -> anyhow::Result<Policy> {
@@ -53,7 +58,8 @@ pub fn plan_options(cfg: &Config) -> anyhow::Result<PlanOptions> {
 fn aes_key(cfg: &Config) -> anyhow::Result<Option<AesKey>> {
     let r = &cfg.registry;
     let secret = secret_from("txt-encrypt-aes-key", &r.txt_encrypt_aes_key, &r.txt_encrypt_aes_key_file)?;
-    let key = secret.filter(|s| !s.is_empty()).map(|s| AesKey::try_from(&s)).transpose().context("--txt-encrypt-aes-key")?;
+    let key =
+        secret.filter(|s| !s.is_empty()).map(|s| AesKey::try_from(&s)).transpose().context("--txt-encrypt-aes-key")?;
     if r.txt_encrypt_enabled && key.is_none() {
         bail!("--txt-encrypt-enabled needs --txt-encrypt-aes-key (32 bytes, raw or base64)");
     }
@@ -83,18 +89,25 @@ pub fn registry(cfg: &Config) -> anyhow::Result<Arc<dyn Registry>> {
 }
 
 /// A secret from its flag or from the file its `-file` flag names (a mounted Secret).
-fn secret_from(flag: &str, value: &Option<Secret>, file: &Option<std::path::PathBuf>) -> anyhow::Result<Option<Secret>> {
+fn secret_from(
+    flag: &str,
+    value: &Option<Secret>,
+    file: &Option<std::path::PathBuf>,
+) -> anyhow::Result<Option<Secret>> {
     match (value, file) {
         (Some(_), Some(_)) => bail!("--{flag} and --{flag}-file exclude each other"),
         (Some(s), None) => Ok(Some(s.clone())),
-        (None, Some(path)) => Secret::from_file(path).map(Some).with_context(|| format!("--{flag}-file {}", path.display())),
+        (None, Some(path)) => {
+            Secret::from_file(path).map(Some).with_context(|| format!("--{flag}-file {}", path.display()))
+        }
         (None, None) => Ok(None),
     }
 }
 
 pub fn pdns_provider(cfg: &Config) -> anyhow::Result<PdnsProvider> {
     let p = &cfg.pdns;
-    let Some(key) = secret_from("pdns-api-key", &p.pdns_api_key, &p.pdns_api_key_file)?.filter(|k| !k.is_empty()) else {
+    let Some(key) = secret_from("pdns-api-key", &p.pdns_api_key, &p.pdns_api_key_file)?.filter(|k| !k.is_empty())
+    else {
         bail!("--provider=pdns needs --pdns-api-key (or EXTERNAL_DNS_PDNS_API_KEY, or --pdns-api-key-file)");
     };
     let mut pc = PdnsConfig::parse(&p.pdns_server, key)?;

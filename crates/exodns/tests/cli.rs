@@ -54,7 +54,10 @@ fn quick_start_publishes_records_with_ownership() {
     assert_eq!(zone_line(&zone, "web.example.org.", "A")[1..], ["300", "IN", "A", "203.0.113.10"]);
     assert_eq!(zone_line(&zone, "api.example.org.", "CNAME")[4], "api-1234.lb.example.net");
     let txt = zone_line(&zone, "a-web.example.org.", "TXT");
-    assert_eq!(txt[4], "\"heritage=external-dns,external-dns/owner=quickstart,external-dns/resource=service/default/web\"");
+    assert_eq!(
+        txt[4],
+        "\"heritage=external-dns,external-dns/owner=quickstart,external-dns/resource=service/default/web\""
+    );
     zone_line(&zone, "cname-api.example.org.", "TXT");
     zone_line(&zone, "mail.example.org.", "MX");
     zone_line(&zone, "mx-mail.example.org.", "TXT");
@@ -83,7 +86,8 @@ fn env_vars_work_like_flags() {
 #[test]
 fn policy_is_required_as_upstream() {
     let ex = examples();
-    let out = exodns(&["--once", "--source=manifest", &format!("--manifest-path={}", ex.display()), "--provider=inmemory"]);
+    let out =
+        exodns(&["--once", "--source=manifest", &format!("--manifest-path={}", ex.display()), "--provider=inmemory"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--policy is required"), "{}", stderr(&out));
 }
@@ -146,7 +150,14 @@ fn plan_against_current_endpoints_file() {
     assert!(stderr(&out).contains("bad..example.org"), "the bad record is reported: {}", stderr(&out));
     let changes: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let names = |key: &str| -> Vec<String> {
-        changes[key].as_array().map(|a| a.iter().map(|e| format!("{} {}", e["dnsName"].as_str().unwrap(), e["recordType"].as_str().unwrap())).collect()).unwrap_or_default()
+        changes[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| format!("{} {}", e["dnsName"].as_str().unwrap(), e["recordType"].as_str().unwrap()))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
     assert_eq!(names("updateOld"), ["web.example.org A", "a-web.example.org TXT"]);
     assert_eq!(changes["updateNew"][0]["targets"][0], "203.0.113.10");

@@ -60,7 +60,10 @@ impl KubeSettings {
     /// Checks the numbers (as client-go does: QPS 0 means the default, a negative QPS no limit).
     pub fn validate(&self) -> Result<(), KubeError> {
         if !self.qps.is_finite() {
-            return Err(KubeError::Config { setting: "--kube-api-qps", message: format!("{} is not a number", self.qps) });
+            return Err(KubeError::Config {
+                setting: "--kube-api-qps",
+                message: format!("{} is not a number", self.qps),
+            });
         }
         if self.request_timeout.is_zero() {
             return Err(KubeError::Config {
@@ -69,10 +72,8 @@ impl KubeSettings {
             });
         }
         if let Some(s) = &self.server {
-            s.parse::<http::Uri>().map_err(|e| KubeError::Config {
-                setting: "--server",
-                message: format!("{s:?} is not a URL: {e}"),
-            })?;
+            s.parse::<http::Uri>()
+                .map_err(|e| KubeError::Config { setting: "--server", message: format!("{s:?} is not a URL: {e}") })?;
         }
         Ok(())
     }

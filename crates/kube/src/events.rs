@@ -52,12 +52,9 @@ fn render(note: &ObjectNote) -> Rendered {
                 format!("{name} is owned by {foreign_owner:?}; not taking it over")
             },
         },
-        ObjectNote::Invalid { message } => Rendered {
-            type_: EventType::Warning,
-            reason: "InvalidInput",
-            action: "Read",
-            note: message.clone(),
-        },
+        ObjectNote::Invalid { message } => {
+            Rendered { type_: EventType::Warning, reason: "InvalidInput", action: "Read", note: message.clone() }
+        }
     }
 }
 
@@ -97,7 +94,12 @@ impl EventSink {
     pub(crate) fn emit(&self, regarding: ObjectReference, note: &ObjectNote) {
         let r = render(note);
         let key = (
-            format!("{}/{}/{}", regarding.kind.as_deref().unwrap_or(""), regarding.namespace.as_deref().unwrap_or(""), regarding.name.as_deref().unwrap_or("")),
+            format!(
+                "{}/{}/{}",
+                regarding.kind.as_deref().unwrap_or(""),
+                regarding.namespace.as_deref().unwrap_or(""),
+                regarding.name.as_deref().unwrap_or("")
+            ),
             r.reason.to_owned(),
             r.note.clone(),
         );
@@ -114,7 +116,13 @@ impl EventSink {
             sent.retain(|_, t| now.duration_since(*t) < REPEAT_AFTER);
             sent.insert(key.clone(), now);
         }
-        let event = Event { type_: r.type_, reason: r.reason.into(), note: Some(truncate(r.note)), action: r.action.into(), secondary: None };
+        let event = Event {
+            type_: r.type_,
+            reason: r.reason.into(),
+            note: Some(truncate(r.note)),
+            action: r.action.into(),
+            secondary: None,
+        };
         let recorder = self.recorder.clone();
         self.runtime.spawn(async move {
             if let Err(e) = recorder.publish(&event, &regarding).await {
@@ -132,7 +140,10 @@ mod tests {
     #[test]
     fn notes_render_as_people_read_them() {
         let r = render(&ObjectNote::Conflict { name: "a.example.org".into(), foreign_owner: "blue".into() });
-        assert_eq!((r.reason, r.note.as_str()), ("OwnerConflict", "a.example.org is owned by \"blue\"; not taking it over"));
+        assert_eq!(
+            (r.reason, r.note.as_str()),
+            ("OwnerConflict", "a.example.org is owned by \"blue\"; not taking it over")
+        );
         assert_eq!(r.type_, EventType::Warning);
         let r = render(&ObjectNote::Published { names: vec!["a.example.org".into(), "b.example.org".into()] });
         assert_eq!(r.note, "DNS records published: a.example.org, b.example.org");

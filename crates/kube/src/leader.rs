@@ -144,7 +144,12 @@ impl LeaderElector {
         Leadership { is_leader, fence, task }
     }
 
-    async fn run(mut self, tx: watch::Sender<bool>, fence: Arc<Fence>, shutdown: impl std::future::Future<Output = ()>) {
+    async fn run(
+        mut self,
+        tx: watch::Sender<bool>,
+        fence: Arc<Fence>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
         tokio::pin!(shutdown);
         let mut held_until: Option<Instant> = None;
         loop {
@@ -196,7 +201,11 @@ impl LeaderElector {
         let s = &self.settings;
         let Some(mut lease) = self.api.get_opt(&s.lease_name).await.map_err(|e| KubeError::from_kube(&e))? else {
             let lease = Lease {
-                metadata: ObjectMeta { name: Some(s.lease_name.clone()), namespace: Some(s.namespace.clone()), ..Default::default() },
+                metadata: ObjectMeta {
+                    name: Some(s.lease_name.clone()),
+                    namespace: Some(s.namespace.clone()),
+                    ..Default::default()
+                },
                 spec: Some(LeaseSpec {
                     holder_identity: Some(s.identity.clone()),
                     lease_duration_seconds: Some(s.lease_duration.as_secs() as i32),
@@ -223,7 +232,11 @@ impl LeaderElector {
             };
             // Time runs from when we first saw this holder with this renew time, on our clock.
             let seen = match &self.observed {
-                Some(o) if o.holder == observed.holder && o.renew == observed.renew && o.duration == observed.duration => o.since,
+                Some(o)
+                    if o.holder == observed.holder && o.renew == observed.renew && o.duration == observed.duration =>
+                {
+                    o.since
+                }
                 _ => {
                     self.observed = Some(observed.clone());
                     started

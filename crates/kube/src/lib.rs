@@ -14,8 +14,8 @@
 #![forbid(unsafe_code)]
 
 mod cache;
-mod decode;
 pub mod client;
+mod decode;
 pub mod error;
 mod events;
 pub mod leader;

@@ -103,7 +103,10 @@ mod tests {
             r(&[SourceKind::GatewayTcpRoute]),
             vec!["/namespaces", "gateway.networking.k8s.io/gateways", "gateway.networking.k8s.io/tcproutes"]
         );
-        assert_eq!(r(&[SourceKind::Crd]), vec!["externaldns.k8s.io/dnsendpoints", "externaldns.k8s.io/dnsendpoints/status"]);
+        assert_eq!(
+            r(&[SourceKind::Crd]),
+            vec!["externaldns.k8s.io/dnsendpoints", "externaldns.k8s.io/dnsendpoints/status"]
+        );
         assert_eq!(r(&[SourceKind::Pod]), vec!["/pods", "/nodes"]);
         assert!(rules(&[SourceKind::Crd])[1].verbs.iter().all(|v| v == "patch" || v == "update"));
     }

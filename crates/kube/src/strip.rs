@@ -19,8 +19,8 @@ use exodns_sources::config::INGRESS_CLASS_ANNOTATION;
 use exodns_sources::selector::Selector;
 use exodns_sources::types::{DNSEndpoint, GRPCRoute, Gateway, HTTPRoute, RouteStatus, TCPRoute, TLSRoute, UDPRoute};
 use k8s_openapi::api::core::v1::{
-    LoadBalancerIngress, LoadBalancerStatus, Namespace, Node, NodeSpec, NodeStatus, ObjectReference, Pod,
-    PodCondition, PodIP, PodSpec, PodStatus, Service, ServicePort, ServiceSpec, ServiceStatus,
+    LoadBalancerIngress, LoadBalancerStatus, Namespace, Node, NodeSpec, NodeStatus, ObjectReference, Pod, PodCondition,
+    PodIP, PodSpec, PodStatus, Service, ServicePort, ServiceSpec, ServiceStatus,
 };
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointSlice};
 use k8s_openapi::api::networking::v1::{
@@ -134,7 +134,11 @@ impl Lean for Service {
             load_balancer: st.load_balancer.map(|lb| LoadBalancerStatus {
                 ingress: lb.ingress.map(|i| {
                     i.into_iter()
-                        .map(|i| LoadBalancerIngress { ip: i.ip, hostname: i.hostname, ..LoadBalancerIngress::default() })
+                        .map(|i| LoadBalancerIngress {
+                            ip: i.ip,
+                            hostname: i.hostname,
+                            ..LoadBalancerIngress::default()
+                        })
                         .collect()
                 }),
             }),
@@ -154,11 +158,8 @@ impl Lean for Node {
 impl Lean for EndpointSlice {
     fn strip(&mut self, s: &Strip) {
         // The label naming the Service is what ties a slice to it; other labels are not read.
-        let service = self
-            .metadata
-            .labels
-            .as_mut()
-            .and_then(|l| l.remove_entry(exodns_sources::cluster::SERVICE_NAME_LABEL));
+        let service =
+            self.metadata.labels.as_mut().and_then(|l| l.remove_entry(exodns_sources::cluster::SERVICE_NAME_LABEL));
         let mut meta = s.meta(std::mem::take(&mut self.metadata));
         meta.labels = service.map(|(k, v)| BTreeMap::from([(k, v)]));
         meta.annotations = None;

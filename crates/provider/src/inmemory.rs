@@ -64,7 +64,9 @@ fn refuse(endpoint: &Endpoint, why: impl Into<String>) -> Rejected {
 fn cname_conflict(records: &BTreeMap<EndpointKey, Endpoint>, ep: &Endpoint) -> Option<RecordType> {
     records
         .values()
-        .filter(|r| r.dns_name == ep.dns_name && r.set_identifier == ep.set_identifier && r.record_type != ep.record_type)
+        .filter(|r| {
+            r.dns_name == ep.dns_name && r.set_identifier == ep.set_identifier && r.record_type != ep.record_type
+        })
         .find(|r| r.record_type == RecordType::CNAME || ep.record_type == RecordType::CNAME)
         .map(|r| r.record_type)
 }
@@ -112,7 +114,9 @@ impl Provider for InMemoryProvider {
             } else if records.contains_key(&ep.key()) {
                 report.rejected.push(refuse(ep, "create of a record that already exists"));
             } else if let Some(other) = cname_conflict(&records, ep) {
-                report.rejected.push(refuse(ep, format!("a CNAME cannot share its name with other data (found {other})")));
+                report
+                    .rejected
+                    .push(refuse(ep, format!("a CNAME cannot share its name with other data (found {other})")));
             } else {
                 records.insert(ep.key(), ep.clone());
             }

@@ -10,10 +10,7 @@ pub struct ZoneIndex {
 
 impl ZoneIndex {
     pub fn new(zones: impl IntoIterator<Item = String>) -> Self {
-        let mut zones: Vec<String> = zones
-            .into_iter()
-            .map(|z| z.trim_end_matches('.').to_ascii_lowercase())
-            .collect();
+        let mut zones: Vec<String> = zones.into_iter().map(|z| z.trim_end_matches('.').to_ascii_lowercase()).collect();
         // Longest first, so that `sub.example.org` wins over `example.org`.
         zones.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         zones.dedup();

@@ -263,8 +263,8 @@ pub fn per_object(objects: &Objects, kinds: &[SourceKind], cfg: &SourceConfig) -
     {
         for o in list {
             // A nameless object makes only a diagnostic; it is still tracked, under an empty name.
-            let object = object_ref(kind, o.metadata(), kind != "node")
-                .unwrap_or_else(|_| ObjectRef::cluster(kind, ""));
+            let object =
+                object_ref(kind, o.metadata(), kind != "node").unwrap_or_else(|_| ObjectRef::cluster(kind, ""));
             out.push((object, f(o)));
         }
     }
@@ -274,7 +274,9 @@ pub fn per_object(objects: &Objects, kinds: &[SourceKind], cfg: &SourceConfig) -
     let mut out = Vec::new();
     for kind in kinds {
         match kind {
-            SourceKind::Service => each(&mut out, "service", &objects.services, |o| service::endpoints(o, objects, cfg)),
+            SourceKind::Service => {
+                each(&mut out, "service", &objects.services, |o| service::endpoints(o, objects, cfg))
+            }
             SourceKind::Ingress => each(&mut out, "ingress", &objects.ingresses, |o| ingress::endpoints(o, cfg)),
             SourceKind::GatewayHttpRoute => {
                 each(&mut out, "httproute", &objects.http_routes, |o| gateway::endpoints(o, objects, cfg))
@@ -282,9 +284,15 @@ pub fn per_object(objects: &Objects, kinds: &[SourceKind], cfg: &SourceConfig) -
             SourceKind::GatewayGrpcRoute => {
                 each(&mut out, "grpcroute", &objects.grpc_routes, |o| gateway::endpoints(o, objects, cfg))
             }
-            SourceKind::GatewayTlsRoute => each(&mut out, "tlsroute", &objects.tls_routes, |o| gateway::endpoints(o, objects, cfg)),
-            SourceKind::GatewayTcpRoute => each(&mut out, "tcproute", &objects.tcp_routes, |o| gateway::endpoints(o, objects, cfg)),
-            SourceKind::GatewayUdpRoute => each(&mut out, "udproute", &objects.udp_routes, |o| gateway::endpoints(o, objects, cfg)),
+            SourceKind::GatewayTlsRoute => {
+                each(&mut out, "tlsroute", &objects.tls_routes, |o| gateway::endpoints(o, objects, cfg))
+            }
+            SourceKind::GatewayTcpRoute => {
+                each(&mut out, "tcproute", &objects.tcp_routes, |o| gateway::endpoints(o, objects, cfg))
+            }
+            SourceKind::GatewayUdpRoute => {
+                each(&mut out, "udproute", &objects.udp_routes, |o| gateway::endpoints(o, objects, cfg))
+            }
             SourceKind::Crd => each(&mut out, "crd", &objects.dns_endpoints, |o| crd::endpoints(o, cfg)),
             SourceKind::Node => each(&mut out, "node", &objects.nodes, |o| node::endpoints(o, cfg)),
             SourceKind::Pod => each(&mut out, "pod", &objects.pods, |o| pod::endpoints(o, objects, cfg)),

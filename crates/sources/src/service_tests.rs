@@ -183,9 +183,12 @@ fn cluster_ip_internal_hostname_and_publish_internal() {
 fn unknown_type_is_reported() {
     let svc = with_annotations(mk_service("testing", "foo", "Loadbalancer"), &[hostname("foo.example.org")]);
     let out = lines(&endpoints(&svc, &Objects::default(), &SourceConfig::default()));
-    assert_eq!(out, vec![
-        "INVALID service/testing/foo: spec.type \"Loadbalancer\": not a service type; one of ClusterIP, NodePort, LoadBalancer, ExternalName",
-    ]);
+    assert_eq!(
+        out,
+        vec![
+            "INVALID service/testing/foo: spec.type \"Loadbalancer\": not a service type; one of ClusterIP, NodePort, LoadBalancer, ExternalName",
+        ]
+    );
 }
 
 #[test]

@@ -334,7 +334,9 @@ impl ExprParser<'_> {
                     "toUpper" => Func::ToUpper,
                     "index" => Func::Index,
                     _ => {
-                        return Err(format!("{{{{{body}}}}}: function {name:?} is not supported; exodns knows {FUNCS}"));
+                        return Err(format!(
+                            "{{{{{body}}}}}: function {name:?} is not supported; exodns knows {FUNCS}"
+                        ));
                     }
                 };
                 let mut args = Vec::new();

@@ -182,7 +182,11 @@ impl Metrics {
         let ed = registry.sub_registry_with_prefix("external_dns");
         register_build_info(ed, "build_info", "exodns build (upstream-compatible name)");
         let c = ed.sub_registry_with_prefix("controller");
-        c.register("last_sync_timestamp_seconds", "Time of the last successful sync that changed or verified records", m.last_sync.clone());
+        c.register(
+            "last_sync_timestamp_seconds",
+            "Time of the last successful sync that changed or verified records",
+            m.last_sync.clone(),
+        );
         c.register("last_reconcile_timestamp_seconds", "Time of the last successful sync", m.last_reconcile.clone());
         c.register("no_op_runs", "Syncs that found nothing to change", m.no_op_runs.clone());
         c.register("consecutive_soft_errors", "Failed syncs in a row", m.consecutive_soft_errors.clone());
@@ -209,10 +213,18 @@ impl Metrics {
         // Ours.
         let x = registry.sub_registry_with_prefix("exodns");
         x.register("sync_duration_seconds", "Duration of successful syncs", m.sync_duration.clone());
-        x.register("event_to_applied_seconds", "From an object's change to its records applied", m.event_to_applied.clone());
+        x.register(
+            "event_to_applied_seconds",
+            "From an object's change to its records applied",
+            m.event_to_applied.clone(),
+        );
         x.register("provider_requests", "Provider calls by operation and outcome", m.provider_requests.clone());
         x.register("planned_changes", "Changes applied, by kind", m.planned_changes.clone());
-        x.register("owner_conflicts", "Creates skipped because another owner holds the name", m.owner_conflicts.clone());
+        x.register(
+            "owner_conflicts",
+            "Creates skipped because another owner holds the name",
+            m.owner_conflicts.clone(),
+        );
         x.register("invalid_endpoints", "Input refused, by kind", m.invalid_endpoints.clone());
         x.register("leader", "1 while this replica may write to the provider", m.leader.clone());
         x.register("source_synced", "1 once a source has its first full list", m.source_synced.clone());
@@ -252,14 +264,15 @@ impl Metrics {
             };
             self.owner_mismatch.get_or_create(&labels).inc();
         }
-        let set_by_type = |family: &Family<RecordTypeLabel, Gauge>, values: &Option<Vec<(String, i64)>>| -> Option<i64> {
-            let v = values.as_ref()?;
-            family.clear();
-            for (rt, n) in v {
-                family.get_or_create(&RecordTypeLabel { record_type: rt.clone() }).set(*n);
-            }
-            Some(v.iter().map(|(_, n)| n).sum())
-        };
+        let set_by_type =
+            |family: &Family<RecordTypeLabel, Gauge>, values: &Option<Vec<(String, i64)>>| -> Option<i64> {
+                let v = values.as_ref()?;
+                family.clear();
+                for (rt, n) in v {
+                    family.get_or_create(&RecordTypeLabel { record_type: rt.clone() }).set(*n);
+                }
+                Some(v.iter().map(|(_, n)| n).sum())
+            };
         if let Some(total) = set_by_type(&self.source_records, &s.desired_by_type) {
             self.source_endpoints.set(total);
         }
@@ -274,7 +287,8 @@ impl Metrics {
     }
 
     pub fn provider_request(&self, provider: &str, operation: &str, status: &str) {
-        let labels = ProviderRequestLabels { provider: provider.into(), operation: operation.into(), status: status.into() };
+        let labels =
+            ProviderRequestLabels { provider: provider.into(), operation: operation.into(), status: status.into() };
         self.provider_requests.get_or_create(&labels).inc();
         if provider == "webhook" {
             let call = match operation {

@@ -56,10 +56,7 @@ async fn readyz(State(s): State<Arc<Shared>>) -> Response {
 }
 
 async fn metrics_text(State(s): State<Arc<Shared>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        s.metrics.encode(),
-    )
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
         .into_response()
 }
 
@@ -80,7 +77,11 @@ pub fn listen_address(address: &str) -> String {
 
 impl OpsServer {
     /// Binds `address` (`host:port` or `:port`); nothing is served until [`serve`](Self::serve).
-    pub async fn bind(address: &str, metrics: Arc<dyn MetricsText>, health: Arc<dyn HealthChecks>) -> std::io::Result<Self> {
+    pub async fn bind(
+        address: &str,
+        metrics: Arc<dyn MetricsText>,
+        health: Arc<dyn HealthChecks>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(listen_address(address)).await?;
         let shared = Arc::new(Shared { metrics, health });
         let router = Router::new()

@@ -124,7 +124,8 @@ impl KubeApiserver {
     }
 
     fn read_env(&mut self, out: &str) -> Result<(), TestbedError> {
-        let vars: HashMap<&str, &str> = out.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim(), v.trim())).collect();
+        let vars: HashMap<&str, &str> =
+            out.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim(), v.trim())).collect();
         let get = |k: &str| {
             vars.get(k).map(|v| v.to_string()).ok_or_else(|| TestbedError::Script {
                 script: "apiserver.sh start".into(),
@@ -213,7 +214,9 @@ impl KubeApiserver {
     pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Result<String, TestbedError> {
         let mut cmd = Command::new("kubectl");
         cmd.arg("--kubeconfig").arg(&self.kubeconfig).arg("--request-timeout=60s").args(args);
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn()?;
         if let Some(input) = stdin {
             child.stdin.take().expect("piped stdin").write_all(input.as_bytes())?;
@@ -255,7 +258,8 @@ impl KubeApiserver {
     /// Merge-patches the `status` subresource of an object, e.g. a Service's load balancer:
     /// `patch_status("default", "service", "web", r#"{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10"}]}}}"#)`.
     pub fn patch_status(&self, namespace: &str, kind: &str, name: &str, patch: &str) -> Result<(), TestbedError> {
-        self.kubectl(&["-n", namespace, "patch", kind, name, "--subresource=status", "--type=merge", "-p", patch], None).map(drop)
+        self.kubectl(&["-n", namespace, "patch", kind, name, "--subresource=status", "--type=merge", "-p", patch], None)
+            .map(drop)
     }
 }
 

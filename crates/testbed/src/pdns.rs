@@ -325,7 +325,11 @@ impl Pdns {
             if got == want {
                 return started.elapsed();
             }
-            assert!(started.elapsed() < limit, "{name} {rtype}: {got:?}, not {want:?} within {limit:?}; log:\n{}", log());
+            assert!(
+                started.elapsed() < limit,
+                "{name} {rtype}: {got:?}, not {want:?} within {limit:?}; log:\n{}",
+                log()
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }

@@ -18,7 +18,10 @@ pub fn exodns_bin() -> Option<PathBuf> {
     if bin.is_file() {
         return Some(bin);
     }
-    skip_or_fail(&format!("the exodns binary is not built at {} (cargo build -p exodns, or set EXODNS_BIN)", bin.display()));
+    skip_or_fail(&format!(
+        "the exodns binary is not built at {} (cargo build -p exodns, or set EXODNS_BIN)",
+        bin.display()
+    ));
     None
 }
 

@@ -12,7 +12,12 @@ pub fn wait_until(what: &str, limit: Duration, ready: impl FnMut() -> bool) -> D
 }
 
 /// [`wait_until`], with `log()` (a process's output, say) in the panic message.
-pub fn wait_until_log(what: &str, limit: Duration, mut ready: impl FnMut() -> bool, log: impl Fn() -> String) -> Duration {
+pub fn wait_until_log(
+    what: &str,
+    limit: Duration,
+    mut ready: impl FnMut() -> bool,
+    log: impl Fn() -> String,
+) -> Duration {
     let started = Instant::now();
     loop {
         if ready() {

@@ -66,8 +66,10 @@ impl ClientConfig {
 
     /// Parses the URL; the error names `--webhook-provider-url`.
     pub fn parse(url: &str) -> Result<Self, WebhookError> {
-        let parsed = Url::parse(url.trim())
-            .map_err(|e| WebhookError::Config { flag: "--webhook-provider-url", message: format!("{url:?} is not a URL: {e}") })?;
+        let parsed = Url::parse(url.trim()).map_err(|e| WebhookError::Config {
+            flag: "--webhook-provider-url",
+            message: format!("{url:?} is not a URL: {e}"),
+        })?;
         Ok(ClientConfig::new(parsed))
     }
 
@@ -75,7 +77,12 @@ impl ClientConfig {
         let bad = |flag: &'static str, message: String| Err(WebhookError::Config { flag, message });
         match self.url.scheme() {
             "http" | "https" => {}
-            s => return bad("--webhook-provider-url", format!("scheme {s:?} is not supported; use http:// or https://")),
+            s => {
+                return bad(
+                    "--webhook-provider-url",
+                    format!("scheme {s:?} is not supported; use http:// or https://"),
+                );
+            }
         }
         if self.url.host_str().is_none_or(str::is_empty) {
             return bad("--webhook-provider-url", "the URL has no host".into());
@@ -147,7 +154,9 @@ pub struct WebhookProvider {
 /// The system roots for an `https://` URL (upstream's client has no TLS flags either).
 fn tls_config(https: bool) -> Result<rustls::ClientConfig, WebhookError> {
     exodns_http::client_config(&TlsSettings::default(), https).map_err(|e| match e {
-        TlsError::NoSystemRoots => WebhookError::Tls("no system CA certificates found for an https:// webhook URL".into()),
+        TlsError::NoSystemRoots => {
+            WebhookError::Tls("no system CA certificates found for an https:// webhook URL".into())
+        }
         other => WebhookError::Tls(other.to_string()),
     })
 }
@@ -170,7 +179,9 @@ enum Failure {
 impl Failure {
     fn into_error(self) -> ProviderError {
         match self {
-            Failure::Transient(message, retry_after) => ProviderError::Transient { provider: PROVIDER.into(), message, retry_after },
+            Failure::Transient(message, retry_after) => {
+                ProviderError::Transient { provider: PROVIDER.into(), message, retry_after }
+            }
             Failure::Permanent(message) => ProviderError::permanent(PROVIDER, message),
         }
     }
@@ -249,12 +260,19 @@ impl WebhookProvider {
     }
 
     /// One exchange; the body of a success, read up to the cap.
-    async fn exchange(&self, method: Method, url: &Url, body: Option<Vec<u8>>, what: &str) -> Result<(StatusCode, reqwest::header::HeaderMap, Bytes), Failure> {
+    async fn exchange(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<Vec<u8>>,
+        what: &str,
+    ) -> Result<(StatusCode, reqwest::header::HeaderMap, Bytes), Failure> {
         let mut req = self.http.request(method, url.clone()).header(ACCEPT, MEDIA_TYPE);
         if let Some(b) = body {
             req = req.header(CONTENT_TYPE, MEDIA_TYPE).body(b);
         }
-        let mut resp = req.send().await.map_err(|e| Failure::Transient(format!("{what}: {}", error_chain(&e)), None))?;
+        let mut resp =
+            req.send().await.map_err(|e| Failure::Transient(format!("{what}: {}", error_chain(&e)), None))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let cap = self.cfg.max_body_size;
@@ -277,7 +295,9 @@ impl WebhookProvider {
                     buf.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return Err(Failure::Transient(format!("{what}: reading the answer: {}", error_chain(&e)), None)),
+                Err(e) => {
+                    return Err(Failure::Transient(format!("{what}: reading the answer: {}", error_chain(&e)), None));
+                }
             }
         }
         Ok((status, headers, Bytes::from(buf)))
@@ -286,7 +306,8 @@ impl WebhookProvider {
     /// The failure for a non-success status.
     fn status_failure(what: &str, status: StatusCode, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Failure {
         let text = snippet(body);
-        let message = if text.is_empty() { format!("{what}: HTTP {status}") } else { format!("{what}: HTTP {status}: {text}") };
+        let message =
+            if text.is_empty() { format!("{what}: HTTP {status}") } else { format!("{what}: HTTP {status}: {text}") };
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             Failure::Transient(message, exodns_http::retry_after(headers))
         } else if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -309,7 +330,8 @@ impl WebhookProvider {
     pub async fn negotiate(&self) -> Result<DomainFilter, ProviderError> {
         self.count(&self.counters.negotiations);
         let what = "negotiation (GET /)";
-        let (status, headers, body) = self.exchange(Method::GET, &self.cfg.url, None, what).await.map_err(|f| self.failed(f))?;
+        let (status, headers, body) =
+            self.exchange(Method::GET, &self.cfg.url, None, what).await.map_err(|f| self.failed(f))?;
         if !status.is_success() {
             return Err(self.failed(Self::status_failure(what, status, &headers, &body)));
         }
@@ -320,7 +342,8 @@ impl WebhookProvider {
                 self.cfg.url
             ))));
         }
-        let filter = wire::decode_domain_filter(&body).map_err(|e| self.failed(Failure::Permanent(format!("{what}: bad domain filter: {e}"))))?;
+        let filter = wire::decode_domain_filter(&body)
+            .map_err(|e| self.failed(Failure::Permanent(format!("{what}: bad domain filter: {e}"))))?;
         info!(url = %self.cfg.url, filter = %serde_json::to_string(&filter.to_json()).unwrap_or_default(), "webhook provider negotiated");
         *self.filter.write().unwrap_or_else(|p| p.into_inner()) = Some(filter.clone());
         Ok(filter)
@@ -377,12 +400,14 @@ impl Provider for WebhookProvider {
         self.ensure_negotiated().await?;
         self.count(&self.counters.records);
         let what = "GET /records";
-        let (status, headers, body) = self.exchange(Method::GET, &self.records_url, None, what).await.map_err(|f| self.failed(f))?;
+        let (status, headers, body) =
+            self.exchange(Method::GET, &self.records_url, None, what).await.map_err(|f| self.failed(f))?;
         if status != StatusCode::OK {
             return Err(self.failed(Self::status_failure(what, status, &headers, &body)));
         }
-        let decoded = wire::decode_endpoints_lenient(&body)
-            .map_err(|e| self.failed(Failure::Permanent(format!("{what}: the answer is not an Endpoint array: {e}"))))?;
+        let decoded = wire::decode_endpoints_lenient(&body).map_err(|e| {
+            self.failed(Failure::Permanent(format!("{what}: the answer is not an Endpoint array: {e}")))
+        })?;
         if !decoded.skipped.is_empty() {
             self.counters.skipped_records.fetch_add(decoded.skipped.len() as u64, Ordering::Relaxed);
             for s in &decoded.skipped {
@@ -400,17 +425,23 @@ impl Provider for WebhookProvider {
         self.ensure_negotiated().await?;
         self.count(&self.counters.apply);
         let what = "POST /records";
-        let body = serde_json::to_vec(&WireChanges::from(changes)).map_err(|e| ProviderError::permanent(PROVIDER, format!("{what}: {e}")))?;
-        let (status, headers, answer) = self.exchange(Method::POST, &self.records_url, Some(body), what).await.map_err(|f| self.failed(f))?;
+        let body = serde_json::to_vec(&WireChanges::from(changes))
+            .map_err(|e| ProviderError::permanent(PROVIDER, format!("{what}: {e}")))?;
+        let (status, headers, answer) =
+            self.exchange(Method::POST, &self.records_url, Some(body), what).await.map_err(|f| self.failed(f))?;
         if !status.is_success() {
             return Err(self.failed(Self::status_failure(what, status, &headers, &answer)));
         }
         if status != StatusCode::NO_CONTENT {
             debug!(%status, "POST /records answered a success other than 204");
         }
-        let refused = headers.get(REJECTED_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let refused =
+            headers.get(REJECTED_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         if refused > 0 {
-            warn!(refused, "the webhook server did not apply some changes (see its log); they are planned again next sync");
+            warn!(
+                refused,
+                "the webhook server did not apply some changes (see its log); they are planned again next sync"
+            );
         }
         Ok(ApplyReport::default())
     }
@@ -431,7 +462,8 @@ impl Provider for WebhookProvider {
         let what = "POST /adjustendpoints";
         let wire: Vec<wire::WireEndpoint> = endpoints.iter().map(wire::WireEndpoint::from).collect();
         let body = serde_json::to_vec(&wire).map_err(|e| ProviderError::permanent(PROVIDER, format!("{what}: {e}")))?;
-        let (status, headers, answer) = self.exchange(Method::POST, &self.adjust_url, Some(body), what).await.map_err(|f| self.failed(f))?;
+        let (status, headers, answer) =
+            self.exchange(Method::POST, &self.adjust_url, Some(body), what).await.map_err(|f| self.failed(f))?;
         if status == StatusCode::NOT_FOUND {
             warn!("the webhook server has no /adjustendpoints; endpoints go unadjusted");
             self.no_adjust.store(true, Ordering::Relaxed);

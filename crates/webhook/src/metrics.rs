@@ -83,7 +83,11 @@ impl Default for ServerMetrics {
             m.header_timeouts.clone(),
         );
         w.register("idle_closed", "Keep-alive connections closed after the idle timeout", m.idle_closed.clone());
-        w.register("skipped_items", "Endpoints in request bodies left out because their content is invalid", m.skipped_items.clone());
+        w.register(
+            "skipped_items",
+            "Endpoints in request bodies left out because their content is invalid",
+            m.skipped_items.clone(),
+        );
         w.register("changes", "Record set changes received in POST /records", m.changes_applied.clone());
         w.register("rejected_changes", "Record set changes the provider refused", m.rejected_changes.clone());
         w.register("records_served", "Endpoints returned by GET /records", m.records_served.clone());

@@ -257,7 +257,8 @@ fn check_all(list: Vec<WireEndpoint>, key: &str, skipped: &mut Vec<Skipped>) -> 
 /// Decodes a `POST /records` body. A body of the wrong shape is an error; an invalid endpoint is
 /// skipped (an update pair goes or stays as a whole). `updateOld` and `updateNew` must pair up.
 pub fn decode_changes(body: &[u8]) -> Result<Decoded<Changes>, DecodeError> {
-    let ObjectOnly(wire): ObjectOnly<WireChanges> = strict(body, "a Changes object {\"create\":[…],\"updateOld\":[…],\"updateNew\":[…],\"delete\":[…]}")?;
+    let ObjectOnly(wire): ObjectOnly<WireChanges> =
+        strict(body, "a Changes object {\"create\":[…],\"updateOld\":[…],\"updateNew\":[…],\"delete\":[…]}")?;
     if wire.update_old.len() != wire.update_new.len() {
         return Err(DecodeError {
             path: "updateOld".into(),
@@ -283,10 +284,18 @@ pub fn decode_changes(body: &[u8]) -> Result<Decoded<Changes>, DecodeError> {
             (o, n) => {
                 // Its partner was valid: set it aside too, so the pair stays whole.
                 if let Some(o) = o {
-                    skipped.push(Skipped { location: format!("updateOld[{i}]"), reason: "its updateNew partner is invalid".into(), item: (&o).into() });
+                    skipped.push(Skipped {
+                        location: format!("updateOld[{i}]"),
+                        reason: "its updateNew partner is invalid".into(),
+                        item: (&o).into(),
+                    });
                 }
                 if let Some(n) = n {
-                    skipped.push(Skipped { location: format!("updateNew[{i}]"), reason: "its updateOld partner is invalid".into(), item: (&n).into() });
+                    skipped.push(Skipped {
+                        location: format!("updateNew[{i}]"),
+                        reason: "its updateOld partner is invalid".into(),
+                        item: (&n).into(),
+                    });
                 }
             }
         }
@@ -340,7 +349,8 @@ pub fn decode_endpoints_lenient(body: &[u8]) -> Result<Decoded<Vec<Endpoint>>, D
 /// Decodes the negotiation body into a filter. `{}` (and `null`) match every name. When both a
 /// list and a regex are given, the regex wins (upstream refuses such a body).
 pub fn decode_domain_filter(body: &[u8]) -> Result<DomainFilter, DecodeError> {
-    let wire: Option<ObjectOnly<WireDomainFilter>> = strict(body, "a DomainFilter object {\"include\":[…],\"exclude\":[…]}")?;
+    let wire: Option<ObjectOnly<WireDomainFilter>> =
+        strict(body, "a DomainFilter object {\"include\":[…],\"exclude\":[…]}")?;
     let wire = wire.map(|o| o.0).unwrap_or_default();
     let json = DomainFilterJson {
         include: wire.include,
@@ -433,7 +443,10 @@ mod tests {
         let e = decode_endpoints(br#"[["a.example.org",["192.0.2.1"],"A"]]"#).unwrap_err();
         assert_eq!(e.path, "[0]");
         assert!(e.message.contains("expected a JSON object"), "{e}");
-        assert_eq!(decode_changes(br#"{"create":[{"providerSpecific":[["n","v"]]}]}"#).unwrap_err().path, "create[0].providerSpecific[0]");
+        assert_eq!(
+            decode_changes(br#"{"create":[{"providerSpecific":[["n","v"]]}]}"#).unwrap_err().path,
+            "create[0].providerSpecific[0]"
+        );
         let e = decode_changes(b"{} x").unwrap_err();
         assert!(e.to_string().contains("after the JSON value"), "{e}");
     }
@@ -513,7 +526,8 @@ pub mod fuzzing {
     pub fn changes(data: &[u8]) {
         let Ok(d) = decode_changes(data) else { return };
         let again = serde_json::to_vec(&WireChanges::from(&d.value)).expect("encode Changes");
-        let back = decode_changes(&again).unwrap_or_else(|e| panic!("re-decoding {}: {e}", String::from_utf8_lossy(&again)));
+        let back =
+            decode_changes(&again).unwrap_or_else(|e| panic!("re-decoding {}: {e}", String::from_utf8_lossy(&again)));
         assert!(back.skipped.is_empty(), "re-decoded changes skipped {:?}", back.skipped);
         assert_eq!(back.value, d.value, "Changes changed on a round trip");
         assert_eq!(d.value.update_old.len(), d.value.update_new.len());
@@ -523,12 +537,15 @@ pub mod fuzzing {
         let strict = decode_endpoints(data);
         let lenient = decode_endpoints_lenient(data);
         if let Ok(s) = &strict {
-            let l = lenient.as_ref().unwrap_or_else(|e| panic!("lenient refused what strict took: {e}; input {:?}", String::from_utf8_lossy(data)));
+            let l = lenient.as_ref().unwrap_or_else(|e| {
+                panic!("lenient refused what strict took: {e}; input {:?}", String::from_utf8_lossy(data))
+            });
             assert_eq!(l.value, s.value, "lenient and strict disagree");
         }
         for d in [strict.ok(), lenient.ok()].into_iter().flatten() {
             let again = encode_endpoints(&d.value);
-            let back = decode_endpoints(&again).unwrap_or_else(|e| panic!("re-decoding {}: {e}", String::from_utf8_lossy(&again)));
+            let back = decode_endpoints(&again)
+                .unwrap_or_else(|e| panic!("re-decoding {}: {e}", String::from_utf8_lossy(&again)));
             assert!(back.skipped.is_empty(), "re-decoded endpoints skipped {:?}", back.skipped);
             assert_eq!(back.value, d.value, "endpoints changed on a round trip");
         }

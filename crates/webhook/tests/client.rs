@@ -38,7 +38,8 @@ async fn full_sync_then_a_no_op_sync_through_the_exodns_server() {
     assert!(client.domain_filter().matches("x.example.org") && !client.domain_filter().matches("x.example.com"));
     let registry = Arc::new(TxtRegistry::new(TxtConfig::default()).unwrap());
     let syncer = Syncer::new(client.clone(), registry, PlanOptions::default());
-    let desired = vec![ep("a.example.org", "192.0.2.1"), ep("b.example.org", "192.0.2.2"), ep("c.example.com", "192.0.2.3")];
+    let desired =
+        vec![ep("a.example.org", "192.0.2.1"), ep("b.example.org", "192.0.2.2"), ep("c.example.com", "192.0.2.3")];
 
     let first = syncer.sync_once(desired.clone()).await.unwrap();
     assert!(first.applied);
@@ -95,8 +96,13 @@ async fn server_errors_are_transient_client_errors_permanent() {
     let client = WebhookProvider::connect(client_config(&srv.url())).await.unwrap();
     backend.set(TRANSIENT);
     let e = client.records().await.unwrap_err();
-    assert!(e.is_transient() && e.to_string().contains("HTTP 503") && e.to_string().contains("backend unreachable"), "{e}");
-    assert!(matches!(e, exodns_provider::ProviderError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(7)));
+    assert!(
+        e.is_transient() && e.to_string().contains("HTTP 503") && e.to_string().contains("backend unreachable"),
+        "{e}"
+    );
+    assert!(
+        matches!(e, exodns_provider::ProviderError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(7))
+    );
     backend.set(PERMANENT);
     let e = client.records().await.unwrap_err();
     assert!(e.is_transient(), "a 500 is retried next sync, as upstream does: {e}");
@@ -118,15 +124,25 @@ fn negotiation() -> axum::routing::MethodRouter {
 
 #[tokio::test]
 async fn wrong_media_type_at_negotiation_is_refused() {
-    let (url, _t) = fake(Router::new().route("/", get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{}") }))).await;
+    let (url, _t) =
+        fake(Router::new().route("/", get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{}") }))).await;
     let e = WebhookProvider::connect(client_config(&url)).await.unwrap_err();
-    assert!(e.to_string().contains("application/json") && e.to_string().contains("not application/external.dns.webhook+json"), "{e}");
+    assert!(
+        e.to_string().contains("application/json")
+            && e.to_string().contains("not application/external.dns.webhook+json"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn unreadable_records_are_skipped_with_a_warning() {
     let body = r#"[{"dnsName":"a.example.org","targets":["192.0.2.1"],"recordType":"A"},{"dnsName":"b.example.org","recordTTL":"x"},{"dnsName":"c..example.org","targets":["192.0.2.1"],"recordType":"A"},{"dnsName":"d.example.org","targets":null,"recordType":"TXT","labels":null}]"#;
-    let (url, _t) = fake(Router::new().route("/", negotiation()).route("/records", get(move || async move { ([(header::CONTENT_TYPE, WEBHOOK)], body) }))).await;
+    let (url, _t) = fake(
+        Router::new()
+            .route("/", negotiation())
+            .route("/records", get(move || async move { ([(header::CONTENT_TYPE, WEBHOOK)], body) })),
+    )
+    .await;
     let client = WebhookProvider::connect(client_config(&url)).await.unwrap();
     let r = client.records().await.unwrap();
     let names: Vec<&str> = r.endpoints.iter().map(|e| e.dns_name.as_str()).collect();
@@ -136,8 +152,16 @@ async fn unreadable_records_are_skipped_with_a_warning() {
 
 #[tokio::test]
 async fn answers_over_the_cap_are_refused() {
-    let big = format!("[{}]", vec![r#"{"dnsName":"a.example.org","targets":["192.0.2.1"],"recordType":"A"}"#; 2000].join(","));
-    let (url, _t) = fake(Router::new().route("/", negotiation()).route("/records", get(move || async move { ([(header::CONTENT_TYPE, WEBHOOK)], big) }))).await;
+    let big = format!(
+        "[{}]",
+        vec![r#"{"dnsName":"a.example.org","targets":["192.0.2.1"],"recordType":"A"}"#; 2000].join(",")
+    );
+    let (url, _t) = fake(
+        Router::new()
+            .route("/", negotiation())
+            .route("/records", get(move || async move { ([(header::CONTENT_TYPE, WEBHOOK)], big) })),
+    )
+    .await;
     let mut cfg = client_config(&url);
     cfg.max_body_size = 64 * 1024;
     let client = WebhookProvider::connect(cfg).await.unwrap();
@@ -149,18 +173,19 @@ async fn answers_over_the_cap_are_refused() {
 async fn only_webhook_and_unprefixed_properties_are_sent() {
     let seen = Arc::new(std::sync::Mutex::new(String::new()));
     let s2 = seen.clone();
-    let (url, _t) = fake(
-        Router::new().route("/", negotiation()).route(
-            "/adjustendpoints",
-            post(move |body: String| async move {
-                *s2.lock().unwrap() = body.clone();
-                ([(header::CONTENT_TYPE, WEBHOOK)], body)
-            }),
-        ),
-    )
+    let (url, _t) = fake(Router::new().route("/", negotiation()).route(
+        "/adjustendpoints",
+        post(move |body: String| async move {
+            *s2.lock().unwrap() = body.clone();
+            ([(header::CONTENT_TYPE, WEBHOOK)], body)
+        }),
+    ))
     .await;
     let client = WebhookProvider::connect(client_config(&url)).await.unwrap();
-    let e = ep("a.example.org", "192.0.2.1").with_property("webhook/z", "1").with_property("aws/weight", "5").with_property("alias", "true");
+    let e = ep("a.example.org", "192.0.2.1")
+        .with_property("webhook/z", "1")
+        .with_property("aws/weight", "5")
+        .with_property("alias", "true");
     let out = client.adjust_endpoints(vec![e]).await.unwrap();
     let names: Vec<&str> = out[0].provider_specific.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["alias", "webhook/z"]);
@@ -169,7 +194,10 @@ async fn only_webhook_and_unprefixed_properties_are_sent() {
 
 #[tokio::test]
 async fn a_server_without_adjustendpoints_leaves_endpoints_as_they_are() {
-    let (url, _t) = fake(Router::new().route("/", negotiation()).route("/adjustendpoints", post(|| async { StatusCode::NOT_FOUND }))).await;
+    let (url, _t) = fake(
+        Router::new().route("/", negotiation()).route("/adjustendpoints", post(|| async { StatusCode::NOT_FOUND })),
+    )
+    .await;
     let client = WebhookProvider::connect(client_config(&url)).await.unwrap();
     let input = vec![ep("a.example.org", "192.0.2.1")];
     assert_eq!(client.adjust_endpoints(input.clone()).await.unwrap(), input);

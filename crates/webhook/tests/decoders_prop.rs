@@ -30,7 +30,8 @@ fn mutate(seed: &[u8], edits: &[(u16, u8, u8)]) -> Vec<u8> {
             2 if at < v.len() => v[at] = byte,
             // Splice a JSON-ish token: what most often turns a valid body into a tricky one.
             _ => {
-                let tokens: [&[u8]; 10] = [b"null", b"\"\"", b"[]", b"{}", b"-1", b"1e999", b"\"..\"", b"\\u0000", b"\"TXT\"", b","];
+                let tokens: [&[u8]; 10] =
+                    [b"null", b"\"\"", b"[]", b"{}", b"-1", b"1e999", b"\"..\"", b"\\u0000", b"\"TXT\"", b","];
                 let t = tokens[byte as usize % tokens.len()];
                 for (i, b) in t.iter().enumerate() {
                     v.insert(at + i, *b);

@@ -42,14 +42,22 @@ async fn trigger(p: &Flaky, addr: std::net::SocketAddr, path: &str, method: &str
         async move { raw(addr, &req).await }
     };
     match status {
-        200 | 204 => send(vec![("Accept", WEBHOOK), ("Content-Type", WEBHOOK)], if method == "POST" { good_body.into_bytes() } else { vec![] }).await,
+        200 | 204 => {
+            send(
+                vec![("Accept", WEBHOOK), ("Content-Type", WEBHOOK)],
+                if method == "POST" { good_body.into_bytes() } else { vec![] },
+            )
+            .await
+        }
         400 => send(vec![("Content-Type", WEBHOOK)], b"{oops".to_vec()).await,
         406 => send(vec![("Accept", "text/html"), ("Content-Type", WEBHOOK)], good_body.into_bytes()).await,
         413 => send(vec![("Content-Type", WEBHOOK)], vec![b' '; 70 * 1024]).await,
         415 => send(vec![("Content-Type", "text/csv")], good_body.into_bytes()).await,
         408 => {
             let mut s = TcpStream::connect(addr).await.unwrap();
-            let head = format!("{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {WEBHOOK}\r\nContent-Length: 50\r\n\r\n[");
+            let head = format!(
+                "{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {WEBHOOK}\r\nContent-Length: 50\r\n\r\n["
+            );
             s.write_all(head.as_bytes()).await.unwrap();
             let mut buf = Vec::new();
             let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
@@ -57,7 +65,9 @@ async fn trigger(p: &Flaky, addr: std::net::SocketAddr, path: &str, method: &str
         }
         500 | 503 => {
             p.set(if status == 500 { PERMANENT } else { TRANSIENT });
-            let r = send(vec![("Content-Type", WEBHOOK)], if method == "POST" { good_body.into_bytes() } else { vec![] }).await;
+            let r =
+                send(vec![("Content-Type", WEBHOOK)], if method == "POST" { good_body.into_bytes() } else { vec![] })
+                    .await;
             p.set(OK);
             r
         }
@@ -92,7 +102,10 @@ async fn every_documented_status_is_what_the_server_answers() {
         };
         if let Some(content) = doc["content"].as_object() {
             let documented_ct = content.keys().next().unwrap();
-            assert!(ct.starts_with(documented_ct.as_str()), "{method} {path} {status}: documented {documented_ct}, sent {ct}");
+            assert!(
+                ct.starts_with(documented_ct.as_str()),
+                "{method} {path} {status}: documented {documented_ct}, sent {ct}"
+            );
         }
     }
 }
@@ -123,15 +136,34 @@ async fn the_server_serves_no_undocumented_path() {
 #[test]
 fn the_negotiation_body_in_the_spec_is_the_one_the_code_sends() {
     let spec = spec();
-    let props: BTreeSet<&str> =
-        spec["components"]["schemas"]["DomainFilter"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+    let props: BTreeSet<&str> = spec["components"]["schemas"]["DomainFilter"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(props, BTreeSet::from(["include", "exclude", "regexInclude", "regexExclude"]));
     let f = exodns_core::DomainFilter::from_flags(&["example.org".into()], &["x.example.org".into()], "", "").unwrap();
     let json: Value = serde_json::to_value(f.to_json()).unwrap();
     for key in json.as_object().unwrap().keys() {
         assert!(props.contains(key.as_str()), "{key}");
     }
-    let endpoint: BTreeSet<&str> =
-        spec["components"]["schemas"]["Endpoint"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(endpoint, BTreeSet::from(["dnsName", "targets", "recordType", "setIdentifier", "recordTTL", "labels", "providerSpecific"]));
+    let endpoint: BTreeSet<&str> = spec["components"]["schemas"]["Endpoint"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        endpoint,
+        BTreeSet::from([
+            "dnsName",
+            "targets",
+            "recordType",
+            "setIdentifier",
+            "recordTTL",
+            "labels",
+            "providerSpecific"
+        ])
+    );
 }

@@ -8,7 +8,8 @@ use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const CREATE_A: &str = r#"{"create":[{"dnsName":"a.example.org","targets":["192.0.2.1"],"recordType":"A","recordTTL":60}]}"#;
+const CREATE_A: &str =
+    r#"{"create":[{"dnsName":"a.example.org","targets":["192.0.2.1"],"recordType":"A","recordTTL":60}]}"#;
 
 #[tokio::test]
 async fn negotiation_answers_the_domain_filter_with_the_media_type() {
@@ -133,12 +134,19 @@ async fn wrong_media_types() {
     assert_eq!(r.status, 415);
     assert!(r.body.contains("\"text/plain\" is not supported"), "{}", r.body);
     let v2 = "application/external.dns.webhook+json;version=2";
-    assert_eq!(raw(srv.addr, &request("POST", "/records", &[("Content-Type", v2)], CREATE_A.as_bytes())).await.status, 415);
+    assert_eq!(
+        raw(srv.addr, &request("POST", "/records", &[("Content-Type", v2)], CREATE_A.as_bytes())).await.status,
+        415
+    );
     let r = raw(srv.addr, &request("GET", "/records", &[("Accept", "text/html")], b"")).await;
     assert_eq!(r.status, 406);
     assert!(r.body.contains("text/html"), "{}", r.body);
     // Plain JSON, and no Content-Type at all, are read.
-    let json = raw(srv.addr, &request("POST", "/records", &[("Content-Type", "application/json; charset=utf-8")], CREATE_A.as_bytes())).await;
+    let json = raw(
+        srv.addr,
+        &request("POST", "/records", &[("Content-Type", "application/json; charset=utf-8")], CREATE_A.as_bytes()),
+    )
+    .await;
     assert_eq!(json.status, 204);
     assert_eq!(raw(srv.addr, &request("POST", "/records", &[], b"{}")).await.status, 204);
 }
@@ -172,7 +180,8 @@ async fn slowloris_on_headers_gets_408_and_others_are_served_meanwhile() {
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     // A connection that says nothing is closed without an answer.
     let mut buf = Vec::new();
-    let n = tokio::time::timeout(Duration::from_secs(5), silent.read_to_end(&mut buf)).await.expect("closed").unwrap_or(0);
+    let n =
+        tokio::time::timeout(Duration::from_secs(5), silent.read_to_end(&mut buf)).await.expect("closed").unwrap_or(0);
     assert_eq!(n, 0);
     assert!(srv.metrics.header_timeouts() >= 2);
     assert_eq!(get(srv.addr, "/").await.status, 200);
@@ -210,7 +219,11 @@ async fn provider_errors_are_500_or_503_with_a_message_only() {
     p.set(OK);
     assert_eq!(get(srv.addr, "/records").await.status, 200);
     let m = reqwest_free_get(srv.metrics_addr.unwrap(), "/metrics").await;
-    assert!(m.body.contains("exodns_webhook_provider_errors_total{call=\"records\",kind=\"transient\"} 1"), "{}", m.body);
+    assert!(
+        m.body.contains("exodns_webhook_provider_errors_total{call=\"records\",kind=\"transient\"} 1"),
+        "{}",
+        m.body
+    );
 }
 
 async fn reqwest_free_get(addr: std::net::SocketAddr, path: &str) -> Raw {
@@ -226,7 +239,10 @@ async fn health_and_metrics_on_their_own_address() {
     assert_eq!(get(srv.addr, "/healthz").await.status, 404, "not on the API address");
     let _ = post(srv.addr, "/records", CREATE_A).await;
     let text = reqwest_free_get(m, "/metrics").await.body;
-    assert!(text.contains("exodns_webhook_requests_total{route=\"/records\",method=\"POST\",code=\"204\"} 1"), "{text}");
+    assert!(
+        text.contains("exodns_webhook_requests_total{route=\"/records\",method=\"POST\",code=\"204\"} 1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

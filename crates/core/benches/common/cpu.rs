@@ -38,7 +38,6 @@ impl Measurement for ThreadCpu {
     }
 }
 
-
 /// The bench's `main`: the generic `$bench(c, group)` run twice, in wall-clock time as group
 /// `$wall` and in the thread's CPU time as group `$cpu`.
 macro_rules! wall_and_cpu_main {

@@ -187,7 +187,8 @@ mod tests {
         let with = |props: &[(&str, &str)]| {
             let mut e = base.clone();
             for (n, v) in props {
-                e.provider_specific.push(crate::endpoint::ProviderSpecific { name: n.to_string(), value: v.to_string() });
+                e.provider_specific
+                    .push(crate::endpoint::ProviderSpecific { name: n.to_string(), value: v.to_string() });
             }
             e
         };
@@ -221,7 +222,8 @@ mod tests {
     fn candidate_choice() {
         let v1 = mk_cname("foo.example.org", "v1.example.net").with_label("resource", "ingress/default/foo-v1");
         let v2 = mk_cname("foo.example.org", "v2.example.net").with_label("resource", "ingress/default/foo-v2");
-        let v3_same_res = mk_cname("foo.example.org", "v3.example.net").with_label("resource", "ingress/default/foo-v1");
+        let v3_same_res =
+            mk_cname("foo.example.org", "v3.example.net").with_label("resource", "ingress/default/foo-v1");
         assert_eq!(best([&v2, &v1].into_iter()), Some(&v1));
         assert_eq!(resolve_update(&v2, [&v1, &v2].into_iter()), &v2, "keeps the resource holding the name");
         assert_eq!(resolve_update(&v1, [&v3_same_res, &v2, &v1].into_iter()), &v1, "least of that resource");

@@ -72,7 +72,11 @@ impl<'a> Table<'a> {
                     bounds.push((0, 0));
                 }
                 let b = &mut bounds[row as usize];
-                if is_current { b.0 += 1 } else { b.1 += 1 }
+                if is_current {
+                    b.0 += 1
+                } else {
+                    b.1 += 1
+                }
                 row
             };
             let cur: Vec<u32> = current.iter().map(|ep| row_of(ep, true)).collect();

@@ -52,7 +52,12 @@ fn registries(key: &AesKey) -> Vec<TxtRegistry> {
         old_owner_id: "old".into(),
         ..plain.clone()
     };
-    let encrypted = TxtConfig { encrypt: true, encryption_key: Some(key.clone()), suffix: "-%{record_type}".into(), ..plain.clone() };
+    let encrypted = TxtConfig {
+        encrypt: true,
+        encryption_key: Some(key.clone()),
+        suffix: "-%{record_type}".into(),
+        ..plain.clone()
+    };
     [plain, templated, encrypted].into_iter().map(|c| TxtRegistry::new(c).expect("a valid registry config")).collect()
 }
 

@@ -19,7 +19,8 @@ pub fn apply(kube: &KubeApiserver, yaml: &str) {
 
 /// Merge-patches the status of an object (`ns` empty for cluster objects). Panics when it fails.
 pub fn patch_status(kube: &KubeApiserver, ns: &str, kind: &str, name: &str, patch: Value) {
-    kube.patch_status(ns, kind, name, &patch.to_string()).unwrap_or_else(|e| panic!("status of {kind} {ns}/{name}: {e}"));
+    kube.patch_status(ns, kind, name, &patch.to_string())
+        .unwrap_or_else(|e| panic!("status of {kind} {ns}/{name}: {e}"));
 }
 
 /// A `LoadBalancer` Service `namespace/name` for `name.example.org` (port 80, no node ports).
@@ -107,7 +108,13 @@ spec:
 /// accepted by its listener.
 pub fn set_route_statuses(kube: &KubeApiserver) {
     patch_status(kube, "apps", "ingress", "shop", lb_status("192.0.2.20"));
-    patch_status(kube, "infra", "gateway", "gw", json!({"status": {"addresses": [{"type": "IPAddress", "value": "192.0.2.30"}]}}));
+    patch_status(
+        kube,
+        "infra",
+        "gateway",
+        "gw",
+        json!({"status": {"addresses": [{"type": "IPAddress", "value": "192.0.2.30"}]}}),
+    );
     patch_status(kube, "apps", "httproute", "web", accepted("http"));
     patch_status(kube, "apps", "grpcroute", "api", accepted("http"));
     patch_status(kube, "apps", "tcproute", "db", accepted("tcp"));

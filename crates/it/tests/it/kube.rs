@@ -233,7 +233,9 @@ spec:
 fn set_statuses(kube: &KubeApiserver, headless: bool, nodeport: bool, edge: bool) {
     patch_status(kube, "apps", "service", "web", lb_status("192.0.2.10"));
     if headless || nodeport {
-        for (pod, container, ip) in [("db-0", "db", "10.1.0.10"), ("db-1", "db", "10.1.0.11"), ("solo", "c", "10.1.0.20")] {
+        for (pod, container, ip) in
+            [("db-0", "db", "10.1.0.10"), ("db-1", "db", "10.1.0.11"), ("solo", "c", "10.1.0.20")]
+        {
             if pod == "solo" && !nodeport {
                 continue;
             }
@@ -308,10 +310,7 @@ async fn kube_watches_match_the_sources() {
     // …and they are not vacuous.
     let e = |s: &str| lines(&source.endpoints(&oref(s)));
     assert_eq!(e("service/apps/web"), vec!["web.example.org A 192.0.2.10"]);
-    assert_eq!(
-        e("service/apps/db"),
-        vec!["db-0.db.example.org A 10.1.0.10", "db.example.org A 10.1.0.10,10.1.0.11"]
-    );
+    assert_eq!(e("service/apps/db"), vec!["db-0.db.example.org A 10.1.0.10", "db.example.org A 10.1.0.10,10.1.0.11"]);
     let sip = e("service/apps/sip");
     assert!(sip.contains(&"sip.example.org A 198.51.100.1".to_string()), "{sip:?}");
     assert!(sip.iter().any(|l| l.starts_with("_sip._udp.sip.example.org SRV 0 50 ")), "{sip:?}");
@@ -335,7 +334,10 @@ async fn kube_watches_match_the_sources() {
     }
     let node = source.node("node-1").unwrap();
     assert!(node.status.as_ref().unwrap().images.is_none());
-    let web = ClusterView::services(&source, Some("apps")).into_iter().find(|s| s.metadata.name.as_deref() == Some("web")).unwrap();
+    let web = ClusterView::services(&source, Some("apps"))
+        .into_iter()
+        .find(|s| s.metadata.name.as_deref() == Some("web"))
+        .unwrap();
     assert_eq!(
         web.metadata.annotations.as_ref().unwrap().keys().collect::<Vec<_>>(),
         vec!["external-dns.kubernetes.io/hostname"],
@@ -345,11 +347,20 @@ async fn kube_watches_match_the_sources() {
     // Events: an object, and the dependents of what it reads.
     let mark = events.len();
     patch_status(&kube, "apps", "service", "web", lb_status("192.0.2.11"));
-    wait_until_async("the Service event", Duration::from_secs(10), || events.changed_since(mark).contains("service/apps/web")).await;
+    wait_until_async("the Service event", Duration::from_secs(10), || {
+        events.changed_since(mark).contains("service/apps/web")
+    })
+    .await;
     assert_eq!(e("service/apps/web"), vec!["web.example.org A 192.0.2.11"]);
 
     let mark = events.len();
-    patch_status(&kube, "infra", "gateway", "gw", json!({"status": {"addresses": [{"type": "IPAddress", "value": "192.0.2.31"}]}}));
+    patch_status(
+        &kube,
+        "infra",
+        "gateway",
+        "gw",
+        json!({"status": {"addresses": [{"type": "IPAddress", "value": "192.0.2.31"}]}}),
+    );
     wait_until_async("route events after the Gateway changed", Duration::from_secs(10), || {
         let c = events.changed_since(mark);
         ["httproute/apps/web", "grpcroute/apps/api", "tcproute/apps/db"].iter().all(|r| c.contains(*r))
@@ -367,8 +378,19 @@ async fn kube_watches_match_the_sources() {
     assert!(e("tcproute/apps/db").is_empty());
 
     let mark = events.len();
-    kubectl(&kube, &["-n", "apps", "patch", "endpointslice", "db-abc", "--type=json", "-p",
-        r#"[{"op": "replace", "path": "/endpoints/1/conditions/ready", "value": false}]"#]);
+    kubectl(
+        &kube,
+        &[
+            "-n",
+            "apps",
+            "patch",
+            "endpointslice",
+            "db-abc",
+            "--type=json",
+            "-p",
+            r#"[{"op": "replace", "path": "/endpoints/1/conditions/ready", "value": false}]"#,
+        ],
+    );
     wait_until_async("the headless Service event after its EndpointSlice changed", Duration::from_secs(10), || {
         events.changed_since(mark).contains("service/apps/db")
     })
@@ -376,7 +398,13 @@ async fn kube_watches_match_the_sources() {
     assert_eq!(e("service/apps/db"), vec!["db-0.db.example.org A 10.1.0.10", "db.example.org A 10.1.0.10"]);
 
     let mark = events.len();
-    patch_status(&kube, "", "node", "node-1", json!({"status": {"addresses": [{"type": "ExternalIP", "address": "198.51.100.2"}]}}));
+    patch_status(
+        &kube,
+        "",
+        "node",
+        "node-1",
+        json!({"status": {"addresses": [{"type": "ExternalIP", "address": "198.51.100.2"}]}}),
+    );
     wait_until_async("node, NodePort Service and pod events after the Node changed", Duration::from_secs(10), || {
         let c = events.changed_since(mark);
         c.contains("node/node-1") && c.contains("service/apps/sip")
@@ -387,20 +415,42 @@ async fn kube_watches_match_the_sources() {
     // An update of nothing the sources read is not passed on.
     let before = source.watch_status()[&Watched::Pods].unchanged;
     kubectl(&kube, &["-n", "apps", "annotate", "pod", "db-1", "unrelated.example.com/x=1"]);
-    wait_until_async("the no-op Pod update", Duration::from_secs(10), || source.watch_status()[&Watched::Pods].unchanged > before).await;
+    wait_until_async("the no-op Pod update", Duration::from_secs(10), || {
+        source.watch_status()[&Watched::Pods].unchanged > before
+    })
+    .await;
 
     let mark = events.len();
     kubectl(&kube, &["-n", "apps", "delete", "service", "web", "--wait=false"]);
-    wait_until_async("the delete event", Duration::from_secs(10), || events.changed_since(mark).contains("service/apps/web")).await;
+    wait_until_async("the delete event", Duration::from_secs(10), || {
+        events.changed_since(mark).contains("service/apps/web")
+    })
+    .await;
     assert!(source.endpoints(&oref("service/apps/web")).is_none());
 
     // DNSEndpoint status: published → status.observedGeneration.
     source.published(&oref("crd/apps/records"));
-    let observed = || kubectl(&kube, &["-n", "apps", "get", "dnsendpoint", "records", "-o", "jsonpath={.status.observedGeneration}"]);
+    let observed = || {
+        kubectl(&kube, &["-n", "apps", "get", "dnsendpoint", "records", "-o", "jsonpath={.status.observedGeneration}"])
+    };
     wait_until_async("status.observedGeneration", Duration::from_secs(10), || observed().trim() == "1").await;
-    kubectl(&kube, &["-n", "apps", "patch", "dnsendpoint", "records", "--type=merge", "-p",
-        r#"{"spec": {"endpoints": [{"dnsName": "b.example.org", "recordType": "A", "targets": ["192.0.2.98"]}]}}"#]);
-    wait_until_async("the new generation in the cache", Duration::from_secs(10), || e("crd/apps/records") == vec!["b.example.org A 192.0.2.98"]).await;
+    kubectl(
+        &kube,
+        &[
+            "-n",
+            "apps",
+            "patch",
+            "dnsendpoint",
+            "records",
+            "--type=merge",
+            "-p",
+            r#"{"spec": {"endpoints": [{"dnsName": "b.example.org", "recordType": "A", "targets": ["192.0.2.98"]}]}}"#,
+        ],
+    );
+    wait_until_async("the new generation in the cache", Duration::from_secs(10), || {
+        e("crd/apps/records") == vec!["b.example.org A 192.0.2.98"]
+    })
+    .await;
     source.published(&oref("crd/apps/records"));
     wait_until_async("status.observedGeneration 2", Duration::from_secs(10), || observed().trim() == "2").await;
 
@@ -423,19 +473,22 @@ async fn kube_service_dependencies_start_on_demand() {
     set_statuses(&kube, false, false, false);
     let c = client(&kube).await;
     let (lean, _ev1) = start_source(c.clone(), &[SourceKind::Service], SourceConfig::default());
-    let (lb_only, _ev2) = start_source(
-        c,
-        &[SourceKind::Service],
-        flags(|f| f.service_type_filter = vec!["LoadBalancer".into()]),
-    );
+    let (lb_only, _ev2) =
+        start_source(c, &[SourceKind::Service], flags(|f| f.service_type_filter = vec!["LoadBalancer".into()]));
     wait_until_async("synced", Duration::from_secs(30), || healthy(&lean) && healthy(&lb_only)).await;
     let watched = |s: &KubeSource| s.watch_status().keys().copied().collect::<Vec<_>>();
     assert_eq!(watched(&lean), vec![Watched::Services]);
 
     // A headless Service without a host name (a StatefulSet's) needs nothing.
-    apply(&kube, "apiVersion: v1\nkind: Service\nmetadata: {name: plain, namespace: apps}\nspec: {clusterIP: None, selector: {app: x}}\n");
+    apply(
+        &kube,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: plain, namespace: apps}\nspec: {clusterIP: None, selector: {app: x}}\n",
+    );
     // Once the Service is in the cache, the decision about its dependencies has been made.
-    wait_until_async("the Service in the cache", Duration::from_secs(30), || lean.objects().contains(&oref("service/apps/plain"))).await;
+    wait_until_async("the Service in the cache", Duration::from_secs(30), || {
+        lean.objects().contains(&oref("service/apps/plain"))
+    })
+    .await;
     assert_eq!(watched(&lean), vec![Watched::Services]);
 
     apply(&kube, HEADLESS);
@@ -490,14 +543,19 @@ async fn kube_missing_crd_is_a_clear_error_for_that_source_only() {
     wait_until_async("the service source", Duration::from_secs(20), || health_of(&source, "service").healthy()).await;
     let mark = events.len();
     patch_status(&kube, "apps", "service", "web", lb_status("192.0.2.12"));
-    wait_until_async("a Service event", Duration::from_secs(10), || events.changed_since(mark).contains("service/apps/web")).await;
+    wait_until_async("a Service event", Duration::from_secs(10), || {
+        events.changed_since(mark).contains("service/apps/web")
+    })
+    .await;
     assert_eq!(lines(&source.endpoints(&oref("service/apps/web"))), vec!["web.example.org A 192.0.2.12"]);
 
     kube.install_crds(&["gateway", "dnsendpoint"]).expect("CRDs");
     apply(&kube, ROUTES);
     apply(&kube, DNSENDPOINT);
     set_statuses(&kube, false, false, true);
-    let took = wait_until_async("the CRD sources after installing the CRDs", Duration::from_secs(90), || healthy(&source)).await;
+    let took =
+        wait_until_async("the CRD sources after installing the CRDs", Duration::from_secs(90), || healthy(&source))
+            .await;
     eprintln!("CRD sources healthy {took:?} after the CRDs were installed");
     wait_until_async("the TCPRoute", Duration::from_secs(10), || {
         lines(&source.endpoints(&oref("tcproute/apps/db"))) == vec!["tcp.example.org A 192.0.2.30"]
@@ -522,7 +580,9 @@ async fn kube_apiserver_outage_and_late_start() {
 
     kube.stop_apiserver().expect("stop kube-apiserver");
     let down = Instant::now();
-    let took = wait_until_async("a health error", Duration::from_secs(60), || health_of(&source, "service").error.is_some()).await;
+    let took =
+        wait_until_async("a health error", Duration::from_secs(60), || health_of(&source, "service").error.is_some())
+            .await;
     eprintln!("error reported {took:?} after the apiserver stopped: {:?}", health_of(&source, "service").error);
     // A source started now waits for the apiserver.
     let (late, late_events) = start_source(c.clone(), &[SourceKind::Service], SourceConfig::default());
@@ -548,7 +608,10 @@ async fn kube_apiserver_outage_and_late_start() {
     // Still watching: a change made after the restart arrives.
     let mark = events.len();
     patch_status(&kube, "apps", "service", "web", lb_status("192.0.2.13"));
-    wait_until_async("an event after the restart", Duration::from_secs(30), || events.changed_since(mark).contains("service/apps/web")).await;
+    wait_until_async("an event after the restart", Duration::from_secs(30), || {
+        events.changed_since(mark).contains("service/apps/web")
+    })
+    .await;
     assert_eq!(lines(&source.endpoints(&oref("service/apps/web"))), vec!["web.example.org A 192.0.2.13"]);
 }
 
@@ -585,7 +648,8 @@ async fn kube_serviceaccount_with_the_shipped_cluster_role() {
     assert_eq!(lines(&source.endpoints(&oref("tcproute/apps/db"))), vec!["tcp.example.org A 192.0.2.30"]);
     source.published(&oref("crd/apps/records"));
     wait_until_async("status.observedGeneration written with the ServiceAccount", Duration::from_secs(10), || {
-        kubectl(&kube, &["-n", "apps", "get", "dnsendpoint", "records", "-o", "jsonpath={.status.observedGeneration}"]).trim()
+        kubectl(&kube, &["-n", "apps", "get", "dnsendpoint", "records", "-o", "jsonpath={.status.observedGeneration}"])
+            .trim()
             == "1"
     })
     .await;

@@ -16,20 +16,28 @@ use exodns_testbed::kube::KubeApiserver;
 use exodns_testbed::{Pdns, PdnsOptions, Proc, exodns_bin, wait_until_async, wait_until_log};
 use serde_json::json;
 
-use crate::common::{ROUTES, apply, install_shipped_rbac, kubectl, lb_status, patch_status, publish_lb, set_route_statuses};
+use crate::common::{
+    ROUTES, apply, install_shipped_rbac, kubectl, lb_status, patch_status, publish_lb, set_route_statuses,
+};
 
 const ZONE: &str = "example.org";
 
 /// An exodns process (killed on drop) writing into `pdns` what `kubeconfig` lets it read.
 fn start_exodns(bin: &Path, kubeconfig: &Path, pdns: &Pdns, args: &[&str]) -> Proc {
     let mut cmd = Command::new(bin);
-    cmd.args(["--provider=pdns", "--txt-owner-id=e2e", "--kube-api-qps=50", "--kube-api-burst=100", "--metrics-address=127.0.0.1:0"])
-        .arg(format!("--kubeconfig={}", kubeconfig.display()))
-        .arg(format!("--pdns-server={}", pdns.api_url()))
-        .args(args)
-        .env("EXTERNAL_DNS_PDNS_API_KEY", pdns.api_key())
-        // The controller's debug lines include no-op syncs, which tests count (`full_syncs`).
-        .env("RUST_LOG", "info,exodns_controller=debug");
+    cmd.args([
+        "--provider=pdns",
+        "--txt-owner-id=e2e",
+        "--kube-api-qps=50",
+        "--kube-api-burst=100",
+        "--metrics-address=127.0.0.1:0",
+    ])
+    .arg(format!("--kubeconfig={}", kubeconfig.display()))
+    .arg(format!("--pdns-server={}", pdns.api_url()))
+    .args(args)
+    .env("EXTERNAL_DNS_PDNS_API_KEY", pdns.api_key())
+    // The controller's debug lines include no-op syncs, which tests count (`full_syncs`).
+    .env("RUST_LOG", "info,exodns_controller=debug");
     Proc::spawn("exodns", &mut cmd)
 }
 
@@ -139,11 +147,23 @@ spec:
 "#;
 
 fn set_everything_status(kube: &KubeApiserver) {
-    patch_status(kube, "", "node", "worker.example.org", json!({"status": {"addresses": [
-        {"type": "ExternalIP", "address": "198.51.100.1"}, {"type": "InternalIP", "address": "10.0.0.1"}]}}));
+    patch_status(
+        kube,
+        "",
+        "node",
+        "worker.example.org",
+        json!({"status": {"addresses": [
+        {"type": "ExternalIP", "address": "198.51.100.1"}, {"type": "InternalIP", "address": "10.0.0.1"}]}}),
+    );
     for (pod, ip) in [("db-0", "10.1.0.10"), ("db-1", "10.1.0.11"), ("solo", "10.1.0.20")] {
-        patch_status(kube, "apps", "pod", pod, json!({"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
-            "hostIP": "10.0.0.1", "conditions": [{"type": "Ready", "status": "True"}]}}));
+        patch_status(
+            kube,
+            "apps",
+            "pod",
+            pod,
+            json!({"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+            "hostIP": "10.0.0.1", "conditions": [{"type": "Ready", "status": "True"}]}}),
+        );
     }
     set_route_statuses(kube);
 }
@@ -185,7 +205,8 @@ async fn e2e_every_source_lands_under_the_shipped_cluster_role() {
     }
     publish_lb(&kube, "apps", "web", "192.0.2.10");
     set_everything_status(&kube);
-    let node_port = kubectl(&kube, &["-n", "apps", "get", "service", "sip", "-o", "jsonpath={.spec.ports[0].nodePort}"]);
+    let node_port =
+        kubectl(&kube, &["-n", "apps", "get", "service", "sip", "-o", "jsonpath={.spec.ports[0].nodePort}"]);
 
     // A ServiceAccount bound only to the shipped ClusterRole, with a token from the TokenRequest API.
     install_shipped_rbac(&kube);
@@ -232,7 +253,9 @@ async fn e2e_every_source_lands_under_the_shipped_cluster_role() {
     let txt = pdns.answers("a-web.example.org", "TXT").await;
     assert!(txt.len() == 1 && txt[0].contains("resource=service/apps/web"), "{txt:?}");
     // DNSEndpoint status acknowledged.
-    let observed = || kubectl(&kube, &["-n", "apps", "get", "dnsendpoint", "records", "-o", "jsonpath={.status.observedGeneration}"]);
+    let observed = || {
+        kubectl(&kube, &["-n", "apps", "get", "dnsendpoint", "records", "-o", "jsonpath={.status.observedGeneration}"])
+    };
     wait_until_log("status.observedGeneration", Duration::from_secs(10), || observed().trim() == "1", || x.log());
 
     // Event → answer.
@@ -291,7 +314,13 @@ async fn e2e_waits_for_the_apiserver_and_rides_out_an_outage() {
     set_statuses_without_crds(&kube);
 
     kube.stop_apiserver().expect("stop kube-apiserver");
-    let args = ["--policy=sync", "--source=service", "--interval=5s", "--managed-record-types=A", "--managed-record-types=SRV"];
+    let args = [
+        "--policy=sync",
+        "--source=service",
+        "--interval=5s",
+        "--managed-record-types=A",
+        "--managed-record-types=SRV",
+    ];
     let mut x = start_exodns(&bin, kube.kubeconfig_path(), &pdns, &args);
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert!(x.is_running(), "exodns exited without an apiserver:\n{}", x.log());
@@ -332,10 +361,22 @@ async fn e2e_waits_for_the_apiserver_and_rides_out_an_outage() {
 }
 
 fn set_statuses_without_crds(kube: &KubeApiserver) {
-    patch_status(kube, "", "node", "worker.example.org", json!({"status": {"addresses": [
-        {"type": "ExternalIP", "address": "198.51.100.1"}]}}));
+    patch_status(
+        kube,
+        "",
+        "node",
+        "worker.example.org",
+        json!({"status": {"addresses": [
+        {"type": "ExternalIP", "address": "198.51.100.1"}]}}),
+    );
     for (pod, ip) in [("db-0", "10.1.0.10"), ("db-1", "10.1.0.11")] {
-        patch_status(kube, "apps", "pod", pod, json!({"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
-            "conditions": [{"type": "Ready", "status": "True"}]}}));
+        patch_status(
+            kube,
+            "apps",
+            "pod",
+            pod,
+            json!({"status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+            "conditions": [{"type": "Ready", "status": "True"}]}}),
+        );
     }
 }

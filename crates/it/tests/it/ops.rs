@@ -104,7 +104,9 @@ async fn two_replicas_one_writer_and_takeover_after_kill_9() {
     let (mut leader, follower) = if a.is_leader() { (a, b) } else { (b, a) };
     assert!(leader.provider_calls() >= 2.0, "the leader read and wrote");
     assert_eq!(follower.provider_calls(), 0.0, "the follower talked to PowerDNS:\n{}", follower.log());
-    let holder = kube.kubectl(&["get", "lease", "exodns", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"], None).unwrap();
+    let holder = kube
+        .kubectl(&["get", "lease", "exodns", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"], None)
+        .unwrap();
     assert!(holder.starts_with(&format!("{}-", leader.proc.name())), "{holder}");
 
     // The leader dies without releasing the lease; a new Service appears.

@@ -23,12 +23,7 @@ fn upstream_bin() -> Option<PathBuf> {
 
 fn run(bin: &Path, args: &[String], env: &[(&str, &str)]) -> Output {
     let out = Command::new(bin).args(args).envs(env.iter().copied()).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{} {args:?} failed:\n{}",
-        bin.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{} {args:?} failed:\n{}", bin.display(), String::from_utf8_lossy(&out.stderr));
     out
 }
 
@@ -69,10 +64,27 @@ fn cluster_objects(kube: &KubeApiserver) {
         "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: shop\n  namespace: default\nspec:\n  rules:\n  - host: shop.example.org\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend: {service: {name: web, port: {number: 80}}}\n",
     )
     .unwrap();
-    kube.patch_status("default", "service", "web", r#"{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.10"}]}}}"#).unwrap();
-    kube.patch_status("default", "service", "lb", r#"{"status":{"loadBalancer":{"ingress":[{"hostname":"lb-1.cloud.example.net"}]}}}"#)
-        .unwrap();
-    kube.patch_status("default", "ingress", "shop", r#"{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.20"}]}}}"#).unwrap();
+    kube.patch_status(
+        "default",
+        "service",
+        "web",
+        r#"{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.10"}]}}}"#,
+    )
+    .unwrap();
+    kube.patch_status(
+        "default",
+        "service",
+        "lb",
+        r#"{"status":{"loadBalancer":{"ingress":[{"hostname":"lb-1.cloud.example.net"}]}}}"#,
+    )
+    .unwrap();
+    kube.patch_status(
+        "default",
+        "ingress",
+        "shop",
+        r#"{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.20"}]}}}"#,
+    )
+    .unwrap();
 }
 
 async fn handover(extra: &[&str], web_txt: &str) {
@@ -112,7 +124,13 @@ async fn handover(extra: &[&str], web_txt: &str) {
     assert_eq!(soa_serial(&pdns).await, before, "exodns wrote to the zone:\n{}", String::from_utf8_lossy(&out.stderr));
 
     // And it does own them: a change in the cluster goes through.
-    kube.patch_status("default", "service", "web", r#"{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.11"}]}}}"#).unwrap();
+    kube.patch_status(
+        "default",
+        "service",
+        "web",
+        r#"{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.11"}]}}}"#,
+    )
+    .unwrap();
     run(&exodns, &once, &[]);
     assert_eq!(a("web.example.org").await, ["203.0.113.11"]);
     let txt = dns_query(pdns.dns_addr(), pdns.dns_port(), web_txt, "TXT").await.unwrap();

@@ -72,7 +72,8 @@ fn parse_raw(bytes: &[u8]) -> Raw {
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
     let status = lines.next().unwrap_or_default().split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
     Raw { status, headers, body: body.to_owned() }
 }
 
@@ -168,7 +169,9 @@ fn client_config(url: &str) -> ClientConfig {
 
 fn desired() -> Vec<Endpoint> {
     let ep = |name: &str, rt: RecordType, t: &str| {
-        Endpoint::parse(name, rt, &[t]).unwrap().with_label("resource", format!("service/default/{}", name.split('.').next().unwrap()))
+        Endpoint::parse(name, rt, &[t])
+            .unwrap()
+            .with_label("resource", format!("service/default/{}", name.split('.').next().unwrap()))
     };
     vec![
         ep("lib-a.example.org", RecordType::A, "192.0.2.20"),
@@ -264,7 +267,11 @@ async fn upstream_client_publishes_through_exodns_server_into_pdns() {
         let mut p = spawn(&format!("upstream-client-{n}"), &upstream, &args);
         let status = p.wait(Duration::from_secs(120));
         let log = p.log();
-        assert!(status.success(), "upstream external-dns run {n} failed:\n{log}\n--- exodns webhook log:\n{}", srv.proc.log());
+        assert!(
+            status.success(),
+            "upstream external-dns run {n} failed:\n{log}\n--- exodns webhook log:\n{}",
+            srv.proc.log()
+        );
         log
     };
 
@@ -340,7 +347,11 @@ async fn exodns_client_drives_upstream_webhook_server_with_pdns() {
 async fn bad_requests_get_clear_answers_and_the_server_keeps_serving() {
     let Some(bin) = exodns_bin() else { return };
     let Some(pdns) = pdns_with_zone().await else { return };
-    let srv = ExodnsServer::start(&bin, &pdns, &["--webhook-provider-max-body-size=64Ki", "--webhook-provider-read-header-timeout=1s"]);
+    let srv = ExodnsServer::start(
+        &bin,
+        &pdns,
+        &["--webhook-provider-max-body-size=64Ki", "--webhook-provider-read-header-timeout=1s"],
+    );
     let addr = srv.addr;
     let still_serving = || {
         let r = get(addr, "/records");
@@ -373,7 +384,8 @@ async fn bad_requests_get_clear_answers_and_the_server_keeps_serving() {
     still_serving();
 
     // Wrong media types.
-    let r = raw(addr, &request("POST", "/records", &[("Content-Type", "application/x-www-form-urlencoded")], b"create=x"));
+    let r =
+        raw(addr, &request("POST", "/records", &[("Content-Type", "application/x-www-form-urlencoded")], b"create=x"));
     assert_eq!(r.status, 415);
     assert!(r.body.contains("application/x-www-form-urlencoded"), "{}", r.body);
     let r = raw(addr, &request("GET", "/records", &[("Accept", "application/xml")], b""));
@@ -403,7 +415,11 @@ async fn bad_requests_get_clear_answers_and_the_server_keeps_serving() {
     still_serving();
 
     // And a real change still goes through to PowerDNS.
-    let r = post(addr, "/records", r#"{"create":[{"dnsName":"ok.example.org","targets":["192.0.2.99"],"recordType":"A"}]}"#);
+    let r = post(
+        addr,
+        "/records",
+        r#"{"create":[{"dnsName":"ok.example.org","targets":["192.0.2.99"],"recordType":"A"}]}"#,
+    );
     assert_eq!(r.status, 204, "{r:?}");
     assert_eq!(pdns.dig("ok.example.org", "A").await.unwrap(), ["192.0.2.99"]);
     assert_eq!(metric(&srv.metrics_page(), "exodns_webhook_header_timeouts_total", &[]), 1);

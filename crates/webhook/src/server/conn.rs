@@ -50,7 +50,13 @@ struct Activity {
 impl Activity {
     fn new() -> Self {
         // A new connection waits for its first request's headers.
-        Activity { epoch: Instant::now(), phase: AtomicU8::new(HEAD), since: AtomicU64::new(0), got_bytes: AtomicBool::new(false), changed: Notify::new() }
+        Activity {
+            epoch: Instant::now(),
+            phase: AtomicU8::new(HEAD),
+            since: AtomicU64::new(0),
+            got_bytes: AtomicBool::new(false),
+            changed: Notify::new(),
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -107,7 +113,11 @@ impl AsyncWrite for Tracked {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {

@@ -122,7 +122,9 @@ impl AppState {
             .get_or_init(|| async {
                 match self.provider.records().await {
                     Ok(r) => debug!(records = r.endpoints.len(), "provider read at start"),
-                    Err(e) => warn!("first read of the provider failed (negotiation answers its configured filter): {e}"),
+                    Err(e) => {
+                        warn!("first read of the provider failed (negotiation answers its configured filter): {e}")
+                    }
                 }
             })
             .await;
@@ -171,7 +173,10 @@ fn check_accept(headers: &HeaderMap) -> Result<(), Response> {
     }
     Err(error(
         StatusCode::NOT_ACCEPTABLE,
-        format!("Accept {:?} does not take {MEDIA_TYPE}, the only media type this server answers in", values.join(", ")),
+        format!(
+            "Accept {:?} does not take {MEDIA_TYPE}, the only media type this server answers in",
+            values.join(", ")
+        ),
     ))
 }
 
@@ -200,7 +205,10 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
         )
     };
     if limit > 0 {
-        let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit) {
             return Err(too_large());
         }
@@ -209,7 +217,10 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     match tokio::time::timeout(state.read_timeout, Limited::new(body, cap).collect()).await {
         Err(_) => Err(error(
             StatusCode::REQUEST_TIMEOUT,
-            format!("the request body did not arrive within {:?} (--webhook-provider-read-timeout)", state.read_timeout),
+            format!(
+                "the request body did not arrive within {:?} (--webhook-provider-read-timeout)",
+                state.read_timeout
+            ),
         )),
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Ok(Err(e)) => Err(error(StatusCode::BAD_REQUEST, format!("could not read the request body: {e}"))),
@@ -237,10 +248,14 @@ async fn get_records(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
     if !records.unreadable_zones.is_empty() {
         // The protocol cannot say "unknown" for part of the answer; a partial list would read
         // as records that are gone.
-        let zones: Vec<String> = records.unreadable_zones.iter().map(|z| format!("{} ({})", z.zone, z.reason)).collect();
+        let zones: Vec<String> =
+            records.unreadable_zones.iter().map(|z| format!("{} ({})", z.zone, z.reason)).collect();
         state.metrics.provider_error("records", "unreadable_zone");
         warn!(zones = %zones.join("; "), "zones could not be read; answering 503");
-        return error(StatusCode::SERVICE_UNAVAILABLE, format!("records failed: zones could not be read: {}", zones.join("; ")));
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("records failed: zones could not be read: {}", zones.join("; ")),
+        );
     }
     state.metrics.served(records.endpoints.len());
     json_response(StatusCode::OK, wire::encode_endpoints(&records.endpoints))
@@ -331,7 +346,8 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
 
 fn only(allow: &'static str, route: MethodRouter<Arc<AppState>>) -> MethodRouter<Arc<AppState>> {
     route.fallback(move |method: Method, uri: axum::http::Uri| async move {
-        let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {}; use {allow}", uri.path()));
+        let mut resp =
+            error(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {}; use {allow}", uri.path()));
         resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
         resp
     })
@@ -410,7 +426,9 @@ impl WebhookServer {
         let metrics = Arc::new(ServerMetrics::default());
         let ops = match &cfg.metrics_address {
             Some(a) => Some(
-                OpsServer::bind(a, metrics.clone(), Arc::new(Serving)).await.map_err(|e| listen_error("--metrics-address", a, e))?,
+                OpsServer::bind(a, metrics.clone(), Arc::new(Serving))
+                    .await
+                    .map_err(|e| listen_error("--metrics-address", a, e))?,
             ),
             None => None,
         };
@@ -473,7 +491,8 @@ impl WebhookServer {
         drop(listener);
         info!(open = connections.len(), "shutting down: no new connections; finishing requests in progress");
         let _ = stop_tx.send(true);
-        let drained = tokio::time::timeout(cfg.shutdown_grace, async { while connections.join_next().await.is_some() {} }).await;
+        let drained =
+            tokio::time::timeout(cfg.shutdown_grace, async { while connections.join_next().await.is_some() {} }).await;
         if drained.is_err() {
             warn!(open = connections.len(), grace = ?cfg.shutdown_grace, "requests still in progress after the grace period; closing them");
             connections.abort_all();

@@ -126,7 +126,12 @@ pub async fn start(provider: Arc<dyn Provider>, cfg: ServerConfig) -> Running {
     let metrics = server.metrics();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        server.run(async { let _ = rx.await; }).await.expect("server run");
+        server
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server run");
     });
     Running { addr, metrics_addr, metrics, stop: Some(tx), task }
 }
@@ -151,7 +156,8 @@ pub fn parse_raw(bytes: &[u8]) -> Raw {
     let mut lines = head.lines();
     let status_line = lines.next().unwrap_or_default();
     let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
     Raw { status, headers, body: body.to_owned() }
 }
 

@@ -186,7 +186,10 @@ fn policies() {
     let upsert = plan(&desired, &current, &opts_policy("", Policy::UpsertOnly)).changes;
     assert_eq!((upsert.create.len(), upsert.update_new.len(), upsert.delete.len()), (1, 1, 0));
     let create = plan(&desired, &current, &opts_policy("", Policy::CreateOnly)).changes;
-    assert_eq!((create.create.len(), create.update_old.len(), create.update_new.len(), create.delete.len()), (1, 0, 0, 0));
+    assert_eq!(
+        (create.create.len(), create.update_old.len(), create.update_new.len(), create.delete.len()),
+        (1, 0, 0, 0)
+    );
     assert_eq!(create.create, sync.create);
 }
 
@@ -252,7 +255,10 @@ fn output_is_sorted_by_name_set_and_type() {
     ];
     let p = plan(&desired, &[], &noop());
     let keys: Vec<_> = p.changes.create.iter().map(|e| e.to_string()).collect();
-    assert_eq!(keys, ["a.example.org A 1.1.1.1", "a.example.org AAAA ::1", "a.example.org A [b] 1.1.1.1", "z.example.org A 1.1.1.1"]);
+    assert_eq!(
+        keys,
+        ["a.example.org A 1.1.1.1", "a.example.org AAAA ::1", "a.example.org A [b] 1.1.1.1", "z.example.org A 1.1.1.1"]
+    );
 }
 
 #[test]

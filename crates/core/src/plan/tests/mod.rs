@@ -86,7 +86,13 @@ pub(crate) fn shown(list: &[Endpoint]) -> Vec<String> {
 }
 
 /// Each list of `changes` equals the given endpoints exactly (labels and properties included).
-pub(crate) fn expect(changes: &Changes, create: &[&Endpoint], old: &[&Endpoint], new: &[&Endpoint], delete: &[&Endpoint]) {
+pub(crate) fn expect(
+    changes: &Changes,
+    create: &[&Endpoint],
+    old: &[&Endpoint],
+    new: &[&Endpoint],
+    delete: &[&Endpoint],
+) {
     let own = |l: &[&Endpoint]| l.iter().map(|e| (*e).clone()).collect::<Vec<_>>();
     assert_eq!(changes.create, own(create), "create: {:?}", shown(&changes.create));
     assert_eq!(changes.update_old, own(old), "update_old: {:?}", shown(&changes.update_old));

@@ -4,7 +4,6 @@
 use super::*;
 use crate::plan::{OwnerConflict, plan};
 
-
 fn conflict(rt: RecordType, foreign: &str, resource: Option<&str>) -> OwnerConflict {
     OwnerConflict {
         dns_name: DnsName::parse(FOO).unwrap(),
@@ -39,7 +38,8 @@ fn one_foreign_record_blocks_every_create_in_its_row() {
     let (a, aaaa) = (owned(mk_a(FOO, &["1.1.1.1"]), "me"), owned(mk_aaaa(FOO, &["::1"]), "other"));
     let want_a = mk_a(FOO, &["2.2.2.2"]);
     let want_txt = mk_txt(FOO, "hello");
-    let opts = PlanOptions { managed_types: vec![RecordType::A, RecordType::AAAA, RecordType::TXT], ..opts_owner("me") };
+    let opts =
+        PlanOptions { managed_types: vec![RecordType::A, RecordType::AAAA, RecordType::TXT], ..opts_owner("me") };
     let p = plan(&[want_a.clone(), want_txt], &[a.clone(), aaaa], &opts);
     // The A is ours: updated. The AAAA is not: neither updated nor deleted. The TXT: refused.
     expect(&p.changes, &[], &[&a], &[&owned(want_a, "me")], &[]);
@@ -60,7 +60,8 @@ fn foreign_and_unowned_records_are_never_updated_or_deleted() {
     let p = plan(&desired, &current, &opts_owner("me"));
     expect(&p.changes, &[], &[&mine], &[&owned(desired[2].clone(), "me")], &[]);
     // The two refused updates are reported as conflicts, like refused creates.
-    let foreign: Vec<(&str, &str)> = p.conflicts.iter().map(|c| (c.dns_name.as_str(), c.foreign_owner.as_str())).collect();
+    let foreign: Vec<(&str, &str)> =
+        p.conflicts.iter().map(|c| (c.dns_name.as_str(), c.foreign_owner.as_str())).collect();
     assert_eq!(foreign, [("a.example.org", "other"), ("b.example.org", "")]);
 }
 

@@ -15,8 +15,7 @@ fn arb_endpoint() -> impl Strategy<Value = Endpoint> {
     let name = prop::sample::select(vec!["a.example.org", "b.example.org", "c.example.org"]);
     let set = prop::sample::select(vec!["", "", "eu"]);
     let body = prop_oneof![
-        prop::sample::subsequence(vec!["10.0.0.1", "10.0.0.2", "192.168.0.1"], 1..=2)
-            .prop_map(|t| (RecordType::A, t)),
+        prop::sample::subsequence(vec!["10.0.0.1", "10.0.0.2", "192.168.0.1"], 1..=2).prop_map(|t| (RecordType::A, t)),
         prop::sample::subsequence(vec!["::1", "2001:db8::1"], 1..=2).prop_map(|t| (RecordType::AAAA, t)),
         prop::sample::select(vec!["x.example.net", "y.example.net"]).prop_map(|t| (RecordType::CNAME, vec![t])),
         prop::sample::select(vec!["v=1", "v=2"]).prop_map(|t| (RecordType::TXT, vec![t])),
@@ -78,7 +77,11 @@ fn arb_opts() -> impl Strategy<Value = PlanOptions> {
             old_owner_id: if owner.is_empty() { String::new() } else { old.to_owned() },
             managed_types: managed,
             excluded_types: excluded,
-            domain_filter: if filtered { filter(&["example.org"], &["c.example.org"]) } else { DomainFilter::default() },
+            domain_filter: if filtered {
+                filter(&["example.org"], &["c.example.org"])
+            } else {
+                DomainFilter::default()
+            },
             provider_filter: DomainFilter::default(),
         }
     })

@@ -1,9 +1,9 @@
 //! Against a real kube-apiserver: server-side dry runs of every rendering, the chart's
 //! ServiceAccount token, and exodns running with it.
 
-use super::*;
 use super::rbac::{kube_rules, source_kind};
 use super::render::scenarios;
+use super::*;
 
 /// Every scenario's rendering (CRDs included) is accepted by a real kube-apiserver 1.33 with
 /// `kubectl apply --server-side --dry-run=server`: the Cilium and ServiceMonitor CRDs installed
@@ -19,19 +19,8 @@ fn chart_renderings_pass_server_side_dry_run() {
     // Gateway API too: the chart's ServiceAccount then runs exodns with every source.
     api.install_crds(&["cilium", "servicemonitor", "gateway"]).expect("CRDs");
     let crd = chart_dir().join("crds/dnsendpoints.externaldns.k8s.io.yaml");
-    kubectl(&api, &[
-        "apply",
-        "--server-side",
-        "--field-manager=exodns-test",
-        "-f",
-        crd.to_str().unwrap(),
-    ]);
-    kubectl(&api, &[
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/dnsendpoints.externaldns.k8s.io",
-    ]);
+    kubectl(&api, &["apply", "--server-side", "--field-manager=exodns-test", "-f", crd.to_str().unwrap()]);
+    kubectl(&api, &["wait", "--for=condition=Established", "--timeout=60s", "crd/dnsendpoints.externaldns.k8s.io"]);
     kubectl(&api, &["create", "namespace", NAMESPACE]);
 
     // A DNSEndpoint with every field validates against our CRD.
@@ -43,13 +32,7 @@ fn chart_renderings_pass_server_side_dry_run() {
         ),
     )
     .unwrap();
-    kubectl(&api, &[
-        "apply",
-        "--server-side",
-        "--dry-run=server",
-        "-f",
-        sample.to_str().unwrap(),
-    ]);
+    kubectl(&api, &["apply", "--server-side", "--dry-run=server", "-f", sample.to_str().unwrap()]);
 
     let mut failures = Vec::new();
     for s in scenarios() {
@@ -87,18 +70,10 @@ fn chart_renderings_pass_server_side_dry_run() {
         let rendered = docs(&yaml).len();
         let accepted = applied.lines().filter(|l| !l.trim().is_empty()).count();
         if accepted != rendered {
-            failures.push(format!(
-                "{}: {rendered} objects rendered, {accepted} applied:\n{applied}",
-                s.name
-            ));
+            failures.push(format!("{}: {rendered} objects rendered, {accepted} applied:\n{applied}", s.name));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} scenario(s) rejected:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} scenario(s) rejected:\n{}", failures.len(), failures.join("\n\n"));
     service_account_token_has_the_chart_rbac(&api, &helm);
 }
 
@@ -106,20 +81,11 @@ fn chart_renderings_pass_server_side_dry_run() {
 /// (TokenRequest) that may do what exodns_kube says the sources need and use its Lease, and no
 /// more: the way the RBAC-sufficiency test runs exodns with the chart's identity.
 fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
-    let values = helm.values_file(
-        "token",
-        &format!("sources: [{}]\nreplicaCount: 2\n", ALL_SOURCES.join(", ")),
-    );
+    let values = helm.values_file("token", &format!("sources: [{}]\nreplicaCount: 2\n", ALL_SOURCES.join(", ")));
     let yaml = helm.template(&chart_dir(), &values, &[]).unwrap();
     let file = api.dir().join("installed.yaml");
     std::fs::write(&file, &yaml).unwrap();
-    kubectl(api, &[
-        "apply",
-        "--server-side",
-        "--field-manager=exodns-test",
-        "-f",
-        file.to_str().unwrap(),
-    ]);
+    kubectl(api, &["apply", "--server-side", "--field-manager=exodns-test", "-f", file.to_str().unwrap()]);
     let sa = format!("{RELEASE}-exodns");
     let token = kubectl(api, &["-n", NAMESPACE, "create", "token", &sa, "--duration=10m"]);
     let token = token.trim();
@@ -142,20 +108,8 @@ fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
             })
             .collect();
         let file = api.dir().join("ssar.json");
-        std::fs::write(
-            &file,
-            json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
-        )
-        .unwrap();
-        let out = kubectl(api, &[
-            "--token",
-            token,
-            "create",
-            "-o",
-            "json",
-            "-f",
-            file.to_str().unwrap(),
-        ]);
+        std::fs::write(&file, json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()).unwrap();
+        let out = kubectl(api, &["--token", token, "create", "-o", "json", "-f", file.to_str().unwrap()]);
         // One JSON object per review, one after the other (or a List, depending on kubectl).
         let objects: Vec<Value> = serde_json::Deserializer::from_str(&out)
             .into_iter::<Value>()
@@ -168,91 +122,33 @@ fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
                 None => vec![o],
             })
             .collect();
-        let answers: Vec<bool> = reviews
-            .iter()
-            .map(|r| r["status"]["allowed"] == true)
-            .collect();
+        let answers: Vec<bool> = reviews.iter().map(|r| r["status"]["allowed"] == true).collect();
         assert_eq!(answers.len(), questions.len());
         answers
     };
     let q = |verb: &str, group: &str, resource: &str, name: &str, ns: Option<&'static str>| {
-        (
-            verb.to_owned(),
-            group.to_owned(),
-            resource.to_owned(),
-            name.to_owned(),
-            ns,
-        )
+        (verb.to_owned(), group.to_owned(), resource.to_owned(), name.to_owned(), ns)
     };
     let all: Vec<SourceKind> = ALL_SOURCES.iter().map(|s| source_kind(s)).collect();
-    let mut allowed: Vec<_> = kube_rules(&all)
-        .into_iter()
-        .map(|(g, r, v)| q(&v, &g, &r, "", None))
-        .collect();
-    allowed.push(q(
-        "create",
-        "coordination.k8s.io",
-        "leases",
-        "",
-        Some(NAMESPACE),
-    ));
-    allowed.push(q(
-        "get",
-        "coordination.k8s.io",
-        "leases",
-        &sa,
-        Some(NAMESPACE),
-    ));
-    allowed.push(q(
-        "update",
-        "coordination.k8s.io",
-        "leases",
-        &sa,
-        Some(NAMESPACE),
-    ));
+    let mut allowed: Vec<_> = kube_rules(&all).into_iter().map(|(g, r, v)| q(&v, &g, &r, "", None)).collect();
+    allowed.push(q("create", "coordination.k8s.io", "leases", "", Some(NAMESPACE)));
+    allowed.push(q("get", "coordination.k8s.io", "leases", &sa, Some(NAMESPACE)));
+    allowed.push(q("update", "coordination.k8s.io", "leases", &sa, Some(NAMESPACE)));
     let answers = ask(&allowed);
-    let refused: Vec<_> = allowed
-        .iter()
-        .zip(&answers)
-        .filter(|(_, a)| !**a)
-        .map(|(q, _)| q)
-        .collect();
-    assert!(
-        refused.is_empty(),
-        "the chart's ServiceAccount may not: {refused:?}"
-    );
+    let refused: Vec<_> = allowed.iter().zip(&answers).filter(|(_, a)| !**a).map(|(q, _)| q).collect();
+    assert!(refused.is_empty(), "the chart's ServiceAccount may not: {refused:?}");
     let forbidden = [
         q("get", "", "secrets", "", None),
         q("list", "", "configmaps", "", None),
         q("create", "", "services", "", Some("default")),
         q("delete", "networking.k8s.io", "ingresses", "", None),
         q("update", "externaldns.k8s.io", "dnsendpoints", "", None),
-        q(
-            "update",
-            "coordination.k8s.io",
-            "leases",
-            "someone-else",
-            Some(NAMESPACE),
-        ),
-        q(
-            "get",
-            "coordination.k8s.io",
-            "leases",
-            &sa,
-            Some("kube-system"),
-        ),
+        q("update", "coordination.k8s.io", "leases", "someone-else", Some(NAMESPACE)),
+        q("get", "coordination.k8s.io", "leases", &sa, Some("kube-system")),
     ];
     let answers = ask(&forbidden);
-    let granted: Vec<_> = forbidden
-        .iter()
-        .zip(&answers)
-        .filter(|(_, a)| **a)
-        .map(|(q, _)| q)
-        .collect();
-    assert!(
-        granted.is_empty(),
-        "the chart's ServiceAccount may also: {granted:?}"
-    );
+    let granted: Vec<_> = forbidden.iter().zip(&answers).filter(|(_, a)| **a).map(|(q, _)| q).collect();
+    assert!(granted.is_empty(), "the chart's ServiceAccount may also: {granted:?}");
     run_exodns_with_the_chart_token(api, &sa);
 }
 
@@ -283,7 +179,12 @@ fn run_exodns_with_the_chart_token(api: &KubeApiserver, sa: &str) {
             })
             .unwrap_or(false)
     };
-    exodns_testbed::wait_until_log("exodns ready with the chart's token", std::time::Duration::from_secs(60), ready, || proc.log());
+    exodns_testbed::wait_until_log(
+        "exodns ready with the chart's token",
+        std::time::Duration::from_secs(60),
+        ready,
+        || proc.log(),
+    );
     let log = proc.log();
     assert!(!log.to_ascii_lowercase().contains("forbidden"), "forbidden with the chart's RBAC:\n{log}");
 }

@@ -7,31 +7,18 @@ use super::*;
 #[test]
 fn grafana_dashboard_queries_every_metric() {
     let path = repo_root().join("deploy/grafana/exodns.json");
-    let dash: Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).expect("dashboard JSON");
+    let dash: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).expect("dashboard JSON");
     assert_eq!(dash["uid"], "exodns");
     let panels = dash["panels"].as_array().expect("panels");
     let mut ids = BTreeSet::new();
     let mut exprs = Vec::new();
     for p in panels {
-        assert!(
-            ids.insert(p["id"].as_u64().expect("panel id")),
-            "duplicate panel id {}",
-            p["id"]
-        );
-        assert!(
-            p["gridPos"]["w"].as_u64().is_some(),
-            "panel {} unplaced",
-            p["title"]
-        );
+        assert!(ids.insert(p["id"].as_u64().expect("panel id")), "duplicate panel id {}", p["id"]);
+        assert!(p["gridPos"]["w"].as_u64().is_some(), "panel {} unplaced", p["title"]);
         if p["type"] == "row" {
             continue;
         }
-        assert_eq!(
-            p["datasource"]["uid"], "${datasource}",
-            "panel {}",
-            p["title"]
-        );
+        assert_eq!(p["datasource"]["uid"], "${datasource}", "panel {}", p["title"]);
         for t in p["targets"].as_array().into_iter().flatten() {
             exprs.push(t["expr"].as_str().unwrap_or_default().to_owned());
         }
@@ -53,18 +40,14 @@ fn grafana_dashboard_queries_every_metric() {
         "external_dns_registry_skipped_records_owner_mismatch_per_sync",
         "external_dns_build_info",
     ] {
-        assert!(
-            exprs.iter().any(|e| e.contains(metric)),
-            "no panel queries {metric}"
-        );
+        assert!(exprs.iter().any(|e| e.contains(metric)), "no panel queries {metric}");
     }
     // p50 and p99 of the event latency.
     for q in ["0.5", "0.99"] {
         assert!(
             exprs
                 .iter()
-                .any(|e| e.contains(&format!("histogram_quantile({q}, "))
-                    && e.contains("exodns_event_to_applied"))
+                .any(|e| e.contains(&format!("histogram_quantile({q}, ")) && e.contains("exodns_event_to_applied"))
         );
     }
 }

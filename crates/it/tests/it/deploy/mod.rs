@@ -50,10 +50,7 @@ mod upstream;
 // ---- peers --------------------------------------------------------------------------------------
 
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
 fn chart_dir() -> PathBuf {
@@ -61,9 +58,7 @@ fn chart_dir() -> PathBuf {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn helm() -> Option<PathBuf> {
@@ -79,9 +74,7 @@ fn gomodcache() -> PathBuf {
     }
     let out = Command::new("go").args(["env", "GOMODCACHE"]).output();
     match out {
-        Ok(o) if o.status.success() && !o.stdout.is_empty() => {
-            PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
-        }
+        Ok(o) if o.status.success() && !o.stdout.is_empty() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
         _ => PathBuf::from(std::env::var("HOME").unwrap_or_default()).join("go/pkg/mod"),
     }
 }
@@ -90,20 +83,14 @@ fn gomodcache() -> PathBuf {
 fn upstream_module() -> Option<PathBuf> {
     let dir = match testbed_var("EXODNS_DNSENDPOINT_CRD") {
         // …/external-dns@v0.22.0/config/crd/standard/dnsendpoints.externaldns.k8s.io.yaml
-        Some(crd) => PathBuf::from(crd)
-            .ancestors()
-            .nth(4)
-            .map(Path::to_path_buf)?,
+        Some(crd) => PathBuf::from(crd).ancestors().nth(4).map(Path::to_path_buf)?,
         None => gomodcache().join("sigs.k8s.io/external-dns@v0.22.0"),
     };
-    dir.join("charts/external-dns/Chart.yaml")
-        .is_file()
-        .then_some(dir)
+    dir.join("charts/external-dns/Chart.yaml").is_file().then_some(dir)
 }
 
 fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 fn text(b: &[u8]) -> String {
@@ -120,10 +107,7 @@ struct Helm {
 
 impl Helm {
     fn get() -> Option<Helm> {
-        Some(Helm {
-            bin: helm()?,
-            home: tempfile::tempdir().expect("tempdir"),
-        })
+        Some(Helm { bin: helm()?, home: tempfile::tempdir().expect("tempdir") })
     }
 
     fn cmd(&self) -> Command {
@@ -143,20 +127,9 @@ impl Helm {
 
     /// `helm lint --strict` of `chart` with the values file.
     fn lint(&self, chart: &Path, values: &Path) -> Result<String, String> {
-        let o = run(self
-            .cmd()
-            .arg("lint")
-            .arg("--strict")
-            .arg(chart)
-            .arg("-f")
-            .arg(values)
-            .args(["-n", NAMESPACE]));
+        let o = run(self.cmd().arg("lint").arg("--strict").arg(chart).arg("-f").arg(values).args(["-n", NAMESPACE]));
         let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
-        if o.status.success() {
-            Ok(out)
-        } else {
-            Err(out)
-        }
+        if o.status.success() { Ok(out) } else { Err(out) }
     }
 
     /// `helm template` of `chart` with the values file (and extra flags); the rendered YAML.
@@ -169,25 +142,19 @@ impl Helm {
             .arg("-f")
             .arg(values)
             .args(extra));
-        if o.status.success() {
-            Ok(text(&o.stdout))
-        } else {
-            Err(text(&o.stderr))
-        }
+        if o.status.success() { Ok(text(&o.stdout)) } else { Err(text(&o.stderr)) }
     }
 }
 
 /// The documents of a rendering (comments and empty documents dropped).
 fn docs(yaml: &str) -> Vec<Value> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(yaml)
-        .unwrap_or_else(|e| panic!("rendering is not YAML: {e}\n{yaml}"));
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(yaml).unwrap_or_else(|e| panic!("rendering is not YAML: {e}\n{yaml}"));
     docs.into_iter().filter(|d| d.is_object()).collect()
 }
 
 fn kinds(docs: &[Value]) -> BTreeSet<String> {
-    docs.iter()
-        .map(|d| d["kind"].as_str().unwrap_or_default().to_owned())
-        .collect()
+    docs.iter().map(|d| d["kind"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
 fn find<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -210,11 +177,7 @@ fn container<'a>(deploy: &'a Value, name: &str) -> &'a Value {
 fn args(c: &Value) -> Vec<String> {
     c["args"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|v| v.as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
+        .map(|a| a.iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect())
         .unwrap_or_default()
 }
 
@@ -229,10 +192,8 @@ fn triples(rules: &Value) -> BTreeSet<(String, String, String)> {
     let mut out = BTreeSet::new();
     let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
     for rule in rules.as_array().into_iter().flatten() {
-        let names: Vec<String> = rule["resourceNames"]
-            .as_array()
-            .map(|a| a.iter().map(s).collect())
-            .unwrap_or_default();
+        let names: Vec<String> =
+            rule["resourceNames"].as_array().map(|a| a.iter().map(s).collect()).unwrap_or_default();
         for g in rule["apiGroups"].as_array().into_iter().flatten() {
             for r in rule["resources"].as_array().into_iter().flatten() {
                 for v in rule["verbs"].as_array().into_iter().flatten() {
@@ -250,10 +211,7 @@ fn triples(rules: &Value) -> BTreeSet<(String, String, String)> {
 }
 
 fn rules_of(docs: &[Value], kind: &str) -> BTreeSet<(String, String, String)> {
-    find(docs, kind)
-        .iter()
-        .flat_map(|d| triples(&d["rules"]))
-        .collect()
+    find(docs, kind).iter().flat_map(|d| triples(&d["rules"])).collect()
 }
 
 fn selector_labels() -> Value {

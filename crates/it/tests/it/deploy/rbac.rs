@@ -12,26 +12,15 @@ fn chart_rbac_equals_deploy_rbac() {
         return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
     let shipped = repo_root().join("deploy/rbac/clusterrole.yaml");
-    let shipped_text = std::fs::read_to_string(&shipped).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; the chart must render the same rules as this file",
-            shipped.display()
-        )
-    });
+    let shipped_text = std::fs::read_to_string(&shipped)
+        .unwrap_or_else(|e| panic!("{}: {e}; the chart must render the same rules as this file", shipped.display()));
     let shipped_docs = docs(&shipped_text);
-    let f = helm.values_file(
-        "rbac-all",
-        &format!("sources: [{}]\nreplicaCount: 2\n", ALL_SOURCES.join(", ")),
-    );
+    let f = helm.values_file("rbac-all", &format!("sources: [{}]\nreplicaCount: 2\n", ALL_SOURCES.join(", ")));
     let rendered = docs(&helm.template(&chart_dir(), &f, &[]).unwrap());
 
     let ours = rules_of(&rendered, "ClusterRole");
     let theirs = rules_of(&shipped_docs, "ClusterRole");
-    assert!(
-        !theirs.is_empty(),
-        "{} has no ClusterRole rules",
-        shipped.display()
-    );
+    assert!(!theirs.is_empty(), "{} has no ClusterRole rules", shipped.display());
     let only_chart: Vec<_> = ours.difference(&theirs).collect();
     let only_shipped: Vec<_> = theirs.difference(&ours).collect();
     assert!(
@@ -42,19 +31,12 @@ fn chart_rbac_equals_deploy_rbac() {
     );
     // A Role there (the Lease) must grant what the chart's Lease Role grants, names aside.
     let unnamed = |s: BTreeSet<(String, String, String)>| -> BTreeSet<_> {
-        s.into_iter()
-            .map(|(g, r, v)| (g, r.split('#').next().unwrap().to_owned(), v))
-            .collect()
+        s.into_iter().map(|(g, r, v)| (g, r.split('#').next().unwrap().to_owned(), v)).collect()
     };
     let their_roles = unnamed(rules_of(&shipped_docs, "Role"));
     if !their_roles.is_empty() {
         let our_roles = unnamed(rules_of(&rendered, "Role"));
-        assert_eq!(
-            our_roles,
-            their_roles,
-            "Lease Role of the chart and of {} differ",
-            shipped.display()
-        );
+        assert_eq!(our_roles, their_roles, "Lease Role of the chart and of {} differ", shipped.display());
     }
 }
 
@@ -65,10 +47,7 @@ pub(super) fn kube_rules(sources: &[SourceKind]) -> BTreeSet<(String, String, St
 }
 
 pub(super) fn source_kind(name: &str) -> SourceKind {
-    *SourceKind::ALL
-        .iter()
-        .find(|k| k.as_str() == name)
-        .unwrap_or_else(|| panic!("unknown source {name}"))
+    *SourceKind::ALL.iter().find(|k| k.as_str() == name).unwrap_or_else(|| panic!("unknown source {name}"))
 }
 
 /// For each source alone, the chart's ClusterRole holds exactly the rules exodns's own code says
@@ -79,15 +58,8 @@ fn chart_rbac_per_source_equals_exodns_kube() {
     let Some(helm) = Helm::get() else {
         return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
-    let cluster: Vec<&str> = exodns_kube::rbac::cluster_sources()
-        .iter()
-        .map(|k| k.as_str())
-        .collect();
-    assert_eq!(
-        ALL_SOURCES,
-        cluster.as_slice(),
-        "a source was added: add its rules to exodns.sourceRules"
-    );
+    let cluster: Vec<&str> = exodns_kube::rbac::cluster_sources().iter().map(|k| k.as_str()).collect();
+    assert_eq!(ALL_SOURCES, cluster.as_slice(), "a source was added: add its rules to exodns.sourceRules");
     let mut failures = Vec::new();
     let mut sets: Vec<Vec<&str>> = ALL_SOURCES.iter().map(|s| vec![*s]).collect();
     sets.push(vec!["service", "ingress"]);
@@ -112,11 +84,7 @@ fn chart_rbac_per_source_equals_exodns_kube() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "chart RBAC differs from exodns_kube::rbac:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "chart RBAC differs from exodns_kube::rbac:\n{}", failures.join("\n"));
 }
 
 /// Our DNSEndpoint CRD (written for exodns) has the same schema as upstream's, descriptions aside:
@@ -135,10 +103,7 @@ fn dnsendpoint_crd_schema_equals_upstreams() {
     fn strip(v: &Value) -> Value {
         match v {
             Value::Object(m) => Value::Object(
-                m.iter()
-                    .filter(|(k, _)| *k != "description")
-                    .map(|(k, v)| (k.clone(), strip(v)))
-                    .collect(),
+                m.iter().filter(|(k, _)| *k != "description").map(|(k, v)| (k.clone(), strip(v))).collect(),
             ),
             Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
             other => other.clone(),

@@ -96,13 +96,7 @@ fn check_default(d: &[Value]) {
     ] {
         assert!(k.contains(want), "default rendering lacks a {want}: {k:?}");
     }
-    for not in [
-        "PodDisruptionBudget",
-        "Role",
-        "RoleBinding",
-        "ServiceMonitor",
-        "Secret",
-    ] {
+    for not in ["PodDisruptionBudget", "Role", "RoleBinding", "ServiceMonitor", "Secret"] {
         assert!(!k.contains(not), "default rendering has a {not}");
     }
     let deploy = one(d, "Deployment");
@@ -113,10 +107,7 @@ fn check_default(d: &[Value]) {
     assert_eq!(spec["selector"]["matchLabels"], selector_labels());
     let pod = &spec["template"]["spec"];
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-    assert_eq!(
-        pod["securityContext"]["seccompProfile"]["type"],
-        "RuntimeDefault"
-    );
+    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
     let c = container(deploy, "exodns");
     let sc = &c["securityContext"];
     assert_eq!(sc["readOnlyRootFilesystem"], true);
@@ -128,35 +119,21 @@ fn check_default(d: &[Value]) {
     // Probes: startup tolerates ≥ 10 min before liveness may restart; liveness /healthz, readiness /readyz.
     let startup = &c["startupProbe"];
     assert_eq!(startup["httpGet"]["path"], "/healthz");
-    let budget =
-        startup["periodSeconds"].as_u64().unwrap() * startup["failureThreshold"].as_u64().unwrap();
+    let budget = startup["periodSeconds"].as_u64().unwrap() * startup["failureThreshold"].as_u64().unwrap();
     assert!(budget >= 600, "startupProbe allows only {budget} s");
     assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
-    assert_eq!(
-        c["ports"][0],
-        json!({"name": "http", "containerPort": 7979, "protocol": "TCP"})
-    );
+    assert_eq!(c["ports"][0], json!({"name": "http", "containerPort": 7979, "protocol": "TCP"}));
     // The leader-election identity and the default Lease namespace come from the downward API.
     let env = c["env"].as_array().expect("env");
-    for (name, field) in [
-        ("POD_NAME", "metadata.name"),
-        ("POD_NAMESPACE", "metadata.namespace"),
-    ] {
+    for (name, field) in [("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace")] {
         assert!(
-            env.iter()
-                .any(|e| e["name"] == name && e["valueFrom"]["fieldRef"]["fieldPath"] == field),
+            env.iter().any(|e| e["name"] == name && e["valueFrom"]["fieldRef"]["fieldPath"] == field),
             "{name} missing: {env:#?}"
         );
     }
     let a = args(c);
-    for want in [
-        "--policy=upsert-only",
-        "--provider=pdns",
-        "--source=service",
-        "--source=ingress",
-        "--registry=txt",
-    ] {
+    for want in ["--policy=upsert-only", "--provider=pdns", "--source=service", "--source=ingress", "--registry=txt"] {
         assert!(a.contains(&want.to_owned()), "{want} missing from {a:?}");
     }
     assert!(
@@ -171,42 +148,21 @@ fn check_default(d: &[Value]) {
         crb["subjects"][0],
         json!({"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": NAMESPACE})
     );
-    assert_eq!(
-        crb["roleRef"]["name"],
-        one(d, "ClusterRole")["metadata"]["name"]
-    );
+    assert_eq!(crb["roleRef"]["name"], one(d, "ClusterRole")["metadata"]["name"]);
     // NetworkPolicy: the exodns pods, ingress only to the metrics port, egress DNS + apiserver + provider.
     let np = one(d, "NetworkPolicy");
     assert_eq!(np["spec"]["podSelector"]["matchLabels"], selector_labels());
     assert_eq!(np["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
-    assert_eq!(
-        np["spec"]["ingress"][0]["ports"],
-        json!([{"port": "http", "protocol": "TCP"}])
-    );
+    assert_eq!(np["spec"]["ingress"][0]["ports"], json!([{"port": "http", "protocol": "TCP"}]));
     let egress = np["spec"]["egress"].as_array().unwrap();
     assert_eq!(egress.len(), 3, "egress: {egress:#?}");
-    assert!(
-        egress[0]["ports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["port"] == 53 && p["protocol"] == "UDP")
-    );
+    assert!(egress[0]["ports"].as_array().unwrap().iter().any(|p| p["port"] == 53 && p["protocol"] == "UDP"));
     assert_eq!(egress[1]["to"][0]["ipBlock"]["cidr"], "0.0.0.0/0");
     // CiliumNetworkPolicy: the kube-apiserver entity, the same pods, no default-deny of its own.
     let cnp = one(d, "CiliumNetworkPolicy");
-    assert_eq!(
-        cnp["spec"]["endpointSelector"]["matchLabels"],
-        selector_labels()
-    );
-    assert_eq!(
-        cnp["spec"]["egress"][0]["toEntities"],
-        json!(["kube-apiserver"])
-    );
-    assert_eq!(
-        cnp["spec"]["enableDefaultDeny"],
-        json!({"egress": false, "ingress": false})
-    );
+    assert_eq!(cnp["spec"]["endpointSelector"]["matchLabels"], selector_labels());
+    assert_eq!(cnp["spec"]["egress"][0]["toEntities"], json!(["kube-apiserver"]));
+    assert_eq!(cnp["spec"]["enableDefaultDeny"], json!({"egress": false, "ingress": false}));
     let svc = one(d, "Service");
     assert_eq!(svc["spec"]["selector"], selector_labels());
     assert_eq!(svc["spec"]["ports"][0]["port"], 7979);
@@ -229,10 +185,7 @@ fn check_network_policy_peers(d: &[Value]) {
         "monitoring"
     );
     let cnp = one(d, "CiliumNetworkPolicy");
-    assert_eq!(
-        cnp["spec"]["egress"][0]["toPorts"][0]["ports"][0],
-        json!({"port": "6443", "protocol": "TCP"})
-    );
+    assert_eq!(cnp["spec"]["egress"][0]["toPorts"][0]["ports"][0], json!({"port": "6443", "protocol": "TCP"}));
 }
 
 fn check_service_monitor(d: &[Value]) {
@@ -240,16 +193,10 @@ fn check_service_monitor(d: &[Value]) {
     let svc = one(d, "Service");
     assert_eq!(sm["spec"]["selector"]["matchLabels"], selector_labels());
     assert_eq!(sm["metadata"]["labels"]["release"], "prometheus");
-    assert_eq!(
-        sm["spec"]["endpoints"][0]["port"],
-        svc["spec"]["ports"][0]["name"]
-    );
+    assert_eq!(sm["spec"]["endpoints"][0]["port"], svc["spec"]["ports"][0]["name"]);
     assert_eq!(sm["spec"]["endpoints"][0]["path"], "/metrics");
     assert_eq!(sm["spec"]["endpoints"][0]["interval"], "30s");
-    assert_eq!(
-        sm["spec"]["namespaceSelector"]["matchNames"],
-        json!([NAMESPACE])
-    );
+    assert_eq!(sm["spec"]["namespaceSelector"]["matchNames"], json!([NAMESPACE]));
 }
 
 fn check_leader_election(d: &[Value]) {
@@ -275,21 +222,12 @@ fn check_leader_election(d: &[Value]) {
     let lr = |r: &str, v: &str| ("coordination.k8s.io".to_owned(), r.to_owned(), v.to_owned());
     assert!(rules.contains(&lr("leases", "create")));
     for v in ["get", "update"] {
-        assert!(
-            rules.contains(&lr(&format!("leases#{lease}"), v)),
-            "lease {v} missing: {rules:?}"
-        );
+        assert!(rules.contains(&lr(&format!("leases#{lease}"), v)), "lease {v} missing: {rules:?}");
     }
-    assert!(
-        !rules.contains(&lr("leases", "update")),
-        "update of every Lease granted: {rules:?}"
-    );
+    assert!(!rules.contains(&lr("leases", "update")), "update of every Lease granted: {rules:?}");
     let rb = one(d, "RoleBinding");
     assert_eq!(rb["roleRef"]["name"], role["metadata"]["name"]);
-    assert_eq!(
-        rb["subjects"][0]["name"],
-        one(d, "ServiceAccount")["metadata"]["name"]
-    );
+    assert_eq!(rb["subjects"][0]["name"], one(d, "ServiceAccount")["metadata"]["name"]);
     let pdb = one(d, "PodDisruptionBudget");
     assert_eq!(pdb["spec"]["minAvailable"], 1);
     assert_eq!(pdb["spec"]["selector"]["matchLabels"], selector_labels());
@@ -306,34 +244,19 @@ fn check_pdns_files(d: &[Value]) {
     let deploy = one(d, "Deployment");
     let c = container(deploy, "exodns");
     let a = args(c);
-    assert!(
-        a.contains(&"--pdns-server=http://pdns-api.dns.svc:8081".to_owned()),
-        "{a:?}"
-    );
+    assert!(a.contains(&"--pdns-server=http://pdns-api.dns.svc:8081".to_owned()), "{a:?}");
     assert!(a.contains(&"--txt-encrypt-enabled".to_owned()), "{a:?}");
     // Each key file flag points into the mount of its Secret.
-    for (flag, secret, key) in [
-        ("--pdns-api-key-file=", "pdns-api", "key"),
-        ("--txt-encrypt-aes-key-file=", "txt-aes", "aes-key"),
-    ] {
-        let path = a
-            .iter()
-            .find_map(|x| x.strip_prefix(flag))
-            .unwrap_or_else(|| panic!("{flag} missing: {a:?}"));
+    for (flag, secret, key) in
+        [("--pdns-api-key-file=", "pdns-api", "key"), ("--txt-encrypt-aes-key-file=", "txt-aes", "aes-key")]
+    {
+        let path = a.iter().find_map(|x| x.strip_prefix(flag)).unwrap_or_else(|| panic!("{flag} missing: {a:?}"));
         let vol = volume_secret(deploy, secret);
         assert_eq!(vol["secret"]["items"][0]["key"], key);
-        let mount = c["volumeMounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["name"] == vol["name"])
-            .expect("mount");
+        let mount = c["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == vol["name"]).expect("mount");
         assert_eq!(mount["readOnly"], true);
-        let file = format!(
-            "{}/{}",
-            mount["mountPath"].as_str().unwrap(),
-            vol["secret"]["items"][0]["path"].as_str().unwrap()
-        );
+        let file =
+            format!("{}/{}", mount["mountPath"].as_str().unwrap(), vol["secret"]["items"][0]["path"].as_str().unwrap());
         assert_eq!(path, file);
     }
     let env = c["env"].as_array().cloned().unwrap_or_default();
@@ -347,24 +270,15 @@ fn check_pdns_env(d: &[Value]) {
     let deploy = one(d, "Deployment");
     let c = container(deploy, "exodns");
     let a = args(c);
-    assert!(
-        a.contains(&"--provider=pdns".to_owned()),
-        "string form of provider: {a:?}"
-    );
+    assert!(a.contains(&"--provider=pdns".to_owned()), "string form of provider: {a:?}");
     assert!(!a.iter().any(|x| x.contains("key-file")), "{a:?}");
     let env = c["env"].as_array().expect("env");
     for (name, secret, key) in [
         ("EXTERNAL_DNS_PDNS_API_KEY", "pdns-api", "api-key"),
         ("EXTERNAL_DNS_TXT_ENCRYPT_AES_KEY", "txt-aes", "aes-key"),
     ] {
-        let e = env
-            .iter()
-            .find(|e| e["name"] == name)
-            .unwrap_or_else(|| panic!("{name} missing"));
-        assert_eq!(
-            e["valueFrom"]["secretKeyRef"],
-            json!({"name": secret, "key": key})
-        );
+        let e = env.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(e["valueFrom"]["secretKeyRef"], json!({"name": secret, "key": key}));
     }
     assert!(deploy["spec"]["template"]["spec"]["volumes"].is_null());
 }
@@ -382,9 +296,7 @@ fn check_sources_crd(d: &[Value]) {
     assert!(rules.contains(&t("externaldns.k8s.io", "dnsendpoints", "watch")));
     assert!(rules.contains(&t("externaldns.k8s.io", "dnsendpoints/status", "update")));
     assert!(
-        !rules
-            .iter()
-            .any(|(_, r, _)| r == "services" || r == "pods" || r == "nodes"),
+        !rules.iter().any(|(_, r, _)| r == "services" || r == "pods" || r == "nodes"),
         "crd-only source grants more: {rules:?}"
     );
     assert!(args(container(one(d, "Deployment"), "exodns")).contains(&"--source=crd".to_owned()));
@@ -393,27 +305,16 @@ fn check_sources_crd(d: &[Value]) {
 fn check_sources_gateway(d: &[Value]) {
     let rules = cluster_rules(d);
     for r in ["gateways", "httproutes", "grpcroutes"] {
-        assert!(
-            rules.contains(&t("gateway.networking.k8s.io", r, "list")),
-            "{r}: {rules:?}"
-        );
+        assert!(rules.contains(&t("gateway.networking.k8s.io", r, "list")), "{r}: {rules:?}");
     }
-    assert!(
-        !rules
-            .iter()
-            .any(|(_, r, _)| r == "tcproutes" || r == "services"),
-        "{rules:?}"
-    );
+    assert!(!rules.iter().any(|(_, r, _)| r == "tcproutes" || r == "services"), "{rules:?}");
 }
 
 fn check_sources_all(d: &[Value]) {
     // No write access to anything but Events and DNSEndpoint status.
     for (g, r, v) in cluster_rules(d) {
         let write = !matches!(v.as_str(), "get" | "list" | "watch");
-        assert!(
-            !write || r == "events" || r == "dnsendpoints/status",
-            "write verb {v} on {g}/{r}"
-        );
+        assert!(!write || r == "events" || r == "dnsendpoints/status", "write verb {v} on {g}/{r}");
     }
 }
 
@@ -423,19 +324,12 @@ fn check_namespaced(d: &[Value]) {
     let role = rules_of(d, "Role");
     assert!(role.contains(&t("", "services", "watch")));
     assert!(
-        !role
-            .iter()
-            .any(|(_, r, _)| r == "nodes" || r == "namespaces"),
+        !role.iter().any(|(_, r, _)| r == "nodes" || r == "namespaces"),
         "cluster-scoped resources in a Role: {role:?}"
     );
     // Cluster-scoped resources the sources need stay in a (small) ClusterRole.
     let cluster = cluster_rules(d);
-    assert!(
-        cluster
-            .iter()
-            .all(|(_, r, _)| r == "nodes" || r == "namespaces"),
-        "{cluster:?}"
-    );
+    assert!(cluster.iter().all(|(_, r, _)| r == "nodes" || r == "namespaces"), "{cluster:?}");
 }
 
 /// `helm lint --strict` and `helm template` of every scenario; each rendering holds what its
@@ -457,22 +351,15 @@ fn chart_lints_and_renders_every_scenario() {
             Ok(yaml) => {
                 let d = docs(&yaml);
                 if let Err(p) = std::panic::catch_unwind(|| (s.check)(&d)) {
-                    let msg = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                    let msg =
+                        p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
                     failures.push(format!("{}: {}", s.name, msg.unwrap_or_default()));
                 }
             }
             Err(e) => failures.push(format!("{}: helm template: {e}", s.name)),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} scenario(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} scenario(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// Every scenario's exodns container args are accepted by the real exodns binary (clap reaches
@@ -496,11 +383,7 @@ fn every_rendering_parses_with_the_exodns_binary() {
             failures.push(format!("{}: {a:?}\n{}", s.name, text(&o.stderr)));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "exodns rejects rendered args:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "exodns rejects rendered args:\n{}", failures.join("\n"));
 }
 
 /// Values the chart refuses, with a message naming the fix.
@@ -510,16 +393,8 @@ fn chart_refuses_unsafe_values() {
         return skip_or_fail("helm (EXODNS_HELM_BIN)");
     };
     for (name, values, message) in [
-        (
-            "replicas-without-election",
-            "replicaCount: 2\nleaderElection:\n  enabled: false\n",
-            "needs leader election",
-        ),
-        (
-            "prefix-and-suffix",
-            "txtPrefix: a-\ntxtSuffix: -b\n",
-            "mutually exclusive",
-        ),
+        ("replicas-without-election", "replicaCount: 2\nleaderElection:\n  enabled: false\n", "needs leader election"),
+        ("prefix-and-suffix", "txtPrefix: a-\ntxtSuffix: -b\n", "mutually exclusive"),
         ("no-policy", "policy: null\n", "policy is required"),
     ] {
         let f = helm.values_file(name, values);
@@ -538,14 +413,6 @@ fn cilium_network_policy_auto_follows_the_cluster() {
     let f = helm.values_file("auto", "ciliumNetworkPolicy:\n  enabled: auto\n");
     let without = docs(&helm.template(&chart_dir(), &f, &[]).unwrap());
     assert!(!kinds(&without).contains("CiliumNetworkPolicy"));
-    let with = docs(
-        &helm
-            .template(
-                &chart_dir(),
-                &f,
-                &["--api-versions", "cilium.io/v2/CiliumNetworkPolicy"],
-            )
-            .unwrap(),
-    );
+    let with = docs(&helm.template(&chart_dir(), &f, &["--api-versions", "cilium.io/v2/CiliumNetworkPolicy"]).unwrap());
     assert!(kinds(&with).contains("CiliumNetworkPolicy"));
 }
