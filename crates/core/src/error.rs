@@ -22,6 +22,8 @@ pub enum InvalidKind {
     TxtValue,
     SetIdentifier,
     Object,
+    /// A field of a failover policy (FailoverRecord).
+    Failover,
 }
 
 impl InvalidKind {
@@ -35,6 +37,7 @@ impl InvalidKind {
             InvalidKind::TxtValue => "txt_value",
             InvalidKind::SetIdentifier => "set_identifier",
             InvalidKind::Object => "object",
+            InvalidKind::Failover => "failover",
         }
     }
 }

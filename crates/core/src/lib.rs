@@ -9,6 +9,7 @@ pub mod changes;
 pub mod duration;
 pub mod endpoint;
 pub mod error;
+pub mod failover;
 pub mod filter;
 pub mod labels;
 pub mod name;
