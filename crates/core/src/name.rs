@@ -30,6 +30,10 @@ pub enum NameError {
     EdgeHyphen { label: String },
     #[error("'*' is allowed only as the whole first label")]
     MisplacedWildcard,
+    /// `999.1.1.1`, `300.300.300.300`, `host.123`: no top-level domain is all digits (RFC 3696
+    /// §2), so such text is a mistyped address, never a name to publish or point at.
+    #[error("the last label {label:?} is all digits: this is neither an IPv4 address nor a host name")]
+    NumericTld { label: String },
     #[error("the name is not valid IDNA: {0}")]
     Idna(String),
 }
@@ -143,6 +147,10 @@ fn validate(name: &str) -> Result<(), NameError> {
             return Err(NameError::EdgeHyphen { label: label.to_owned() });
         }
     }
+    let last = name.rsplit('.').next().unwrap_or_default();
+    if last.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NameError::NumericTld { label: last.to_owned() });
+    }
     Ok(())
 }
 
@@ -213,6 +221,16 @@ mod tests {
         let long = vec!["abcdefghi"; 26].join(".");
         assert!(matches!(DnsName::parse(&long), Err(NameError::TooLong { len: 259 })));
         assert!(DnsName::parse(&format!("{}.org", "a".repeat(63))).is_ok());
+    }
+
+    #[test]
+    fn refuses_an_all_digit_last_label() {
+        for bad in ["999.1.1.1", "300.300.300.300", "1.2.3", "host.123", "10"] {
+            assert!(matches!(DnsName::parse(bad), Err(NameError::NumericTld { .. })), "{bad}");
+        }
+        assert!(DnsName::parse("1.2.3.4.in-addr.arpa").is_ok());
+        assert!(DnsName::parse("123.example.org").is_ok());
+        assert!(DnsName::parse("x.a1").is_ok());
     }
 
     #[test]

@@ -89,6 +89,17 @@ fn cases() -> Vec<(&'static str, String, [&'static str; 2])> {
             ["service/default/s2", "annotation external-dns.kubernetes.io/target"],
         ),
         (
+            "IPv4-shaped target annotation out of range",
+            svc("s4", "external-dns.kubernetes.io/hostname: s4.example.org, external-dns.kubernetes.io/target: \"999.1.1.1\""),
+            ["service/default/s4", "annotation external-dns.kubernetes.io/target"],
+        ),
+        (
+            "IPv4-shaped target annotation, every octet out of range",
+            svc("s5", "external-dns.kubernetes.io/hostname: s5.example.org, external-dns.kubernetes.io/target: \"300.300.300.300\""),
+            ["service/default/s5", "annotation external-dns.kubernetes.io/target"],
+        ),
+        ("CNAME to an IPv4-shaped name", crd("{dnsName: a.example.org, recordType: CNAME, targets: [\"1.2.3.999\"]}"), ["crd/default/bad", "spec.endpoints[1].targets"]),
+        (
             "bad load balancer hostname",
             "apiVersion: v1\nkind: Service\nmetadata: {name: s3, namespace: default, annotations: {external-dns.kubernetes.io/hostname: s3.example.org}}\nspec: {type: LoadBalancer}\nstatus: {loadBalancer: {ingress: [{hostname: \"lb_!.example.net\"}]}}\n".into(),
             ["service/default/s3", "status.loadBalancer.ingress"],
@@ -172,6 +183,35 @@ fn each_malformed_input_is_named_and_the_rest_goes_on() {
         for want in ["good.example.org", "good-crd.example.org"] {
             assert!(names.contains(&want), "{case}: {want} missing from {names:?}");
         }
+    }
+}
+
+/// Text shaped like an IPv4 address that is not one used to become a CNAME target.
+#[test]
+fn ipv4_shaped_garbage_is_never_a_target() {
+    let cfg = SourceConfig::default();
+    for garbage in ["999.1.1.1", "300.300.300.300", "1.2.3", "10.0.0.256"] {
+        let text = format!(
+            "{VALID}---\n{}",
+            svc(
+                "g",
+                &format!(
+                    "external-dns.kubernetes.io/hostname: g.example.org, external-dns.kubernetes.io/target: \"{garbage}\""
+                )
+            )
+        );
+        let (objects, errors) = manifest::parse(&text, Path::new("case.yaml"));
+        assert!(errors.is_empty(), "{errors:?}");
+        let loaded: exodns_sources::Objects = objects.into_iter().collect();
+        let out = manifest::endpoints(&loaded, SourceKind::ALL, &cfg);
+        let published: Vec<String> = out.endpoints.iter().map(ToString::to_string).collect();
+        assert!(
+            out.endpoints.iter().all(|e| e.targets.iter().all(|t| t != garbage)),
+            "{garbage} published: {published:#?}"
+        );
+        let message = out.invalid.iter().map(ToString::to_string).find(|m| m.contains("service/default/g"));
+        let message = message.unwrap_or_else(|| panic!("{garbage}: not reported: {:?}", out.invalid));
+        assert!(message.contains("external-dns.kubernetes.io/target") && message.contains(garbage), "{message}");
     }
 }
 
