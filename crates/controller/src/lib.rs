@@ -4,13 +4,13 @@
 
 mod metered;
 mod run;
-mod source;
 mod state;
 mod status;
 mod sync;
+mod synced;
 
 pub use metered::MeteredProvider;
 pub use run::{Controller, RunError, Settings};
-pub use source::{ObjectEndpoints, ObjectNote, ObjectSource, SourceEvent, SourceHealth};
 pub use status::{Status, StatusHandle};
-pub use sync::{Protected, SyncError, SyncReport, Syncer, WriteGate};
+pub use sync::{SyncError, SyncReport, Syncer, WriteGate};
+pub use synced::until_synced;

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use exodns_core::endpoint::EndpointKey;
 use exodns_core::registry::Registry;
+use exodns_core::source::{ObjectNote, ObjectSource, Protected, SourceEvent, SourceHealth};
 use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType, Targets};
 use exodns_provider::ZoneFailure;
 use exodns_telemetry::{Metrics, SyncKind, SyncSummary};
@@ -21,10 +22,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, info, warn};
 
-use crate::source::{ObjectNote, ObjectSource, SourceEvent, SourceHealth};
 use crate::state::{DesiredIndex, RecordCache};
 use crate::status::StatusHandle;
-use crate::sync::{Protected, SyncError, SyncReport, Syncer};
+use crate::sync::{SyncError, SyncReport, Syncer};
 
 /// Timing of the loop.
 #[derive(Debug, Clone)]

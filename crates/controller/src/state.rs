@@ -7,12 +7,12 @@ use exodns_core::endpoint::merge_endpoints;
 use exodns_core::{Changes, DnsName, Endpoint, ObjectRef};
 use exodns_provider::Rejected;
 
-use crate::source::ObjectEndpoints;
+use exodns_core::source::SourceOutput;
 
 /// Desired endpoints per object, and the reverse index name → objects.
 #[derive(Debug, Default)]
 pub struct DesiredIndex {
-    by_object: HashMap<ObjectRef, ObjectEndpoints>,
+    by_object: HashMap<ObjectRef, SourceOutput>,
     /// Almost every name is wanted by one object: a small vector, not a tree.
     by_name: HashMap<DnsName, Vec<ObjectRef>>,
     /// Pieces of refused input over all objects, kept as objects come and go.
@@ -22,7 +22,7 @@ pub struct DesiredIndex {
 impl DesiredIndex {
     /// Replaces what `object` wants (`None`: the object is gone). Returns the names whose desired
     /// records may have changed.
-    pub fn set(&mut self, object: &ObjectRef, now: Option<ObjectEndpoints>) -> Vec<DnsName> {
+    pub fn set(&mut self, object: &ObjectRef, now: Option<SourceOutput>) -> Vec<DnsName> {
         let before = self.by_object.get(object);
         if before == now.as_ref() {
             return Vec::new();
@@ -197,7 +197,7 @@ mod tests {
         let b = mk_obj("b");
         let touched = idx.set(
             &a,
-            Some(ObjectEndpoints {
+            Some(SourceOutput {
                 endpoints: vec![mk_ep("x.example.org", "1.1.1.1", "service/default/a")],
                 invalid: vec![],
             }),
@@ -205,7 +205,7 @@ mod tests {
         assert_eq!(touched.len(), 1);
         idx.set(
             &b,
-            Some(ObjectEndpoints {
+            Some(SourceOutput {
                 endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")],
                 invalid: vec![],
             }),
@@ -216,10 +216,8 @@ mod tests {
         assert_eq!(eps[0].targets.0, vec!["1.1.1.1", "2.2.2.2"]);
         assert_eq!(eps[0].resource(), Some("service/default/a"));
         // Unchanged input touches nothing.
-        let same = ObjectEndpoints {
-            endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")],
-            invalid: vec![],
-        };
+        let same =
+            SourceOutput { endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")], invalid: vec![] };
         assert!(idx.set(&b, Some(same)).is_empty());
         assert_eq!(idx.set(&a, None), vec![n.clone()]);
         assert_eq!(idx.endpoints_at([&n])[0].targets.0, vec!["2.2.2.2"]);

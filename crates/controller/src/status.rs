@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use crate::source::SourceHealth;
 use crate::sync::SyncReport;
+use exodns_core::source::SourceHealth;
 
 /// A snapshot of the loop.
 #[derive(Debug, Clone, Default)]

@@ -1,10 +1,10 @@
 //! One full synchronisation, the building block of both `--once` and the loop.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use exodns_core::plan::{OwnerConflict, PlanOptions, plan};
 use exodns_core::registry::{Owned, Registry};
+use exodns_core::source::Protected;
 use exodns_core::{Changes, Endpoint, Invalid};
 use exodns_provider::{Provider, ProviderError, Rejected, ZoneFailure};
 use tracing::{debug, info, warn};
@@ -41,52 +41,6 @@ impl SyncError {
     }
 }
 
-/// Records that must not be deleted or changed this sync, because what should replace them is
-/// not known: their source object had invalid input, or a source failed to load.
-#[derive(Debug, Clone, Default)]
-pub struct Protected {
-    /// No deletes at all (a source failed as a whole).
-    pub all: bool,
-    /// `resource` labels of objects whose input was partly invalid.
-    pub resources: HashSet<String>,
-}
-
-impl Protected {
-    pub fn is_empty(&self) -> bool {
-        !self.all && self.resources.is_empty()
-    }
-
-    fn covers(&self, current: &Endpoint) -> bool {
-        self.all || current.resource().is_some_and(|r| self.resources.contains(r))
-    }
-
-    /// Takes deletes (and, for objects with invalid input, updates) of protected records out
-    /// of `changes`; returns them.
-    fn hold_back(&self, changes: &mut Changes) -> Vec<Endpoint> {
-        let mut held = Vec::new();
-        if self.is_empty() {
-            return held;
-        }
-        let (keep, drop): (Vec<Endpoint>, Vec<Endpoint>) =
-            std::mem::take(&mut changes.delete).into_iter().partition(|ep| !self.covers(ep));
-        changes.delete = keep;
-        held.extend(drop);
-        if !self.resources.is_empty() {
-            let pairs =
-                std::mem::take(&mut changes.update_old).into_iter().zip(std::mem::take(&mut changes.update_new));
-            for (old, new) in pairs {
-                if old.resource().is_some_and(|r| self.resources.contains(r)) {
-                    held.push(old);
-                } else {
-                    changes.update_old.push(old);
-                    changes.update_new.push(new);
-                }
-            }
-        }
-        held
-    }
-}
-
 /// What one sync found and did.
 #[derive(Debug, Default)]
 pub struct SyncReport {
@@ -116,6 +70,12 @@ pub struct SyncReport {
 /// Asked right before every write to the provider (leader election's fence).
 pub trait WriteGate: Send + Sync {
     fn may_write(&self) -> bool;
+}
+
+impl<F: Fn() -> bool + Send + Sync> WriteGate for F {
+    fn may_write(&self) -> bool {
+        self()
+    }
 }
 
 /// Plans and applies with one provider, one registry and one set of plan options.

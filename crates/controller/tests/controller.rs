@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use exodns_controller::{Controller, ObjectEndpoints, ObjectSource, Settings, SourceEvent, SourceHealth, Syncer};
+use exodns_controller::{Controller, Settings, Syncer};
 use exodns_core::plan::PlanOptions;
 use exodns_core::registry::{Registry, TxtConfig, TxtRegistry};
+use exodns_core::source::{ObjectSource, SourceEvent, SourceHealth, SourceOutput};
 use exodns_core::{Changes, DomainFilter, Endpoint, ObjectRef, RecordType};
 use exodns_provider::inmemory::InMemoryProvider;
 use exodns_provider::{ApplyReport, Provider, ProviderError, Records};
@@ -18,7 +19,7 @@ use tokio::sync::mpsc;
 /// A source whose objects and health the test sets by hand.
 #[derive(Default)]
 struct FakeSource {
-    objects: Mutex<HashMap<ObjectRef, ObjectEndpoints>>,
+    objects: Mutex<HashMap<ObjectRef, SourceOutput>>,
     synced: Mutex<bool>,
     error: Mutex<Option<String>>,
 }
@@ -29,7 +30,7 @@ impl FakeSource {
         let ep = Endpoint::parse(&format!("{name}.example.org"), RecordType::A, &[ip])
             .unwrap()
             .with_label("resource", obj.resource_label());
-        self.objects.lock().unwrap().insert(obj.clone(), ObjectEndpoints { endpoints: vec![ep], invalid: vec![] });
+        self.objects.lock().unwrap().insert(obj.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
         obj
     }
 
@@ -44,7 +45,7 @@ impl ObjectSource for FakeSource {
     fn objects(&self) -> Vec<ObjectRef> {
         self.objects.lock().unwrap().keys().cloned().collect()
     }
-    fn endpoints(&self, object: &ObjectRef) -> Option<ObjectEndpoints> {
+    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
         self.objects.lock().unwrap().get(object).cloned()
     }
     fn health(&self) -> Vec<SourceHealth> {
@@ -249,7 +250,7 @@ mod equivalence {
                             let ep = Endpoint::parse(&format!("n{name}.example.org"), RecordType::A, &[&format!("10.0.0.{ip}")])
                                 .unwrap()
                                 .with_label("resource", object.resource_label());
-                            source.objects.lock().unwrap().insert(object.clone(), ObjectEndpoints { endpoints: vec![ep], invalid: vec![] });
+                            source.objects.lock().unwrap().insert(object.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
                         }
                         None => {
                             source.objects.lock().unwrap().remove(&object);

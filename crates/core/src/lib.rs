@@ -18,6 +18,7 @@ pub mod plan;
 pub mod record_type;
 pub mod registry;
 pub mod secret;
+pub mod source;
 pub mod target;
 
 pub use changes::Changes;

@@ -2,23 +2,20 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context, bail};
-use exodns_controller::{ObjectSource, Protected, Syncer};
+use anyhow::Context;
+use exodns_controller::{Syncer, until_synced};
 use exodns_core::endpoint::RawEndpoint;
 use exodns_core::registry::Owned;
+use exodns_core::source::desired_now;
 use exodns_core::{Endpoint, Invalid};
-use exodns_kube::KubeSource;
 use exodns_provider::Provider;
 use exodns_provider::inmemory::InMemoryProvider;
-use exodns_sources::{SourceConfig, SourceKind};
+use exodns_sources::SourceKind;
 use tokio::sync::mpsc;
-use tokio::time::Instant;
 
 use crate::cli::{Config, PlanArgs, PlanOutput};
-use crate::cmd_run::kube_settings;
-use crate::sources::{ManifestSource, desired_now, source_config, source_kinds};
+use crate::sources::{object_source, source_kinds};
 use crate::{output, wiring};
 
 /// Reads `--current-endpoints`: a JSON array of webhook `Endpoint`s. Bad items are reported and
@@ -38,56 +35,18 @@ fn read_current(path: &std::path::Path) -> anyhow::Result<(Vec<Endpoint>, Vec<In
     Ok((endpoints, invalid))
 }
 
-/// Desired endpoints from a live cluster: watches the enabled sources until each has its first
-/// full list (at most `--cache-sync-timeout`), then reads every object once.
-async fn desired_from_cluster(
-    cfg: &Config,
-    kinds: &[SourceKind],
-    source_cfg: SourceConfig,
-) -> anyhow::Result<(Vec<Endpoint>, Protected)> {
-    let client = exodns_kube::connect(&kube_settings(cfg)).await?;
-    let (tx, mut events) = mpsc::channel(4096);
-    let source = KubeSource::start(client, kinds, source_cfg, tx)?;
-    let deadline = Instant::now() + cfg.general.cache_sync_timeout;
-    // Watches a source needs on demand (Pods for a headless Service, …) start while the first
-    // lists arrive: ask twice, a moment apart, before trusting "all synced".
-    let mut synced_twice = 0;
-    while synced_twice < 2 {
-        let health = source.health();
-        if health.iter().all(|h| h.synced) {
-            synced_twice += 1;
-        } else {
-            synced_twice = 0;
-            if Instant::now() >= deadline {
-                let waiting: Vec<String> = health
-                    .iter()
-                    .filter(|h| !h.synced)
-                    .map(|h| format!("{} ({})", h.source, h.error.as_deref().unwrap_or("listing")))
-                    .collect();
-                bail!("sources not synced within --cache-sync-timeout: {}", waiting.join(", "));
-            }
-        }
-        tokio::select! {
-            _ = events.recv() => {}
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-        }
-    }
-    let (desired, protected, invalid) = desired_now(&source);
-    for inv in &invalid {
-        tracing::warn!("{inv}");
-    }
-    Ok((desired, protected))
-}
-
 pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let kinds = source_kinds(cfg)?;
-    let (desired, protected) = if kinds.contains(&SourceKind::Manifest) {
+    let (tx, mut events) = mpsc::channel(4096);
+    let source = object_source(cfg, &kinds, tx).await?;
+    until_synced(source.as_ref(), &mut events, cfg.general.cache_sync_timeout).await?;
+    let (desired, protected, invalid) = desired_now(source.as_ref());
+    if !kinds.contains(&SourceKind::Manifest) {
         // The manifest reader has logged refused input already.
-        let (desired, protected, _) = desired_now(&ManifestSource::new(cfg, &kinds, source_config(cfg)?)?);
-        (desired, protected)
-    } else {
-        desired_from_cluster(cfg, &kinds, source_config(cfg)?).await?
-    };
+        for inv in &invalid {
+            tracing::warn!("{inv}");
+        }
+    }
     let registry = wiring::registry(cfg)?;
     let options = wiring::plan_options(cfg)?;
 

@@ -6,18 +6,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use exodns_controller::{Controller, MeteredProvider, ObjectSource, Settings, Syncer};
+use exodns_controller::{Controller, MeteredProvider, Settings, Syncer};
+use exodns_kube::KubeSettings;
 use exodns_kube::leader::{LeaderElector, LeaderSettings};
-use exodns_kube::{KubeSettings, KubeSource};
 use exodns_provider::Provider;
-use exodns_sources::SourceKind;
 use exodns_telemetry::{Metrics, OpsServer};
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use crate::cli::Config;
 use crate::health::ControllerHealth;
-use crate::sources::{ManifestSource, source_config, source_kinds};
+use crate::sources::{object_source, source_kinds};
 use crate::{output, shutdown, wiring};
 
 /// How long a stopping leader may take to hand its lease back.
@@ -70,7 +69,6 @@ fn leader_settings(cfg: &Config) -> LeaderSettings {
 
 pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let kinds = source_kinds(cfg)?;
-    let source_cfg = source_config(cfg)?;
     let metrics = Arc::new(Metrics::new(&cfg.registry.txt_owner_id));
     let provider = wiring::provider(cfg).await?;
     let metered: Arc<dyn Provider> = Arc::new(MeteredProvider::new(provider.clone(), metrics.clone()));
@@ -78,12 +76,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?).dry_run(cfg.general.dry_run);
 
     let (events_tx, events) = mpsc::channel(4096);
-    let source: Arc<dyn ObjectSource> = if kinds.contains(&SourceKind::Manifest) {
-        Arc::new(ManifestSource::new(cfg, &kinds, source_cfg)?)
-    } else {
-        let client = exodns_kube::connect(&kube_settings(cfg)).await?;
-        Arc::new(KubeSource::start(client, &kinds, source_cfg, events_tx.clone())?)
-    };
+    let source = object_source(cfg, &kinds, events_tx.clone()).await?;
 
     // Leader election: only the leader writes; the others keep their caches warm.
     let (stop_tx, mut stop_rx) = watch::channel(false);
@@ -97,7 +90,8 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
         let l = elector.spawn(async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
         });
-        syncer = syncer.with_gate(l.fence.clone());
+        let fence = l.fence.clone();
+        syncer = syncer.with_gate(Arc::new(move || fence.is_open()));
         leadership = Some(l);
     }
     let mut controller = Controller::new(source, syncer, registry, settings(cfg)).with_metrics(metrics.clone());

@@ -15,7 +15,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use exodns_controller::WriteGate;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
@@ -90,12 +89,6 @@ impl Fence {
 
     pub fn is_open(&self) -> bool {
         self.until().is_some_and(|t| Instant::now() < t)
-    }
-}
-
-impl WriteGate for Fence {
-    fn may_write(&self) -> bool {
-        self.is_open()
     }
 }
 
@@ -296,10 +289,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn fence_closes_at_its_deadline() {
         let f = Fence::default();
-        assert!(!f.may_write());
+        assert!(!f.is_open());
         f.set(Some(Instant::now() + Duration::from_secs(10)));
-        assert!(f.may_write());
+        assert!(f.is_open());
         tokio::time::advance(Duration::from_secs(11)).await;
-        assert!(!f.may_write());
+        assert!(!f.is_open());
     }
 }

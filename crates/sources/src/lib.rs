@@ -35,65 +35,12 @@ pub mod types;
 use std::fmt;
 use std::str::FromStr;
 
-use exodns_core::endpoint::{label, merge_endpoints};
-use exodns_core::{Endpoint, Invalid};
-
 pub use cluster::{ClusterView, Object, Objects};
 pub use config::{SourceConfig, SourceFlags};
 pub use error::Error;
+pub use exodns_core::source::SourceOutput;
 pub use selector::Selector;
 pub use template::FqdnTemplate;
-
-/// What a source made of its objects: the endpoints, and every piece of input it refused.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SourceOutput {
-    pub endpoints: Vec<Endpoint>,
-    pub invalid: Vec<Invalid>,
-}
-
-impl SourceOutput {
-    /// An output holding only one diagnostic.
-    pub fn invalid(invalid: Invalid) -> Self {
-        SourceOutput { endpoints: Vec::new(), invalid: vec![invalid] }
-    }
-
-    /// Appends another output (not merged yet).
-    pub fn extend(&mut self, other: SourceOutput) {
-        self.endpoints.extend(other.endpoints);
-        self.invalid.extend(other.invalid);
-    }
-
-    /// Merges endpoints with the same name, type, set identifier and TTL (upstream's
-    /// `MergeEndpoints`). Inputs are ordered by `resource` label first, so the object whose label
-    /// a merged endpoint keeps does not depend on input order. Targets end up sorted, endpoints
-    /// sorted by name, type and set identifier, and repeated diagnostics are dropped.
-    pub fn merged(mut self) -> SourceOutput {
-        self.endpoints.sort_by(|a, b| a.labels.get(label::RESOURCE).cmp(&b.labels.get(label::RESOURCE)));
-        let mut endpoints = merge_endpoints(self.endpoints);
-        for ep in &mut endpoints {
-            ep.targets.0.sort();
-            ep.targets.0.dedup();
-        }
-        let mut invalid: Vec<Invalid> = Vec::with_capacity(self.invalid.len());
-        for i in self.invalid {
-            if !invalid.contains(&i) {
-                invalid.push(i);
-            }
-        }
-        SourceOutput { endpoints, invalid }
-    }
-}
-
-impl FromIterator<SourceOutput> for SourceOutput {
-    /// Collects outputs of many objects and merges them.
-    fn from_iter<I: IntoIterator<Item = SourceOutput>>(iter: I) -> Self {
-        let mut all = SourceOutput::default();
-        for o in iter {
-            all.extend(o);
-        }
-        all.merged()
-    }
-}
 
 /// The sources exodns knows, with upstream's `--source` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

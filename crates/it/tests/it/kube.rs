@@ -10,8 +10,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use exodns_controller::{ObjectEndpoints, ObjectSource, SourceEvent, SourceHealth};
 use exodns_core::ObjectRef;
+use exodns_core::source::{ObjectSource, SourceEvent, SourceHealth, SourceOutput};
 use exodns_kube::rbac::cluster_sources;
 use exodns_kube::{KubeClient, KubeSettings, KubeSource, Watched};
 use exodns_sources::cluster::ClusterView;
@@ -108,7 +108,7 @@ fn oref(s: &str) -> ObjectRef {
 }
 
 /// `name TYPE targets` lines of an object's endpoints.
-fn lines(e: &Option<ObjectEndpoints>) -> Vec<String> {
+fn lines(e: &Option<SourceOutput>) -> Vec<String> {
     e.as_ref().map(|e| e.endpoints.iter().map(|ep| ep.to_string()).collect()).unwrap_or_default()
 }
 
@@ -304,8 +304,7 @@ async fn kube_watches_match_the_sources() {
     let have_refs: BTreeSet<String> = source.objects().iter().map(|r| r.to_string()).collect();
     assert_eq!(have_refs, want_refs);
     for (r, out) in &expected {
-        let want = ObjectEndpoints { endpoints: out.endpoints.clone(), invalid: out.invalid.clone() };
-        assert_eq!(source.endpoints(r).as_ref(), Some(&want), "{r}");
+        assert_eq!(source.endpoints(r).as_ref(), Some(out), "{r}");
     }
     // …and they are not vacuous.
     let e = |s: &str| lines(&source.endpoints(&oref(s)));

@@ -26,8 +26,6 @@ use crate::strip::Lean;
 
 use super::Shared;
 
-/// First wait before asking discovery again about a resource the cluster does not serve;
-
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Needs {
     pub(super) pods: bool,

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use exodns_controller::SourceEvent;
 use exodns_core::ObjectRef;
+use exodns_core::source::SourceEvent;
 use exodns_sources::SourceKind;
 use exodns_sources::types::{DNSEndpoint, GRPCRoute, Gateway, GatewayRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute};
 use k8s_openapi::api::core::v1::{Namespace, Node, ObjectReference, Pod, Service};
@@ -20,7 +20,6 @@ use super::dependents::Needs;
 use super::watch::{name_sources, run};
 use super::{Shared, lock};
 
-/// First wait before asking discovery again about a resource the cluster does not serve;
 impl Shared {
     /// The object an Event regards: its kind, the API version it is served at, and its uid.
     pub(super) fn regarding(&self, object: &ObjectRef) -> Option<ObjectReference> {

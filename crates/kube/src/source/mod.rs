@@ -20,7 +20,7 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use exodns_controller::{SourceEvent, SourceHealth};
+use exodns_core::source::{SourceEvent, SourceHealth};
 use exodns_sources::types::{DNSEndpoint, GRPCRoute, Gateway, HTTPRoute, TCPRoute, TLSRoute, UDPRoute};
 use exodns_sources::{SourceConfig, SourceKind};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
@@ -38,7 +38,6 @@ use crate::events::EventSink;
 use crate::resources::Watched;
 use crate::strip::Strip;
 
-/// First wait before asking discovery again about a resource the cluster does not serve;
 mod dependents;
 mod lookups;
 #[cfg(test)]
@@ -46,6 +45,7 @@ mod tests;
 mod view;
 mod watch;
 
+/// First wait before asking discovery again about a resource the cluster does not serve;
 /// doubles up to [`DISCOVERY_RETRY_MAX`].
 const DISCOVERY_RETRY_FIRST: Duration = Duration::from_secs(1);
 const DISCOVERY_RETRY_MAX: Duration = Duration::from_secs(60);

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use exodns_controller::{ObjectEndpoints, ObjectNote, ObjectSource, SourceHealth};
 use exodns_core::ObjectRef;
+use exodns_core::source::{ObjectNote, ObjectSource, SourceHealth};
 use exodns_sources::cluster::{ClusterView, SERVICE_NAME_LABEL};
 use exodns_sources::types::{DNSEndpoint, Gateway};
 use exodns_sources::{SourceKind, SourceOutput};
@@ -17,7 +17,6 @@ use crate::resources::{Obj, Watched};
 
 use super::{KubeSource, lock, object_kind};
 
-/// First wait before asking discovery again about a resource the cluster does not serve;
 impl ClusterView for KubeSource {
     fn services(&self, namespace: Option<&str>) -> Vec<Arc<Service>> {
         self.shared.services.list(namespace)
@@ -59,10 +58,6 @@ impl ClusterView for KubeSource {
     }
 }
 
-fn out(o: SourceOutput) -> ObjectEndpoints {
-    ObjectEndpoints { endpoints: o.endpoints, invalid: o.invalid }
-}
-
 impl ObjectSource for KubeSource {
     fn objects(&self) -> Vec<ObjectRef> {
         let s = &self.shared;
@@ -91,7 +86,7 @@ impl ObjectSource for KubeSource {
         refs
     }
 
-    fn endpoints(&self, object: &ObjectRef) -> Option<ObjectEndpoints> {
+    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
         let s = &self.shared;
         let ns = object.namespace.as_deref().unwrap_or_default();
         let name = object.name.as_str();
@@ -99,35 +94,31 @@ impl ObjectSource for KubeSource {
         let on = |k: SourceKind| s.enabled(k);
         Some(match object.kind.as_str() {
             "service" if on(SourceKind::Service) => {
-                out(exodns_sources::service::endpoints(s.services.get(ns, name)?.as_ref(), self, cfg))
+                exodns_sources::service::endpoints(s.services.get(ns, name)?.as_ref(), self, cfg)
             }
             "ingress" if on(SourceKind::Ingress) => {
-                out(exodns_sources::ingress::endpoints(s.ingresses.get(ns, name)?.as_ref(), cfg))
+                exodns_sources::ingress::endpoints(s.ingresses.get(ns, name)?.as_ref(), cfg)
             }
             "httproute" if on(SourceKind::GatewayHttpRoute) => {
-                out(exodns_sources::gateway::endpoints(s.http_routes.get(ns, name)?.as_ref(), self, cfg))
+                exodns_sources::gateway::endpoints(s.http_routes.get(ns, name)?.as_ref(), self, cfg)
             }
             "grpcroute" if on(SourceKind::GatewayGrpcRoute) => {
-                out(exodns_sources::gateway::endpoints(s.grpc_routes.get(ns, name)?.as_ref(), self, cfg))
+                exodns_sources::gateway::endpoints(s.grpc_routes.get(ns, name)?.as_ref(), self, cfg)
             }
             "tlsroute" if on(SourceKind::GatewayTlsRoute) => {
-                out(exodns_sources::gateway::endpoints(s.tls_routes.get(ns, name)?.as_ref(), self, cfg))
+                exodns_sources::gateway::endpoints(s.tls_routes.get(ns, name)?.as_ref(), self, cfg)
             }
             "tcproute" if on(SourceKind::GatewayTcpRoute) => {
-                out(exodns_sources::gateway::endpoints(s.tcp_routes.get(ns, name)?.as_ref(), self, cfg))
+                exodns_sources::gateway::endpoints(s.tcp_routes.get(ns, name)?.as_ref(), self, cfg)
             }
             "udproute" if on(SourceKind::GatewayUdpRoute) => {
-                out(exodns_sources::gateway::endpoints(s.udp_routes.get(ns, name)?.as_ref(), self, cfg))
+                exodns_sources::gateway::endpoints(s.udp_routes.get(ns, name)?.as_ref(), self, cfg)
             }
             "crd" if on(SourceKind::Crd) => {
-                out(exodns_sources::crd::endpoints(s.dns_endpoints.get(ns, name)?.as_ref(), cfg))
+                exodns_sources::crd::endpoints(s.dns_endpoints.get(ns, name)?.as_ref(), cfg)
             }
-            "node" if on(SourceKind::Node) => {
-                out(exodns_sources::node::endpoints(s.nodes.get("", name)?.as_ref(), cfg))
-            }
-            "pod" if on(SourceKind::Pod) => {
-                out(exodns_sources::pod::endpoints(s.pods.get(ns, name)?.as_ref(), self, cfg))
-            }
+            "node" if on(SourceKind::Node) => exodns_sources::node::endpoints(s.nodes.get("", name)?.as_ref(), cfg),
+            "pod" if on(SourceKind::Pod) => exodns_sources::pod::endpoints(s.pods.get(ns, name)?.as_ref(), self, cfg),
             _ => return None,
         })
     }

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use exodns_controller::{SourceEvent, SourceHealth};
 use exodns_core::error_chain;
+use exodns_core::source::{SourceEvent, SourceHealth};
 use futures::StreamExt;
 use kube::api::Api;
 use kube::core::ApiResource;
@@ -21,7 +21,6 @@ use crate::resources::{Obj, Watched, discover};
 use super::dependents::Kind;
 use super::{DISCOVERY_RETRY_FIRST, DISCOVERY_RETRY_MAX, ERROR_LOG_EVERY, PROBE_EVERY, Shared, WatchState, lock};
 
-/// First wait before asking discovery again about a resource the cluster does not serve;
 impl Shared {
     pub(super) fn compute_health(&self) -> Vec<SourceHealth> {
         let watches = lock(&self.watches);

@@ -24,6 +24,9 @@ use crate::error::Error;
 use crate::types::{DNSEndpoint, EXTERNALDNS_GROUP, GATEWAY_GROUP};
 use crate::{SourceKind, SourceOutput, crd, gateway, ingress, node, pod, service};
 
+mod source;
+pub use source::ManifestSource;
+
 /// What a load produced: the objects, and the documents or files that could not be read.
 #[derive(Debug, Default)]
 pub struct Loaded {

@@ -1,0 +1,190 @@
+//! The interface between where objects come from (cluster watches, manifest files) and the
+//! controller: which objects exist, what endpoints each makes, whether they can be trusted this
+//! moment, and what must not be deleted because of them.
+//!
+//! It lives here, below both sides, so that the kube crate and the manifest reader implement
+//! [`ObjectSource`] without depending on the controller.
+
+use std::collections::HashSet;
+
+use crate::endpoint::{label, merge_endpoints};
+use crate::{Changes, Endpoint, Invalid, ObjectRef};
+
+/// What a source made of one object (or of many, merged): the endpoints, and every piece of
+/// input it refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceOutput {
+    pub endpoints: Vec<Endpoint>,
+    pub invalid: Vec<Invalid>,
+}
+
+impl SourceOutput {
+    /// An output holding only one diagnostic.
+    pub fn invalid(invalid: Invalid) -> Self {
+        SourceOutput { endpoints: Vec::new(), invalid: vec![invalid] }
+    }
+
+    /// Appends another output (not merged yet).
+    pub fn extend(&mut self, other: SourceOutput) {
+        self.endpoints.extend(other.endpoints);
+        self.invalid.extend(other.invalid);
+    }
+
+    /// Merges endpoints with the same name, type, set identifier and TTL (upstream's
+    /// `MergeEndpoints`). Inputs are ordered by `resource` label first, so the object whose label
+    /// a merged endpoint keeps does not depend on input order. Targets end up sorted, endpoints
+    /// sorted by name, type and set identifier, and repeated diagnostics are dropped.
+    pub fn merged(mut self) -> SourceOutput {
+        self.endpoints.sort_by(|a, b| a.labels.get(label::RESOURCE).cmp(&b.labels.get(label::RESOURCE)));
+        let mut endpoints = merge_endpoints(self.endpoints);
+        for ep in &mut endpoints {
+            ep.targets.0.sort();
+            ep.targets.0.dedup();
+        }
+        let mut invalid: Vec<Invalid> = Vec::with_capacity(self.invalid.len());
+        for i in self.invalid {
+            if !invalid.contains(&i) {
+                invalid.push(i);
+            }
+        }
+        SourceOutput { endpoints, invalid }
+    }
+}
+
+impl FromIterator<SourceOutput> for SourceOutput {
+    /// Collects outputs of many objects and merges them.
+    fn from_iter<I: IntoIterator<Item = SourceOutput>>(iter: I) -> Self {
+        let mut all = SourceOutput::default();
+        for o in iter {
+            all.extend(o);
+        }
+        all.merged()
+    }
+}
+
+/// Whether the objects of one source can be trusted this moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceHealth {
+    /// Source name as in `--source` (`service`, `gateway-httproute`, …).
+    pub source: String,
+    /// Its first full list has arrived.
+    pub synced: bool,
+    /// The last attempt to watch or list failed (the cache may be stale; no deletions).
+    pub error: Option<String>,
+}
+
+impl SourceHealth {
+    pub fn healthy(&self) -> bool {
+        self.synced && self.error.is_none()
+    }
+}
+
+/// A change notification: these objects may make different endpoints now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceEvent {
+    /// Recompute these objects (a changed object, or the dependents of a changed Gateway, Pod,
+    /// Node, EndpointSlice, Namespace).
+    Changed(Vec<ObjectRef>),
+    /// Recompute everything (e.g. a watch re-listed, or a dependency with unknown dependents).
+    All,
+    /// A source's health changed.
+    Health,
+}
+
+/// Something worth telling whoever owns an object (a Kubernetes Event on it, in the kube
+/// source). Repeats are expected: the receiver de-duplicates and rate-limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectNote {
+    /// Records of the object were created or updated at the provider.
+    Published { names: Vec<String> },
+    /// The object wants a name whose records belong to another owner (or to no one).
+    Conflict { name: String, foreign_owner: String },
+    /// Part of the object's input was refused (the rest is published).
+    Invalid { message: String },
+}
+
+/// The objects of the enabled sources.
+pub trait ObjectSource: Send + Sync {
+    /// Every object of the enabled sources that can make endpoints.
+    fn objects(&self) -> Vec<ObjectRef>;
+
+    /// The endpoints `object` makes now, unmerged; `None` when it no longer exists.
+    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput>;
+
+    /// Health of each enabled source.
+    fn health(&self) -> Vec<SourceHealth>;
+
+    /// Called before each full resync: re-read what is not watched (manifest files).
+    fn refresh(&self) {}
+
+    /// Tells the object's owner something (see [`ObjectNote`]).
+    fn note(&self, _object: &ObjectRef, _note: &ObjectNote) {}
+
+    /// Called after a sync that published `object`'s endpoints (DNSEndpoint status, Events).
+    fn published(&self, _object: &ObjectRef) {}
+}
+
+/// Records that must not be deleted or changed this sync, because what should replace them is
+/// not known: their source object had invalid input, or a source failed to load.
+#[derive(Debug, Clone, Default)]
+pub struct Protected {
+    /// No deletes at all (a source failed as a whole).
+    pub all: bool,
+    /// `resource` labels of objects whose input was partly invalid.
+    pub resources: HashSet<String>,
+}
+
+impl Protected {
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.resources.is_empty()
+    }
+
+    fn covers(&self, current: &Endpoint) -> bool {
+        self.all || current.resource().is_some_and(|r| self.resources.contains(r))
+    }
+
+    /// Takes deletes (and, for objects with invalid input, updates) of protected records out
+    /// of `changes`; returns them.
+    pub fn hold_back(&self, changes: &mut Changes) -> Vec<Endpoint> {
+        let mut held = Vec::new();
+        if self.is_empty() {
+            return held;
+        }
+        let (keep, drop): (Vec<Endpoint>, Vec<Endpoint>) =
+            std::mem::take(&mut changes.delete).into_iter().partition(|ep| !self.covers(ep));
+        changes.delete = keep;
+        held.extend(drop);
+        if !self.resources.is_empty() {
+            let pairs =
+                std::mem::take(&mut changes.update_old).into_iter().zip(std::mem::take(&mut changes.update_new));
+            for (old, new) in pairs {
+                if old.resource().is_some_and(|r| self.resources.contains(r)) {
+                    held.push(old);
+                } else {
+                    changes.update_old.push(old);
+                    changes.update_new.push(new);
+                }
+            }
+        }
+        held
+    }
+}
+
+/// A full sync's view of `source`, read once: every desired endpoint, merged across objects as
+/// the sources merge them; what must not be deleted (the records of objects with refused input,
+/// and everything while any source reports an error); and the refused input itself.
+pub fn desired_now(source: &dyn ObjectSource) -> (Vec<Endpoint>, Protected, Vec<Invalid>) {
+    let mut protected = Protected { all: source.health().iter().any(|h| h.error.is_some()), ..Protected::default() };
+    let mut invalid = Vec::new();
+    let mut outputs = Vec::new();
+    for object in source.objects() {
+        let Some(out) = source.endpoints(&object) else { continue };
+        if !out.invalid.is_empty() {
+            protected.resources.insert(object.resource_label());
+            invalid.extend(out.invalid);
+        }
+        outputs.push(SourceOutput { endpoints: out.endpoints, invalid: Vec::new() });
+    }
+    let merged: SourceOutput = outputs.into_iter().collect();
+    (merged.endpoints, protected, invalid)
+}

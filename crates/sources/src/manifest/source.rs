@@ -1,0 +1,101 @@
+//! The manifest files as an [`ObjectSource`] for the controller: read once at start and again
+//! before every full resync.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{RwLock, RwLockReadGuard};
+
+use exodns_core::ObjectRef;
+use exodns_core::source::{ObjectSource, SourceHealth, SourceOutput};
+use tracing::warn;
+
+use crate::SourceKind;
+use crate::cluster::Objects;
+use crate::config::SourceConfig;
+use crate::error::Error;
+
+/// What the manifest files make, object by object.
+#[derive(Debug, Default)]
+struct Snapshot {
+    by_object: HashMap<ObjectRef, SourceOutput>,
+    /// Files or documents that could not be read.
+    errors: Vec<String>,
+}
+
+/// Objects from `--manifest-path` files. The other `--source` kinds, when given, choose which
+/// objects count (all kinds otherwise).
+pub struct ManifestSource {
+    paths: Vec<PathBuf>,
+    kinds: Vec<SourceKind>,
+    cfg: SourceConfig,
+    snapshot: RwLock<Snapshot>,
+}
+
+impl ManifestSource {
+    /// Reads `paths` (files or folders) for the sources `kinds` (every kind when empty).
+    pub fn new(paths: Vec<PathBuf>, kinds: &[SourceKind], cfg: SourceConfig) -> Result<Self, Error> {
+        if paths.is_empty() {
+            return Err(Error::config(
+                "--manifest-path",
+                "--source=manifest needs --manifest-path (a file or a folder of Kubernetes YAML)",
+            ));
+        }
+        let selected: Vec<SourceKind> = kinds.iter().copied().filter(|k| *k != SourceKind::Manifest).collect();
+        let source = ManifestSource {
+            paths,
+            kinds: if selected.is_empty() { SourceKind::ALL.to_vec() } else { selected },
+            cfg,
+            snapshot: RwLock::default(),
+        };
+        source.refresh();
+        Ok(source)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Snapshot> {
+        self.snapshot.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl ObjectSource for ManifestSource {
+    fn objects(&self) -> Vec<ObjectRef> {
+        self.read().by_object.keys().cloned().collect()
+    }
+
+    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
+        self.read().by_object.get(object).cloned()
+    }
+
+    fn health(&self) -> Vec<SourceHealth> {
+        let snap = self.read();
+        let error =
+            (!snap.errors.is_empty()).then(|| format!("{} manifest document(s) could not be read", snap.errors.len()));
+        vec![SourceHealth { source: "manifest".into(), synced: true, error }]
+    }
+
+    fn refresh(&self) {
+        let mut objects = Objects::default();
+        let mut errors = Vec::new();
+        for path in &self.paths {
+            match super::load(path) {
+                Ok(loaded) => {
+                    objects.merge(loaded.objects);
+                    errors.extend(loaded.errors.iter().map(ToString::to_string));
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        for e in &errors {
+            // A document we could not read may hold objects whose records are published: the
+            // controller holds back deletions while this source reports an error.
+            warn!("{e}");
+        }
+        let mut by_object: HashMap<ObjectRef, SourceOutput> = HashMap::new();
+        for (object, out) in super::per_object(&objects, &self.kinds, &self.cfg) {
+            for inv in &out.invalid {
+                warn!("{inv}");
+            }
+            by_object.entry(object).or_default().extend(out);
+        }
+        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Snapshot { by_object, errors };
+    }
+}
