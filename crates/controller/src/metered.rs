@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use exodns_core::zones::ZoneIndex;
 use exodns_core::{Changes, DomainFilter, Endpoint};
 use exodns_provider::{ApplyReport, Provider, ProviderError, Records};
 use exodns_telemetry::Metrics;
@@ -35,6 +36,10 @@ impl Provider for MeteredProvider {
 
     fn domain_filter(&self) -> DomainFilter {
         self.inner.domain_filter()
+    }
+
+    fn zones(&self) -> Option<ZoneIndex> {
+        self.inner.zones()
     }
 
     async fn records(&self) -> Result<Records, ProviderError> {

@@ -128,7 +128,7 @@ impl Syncer {
         frozen_zones: Vec<ZoneFailure>,
         protected: &Protected,
     ) -> Result<SyncReport, SyncError> {
-        let owned = self.registry.records(current);
+        let owned = self.registry.records(current).with_zones(self.provider.zones());
         self.plan_and_apply(desired, owned, frozen_zones, protected).await
     }
 

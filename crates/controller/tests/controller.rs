@@ -72,6 +72,9 @@ impl Provider for Counting {
     fn domain_filter(&self) -> DomainFilter {
         self.inner.domain_filter()
     }
+    fn zones(&self) -> Option<exodns_core::zones::ZoneIndex> {
+        self.inner.zones()
+    }
     async fn records(&self) -> Result<Records, ProviderError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.records().await
@@ -202,6 +205,32 @@ async fn an_unhealthy_source_causes_no_deletions() {
     rig.task.abort();
 }
 
+/// The apex of a zone is created, updated and deleted with its ownership TXT inside the zone
+/// (the in-memory provider refuses a name outside its zones, as a real server does).
+#[tokio::test]
+async fn apex_records_carry_their_ownership_inside_the_zone() {
+    let source = Arc::new(FakeSource::default());
+    *source.synced.lock().unwrap() = true;
+    let set_apex = |ip: &str| {
+        let obj = mk_obj("apex");
+        let ep =
+            Endpoint::parse("example.org", RecordType::A, &[ip]).unwrap().with_label("resource", obj.resource_label());
+        source.objects.lock().unwrap().insert(obj.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
+        obj
+    };
+    set_apex("10.0.0.1");
+    let rig = mk_rig(source.clone());
+    let txt = "a-_apex.example.org TXT \"heritage=external-dns,external-dns/owner=test,external-dns/resource=service/default/apex\"";
+    rig.until("apex created with its TXT", |r| r.has("example.org A 10.0.0.1") && r.has(txt)).await;
+    let apex = set_apex("10.0.0.2");
+    rig.events.send(SourceEvent::Changed(vec![apex])).await.unwrap();
+    rig.until("apex updated", |r| r.has("example.org A 10.0.0.2") && r.has(txt)).await;
+    let apex = rig.source.remove("apex");
+    rig.events.send(SourceEvent::Changed(vec![apex])).await.unwrap();
+    rig.until("apex deleted with its TXT", |r| r.zone().is_empty()).await;
+    rig.task.abort();
+}
+
 mod equivalence {
     //! Event by event, the incremental syncs must leave the zone as one full sync of the final
     //! state would, with the one zone read of the start.
@@ -247,7 +276,9 @@ mod equivalence {
                     let before = rig.zone();
                     match op {
                         Some((name, ip)) => {
-                            let ep = Endpoint::parse(&format!("n{name}.example.org"), RecordType::A, &[&format!("10.0.0.{ip}")])
+                            // Name 0 is the zone apex, whose ownership TXT lies inside the zone.
+                            let host = if name == 0 { "example.org".to_owned() } else { format!("n{name}.example.org") };
+                            let ep = Endpoint::parse(&host, RecordType::A, &[&format!("10.0.0.{ip}")])
                                 .unwrap()
                                 .with_label("resource", object.resource_label());
                             source.objects.lock().unwrap().insert(object.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });

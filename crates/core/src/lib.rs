@@ -20,6 +20,7 @@ pub mod registry;
 pub mod secret;
 pub mod source;
 pub mod target;
+pub mod zones;
 
 pub use changes::Changes;
 pub use endpoint::{Endpoint, Labels, ProviderSpecific, Ttl};

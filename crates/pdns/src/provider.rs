@@ -322,6 +322,11 @@ impl Provider for PdnsProvider {
         }
     }
 
+    /// The managed zones as last listed: the only ones this provider writes to.
+    fn zones(&self) -> Option<ZoneIndex> {
+        self.cached_zones().map(|z| z.index.clone())
+    }
+
     async fn records(&self) -> Result<Records, ProviderError> {
         let started = Instant::now();
         let zones = self.refresh_zones().await.map_err(|e| transient(&e, 0))?;

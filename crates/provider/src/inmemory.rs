@@ -81,6 +81,11 @@ impl Provider for InMemoryProvider {
         DomainFilter::new(self.zones.zones(), &[])
     }
 
+    /// Without zones everything is one nameless zone, which has no apex to speak of.
+    fn zones(&self) -> Option<ZoneIndex> {
+        (!self.zones.is_empty()).then(|| self.zones.clone())
+    }
+
     async fn records(&self) -> Result<Records, ProviderError> {
         Ok(Records { endpoints: self.dump(), unreadable_zones: Vec::new() })
     }

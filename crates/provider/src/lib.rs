@@ -10,6 +10,7 @@ pub mod inmemory;
 pub mod zones;
 
 use async_trait::async_trait;
+use exodns_core::zones::ZoneIndex;
 use exodns_core::{Changes, DomainFilter, Endpoint};
 
 pub use error::ProviderError;
@@ -77,6 +78,12 @@ pub trait Provider: Send + Sync {
     /// The domains this provider serves; the planner ignores names outside them.
     fn domain_filter(&self) -> DomainFilter {
         DomainFilter::default()
+    }
+
+    /// The zones this provider writes to, as last read; `None` when it cannot tell (a webhook).
+    /// The registry keeps each ownership TXT in the zone of the record it owns.
+    fn zones(&self) -> Option<ZoneIndex> {
+        None
     }
 
     /// Every record set the provider holds (ownership TXT records included).

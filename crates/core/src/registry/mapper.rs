@@ -15,6 +15,14 @@
 //! spans. Templated affixes are tried with each known type in turn, the first that fits wins;
 //! otherwise (and for the untemplated forms) a leading `<type>-` is taken as the type, and a
 //! name without one is an "old format" TXT (written before v0.12) that names no type.
+//!
+//! Beyond upstream, a zone apex has an ownership name inside its zone: upstream's name for the
+//! apex `example.org` is `mx-example.org`, which no zone `example.org` can hold. exodns names
+//! the apex's TXT as if the record were `_apex.example.org` (`mx-_apex.example.org`, with the
+//! affixes applied as usual) and reads the label [`APEX_LABEL`] back as the apex. Upstream
+//! reads such a TXT as owning a record named `_apex.example.org`, which does not exist, so it
+//! leaves the apex records alone. The label is reserved: exodns never owns a record whose first
+//! label it is.
 
 use std::borrow::Cow;
 
@@ -23,6 +31,9 @@ use crate::record_type::RecordType;
 
 /// The placeholder for the lowercase record type in `--txt-prefix` / `--txt-suffix`.
 pub const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
+
+/// The first label that stands for the zone apex in ownership TXT names.
+pub const APEX_LABEL: &str = "_apex";
 
 /// The types the mapper recognises when reading a TXT name, in upstream's order. The order
 /// matters: a templated affix is matched against these in turn and the first fit wins.
@@ -129,6 +140,16 @@ impl NameMapper {
         }
     }
 
+    /// The ownership TXT name of the apex record `zone` of type `rt`, inside the zone:
+    /// [`to_txt_name`](Self::to_txt_name) of `_apex.<zone>`.
+    pub fn to_apex_txt_name(&self, zone: &str, rt: RecordType) -> String {
+        let mut under = String::with_capacity(APEX_LABEL.len() + 1 + zone.len());
+        under.push_str(APEX_LABEL);
+        under.push('.');
+        under.push_str(zone);
+        self.to_txt_name(&under, rt)
+    }
+
     /// The TXT name of the old format (before upstream v0.12, no record type in it), which is
     /// still read as owning every type but AAAA. With no affix it is the record's own name.
     pub fn to_old_format_txt_name(&self, name: &str) -> String {
@@ -210,6 +231,23 @@ impl NameMapper {
         };
         stripped.map(type_in_front)
     }
+}
+
+/// `_apex.<zone>`, as read back from an ownership TXT name, is the apex `<zone>`.
+pub(crate) fn apex_owned_name(name: Cow<'_, str>) -> Cow<'_, str> {
+    let is_apex = name.strip_prefix(APEX_LABEL).is_some_and(|rest| rest.starts_with('.'));
+    if !is_apex {
+        return name;
+    }
+    match name {
+        Cow::Borrowed(n) => Cow::Borrowed(&n[APEX_LABEL.len() + 1..]),
+        Cow::Owned(n) => Cow::Owned(n[APEX_LABEL.len() + 1..].to_owned()),
+    }
+}
+
+/// Whether `name` is one exodns never owns: its first label stands for the apex in TXT names.
+pub fn is_reserved(name: &str) -> bool {
+    name.split('.').next() == Some(APEX_LABEL)
 }
 
 /// `<type>-<name>` → (`<name>`, type); anything else is a name without a type. A name that is

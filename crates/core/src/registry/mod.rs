@@ -34,6 +34,7 @@ use crate::changes::Changes;
 use crate::endpoint::{Endpoint, Labels};
 use crate::error::Invalid;
 use crate::name::DnsName;
+use crate::zones::ZoneIndex;
 
 pub use crypto::AesKey;
 pub use mapper::NameMapper;
@@ -64,6 +65,9 @@ pub trait Registry: Send + Sync {
 pub struct Owned {
     pub endpoints: Vec<Endpoint>,
     txt: Vec<ExistingTxt>,
+    /// The provider's zones, when it can tell them: ownership TXTs are kept in the zone of
+    /// their record, and a record whose TXT cannot be is not written.
+    zones: Option<ZoneIndex>,
     /// `txt` positions sorted by (name, set identifier), built when first needed: a sync
     /// without changes never asks.
     sorted: OnceLock<Vec<usize>>,
@@ -91,7 +95,13 @@ impl Eq for Owned {}
 impl Owned {
     /// Records without any ownership TXT (what the noop registry returns).
     pub fn new(endpoints: Vec<Endpoint>) -> Self {
-        Owned { endpoints, txt: Vec::new(), sorted: OnceLock::new() }
+        Owned { endpoints, txt: Vec::new(), zones: None, sorted: OnceLock::new() }
+    }
+
+    /// The zones the records were read from (the provider's `zones()`); `None`: unknown.
+    pub fn with_zones(mut self, zones: Option<ZoneIndex>) -> Self {
+        self.zones = zones;
+        self
     }
 
     pub fn into_endpoints(self) -> Vec<Endpoint> {

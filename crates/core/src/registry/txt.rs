@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use super::crypto::{self, AesKey};
 use super::labels;
-use super::mapper::NameMapper;
+use super::mapper::{self, APEX_LABEL, NameMapper};
 use super::{Owned, Registry, RegistryChanges};
 use crate::changes::Changes;
 use crate::endpoint::{Endpoint, Labels, Ttl, label};
@@ -101,9 +101,25 @@ impl TxtRegistry {
         &self.mapper
     }
 
-    /// The name of the ownership TXT that [`apply`](Registry::apply) writes for `ep`.
-    pub fn txt_name(&self, ep: &Endpoint) -> Result<DnsName, Invalid> {
-        let candidate = self.mapper.to_txt_name(ep.dns_name.as_str(), ep.record_type);
+    /// The name of the ownership TXT that [`apply`](Registry::apply) writes for `ep`: a TXT the
+    /// zone already has under one of its names keeps that name; else upstream's name, unless
+    /// `ep` is the apex of a zone that upstream's name lies outside of: then the apex name
+    /// inside the zone (see [`mapper`](super::mapper)).
+    pub fn txt_name(&self, ep: &Endpoint, owned: &Owned) -> Result<DnsName, Invalid> {
+        let name = ep.dns_name.as_str();
+        let upstream = self.parse_txt_name(ep, self.mapper.to_txt_name(name, ep.record_type));
+        let Some(zones) = owned.zones.as_ref().filter(|z| z.is_apex(&ep.dns_name)) else {
+            return upstream;
+        };
+        if let Ok(n) = &upstream
+            && (owned.has_txt(n, &ep.set_identifier) || zones.zone_of(n) == Some(name))
+        {
+            return upstream;
+        }
+        self.parse_txt_name(ep, self.mapper.to_apex_txt_name(name, ep.record_type))
+    }
+
+    fn parse_txt_name(&self, ep: &Endpoint, candidate: String) -> Result<DnsName, Invalid> {
         DnsName::parse(&candidate).map_err(|e| {
             let mut reason =
                 format!("the ownership TXT name for {} {} is not a valid DNS name: {e}", ep.dns_name, ep.record_type);
@@ -112,6 +128,29 @@ impl TxtRegistry {
             }
             Invalid::new(InvalidKind::Name, "ownership TXT name", &candidate, reason)
         })
+    }
+
+    /// Refuses to write `ep` when its ownership TXT could not be written in the same change:
+    /// a name exodns never owns, or (when the zones are known) a TXT outside the record's zone.
+    fn check_writable(&self, ep: &Endpoint, txt: &DnsName, owned: &Owned) -> Result<(), Invalid> {
+        if mapper::is_reserved(ep.dns_name.as_str()) {
+            let reason = format!(
+                "the first label {APEX_LABEL} is reserved: exodns names the ownership records of zone apexes with it"
+            );
+            return Err(Invalid::new(InvalidKind::Name, "name", ep.dns_name.as_str(), reason));
+        }
+        let Some(zones) = &owned.zones else { return Ok(()) };
+        let zone = zones.zone_of(&ep.dns_name);
+        if zone.is_some() && zones.zone_of(txt) != zone && !owned.has_txt(txt, &ep.set_identifier) {
+            let reason = format!(
+                "the ownership TXT {txt} of {} {} would not lie in the zone {} of the record",
+                ep.dns_name,
+                ep.record_type,
+                zone.unwrap_or_default()
+            );
+            return Err(Invalid::new(InvalidKind::Name, "ownership TXT name", txt.as_str(), reason));
+        }
+        Ok(())
     }
 
     /// The ownership TXT of `r` as it should be (a create, the new side of an update), as
@@ -125,7 +164,10 @@ impl TxtRegistry {
         if !self.old_owner_id.is_empty() && r.owner() == Some(self.old_owner_id.as_str()) {
             r.labels.insert(label::OWNER.to_owned(), self.owner_id.clone());
         }
-        let name = self.txt_name(r)?;
+        let name = self.txt_name(r, owned)?;
+        if side == Side::New {
+            self.check_writable(r, &name, owned)?;
+        }
         let value = self.txt_value(r, &name, owned, side)?;
         let mut labels = Labels::new();
         labels.insert(label::OWNED_RECORD.to_owned(), r.dns_name.as_str().to_owned());
@@ -258,11 +300,12 @@ impl Registry for TxtRegistry {
                 (Ok(old_txt), Ok(new_txt)) => {
                     txts.push(old_txt);
                     new_txts.push(new_txt);
+                    out.update_old.push(old);
+                    out.update_new.push(new);
                 }
-                (Err(e), _) | (_, Err(e)) => invalid.push(not_written(e, "the record is updated without it")),
+                // A record is never left without its ownership: it keeps its old state.
+                (Err(e), _) | (_, Err(e)) => invalid.push(not_written(e, "the record is not updated")),
             }
-            out.update_old.push(old);
-            out.update_new.push(new);
         }
         out.update_old.append(&mut txts);
         out.update_new.append(&mut new_txts);
@@ -272,7 +315,9 @@ impl Registry for TxtRegistry {
 
     fn ownership_names(&self, ep: &Endpoint) -> Vec<DnsName> {
         let name = ep.dns_name.as_str();
-        let mut candidates = vec![self.mapper.to_txt_name(name, ep.record_type)];
+        // Whether `ep` is a zone apex is not known here: its apex name is a candidate too.
+        let mut candidates =
+            vec![self.mapper.to_txt_name(name, ep.record_type), self.mapper.to_apex_txt_name(name, ep.record_type)];
         if is_alias_a(ep) {
             candidates.push(self.mapper.to_txt_name(name, RecordType::CNAME));
         }

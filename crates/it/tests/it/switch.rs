@@ -147,3 +147,95 @@ async fn upstream_zone_with_prefix_and_encryption_hands_over_with_zero_writes() 
     let key = format!("--txt-encrypt-aes-key={AES_KEY}");
     handover(&["--txt-prefix=reg-%{record_type}-", "--txt-encrypt-enabled", &key], "reg-a-web.example.org").await;
 }
+
+/// Records at the zone apex, from a DNSEndpoint.
+const APEX: &str = r#"
+apiVersion: externaldns.k8s.io/v1alpha1
+kind: DNSEndpoint
+metadata: {name: apex, namespace: default}
+spec:
+  endpoints:
+  - {dnsName: example.org, recordType: MX, targets: ["10 mail.example.org"]}
+  - {dnsName: example.org, recordType: A, targets: ["192.0.2.1"]}
+  - {dnsName: example.org, recordType: TXT, targets: ["v=spf1 -all"]}
+"#;
+
+/// Upstream names the ownership TXT of an apex record `mx-example.org`, outside the zone: the
+/// record would be owned by nobody. exodns keeps it inside the zone (`mx-_apex.example.org`),
+/// creates, updates and deletes apex records like any other, and upstream, reading the same
+/// zone with the same owner id, plans nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apex_records_are_owned_inside_the_zone_and_upstream_leaves_them() {
+    let Some(exodns) = exodns_bin() else { return };
+    let Some(upstream) = upstream_bin() else { return };
+    let Some(kube) = KubeApiserver::start_or_skip() else { return };
+    let Some(pdns) = Pdns::start_or_skip(PdnsOptions::default()) else { return };
+    pdns.create_zone(ZONE).await.expect("zone");
+    kube.install_crds(&["dnsendpoint"]).expect("CRD");
+    kube.apply_yaml(APEX).unwrap();
+    let mut flags: Vec<String> = [
+        "--source=crd",
+        "--provider=pdns",
+        "--policy=sync",
+        "--registry=txt",
+        "--txt-owner-id=cluster-a",
+        "--domain-filter=example.org",
+        "--managed-record-types=A",
+        "--managed-record-types=MX",
+        "--managed-record-types=TXT",
+        "--once",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    flags.push(format!("--kubeconfig={}", kube.kubeconfig_path().display()));
+    flags.push(format!("--pdns-server={}", pdns.api_url()));
+    flags.push(format!("--pdns-api-key={}", pdns.api_key()));
+    let once = |bin: &Path| {
+        let mut args = flags.clone();
+        args.push(format!("--metrics-address=127.0.0.1:{}", free_port()));
+        String::from_utf8_lossy(&run(bin, &args, &[("RUST_LOG", "info")]).stderr).into_owned()
+    };
+    let q = |name: &'static str, rt: &'static str| {
+        let pdns = &pdns;
+        async move { dns_query(pdns.dns_addr(), pdns.dns_port(), name, rt).await.unwrap_or_default() }
+    };
+    let owner = "\"heritage=external-dns,external-dns/owner=cluster-a,external-dns/resource=crd/default/apex\"";
+
+    let log = once(&exodns);
+    assert_eq!(q(ZONE, "MX").await, ["10 mail.example.org."], "{log}");
+    assert_eq!(q(ZONE, "A").await, ["192.0.2.1"]);
+    assert_eq!(q(ZONE, "TXT").await, ["\"v=spf1 -all\""]);
+    for txt in ["mx-_apex.example.org", "a-_apex.example.org", "txt-_apex.example.org"] {
+        assert_eq!(q(txt, "TXT").await, [owner], "{txt}:\n{log}");
+    }
+    assert!(!log.contains("WARN"), "{log}");
+
+    // Upstream v0.22.0, same owner, same objects: not a single write.
+    let before = soa_serial(&pdns).await;
+    let up = once(&upstream);
+    assert_eq!(soa_serial(&pdns).await, before, "upstream wrote to the zone:\n{up}");
+
+    // Updated and deleted like any other record.
+    kube.kubectl(
+        &[
+            "-n",
+            "default",
+            "patch",
+            "dnsendpoint",
+            "apex",
+            "--type=json",
+            "-p",
+            r#"[{"op":"replace","path":"/spec/endpoints/0/targets/0","value":"20 mail.example.org"}]"#,
+        ],
+        None,
+    )
+    .unwrap();
+    let log = once(&exodns);
+    assert_eq!(q(ZONE, "MX").await, ["20 mail.example.org."], "{log}");
+    kube.kubectl(&["-n", "default", "delete", "dnsendpoint", "apex"], None).unwrap();
+    let log = once(&exodns);
+    for (name, rt) in [(ZONE, "MX"), (ZONE, "A"), (ZONE, "TXT"), ("mx-_apex.example.org", "TXT")] {
+        assert!(q(name, rt).await.is_empty(), "{name} {rt} left:\n{log}");
+    }
+}

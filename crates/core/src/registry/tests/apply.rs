@@ -233,7 +233,7 @@ fn unnamable_txt_is_reported_not_written() {
     assert!(out.invalid[0].reason.contains("not created"), "{}", out.invalid[0]);
     assert!(out.invalid[1].reason.contains("--txt-wildcard-replacement"), "{}", out.invalid[1]);
     assert!(out.invalid[2].reason.contains("deleted without it"), "{}", out.invalid[2]);
-    assert!(reg.txt_name(&rec(long, "CNAME", "x")).is_err());
+    assert!(reg.txt_name(&rec(long, "CNAME", "x"), &Owned::default()).is_err());
 }
 
 #[test]
@@ -259,11 +259,17 @@ fn generated_txt_endpoint() {
 fn ownership_names_list_every_txt_that_can_own() {
     let reg = registry("txt.", "", "owner", "wc");
     let names = |ep: &Endpoint| reg.ownership_names(ep).iter().map(|n| n.to_string()).collect::<Vec<_>>();
-    assert_eq!(names(&rec("foo.example.org", "A", "1.1.1.1")), ["txt.a-foo.example.org", "txt.foo.example.org"]);
-    assert_eq!(names(&rec("foo.example.org", "AAAA", "::1")), ["txt.aaaa-foo.example.org"]);
+    assert_eq!(
+        names(&rec("foo.example.org", "A", "1.1.1.1")),
+        ["txt.a-foo.example.org", "txt.a-_apex.foo.example.org", "txt.foo.example.org"]
+    );
+    assert_eq!(
+        names(&rec("foo.example.org", "AAAA", "::1")),
+        ["txt.aaaa-foo.example.org", "txt.aaaa-_apex.foo.example.org"]
+    );
     assert_eq!(
         names(&rec("foo.example.org", "A", "lb.example.net").with_property("alias", "true")),
-        ["txt.a-foo.example.org", "txt.cname-foo.example.org", "txt.foo.example.org"]
+        ["txt.a-foo.example.org", "txt.a-_apex.foo.example.org", "txt.cname-foo.example.org", "txt.foo.example.org"]
     );
     assert_eq!(
         names(&rec("*.example.org", "CNAME", "x.example.net")),
@@ -272,7 +278,7 @@ fn ownership_names_list_every_txt_that_can_own() {
     let plain = registry("", "", "owner", "");
     assert_eq!(
         plain.ownership_names(&rec("foo.example.org", "CNAME", "x")).iter().map(|n| n.as_str()).collect::<Vec<_>>(),
-        ["cname-foo.example.org", "foo.example.org"]
+        ["cname-foo.example.org", "cname-_apex.foo.example.org", "foo.example.org"]
     );
 }
 
@@ -412,4 +418,102 @@ fn deleting_an_alias_leaves_the_legacy_cname_txt() {
     let out = reg.apply(Changes { delete: owned.endpoints.clone(), ..Changes::default() }, &owned);
     let names: Vec<String> = out.changes.delete.iter().map(|e| format!("{} {}", e.dns_name, e.record_type)).collect();
     assert_eq!(names, [format!("{name} A"), "a-alias.test-zone.example.org TXT".to_owned()]);
+}
+
+fn zones(names: &[&str]) -> Option<crate::zones::ZoneIndex> {
+    Some(crate::zones::ZoneIndex::new(names.iter().map(|z| z.to_string())))
+}
+
+/// Upstream names the ownership TXT of the apex `example.org` `mx-example.org`, which the zone
+/// `example.org` cannot hold: exodns names it inside the zone, and reads it back as the apex.
+#[test]
+fn a_zone_apex_is_owned_from_inside_its_zone() {
+    for (prefix, suffix, want) in [
+        ("", "", "mx-_apex.example.org"),
+        ("txt.", "", "txt.mx-_apex.example.org"),
+        ("", "-own", "mx-_apex-own.example.org"),
+        // Upstream's name is inside the zone here: it is kept.
+        ("%{record_type}.", "", "mx.example.org"),
+        ("", ".%{record_type}", "_apex.mx.example.org"),
+    ] {
+        let reg = registry(prefix, suffix, "owner", "");
+        let mx = rec("example.org", "MX", "10 mail.example.org").with_label("resource", "crd/default/mx");
+        let empty = Owned::default().with_zones(zones(&["example.org"]));
+        let out = reg.apply(Changes { create: vec![mx.clone()], ..Changes::default() }, &empty);
+        assert!(out.invalid.is_empty(), "{:?}", out.invalid);
+        let txt = out.changes.create.iter().find(|e| e.record_type == RecordType::TXT).unwrap();
+        assert_eq!(txt.dns_name.as_str(), want, "{prefix:?} {suffix:?}");
+
+        // Read back: the MX is ours, with nothing to repair.
+        let zone = vec![rec("example.org", "MX", "10 mail.example.org"), txt.clone()];
+        let owned = reg.records(zone).with_zones(zones(&["example.org"]));
+        assert_eq!(owned.endpoints.len(), 1);
+        let read = &owned.endpoints[0];
+        assert_eq!(read.owner(), Some("owner"), "{want}");
+        assert_eq!(read.resource(), Some("crd/default/mx"));
+        assert!(read.property(FORCE_UPDATE_PROPERTY).is_none(), "{want}: no update to write a TXT it has");
+
+        // Updated and deleted with that TXT.
+        let mut new = read.clone();
+        new.targets = Targets(vec!["20 mail.example.org".into()]);
+        let upd =
+            reg.apply(Changes { update_old: vec![read.clone()], update_new: vec![new], ..Changes::default() }, &owned);
+        assert!(upd.invalid.is_empty(), "{:?}", upd.invalid);
+        let txt_names = |eps: &[Endpoint]| -> Vec<String> {
+            eps.iter().filter(|e| e.record_type == RecordType::TXT).map(|e| e.dns_name.to_string()).collect()
+        };
+        assert_eq!(txt_names(&upd.changes.update_old), [want]);
+        assert_eq!(txt_names(&upd.changes.update_new), [want]);
+        let del = reg.apply(Changes { delete: vec![read.clone()], ..Changes::default() }, &owned);
+        assert_eq!(txt_names(&del.changes.delete), [want]);
+        // The incremental loop finds it among the ownership names of the apex.
+        assert!(reg.ownership_names(read).iter().any(|n| n.as_str() == want));
+    }
+}
+
+#[test]
+fn apex_names_with_unknown_zones_nested_zones_and_upstream_txts() {
+    let reg = registry("", "", "owner", "");
+    let create = |name: &str| Changes { create: vec![rec(name, "A", "192.0.2.1")], ..Changes::default() };
+    let txt_of = |out: crate::registry::RegistryChanges| {
+        out.changes.create.into_iter().find(|e| e.record_type == RecordType::TXT).map(|e| e.dns_name.to_string())
+    };
+    // Zones unknown (a webhook provider): upstream's name, as upstream writes it.
+    assert_eq!(txt_of(reg.apply(create("example.org"), &Owned::default())).as_deref(), Some("a-example.org"));
+    // Not an apex: upstream's name.
+    let owned = Owned::default().with_zones(zones(&["example.org", "sub.example.org"]));
+    assert_eq!(txt_of(reg.apply(create("www.example.org"), &owned)).as_deref(), Some("a-www.example.org"));
+    // The apex of a child zone: upstream's name would lie in the parent zone, a separate change.
+    assert_eq!(txt_of(reg.apply(create("sub.example.org"), &owned)).as_deref(), Some("a-_apex.sub.example.org"));
+    // A zone taken over from upstream keeps the TXT it has.
+    let zone = vec![rec("sub.example.org", "A", "192.0.2.1"), txt("a-sub.example.org", OWNER_TXT)];
+    let taken = reg.records(zone).with_zones(zones(&["example.org", "sub.example.org"]));
+    assert_eq!(taken.endpoints[0].owner(), Some("owner"));
+    let del = reg.apply(Changes { delete: taken.endpoints.clone(), ..Changes::default() }, &taken);
+    assert_eq!(show(&del.changes.delete)[1], format!("a-sub.example.org TXT {OWNER_TXT} ->sub.example.org"));
+}
+
+/// A record is never written without its ownership record in the same change.
+#[test]
+fn no_record_is_written_without_its_ownership() {
+    let reg = registry("", "", "owner", "");
+    let owned = Owned::default().with_zones(zones(&["example.org"]));
+    // `_apex` would collide with the apex's TXT names.
+    let out =
+        reg.apply(Changes { create: vec![rec("_apex.example.org", "A", "192.0.2.1")], ..Changes::default() }, &owned);
+    assert!(out.changes.create.is_empty(), "{:?}", out.changes.create);
+    assert!(
+        out.invalid[0].reason.contains("reserved") && out.invalid[0].reason.contains("not created"),
+        "{}",
+        out.invalid[0]
+    );
+    // An update whose new TXT cannot be named keeps the record as it is.
+    let long = format!("{}.example.org", "x".repeat(62));
+    let old = with_owner(rec(&long, "A", "192.0.2.1"), "owner");
+    let mut new = old.clone();
+    new.targets = Targets(vec!["192.0.2.2".into()]);
+    let out =
+        reg.apply(Changes { update_old: vec![old], update_new: vec![new], ..Changes::default() }, &Owned::default());
+    assert!(out.changes.update_new.is_empty() && out.changes.update_old.is_empty(), "{:?}", out.changes);
+    assert!(out.invalid[0].reason.contains("not updated"), "{}", out.invalid[0]);
 }

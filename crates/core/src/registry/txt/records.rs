@@ -8,6 +8,7 @@ use crate::endpoint::{Endpoint, FORCE_UPDATE_PROPERTY, Labels, label};
 use crate::name::DnsName;
 use crate::record_type::RecordType;
 use crate::registry::index::OwnerIndex;
+use crate::registry::mapper::apex_owned_name;
 use crate::registry::{ExistingTxt, Owned, labels};
 
 impl TxtRegistry {
@@ -51,7 +52,7 @@ impl TxtRegistry {
             for (i, txt) in txts.iter().enumerate() {
                 // A DnsName is lowercase already.
                 if let Some((name, rt)) = self.mapper.read_lowercase(txt.name.as_str()) {
-                    index.insert(name, rt, txt.set_identifier.as_str(), i);
+                    index.insert(apex_owned_name(name), rt, txt.set_identifier.as_str(), i);
                 }
             }
             // Upstream's set of TXT names, for the force-update check; built only if the TXT
@@ -97,10 +98,15 @@ impl TxtRegistry {
                 // writes it. Upstream does this only when the zone has some ownership TXT.
                 if !txts.is_empty() && self.is_ours(ep) && self.is_managed(ep.record_type) {
                     self.mapper.write_txt_name(ep.dns_name.as_str(), ep.record_type, &mut buf);
-                    let exists = found.is_some_and(|i| txts[i].name.as_str() == buf)
+                    let mut exists = found.is_some_and(|i| txts[i].name.as_str() == buf)
                         || txt_names
                             .get_or_insert_with(|| txts.iter().map(|t| t.name.as_str()).collect())
                             .contains(buf.as_str());
+                    // A zone apex may be owned through its name inside the zone instead.
+                    if !exists && let Some(i) = found {
+                        exists =
+                            txts[i].name.as_str() == self.mapper.to_apex_txt_name(ep.dns_name.as_str(), ep.record_type);
+                    }
                     // A TXT that cannot be named cannot be written either: no endless updates.
                     if !exists && DnsName::parse(&buf).is_ok() {
                         ep.set_property(FORCE_UPDATE_PROPERTY, "true");
