@@ -112,6 +112,50 @@ async fn oversized_bodies_get_413() {
     assert_eq!(post(srv.addr, "/records", &fits).await.status, 204);
 }
 
+/// A simple client (Python's urllib) writes the whole body before it reads a byte: the 413 must
+/// still reach it, not a broken pipe. 8 MiB is far more than the socket buffers hold.
+#[tokio::test]
+async fn a_client_that_writes_its_whole_oversized_body_first_still_reads_the_413() {
+    let srv = start(Flaky::new(&["example.org"]), test_config()).await; // limit 64 KiB
+    for chunked in [false, true] {
+        let body = vec![b'x'; 8 * 1024 * 1024];
+        let mut s = TcpStream::connect(srv.addr).await.unwrap();
+        let framing =
+            if chunked { "Transfer-Encoding: chunked".to_owned() } else { format!("Content-Length: {}", body.len()) };
+        let head = format!("POST /records HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n{framing}\r\n\r\n");
+        s.write_all(head.as_bytes()).await.unwrap();
+        let wrote = async {
+            for chunk in body.chunks(64 * 1024) {
+                if chunked {
+                    s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await?;
+                }
+                s.write_all(chunk).await?;
+                if chunked {
+                    s.write_all(b"\r\n").await?;
+                }
+            }
+            if chunked {
+                s.write_all(b"0\r\n\r\n").await?;
+            }
+            Ok::<_, std::io::Error>(())
+        };
+        tokio::time::timeout(Duration::from_secs(10), wrote)
+            .await
+            .expect("the server lingers, reading")
+            .unwrap_or_else(|e| panic!("chunked={chunked}: writing the body failed: {e}"));
+        let mut buf = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf))
+            .await
+            .expect("answered in time")
+            .unwrap_or_else(|e| panic!("chunked={chunked}: reading the answer failed: {e}"));
+        let r = parse_raw(&buf);
+        assert_eq!(r.status, 413, "chunked={chunked}: {r:?}");
+        assert!(r.body.contains("65536 bytes"), "{}", r.body);
+    }
+    // The server goes on.
+    assert_eq!(get(srv.addr, "/").await.status, 200);
+}
+
 #[tokio::test]
 async fn unknown_paths_and_methods() {
     let srv = start(Flaky::new(&["example.org"]), test_config()).await;

@@ -4,6 +4,12 @@
 //! hyper's own header timeout closes the socket without a word; here a watchdog follows what
 //! the connection is doing (waiting for headers, answering, idle) and, when a client is too slow
 //! with its headers, takes the socket back from hyper and answers 408 with a message.
+//!
+//! A request refused before its body was read (413, or 408 for a slow body) ends the connection;
+//! closing a socket with unread data makes the kernel send a reset, and a client that writes its
+//! whole body before reading (Python's urllib) then sees a broken pipe instead of the answer. So
+//! after such an answer the connection lingers: it sends its FIN and reads and drops what the
+//! client still sends, for at most [`LINGER`].
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,10 +21,11 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
+use axum::http::StatusCode;
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
@@ -32,6 +39,9 @@ pub(crate) struct Limits {
     pub idle_timeout: Duration,
 }
 
+/// How long a connection refused before its body was read goes on reading (and dropping) it.
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
+
 const HEAD: u8 = 0;
 const BUSY: u8 = 1;
 const IDLE: u8 = 2;
@@ -44,6 +54,8 @@ struct Activity {
     since: AtomicU64,
     /// Bytes arrived during the current HEAD phase.
     got_bytes: AtomicBool,
+    /// An answer was sent without reading the request body: linger before closing.
+    body_unread: AtomicBool,
     changed: Notify,
 }
 
@@ -55,6 +67,7 @@ impl Activity {
             phase: AtomicU8::new(HEAD),
             since: AtomicU64::new(0),
             got_bytes: AtomicBool::new(false),
+            body_unread: AtomicBool::new(false),
             changed: Notify::new(),
         }
     }
@@ -170,6 +183,21 @@ fn timeout_response(limits: &Limits) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Sends FIN after the answer, then reads and drops what the client still sends (the body that
+/// was refused) until it closes or [`LINGER`] passes, so that the answer is not lost to a reset.
+async fn linger(mut stream: TcpStream) {
+    let _ = stream.shutdown().await;
+    let mut sink = vec![0u8; 64 * 1024];
+    let drain = async {
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
 /// Serves one connection until the client leaves, a timeout closes it, or shutdown.
 pub(crate) async fn serve(
     stream: TcpStream,
@@ -186,10 +214,14 @@ pub(crate) async fn serve(
         act.set(BUSY);
         let act = act.clone();
         let app = app.clone();
-        async move {
+        // Boxed: taking the socket back from hyper needs an `Unpin` future.
+        Box::pin(async move {
             let resp = app.oneshot(req.map(Body::new)).await?;
+            if matches!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
+                act.body_unread.store(true, Ordering::Relaxed);
+            }
             Ok::<_, std::convert::Infallible>(resp.map(|inner| Guarded { inner, activity: act }))
-        }
+        })
     });
     let mut conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -206,9 +238,17 @@ pub(crate) async fn serve(
             }
         };
         tokio::select! {
-            res = &mut conn => {
+            res = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => {
                 if let Err(e) = res {
                     debug!(%peer, "connection ended: {e}");
+                    return;
+                }
+                let stream = conn.into_parts().io.into_inner().inner;
+                if activity.body_unread.load(Ordering::Relaxed) {
+                    linger(stream).await;
+                } else {
+                    let mut stream = stream;
+                    let _ = stream.shutdown().await;
                 }
                 return;
             }
