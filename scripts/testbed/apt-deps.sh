@@ -4,13 +4,14 @@
 #   bind9 bind9-utils bind9-dnsutils  named + tsig-keygen/named-checkconf, dig/nsupdate
 #   sqlite3 openssl curl python3-venv
 #   luajit                            compiles rendered LUA-record snippets (PowerDNS 4.7 links LuaJIT 2.1)
+#   iproute2                          `ip`, to bring up loopback in a test's network namespace (a pod)
 # The packaged daemons must not stay running on port 53: installation runs under a policy-rc.d
 # that forbids service starts, and a daemon that started anyway is stopped by its pid file.
 # Usage: apt-deps.sh          stdout: nothing.   Env: EXODNS_TESTBED_VERBOSE=1
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PKGS=(pdns-server pdns-backend-sqlite3 bind9 bind9-utils bind9-dnsutils sqlite3 openssl curl python3-venv luajit)
+PKGS=(pdns-server pdns-backend-sqlite3 bind9 bind9-utils bind9-dnsutils sqlite3 openssl curl python3-venv luajit iproute2)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 

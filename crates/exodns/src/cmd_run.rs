@@ -103,9 +103,10 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     if !cfg.general.once {
         let health =
             ControllerHealth { status: controller.status(), interval: cfg.general.interval, running: running.clone() };
-        let ops = OpsServer::bind(&cfg.general.metrics_address, metrics, Arc::new(health))
+        let address = cfg.general.controller_metrics_address();
+        let ops = OpsServer::bind(address, metrics, Arc::new(health))
             .await
-            .with_context(|| format!("--metrics-address {}", cfg.general.metrics_address))?;
+            .with_context(|| format!("--metrics-address {address}"))?;
         info!(address = %ops.local_addr()?, "serving /healthz, /readyz and /metrics");
         tokio::spawn(ops.serve());
     }

@@ -20,7 +20,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let w = &cfg.webhook;
     let server_cfg = ServerConfig {
         address: w.webhook_server_address.clone(),
-        metrics_address: Some(cfg.general.metrics_address.clone()),
+        metrics_address: Some(cfg.general.webhook_metrics_address().to_owned()),
         max_body_size: w.webhook_provider_max_body_size,
         read_header_timeout: w.webhook_provider_read_header_timeout,
         read_timeout: w.webhook_provider_read_timeout,

@@ -74,9 +74,28 @@ pub struct General {
     /// Log level: trace, debug, info, warning, error (upstream's panic and fatal mean error).
     #[arg(long, env = "EXTERNAL_DNS_LOG_LEVEL", global = true, default_value = "info")]
     pub log_level: String,
-    /// Address of the metrics and health endpoints.
-    #[arg(long, env = "EXTERNAL_DNS_METRICS_ADDRESS", global = true, default_value = ":7979")]
-    pub metrics_address: String,
+    /// Address of the metrics and health endpoints [default: :7979; for `exodns webhook`: :8080,
+    /// so that it runs beside the controller in one pod].
+    #[arg(long, env = "EXTERNAL_DNS_METRICS_ADDRESS", global = true)]
+    pub metrics_address: Option<String>,
+}
+
+/// The controller's `--metrics-address` default (upstream's).
+pub const CONTROLLER_METRICS_ADDRESS: &str = ":7979";
+/// `exodns webhook`'s: upstream's webhook-provider docs give a provider's health and metrics
+/// port 8080, and a sidecar shares the controller's network namespace.
+pub const WEBHOOK_METRICS_ADDRESS: &str = ":8080";
+
+impl General {
+    /// `--metrics-address` of the controller.
+    pub fn controller_metrics_address(&self) -> &str {
+        self.metrics_address.as_deref().unwrap_or(CONTROLLER_METRICS_ADDRESS)
+    }
+
+    /// `--metrics-address` of `exodns webhook`.
+    pub fn webhook_metrics_address(&self) -> &str {
+        self.metrics_address.as_deref().unwrap_or(WEBHOOK_METRICS_ADDRESS)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -434,3 +434,62 @@ async fn exodns_server_stops_on_sigterm() {
     assert!(srv.proc.log().contains("webhook server stopped"));
     assert!(TcpStream::connect(srv.addr).is_err());
 }
+
+/// The controller and `exodns webhook` as its sidecar share the pod's network namespace. With
+/// their default health and metrics addresses (`:7979` and `:8080`) and the default webhook
+/// address (`127.0.0.1:8888`), both start and both are ready. The test runs itself again inside
+/// a fresh network namespace (`unshare --net`), where those ports are surely free: a pod.
+#[test]
+fn controller_and_webhook_sidecar_with_their_defaults_share_a_network_namespace() {
+    const INSIDE: &str = "EXODNS_IT_IN_NETNS";
+    if std::env::var_os(INSIDE).is_none() {
+        if !exodns_testbed::have_program("unshare") || !exodns_testbed::have_program("ip") {
+            skip_or_fail("unshare (util-linux) and ip (iproute2) are needed for a network namespace");
+            return;
+        }
+        let exe = std::env::current_exe().unwrap();
+        let out = Command::new("unshare")
+            .args(["--net", "--fork", "--", "sh", "-c", "ip link set lo up && exec \"$@\"", "sh"])
+            .arg(exe)
+            .args([
+                "--exact",
+                "webhook::controller_and_webhook_sidecar_with_their_defaults_share_a_network_namespace",
+                "--nocapture",
+            ])
+            .env(INSIDE, "1")
+            .output()
+            .expect("unshare");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() && text.contains("unshare failed") {
+            skip_or_fail(&format!("no network namespace for this test: {text}"));
+            return;
+        }
+        assert!(out.status.success(), "inside the network namespace:\n{text}");
+        assert!(text.contains("1 passed"), "{text}");
+        return;
+    }
+    let Some(bin) = exodns_bin() else { return };
+    let Some(kube) = KubeApiserver::start_or_skip() else { return };
+    crate::common::publish_lb(&kube, "default", "web", "192.0.2.10");
+    let sidecar = spawn(
+        "exodns-webhook",
+        &bin,
+        &["webhook".into(), "--provider=inmemory".into(), "--inmemory-zone=example.org".into()],
+    );
+    let controller = spawn(
+        "exodns",
+        &bin,
+        &[
+            "--source=service".into(),
+            "--provider=webhook".into(),
+            "--policy=sync".into(),
+            "--txt-owner-id=pod".into(),
+            format!("--kubeconfig={}", kube.kubeconfig_path().display()),
+        ],
+    );
+    let logs = || format!("controller:\n{}\nsidecar:\n{}", controller.log(), sidecar.log());
+    let ready = |port: u16| answers_200(SocketAddr::from(([127, 0, 0, 1], port)), "/readyz");
+    wait_until_log("both ready on :7979 and :8080", Duration::from_secs(30), || ready(7979) && ready(8080), logs);
+    let records = get(SocketAddr::from(([127, 0, 0, 1], 8888)), "/records");
+    assert!(records.body.contains("web.example.org"), "{records:?}\n{}", logs());
+}
