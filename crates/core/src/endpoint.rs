@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Invalid, InvalidKind};
 use crate::name::DnsName;
 use crate::record_type::RecordType;
+use crate::spelling::Spelling;
 use crate::target::{Targets, canonical_target, infer_type};
 
 /// Label keys upstream ExternalDNS uses.
@@ -71,6 +72,9 @@ pub struct Endpoint {
     pub labels: Labels,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provider_specific: Vec<ProviderSpecific>,
+    /// The name and targets as written, for the webhook wire; ignored by comparisons.
+    #[serde(skip)]
+    pub spelling: Spelling,
 }
 
 fn is_unset(ttl: &Ttl) -> bool {
@@ -112,6 +116,7 @@ impl TryFrom<RawEndpoint> for Endpoint {
         let mut ep = Endpoint::new(name, rt, Targets::default());
         ep.targets = canonical_targets(rt, raw.targets.iter().map(String::as_str))
             .map_err(|e| e.at(format!("targets ({})", raw.dns_name)))?;
+        ep.spell(&raw.dns_name, raw.targets.iter().map(String::as_str));
         ep.set_identifier = raw.set_identifier;
         ep.ttl = ttl;
         ep.labels = raw.labels;
@@ -173,7 +178,29 @@ impl Endpoint {
             ttl: Ttl::default(),
             labels: Labels::new(),
             provider_specific: Vec::new(),
+            spelling: Spelling::default(),
         }
+    }
+
+    /// Records how the name and the targets were written (each raw target is matched to its
+    /// canonical form; ones that do not validate are ignored).
+    pub fn spell<'a>(&mut self, name: &str, targets: impl IntoIterator<Item = &'a str>) {
+        self.spelling.set_name(self.dns_name.as_str(), name);
+        for raw in targets {
+            if let Ok(c) = canonical_target(self.record_type, raw) {
+                self.spelling.set_target(&c, raw);
+            }
+        }
+    }
+
+    /// The name as written (upstream's wire form), else the canonical name.
+    pub fn wire_name(&self) -> &str {
+        self.spelling.name().unwrap_or(self.dns_name.as_str())
+    }
+
+    /// The targets as written (upstream's wire form), else canonical, in the endpoint's order.
+    pub fn wire_targets(&self) -> Vec<String> {
+        self.targets.iter().map(|t| self.spelling.target(t).to_owned()).collect()
     }
 
     /// An endpoint from text: the name and each target are checked and canonicalised.
@@ -297,6 +324,7 @@ pub fn merge_endpoints(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
                         into.targets.0.push(t);
                     }
                 }
+                into.spelling.merge_targets(&ep.spelling);
             }
         }
     }
@@ -326,6 +354,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("IPv4"), "{err}");
+    }
+
+    #[test]
+    fn webhook_json_keeps_the_spelling_for_the_wire() {
+        let json =
+            r#"{"dnsName":"Mx.Example.org","targets":["10 Mail.example.org.","20 b.example.org"],"recordType":"MX"}"#;
+        let ep: Endpoint = serde_json::from_str(json).unwrap();
+        assert_eq!(ep.dns_name.as_str(), "mx.example.org");
+        assert_eq!(ep.targets.0, ["10 mail.example.org", "20 b.example.org"]);
+        assert_eq!(ep.wire_name(), "Mx.Example.org");
+        assert_eq!(ep.wire_targets(), ["10 Mail.example.org.", "20 b.example.org"]);
+        let txt: Endpoint =
+            serde_json::from_str(r#"{"dnsName":"t.example.org","targets":["hello world"],"recordType":"TXT"}"#)
+                .unwrap();
+        assert_eq!((txt.targets.0[0].as_str(), txt.wire_targets()[0].as_str()), ("\"hello world\"", "hello world"));
+        // Merged with another spelling of the same record set: each target keeps its own.
+        let mut other = Endpoint::parse("mx.example.org", RecordType::MX, &["30 c.example.org"]).unwrap();
+        other.spell("mx.example.org", ["30 C.example.org."]);
+        let merged = merge_endpoints(vec![ep.clone(), other]);
+        assert_eq!(merged[0].wire_targets(), ["10 Mail.example.org.", "20 b.example.org", "30 C.example.org."]);
+        let plain =
+            Endpoint::parse("mx.example.org", RecordType::MX, &["10 mail.example.org", "20 b.example.org"]).unwrap();
+        assert_eq!(plain, ep, "spellings do not make endpoints differ");
     }
 
     #[test]

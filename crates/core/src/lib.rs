@@ -19,6 +19,7 @@ pub mod record_type;
 pub mod registry;
 pub mod secret;
 pub mod source;
+pub mod spelling;
 pub mod target;
 pub mod zones;
 

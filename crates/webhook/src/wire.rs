@@ -118,9 +118,10 @@ impl WireEndpoint {
 
 impl From<&Endpoint> for WireEndpoint {
     fn from(ep: &Endpoint) -> Self {
+        // As written by the source (upstream's form), where the endpoint knows it.
         WireEndpoint {
-            dns_name: ep.dns_name.as_str().to_owned(),
-            targets: ep.targets.0.clone(),
+            dns_name: ep.wire_name().to_owned(),
+            targets: ep.wire_targets(),
             record_type: ep.record_type.as_str().to_owned(),
             set_identifier: ep.set_identifier.clone(),
             record_ttl: i64::from(ep.ttl.0),

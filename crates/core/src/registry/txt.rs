@@ -12,6 +12,7 @@ use crate::endpoint::{Endpoint, Labels, Ttl, label};
 use crate::error::{Error, Invalid, InvalidKind};
 use crate::name::DnsName;
 use crate::record_type::{DEFAULT_MANAGED, RecordType};
+use crate::spelling::Spelling;
 use crate::target::Targets;
 
 mod records;
@@ -169,8 +170,15 @@ impl TxtRegistry {
             self.check_writable(r, &name, owned)?;
         }
         let value = self.txt_value(r, &name, owned, side)?;
+        // Upstream names the TXT after the record as written (`a-Web.Example.org`).
+        let mut spelling = Spelling::default();
+        if let Some(written) = r.spelling.name()
+            && name.as_str() == self.mapper.to_txt_name(r.dns_name.as_str(), r.record_type)
+        {
+            spelling.set_name(name.as_str(), &self.mapper.to_txt_name(written, r.record_type));
+        }
         let mut labels = Labels::new();
-        labels.insert(label::OWNED_RECORD.to_owned(), r.dns_name.as_str().to_owned());
+        labels.insert(label::OWNED_RECORD.to_owned(), r.wire_name().to_owned());
         Ok(Endpoint {
             dns_name: name,
             targets: Targets(vec![value]),
@@ -179,6 +187,7 @@ impl TxtRegistry {
             ttl: Ttl::default(),
             labels,
             provider_specific: r.provider_specific.clone(),
+            spelling,
         })
     }
 

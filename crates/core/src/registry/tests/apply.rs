@@ -517,3 +517,18 @@ fn no_record_is_written_without_its_ownership() {
     assert!(out.changes.update_new.is_empty() && out.changes.update_old.is_empty(), "{:?}", out.changes);
     assert!(out.invalid[0].reason.contains("not updated"), "{}", out.invalid[0]);
 }
+
+/// Upstream names an ownership TXT after the record as its source wrote it, and so does exodns
+/// on the wire; the canonical name is what it plans with.
+#[test]
+fn ownership_txt_is_spelled_like_its_record() {
+    let reg = registry("", "", "owner", "");
+    let mut web = rec("web.example.org", "A", "192.0.2.1");
+    web.spell("Web.Example.org", ["192.0.2.1"]);
+    let out = reg.apply(Changes { create: vec![web], ..Changes::default() }, &Owned::default());
+    let txt = &out.changes.create[1];
+    assert_eq!(txt.dns_name.as_str(), "a-web.example.org");
+    assert_eq!(txt.wire_name(), "a-Web.Example.org");
+    assert_eq!(txt.labels[label::OWNED_RECORD], "Web.Example.org");
+    assert_eq!(out.changes.create[0].wire_name(), "Web.Example.org");
+}
