@@ -5,18 +5,21 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use exodns_core::zones::ZoneIndex;
 use exodns_core::{Changes, DomainFilter, Endpoint};
-use exodns_provider::{ApplyReport, Provider, ProviderError, Records};
+use exodns_provider::{ApplyReport, Provider, ProviderError, ProviderInfo, Records};
 use exodns_telemetry::Metrics;
 
 /// Counts each provider call in `exodns_provider_requests_total{provider,operation,status}`.
+/// Calls of a provider whose `ProviderInfo::webhook_client` is set are also counted in
+/// upstream's `external_dns_webhook_provider_*` families.
 pub struct MeteredProvider {
     inner: Arc<dyn Provider>,
     metrics: Arc<Metrics>,
+    webhook_client: bool,
 }
 
 impl MeteredProvider {
-    pub fn new(inner: Arc<dyn Provider>, metrics: Arc<Metrics>) -> Self {
-        MeteredProvider { inner, metrics }
+    pub fn new(inner: Arc<dyn Provider>, info: &ProviderInfo, metrics: Arc<Metrics>) -> Self {
+        MeteredProvider { inner, metrics, webhook_client: info.webhook_client }
     }
 
     fn count<T>(&self, operation: &str, result: &Result<T, ProviderError>) {
@@ -25,6 +28,9 @@ impl MeteredProvider {
             Err(e) => e.metric_label(),
         };
         self.metrics.provider_request(self.inner.name(), operation, status);
+        if self.webhook_client {
+            self.metrics.webhook_client_request(operation, status);
+        }
     }
 }
 

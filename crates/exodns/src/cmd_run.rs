@@ -71,7 +71,8 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let kinds = source_kinds(cfg)?;
     let metrics = Arc::new(Metrics::new(&cfg.registry.txt_owner_id));
     let provider = wiring::provider(cfg).await?;
-    let metered: Arc<dyn Provider> = Arc::new(MeteredProvider::new(provider.clone(), metrics.clone()));
+    let info = cfg.general.provider.map(|p| p.info()).context("--provider is required")?;
+    let metered: Arc<dyn Provider> = Arc::new(MeteredProvider::new(provider.clone(), info, metrics.clone()));
     let registry = wiring::registry(cfg)?;
     let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?).dry_run(cfg.general.dry_run);
 
@@ -128,7 +129,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
         }
     }
     outcome?;
-    if cfg.general.once && provider.name() == "inmemory" {
+    if cfg.general.once && info.ephemeral {
         // The in-memory zone ends with the process: show it.
         let records = provider.records().await?;
         print!("{}", output::zone_listing(&records.endpoints));

@@ -1,23 +1,19 @@
 //! `exodns webhook` (or `--webhook-server`): serve --provider over the ExternalDNS webhook
-//! protocol; and the `webhook` provider of the controller (`--provider=webhook`).
+//! protocol.
 
+use anyhow::bail;
+use exodns_webhook::{ServerConfig, WebhookServer};
 use std::process::ExitCode;
-use std::sync::Arc;
-
-use anyhow::{Context, bail};
-use exodns_provider::Provider;
-use exodns_webhook::{ClientConfig, ServerConfig, WebhookProvider, WebhookServer};
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::cli::Config;
+use crate::providers::ProviderName;
 use crate::{shutdown, wiring};
 
 pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
-    if cfg.general.provider.as_deref() == Some("webhook") {
-        bail!("--provider=webhook cannot be served as a webhook; choose the provider to serve (inmemory, pdns, …)");
-    }
+    check_servable(cfg.general.provider)?;
     let provider = wiring::provider(cfg).await?;
-    let w = &cfg.webhook;
+    let w = &cfg.providers.webhook;
     let server_cfg = ServerConfig {
         address: w.webhook_server_address.clone(),
         metrics_address: Some(cfg.general.webhook_metrics_address().to_owned()),
@@ -44,21 +40,13 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The `webhook` provider. The server is negotiated with before the provider is handed out (its
-/// domain filter goes into the plan options); one that is not up yet is waited for a while, then
-/// left to the syncs, which try again. A server that answers wrongly is a startup error.
-pub async fn client(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
-    let w = &cfg.webhook;
-    let mut c = ClientConfig::parse(&w.webhook_provider_url)?;
-    c.read_timeout = w.webhook_provider_read_timeout;
-    c.write_timeout = w.webhook_provider_write_timeout;
-    c.max_body_size = w.webhook_provider_max_body_size;
-    let wait = c.startup_wait;
-    let provider = WebhookProvider::new(c).context("--provider=webhook")?;
-    match provider.negotiate_with_retry(wait).await {
-        Ok(_) => {}
-        Err(e) if e.is_transient() => warn!("webhook provider not reachable yet ({e}); every sync tries again"),
-        Err(e) => return Err(e).context("--provider=webhook"),
+/// `exodns webhook` serves any provider but the webhook client.
+pub fn check_servable(provider: Option<ProviderName>) -> anyhow::Result<()> {
+    if let Some(name) = provider.filter(|p| !p.info().servable) {
+        bail!(
+            "--provider={name} cannot be served as a webhook; choose the provider to serve ({})",
+            ProviderName::list(|i| i.servable)
+        );
     }
-    Ok(Arc::new(provider))
+    Ok(())
 }

@@ -8,6 +8,7 @@ mod cmd_webhook;
 mod health;
 mod logging;
 mod output;
+mod providers;
 mod shutdown;
 mod sources;
 mod wiring;
@@ -24,7 +25,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Some(cli::Command::Plan(args)) => cmd_plan::run(&cli.config, &args).await,
         Some(cli::Command::Webhook(_)) => cmd_webhook::run(&cli.config).await,
-        None if cli.config.webhook.webhook_server => cmd_webhook::run(&cli.config).await,
+        None if cli.config.providers.webhook.webhook_server => cmd_webhook::run(&cli.config).await,
         None => cmd_run::run(&cli.config).await,
     };
     match result {

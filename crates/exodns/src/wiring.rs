@@ -5,12 +5,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use exodns_core::plan::{PlanOptions, Policy};
 use exodns_core::registry::{AesKey, NoopRegistry, Registry, TxtConfig, TxtRegistry};
-use exodns_core::{DomainFilter, RecordType, Secret};
-use exodns_pdns::{PdnsConfig, PdnsProvider, TlsSettings};
-use exodns_provider::Provider;
-use exodns_provider::inmemory::InMemoryProvider;
+use exodns_core::{DomainFilter, RecordType};
+use exodns_provider::{Provider, ProviderContext, secret_from};
 
 use crate::cli::Config;
+use crate::providers::{self, ProviderName};
 
 fn record_types(flag: &str, values: &[String]) -> anyhow::Result<Vec<RecordType>> {
     values
@@ -57,7 +56,8 @@ pub fn plan_options(cfg: &Config) -> anyhow::Result<PlanOptions> {
 
 fn aes_key(cfg: &Config) -> anyhow::Result<Option<AesKey>> {
     let r = &cfg.registry;
-    let secret = secret_from("txt-encrypt-aes-key", &r.txt_encrypt_aes_key, &r.txt_encrypt_aes_key_file)?;
+    let secret =
+        secret_from("txt-encrypt-aes-key", r.txt_encrypt_aes_key.as_ref(), r.txt_encrypt_aes_key_file.as_ref())?;
     let key =
         secret.filter(|s| !s.is_empty()).map(|s| AesKey::try_from(&s)).transpose().context("--txt-encrypt-aes-key")?;
     if r.txt_encrypt_enabled && key.is_none() {
@@ -88,50 +88,11 @@ pub fn registry(cfg: &Config) -> anyhow::Result<Arc<dyn Registry>> {
     }
 }
 
-/// A secret from its flag or from the file its `-file` flag names (a mounted Secret).
-fn secret_from(
-    flag: &str,
-    value: &Option<Secret>,
-    file: &Option<std::path::PathBuf>,
-) -> anyhow::Result<Option<Secret>> {
-    match (value, file) {
-        (Some(_), Some(_)) => bail!("--{flag} and --{flag}-file exclude each other"),
-        (Some(s), None) => Ok(Some(s.clone())),
-        (None, Some(path)) => {
-            Secret::from_file(path).map(Some).with_context(|| format!("--{flag}-file {}", path.display()))
-        }
-        (None, None) => Ok(None),
-    }
-}
-
-pub fn pdns_provider(cfg: &Config) -> anyhow::Result<PdnsProvider> {
-    let p = &cfg.pdns;
-    let Some(key) = secret_from("pdns-api-key", &p.pdns_api_key, &p.pdns_api_key_file)?.filter(|k| !k.is_empty())
-    else {
-        bail!("--provider=pdns needs --pdns-api-key (or EXTERNAL_DNS_PDNS_API_KEY, or --pdns-api-key-file)");
-    };
-    let mut pc = PdnsConfig::parse(&p.pdns_server, key)?;
-    pc.server_id = p.pdns_server_id.clone();
-    pc.domain_filter = domain_filter(cfg)?;
-    pc.tls = TlsSettings {
-        ca_file: p.tls_ca.clone(),
-        client_cert_file: p.tls_client_cert.clone(),
-        client_key_file: p.tls_client_cert_key.clone(),
-        skip_verify: p.pdns_skip_tls_verify,
-    };
-    pc.max_body_bytes = p.pdns_max_body_size;
-    pc.timeout = p.pdns_timeout;
-    Ok(PdnsProvider::new(pc)?)
-}
-
+/// The provider of `--provider`, with the general flags every provider gets.
 pub async fn provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
-    let Some(name) = cfg.general.provider.as_deref() else {
-        bail!("--provider is required (inmemory, pdns, webhook)");
+    let Some(name) = cfg.general.provider else {
+        bail!("--provider is required ({})", ProviderName::list(|_| true));
     };
-    match name {
-        "inmemory" => Ok(Arc::new(InMemoryProvider::new(&cfg.inmemory.inmemory_zone))),
-        "pdns" => Ok(Arc::new(pdns_provider(cfg)?)),
-        "webhook" => crate::cmd_webhook::client(cfg).await,
-        other => bail!("--provider {other:?}: exodns has inmemory, pdns, webhook"),
-    }
+    let ctx = ProviderContext::new(domain_filter(cfg)?).with_dry_run(cfg.general.dry_run);
+    providers::build(name, &cfg.providers, &ctx).await.with_context(|| format!("--provider={name}"))
 }

@@ -16,6 +16,7 @@ mod client;
 mod config;
 mod convert;
 mod error;
+mod kind;
 mod model;
 mod provider;
 
@@ -31,5 +32,6 @@ pub use config::{
 };
 pub use convert::ALIAS_PROPERTY;
 pub use error::PdnsError;
+pub use kind::{Pdns, PdnsArgs, provider};
 pub use model::{RRSet, Record, Zone, ZoneInfo};
 pub use provider::{ManagedZone, PdnsProvider};

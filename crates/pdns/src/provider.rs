@@ -17,7 +17,7 @@ use crate::convert::{ALIAS_PROPERTY, Skip, is_apex, rrset_to_endpoint, wants_ali
 use crate::error::PdnsError;
 use crate::model::{ChangeType, ZoneInfo};
 
-const PROVIDER: &str = "pdns";
+const PROVIDER: &str = <crate::Pdns as exodns_provider::ProviderKind>::INFO.name;
 
 /// How many rrsets PowerDNS may name one by one in a refused PATCH before the provider stops
 /// trusting the names and bisects instead (each named retry resends the rest of the batch).

@@ -5,17 +5,43 @@
 //! each refusal while applying the rest, so that planner mistakes show up in tests.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use exodns_core::endpoint::EndpointKey;
 use exodns_core::{Changes, DnsName, DomainFilter, Endpoint, RecordType};
 
 use crate::zones::ZoneIndex;
-use crate::{ApplyReport, Provider, ProviderError, Records, RejectReason, Rejected};
+use crate::{
+    ApplyReport, BuildError, Provider, ProviderContext, ProviderError, ProviderInfo, ProviderKind, Records,
+    RejectReason, Rejected,
+};
 
 /// Zone name used when no zone is configured: everything belongs to it.
 const ROOT: &str = "";
+
+/// `--provider=inmemory`: the quick start's default and the tests' provider.
+pub struct InMemory;
+
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "In-memory provider")]
+pub struct InMemoryArgs {
+    /// Zones of the in-memory provider (every name is accepted when none is given).
+    #[arg(long, env = "EXTERNAL_DNS_INMEMORY_ZONE", global = true, value_delimiter = '\n')]
+    pub inmemory_zone: Vec<String>,
+}
+
+impl ProviderKind for InMemory {
+    const INFO: ProviderInfo = ProviderInfo {
+        ephemeral: true,
+        ..ProviderInfo::new("inmemory", "records in memory, for trying exodns out and for tests")
+    };
+    type Args = InMemoryArgs;
+
+    async fn build(args: &InMemoryArgs, _ctx: &ProviderContext) -> Result<Arc<dyn Provider>, BuildError> {
+        Ok(Arc::new(InMemoryProvider::new(&args.inmemory_zone)))
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct InMemoryProvider {
@@ -74,7 +100,7 @@ fn cname_conflict(records: &BTreeMap<EndpointKey, Endpoint>, ep: &Endpoint) -> O
 #[async_trait]
 impl Provider for InMemoryProvider {
     fn name(&self) -> &str {
-        "inmemory"
+        InMemory::INFO.name
     }
 
     fn domain_filter(&self) -> DomainFilter {

@@ -7,6 +7,7 @@
 
 mod error;
 pub mod inmemory;
+mod kind;
 pub mod zones;
 
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ use exodns_core::zones::ZoneIndex;
 use exodns_core::{Changes, DomainFilter, Endpoint};
 
 pub use error::ProviderError;
+pub use kind::{BuildError, ProviderContext, ProviderInfo, ProviderKind, secret_from};
 
 /// The records of a provider, and the zones it could not read this time.
 ///

@@ -290,17 +290,20 @@ impl Metrics {
         let labels =
             ProviderRequestLabels { provider: provider.into(), operation: operation.into(), status: status.into() };
         self.provider_requests.get_or_create(&labels).inc();
-        if provider == "webhook" {
-            let call = match operation {
-                "records" => 0,
-                "apply" => 1,
-                _ => 2,
-            };
-            let (requests, errors) = &self.webhook_client[call];
-            requests.inc();
-            if status != "ok" {
-                errors.inc();
-            }
+    }
+
+    /// Counts a call of the webhook client provider in upstream's
+    /// `external_dns_webhook_provider_*` families too.
+    pub fn webhook_client_request(&self, operation: &str, status: &str) {
+        let call = match operation {
+            "records" => 0,
+            "apply" => 1,
+            _ => 2,
+        };
+        let (requests, errors) = &self.webhook_client[call];
+        requests.inc();
+        if status != "ok" {
+            errors.inc();
         }
     }
 
@@ -356,7 +359,7 @@ mod tests {
             },
         );
         m.provider_request("pdns", "apply", "ok");
-        m.provider_request("webhook", "apply", "transient");
+        m.webhook_client_request("apply", "transient");
         m.set_leader(true);
         let text = m.encode();
         for name in [

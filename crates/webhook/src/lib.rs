@@ -13,11 +13,13 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+mod kind;
 pub mod metrics;
 pub mod props;
 pub mod server;
 pub mod wire;
 
 pub use client::{ClientConfig, ClientStats, DEFAULT_URL, WebhookError, WebhookProvider};
+pub use kind::{Webhook, WebhookFlags, byte_size};
 pub use server::{ServerConfig, ServerError, WebhookServer, shutdown_signal};
 pub use wire::MEDIA_TYPE;

@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use exodns_core::Secret;
 
+use crate::providers::{ProviderFlags, ProviderName};
+
 fn duration(s: &str) -> Result<Duration, String> {
     exodns_core::duration::parse_go_duration(s).map_err(|e| e.to_string())
 }
@@ -26,11 +28,7 @@ pub struct Config {
     #[command(flatten)]
     pub leader: LeaderArgs,
     #[command(flatten)]
-    pub inmemory: InMemoryArgs,
-    #[command(flatten)]
-    pub pdns: PdnsArgs,
-    #[command(flatten)]
-    pub webhook: super::WebhookFlags,
+    pub providers: ProviderFlags,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -41,9 +39,9 @@ pub struct General {
     /// manifest.
     #[arg(long, env = "EXTERNAL_DNS_SOURCE", global = true, value_delimiter = '\n')]
     pub source: Vec<String>,
-    /// The DNS provider: inmemory, pdns, webhook.
+    /// The DNS provider.
     #[arg(long, env = "EXTERNAL_DNS_PROVIDER", global = true)]
-    pub provider: Option<String>,
+    pub provider: Option<ProviderName>,
     /// How records are synchronised: sync, upsert-only (never delete), create-only (never
     /// update or delete). Required, as in upstream v0.22.
     #[arg(long, env = "EXTERNAL_DNS_POLICY", global = true)]
@@ -266,48 +264,4 @@ pub struct LeaderArgs {
     /// Time between attempts to acquire or renew the lease.
     #[arg(long, env = "EXTERNAL_DNS_LEADER_ELECTION_RETRY_PERIOD", global = true, default_value = "2s", value_parser = duration)]
     pub leader_election_retry_period: Duration,
-}
-
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "In-memory provider")]
-pub struct InMemoryArgs {
-    /// Zones of the in-memory provider (every name is accepted when none is given).
-    #[arg(long, env = "EXTERNAL_DNS_INMEMORY_ZONE", global = true, value_delimiter = '\n')]
-    pub inmemory_zone: Vec<String>,
-}
-
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "PowerDNS provider")]
-pub struct PdnsArgs {
-    /// PowerDNS API base URL (a path prefix is kept).
-    #[arg(long, env = "EXTERNAL_DNS_PDNS_SERVER", global = true, default_value = "http://localhost:8081")]
-    pub pdns_server: String,
-    /// PowerDNS API key.
-    #[arg(long, env = "EXTERNAL_DNS_PDNS_API_KEY", global = true, hide_env_values = true)]
-    pub pdns_api_key: Option<Secret>,
-    /// Read the PowerDNS API key from this file instead.
-    #[arg(long, env = "EXTERNAL_DNS_PDNS_API_KEY_FILE", global = true)]
-    pub pdns_api_key_file: Option<PathBuf>,
-    /// PowerDNS server id.
-    #[arg(long, env = "EXTERNAL_DNS_PDNS_SERVER_ID", global = true, default_value = "localhost")]
-    pub pdns_server_id: String,
-    /// Skip TLS verification of the PowerDNS API.
-    #[arg(long, env = "EXTERNAL_DNS_PDNS_SKIP_TLS_VERIFY", global = true)]
-    pub pdns_skip_tls_verify: bool,
-    /// CA bundle (PEM) for the provider's TLS.
-    #[arg(long, env = "EXTERNAL_DNS_TLS_CA", global = true)]
-    pub tls_ca: Option<PathBuf>,
-    /// Client certificate (PEM) for the provider's TLS.
-    #[arg(long, env = "EXTERNAL_DNS_TLS_CLIENT_CERT", global = true)]
-    pub tls_client_cert: Option<PathBuf>,
-    /// Client key (PEM) for the provider's TLS.
-    #[arg(long, env = "EXTERNAL_DNS_TLS_CLIENT_CERT_KEY", global = true)]
-    pub tls_client_cert_key: Option<PathBuf>,
-    /// Largest request body sent to PowerDNS (its webserver-max-bodysize); bigger change sets
-    /// are split.
-    #[arg(long, env = "EXTERNAL_DNS_PDNS_MAX_BODY_SIZE", global = true, default_value_t = 2_000_000)]
-    pub pdns_max_body_size: usize,
-    /// Timeout of one PowerDNS API request.
-    #[arg(long, env = "EXTERNAL_DNS_PDNS_TIMEOUT", global = true, default_value = "30s", value_parser = duration)]
-    pub pdns_timeout: Duration,
 }

@@ -71,6 +71,39 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+The settings block of the provider in use, `providers.<name>` (a map, possibly empty): its flags
+(`args`), its credentials from an existing Secret (`secretEnv`: env var → key; `secretFiles`: flag
+taking a file → key) and the ports of its API for the NetworkPolicy (`egressPorts`).
+*/}}
+{{- define "exodns.providerBlock" -}}
+{{- $b := get (.Values.providers | default dict) (include "exodns.providerName" .) }}
+{{- toYaml ($b | default dict) }}
+{{- end }}
+
+{{/*
+Flags from a map (`flag: value`): a list value repeats the flag, `true` renders `--flag`, `false`
+nothing (exodns has no `--no-` flags), null `--flag`; values are templated.
+*/}}
+{{- define "exodns.flagMap" -}}
+{{- $root := .root }}
+{{- range $key, $value := .flags }}
+{{- if kindIs "invalid" $value }}
+- {{ printf "--%s" $key | quote }}
+{{- else if kindIs "slice" $value }}
+{{- range $value }}
+- {{ printf "--%s=%s" $key (tpl (toString .) $root) | quote }}
+{{- end }}
+{{- else if kindIs "bool" $value }}
+{{- if $value }}
+- --{{ $key }}
+{{- end }}
+{{- else }}
+- {{ printf "--%s=%s" $key (tpl (toString $value) $root) | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* The webhook settings (a map), empty when `provider` is a string. */}}
 {{- define "exodns.webhook" -}}
 {{- if and (kindIs "map" .Values.provider) (kindIs "map" .Values.provider.webhook) }}
@@ -155,6 +188,8 @@ NetworkPolicy egress rule to the provider.
 
 {{/* Mount path of the PowerDNS API key file. */}}
 {{- define "exodns.pdnsKeyDir" -}}/var/run/secrets/exodns/pdns{{- end }}
+{{/* Mount path of the provider's credential files (`providers.<name>.secretFiles`). */}}
+{{- define "exodns.providerSecretDir" -}}/var/run/secrets/exodns/provider{{- end }}
 {{/* Mount path of the TXT AES key file. */}}
 {{- define "exodns.aesKeyDir" -}}/var/run/secrets/exodns/txt-aes{{- end }}
 
@@ -349,6 +384,12 @@ flag text as upstream's chart, so the arguments both understand are identical.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- with (include "exodns.providerBlock" . | fromYaml) }}
+{{- include "exodns.flagMap" (dict "flags" (.args | default dict) "root" $) }}
+{{- range $flag, $key := (.secretFiles | default dict) }}
+- --{{ $flag }}={{ include "exodns.providerSecretDir" $ }}/{{ $key }}
+{{- end }}
+{{- end }}
 {{- if $v.cacheSyncTimeout }}
 - --cache-sync-timeout={{ $v.cacheSyncTimeout }}
 {{- end }}
@@ -368,21 +409,7 @@ flag text as upstream's chart, so the arguments both understand are identical.
 {{- end }}
 {{- end }}
 {{- if kindIs "map" $v.extraArgs }}
-{{- range $key, $value := $v.extraArgs }}
-{{- if kindIs "invalid" $value }}
-- {{ printf "--%s" $key | quote }}
-{{- else if kindIs "slice" $value }}
-{{- range $value }}
-- {{ printf "--%s=%s" $key (tpl (toString .) $) | quote }}
-{{- end }}
-{{- else if kindIs "bool" $value }}
-{{- if $value }}
-- --{{ $key }}
-{{- end }}
-{{- else }}
-- {{ printf "--%s=%s" $key (tpl (toString $value) $) | quote }}
-{{- end }}
-{{- end }}
+{{- include "exodns.flagMap" (dict "flags" $v.extraArgs "root" $) }}
 {{- else if kindIs "slice" $v.extraArgs }}
 {{- range $v.extraArgs }}
 - {{ tpl (toString .) $ | quote }}
@@ -418,6 +445,16 @@ identity and the default Lease namespace), then the credentials chosen as env.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- with (include "exodns.providerBlock" . | fromYaml) }}
+{{- $secret := .existingSecret }}
+{{- range $env, $key := (.secretEnv | default dict) }}
+- name: {{ $env }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "providers.<provider>.existingSecret is required with secretEnv" $secret }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
 {{- with $v.txtEncrypt }}
 {{- if and .enabled .existingSecret (eq (toString .mode) "env") }}
 - name: EXTERNAL_DNS_TXT_ENCRYPT_AES_KEY
@@ -441,6 +478,19 @@ identity and the default Lease namespace), then the credentials chosen as env.
     items:
       - key: {{ $v.pdns.secretKey }}
         path: {{ $v.pdns.secretKey }}
+{{- end }}
+{{- end }}
+{{- with (include "exodns.providerBlock" . | fromYaml) }}
+{{- if .secretFiles }}
+- name: provider-credentials
+  secret:
+    secretName: {{ required "providers.<provider>.existingSecret is required with secretFiles" .existingSecret }}
+    defaultMode: 0440
+    items:
+      {{- range $flag, $key := .secretFiles }}
+      - key: {{ $key }}
+        path: {{ $key }}
+      {{- end }}
 {{- end }}
 {{- end }}
 {{- with $v.txtEncrypt }}
@@ -471,6 +521,13 @@ identity and the default Lease namespace), then the credentials chosen as env.
 {{- if and $v.pdns.existingSecret (ne (toString $v.pdns.mode) "env") }}
 - name: pdns-api-key
   mountPath: {{ include "exodns.pdnsKeyDir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- with (include "exodns.providerBlock" . | fromYaml) }}
+{{- if .secretFiles }}
+- name: provider-credentials
+  mountPath: {{ include "exodns.providerSecretDir" $ }}
   readOnly: true
 {{- end }}
 {{- end }}

@@ -56,6 +56,16 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             values: "provider: pdns\npdns:\n  existingSecret: pdns-api\n  mode: env\ntxtEncrypt:\n  enabled: true\n  existingSecret: txt-aes\n  mode: env\n".into(),
             check: check_pdns_env,
         },
+        Scenario {
+            name: "provider-block-files",
+            values: "provider: pdns\nproviders:\n  pdns:\n    args:\n      pdns-server-id: dns1\n      pdns-skip-tls-verify: true\n    existingSecret: dns-credentials\n    secretFiles:\n      pdns-api-key-file: key\n    egressPorts: [8081]\n".into(),
+            check: check_provider_block_files,
+        },
+        Scenario {
+            name: "provider-block-env",
+            values: "provider:\n  name: pdns\nproviders:\n  pdns:\n    existingSecret: dns-credentials\n    secretEnv:\n      EXTERNAL_DNS_PDNS_API_KEY: key\n  inmemory:\n    args:\n      inmemory-zone: [ignored.example]\n".into(),
+            check: check_provider_block_env,
+        },
         Scenario { name: "sources-crd", values: sources(&["crd"]), check: check_sources_crd },
         Scenario { name: "sources-gateway", values: sources(&["gateway-httproute", "gateway-grpcroute"]), check: check_sources_gateway },
         Scenario { name: "sources-all", values: sources(ALL_SOURCES), check: check_sources_all },
@@ -281,6 +291,38 @@ fn check_pdns_env(d: &[Value]) {
         assert_eq!(e["valueFrom"]["secretKeyRef"], json!({"name": secret, "key": key}));
     }
     assert!(deploy["spec"]["template"]["spec"]["volumes"].is_null());
+}
+
+/// `providers.<name>`: the block of the provider in use gives its flags, its credential files from
+/// an existing Secret, and the NetworkPolicy's ports to its API.
+fn check_provider_block_files(d: &[Value]) {
+    let deploy = one(d, "Deployment");
+    let c = container(deploy, "exodns");
+    let a = args(c);
+    for want in ["--provider=pdns", "--pdns-server-id=dns1", "--pdns-skip-tls-verify"] {
+        assert!(a.contains(&want.to_owned()), "{want} missing: {a:?}");
+    }
+    let path = a.iter().find_map(|x| x.strip_prefix("--pdns-api-key-file=")).expect("key file flag");
+    let vol = volume_secret(deploy, "dns-credentials");
+    assert_eq!(vol["secret"]["items"], json!([{"key": "key", "path": "key"}]));
+    let mount = c["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == vol["name"]).expect("mount");
+    assert_eq!(mount["readOnly"], true);
+    assert_eq!(path, format!("{}/key", mount["mountPath"].as_str().unwrap()));
+    let np = one(d, "NetworkPolicy");
+    assert_eq!(np["spec"]["egress"][2], json!({"ports": [{"port": 8081, "protocol": "TCP"}]}));
+}
+
+fn check_provider_block_env(d: &[Value]) {
+    let deploy = one(d, "Deployment");
+    let c = container(deploy, "exodns");
+    let a = args(c);
+    assert!(!a.iter().any(|x| x.contains("inmemory-zone")), "another provider's block leaked: {a:?}");
+    let env = c["env"].as_array().expect("env");
+    let e = env.iter().find(|e| e["name"] == "EXTERNAL_DNS_PDNS_API_KEY").expect("key env");
+    assert_eq!(e["valueFrom"]["secretKeyRef"], json!({"name": "dns-credentials", "key": "key"}));
+    assert!(deploy["spec"]["template"]["spec"]["volumes"].is_null());
+    let np = one(d, "NetworkPolicy");
+    assert_eq!(np["spec"]["egress"][2], json!({"ports": [{"port": 443, "protocol": "TCP"}]}));
 }
 
 fn cluster_rules(d: &[Value]) -> BTreeSet<(String, String, String)> {
