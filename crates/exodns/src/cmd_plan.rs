@@ -11,11 +11,10 @@ use exodns_core::source::desired_now;
 use exodns_core::{Endpoint, Invalid};
 use exodns_provider::Provider;
 use exodns_provider::inmemory::InMemoryProvider;
-use exodns_sources::SourceKind;
 use tokio::sync::mpsc;
 
 use crate::cli::{Config, PlanArgs, PlanOutput};
-use crate::sources::{object_source, source_kinds};
+use crate::sources::{object_source, selection};
 use crate::{output, wiring};
 
 /// Reads `--current-endpoints`: a JSON array of webhook `Endpoint`s. Bad items are reported and
@@ -36,12 +35,12 @@ fn read_current(path: &std::path::Path) -> anyhow::Result<(Vec<Endpoint>, Vec<In
 }
 
 pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let kinds = source_kinds(cfg)?;
+    let sel = selection(cfg)?;
     let (tx, mut events) = mpsc::channel(4096);
-    let source = object_source(cfg, &kinds, tx).await?;
+    let source = object_source(cfg, &sel, tx).await?;
     until_synced(source.as_ref(), &mut events, cfg.general.cache_sync_timeout).await?;
     let (desired, protected, invalid) = desired_now(source.as_ref());
-    if !kinds.contains(&SourceKind::Manifest) {
+    if !sel.manifest {
         // The manifest reader has logged refused input already.
         for inv in &invalid {
             tracing::warn!("{inv}");

@@ -16,7 +16,7 @@ use tracing::{info, warn};
 
 use crate::cli::Config;
 use crate::health::ControllerHealth;
-use crate::sources::{object_source, source_kinds};
+use crate::sources::{object_source, selection};
 use crate::{output, shutdown, wiring};
 
 /// How long a stopping leader may take to hand its lease back.
@@ -68,7 +68,7 @@ fn leader_settings(cfg: &Config) -> LeaderSettings {
 }
 
 pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
-    let kinds = source_kinds(cfg)?;
+    let sel = selection(cfg)?;
     let metrics = Arc::new(Metrics::new(&cfg.registry.txt_owner_id));
     let provider = wiring::provider(cfg).await?;
     let info = cfg.general.provider.map(|p| p.info()).context("--provider is required")?;
@@ -77,7 +77,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?).dry_run(cfg.general.dry_run);
 
     let (events_tx, events) = mpsc::channel(4096);
-    let source = object_source(cfg, &kinds, events_tx.clone()).await?;
+    let source = object_source(cfg, &sel, events_tx.clone()).await?;
 
     // Leader election: only the leader writes; the others keep their caches warm.
     let (stop_tx, mut stop_rx) = watch::channel(false);

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use exodns_core::source::{ObjectSource, SourceEvent};
 use exodns_kube::KubeSource;
 use exodns_sources::manifest::ManifestSource;
-use exodns_sources::{SourceConfig, SourceFlags, SourceKind};
+use exodns_sources::{SourceConfig, SourceFlags, SourceKind, SourceName};
 use tokio::sync::mpsc;
 
 use crate::cli::Config;
@@ -37,25 +37,38 @@ pub fn source_config(cfg: &Config) -> anyhow::Result<SourceConfig> {
     Ok(SourceConfig::new(&flags)?)
 }
 
+/// What `--source` chose.
+pub struct Selection {
+    pub kinds: Vec<SourceKind>,
+    /// `manifest`: the kinds read manifest files (all kinds when none is named).
+    pub manifest: bool,
+}
+
 /// The `--source` values, checked.
-pub fn source_kinds(cfg: &Config) -> anyhow::Result<Vec<SourceKind>> {
+pub fn selection(cfg: &Config) -> anyhow::Result<Selection> {
     if cfg.general.source.is_empty() {
         bail!("--source is required (e.g. --source=service, or --source=manifest --manifest-path=DIR)");
     }
-    cfg.general.source.iter().map(|s| s.parse::<SourceKind>().with_context(|| format!("--source {s:?}"))).collect()
+    let mut sel = Selection { kinds: Vec::new(), manifest: false };
+    for s in &cfg.general.source {
+        match s.parse::<SourceName>().with_context(|| format!("--source {s:?}"))? {
+            SourceName::Kind(k) => sel.kinds.push(k),
+            SourceName::Manifest => sel.manifest = true,
+        }
+    }
+    Ok(sel)
 }
 
 /// The manifest files when `--source=manifest` is given, the cluster's watches otherwise.
 pub async fn object_source(
     cfg: &Config,
-    kinds: &[SourceKind],
+    sel: &Selection,
     events: mpsc::Sender<SourceEvent>,
 ) -> anyhow::Result<Arc<dyn ObjectSource>> {
     let source_cfg = source_config(cfg)?;
-    if kinds.contains(&SourceKind::Manifest) {
-        return Ok(Arc::new(ManifestSource::new(cfg.sources.manifest_path.clone(), kinds, source_cfg)?));
+    if sel.manifest {
+        return Ok(Arc::new(ManifestSource::new(cfg.sources.manifest_path.clone(), &sel.kinds, source_cfg)?));
     }
     let client = exodns_kube::connect(&crate::cmd_run::kube_settings(cfg)).await?;
-    let source = KubeSource::start(client, kinds, source_cfg, events)?;
-    Ok(Arc::new(source))
+    Ok(Arc::new(KubeSource::start(client, &sel.kinds, source_cfg, events)))
 }

@@ -1,9 +1,13 @@
 //! The object caches the watches fill: by namespace and name, so that a namespace's objects
 //! are a range and not a scan.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use exodns_sources::cluster::AnyArc;
+use exodns_sources::resource::ResourceVisitor;
+use exodns_sources::{ObjectType, Watched};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
@@ -69,6 +73,56 @@ impl<K> Cache<K> {
     /// Replaces every object (after a full list).
     pub fn replace(&self, map: BTreeMap<Key, Arc<K>>) {
         *self.write() = map;
+    }
+}
+
+/// A [`Cache`] of any object type.
+pub(crate) trait AnyCache: Send + Sync {
+    fn len(&self) -> usize;
+    fn list_any(&self, namespace: Option<&str>) -> Vec<AnyArc>;
+    fn get_any(&self, namespace: &str, name: &str) -> Option<AnyArc>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<K: Send + Sync + 'static> AnyCache for Cache<K> {
+    fn len(&self) -> usize {
+        Cache::len(self)
+    }
+    fn list_any(&self, namespace: Option<&str>) -> Vec<AnyArc> {
+        self.list(namespace).into_iter().map(|o| o as AnyArc).collect()
+    }
+    fn get_any(&self, namespace: &str, name: &str) -> Option<AnyArc> {
+        self.get(namespace, name).map(|o| o as AnyArc)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// One cache per resource the sources read, each of its resource's type.
+pub(crate) struct Caches(BTreeMap<Watched, Box<dyn AnyCache>>);
+
+struct NewCache;
+
+impl ResourceVisitor for NewCache {
+    type Output = Box<dyn AnyCache>;
+    fn visit<K: ObjectType>(self) -> Box<dyn AnyCache> {
+        Box::new(Cache::<K>::default())
+    }
+}
+
+impl Caches {
+    pub fn new() -> Self {
+        Caches(Watched::ALL.iter().map(|w| (*w, w.visit(NewCache))).collect())
+    }
+
+    pub fn of(&self, w: Watched) -> &dyn AnyCache {
+        self.0[&w].as_ref()
+    }
+
+    /// The cache of `K`'s objects.
+    pub fn get<K: ObjectType>(&self) -> &Cache<K> {
+        self.of(K::RESOURCE).as_any().downcast_ref().expect("every resource's cache holds its own type")
     }
 }
 

@@ -1,142 +1,174 @@
 //! What the sources look up besides the object they turn into endpoints: the [`ClusterView`]
-//! trait, and [`Objects`], a plain set of objects that implements it (the manifest reader fills
-//! one; tests build one by hand; the kube crate implements the trait over its watch caches).
+//! trait (objects of any [`Watched`] resource, typed through [`ClusterViewExt`]), and
+//! [`Objects`], a plain set of objects that implements it (the manifest reader fills one; tests
+//! build one by hand; the kube crate implements the trait over its watch caches).
 
+use std::any::Any;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::types::{DNSEndpoint, GRPCRoute, Gateway, HTTPRoute, TCPRoute, TLSRoute, UDPRoute};
+use crate::resource::{ObjectType, Watched, is_namespaced};
+use crate::types::Gateway;
 
 /// The label EndpointSlices carry with the name of their Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
+/// An object of any resource; [`Object::get`] gives it back typed.
+pub type AnyArc = Arc<dyn Any + Send + Sync>;
+
 /// Read access to the cluster objects the sources consult. Objects come as `Arc`s so that a
-/// kube-rs reflector store (`Store::state()`, `Store::get()`) can hand out what it holds.
+/// cache can hand out what it holds; each is an `Arc<K>` of the resource's [`ObjectType`].
 ///
 /// Objects without a namespace in their metadata are in `default`, as `kubectl apply` would put
-/// them.
+/// them; cluster-scoped objects are found under the namespace `""`.
 pub trait ClusterView {
+    /// Objects of `resource`, in `namespace` or in all namespaces.
+    fn list_any(&self, resource: Watched, namespace: Option<&str>) -> Vec<AnyArc>;
+    /// One object of `resource`.
+    fn get_any(&self, resource: Watched, namespace: &str, name: &str) -> Option<AnyArc>;
+}
+
+/// Typed lookups over any [`ClusterView`].
+pub trait ClusterViewExt: ClusterView {
+    /// Objects of type `K`, in `namespace` or in all namespaces.
+    fn list<K: ObjectType>(&self, namespace: Option<&str>) -> Vec<Arc<K>> {
+        self.list_any(K::RESOURCE, namespace).into_iter().filter_map(|o| o.downcast::<K>().ok()).collect()
+    }
+
+    /// One object of type `K` (`namespace` is `""` for cluster-scoped ones).
+    fn get<K: ObjectType>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        self.get_any(K::RESOURCE, namespace, name).and_then(|o| o.downcast::<K>().ok())
+    }
+
     /// Services, in `namespace` or in all namespaces.
-    fn services(&self, namespace: Option<&str>) -> Vec<Arc<Service>>;
+    fn services(&self, namespace: Option<&str>) -> Vec<Arc<Service>> {
+        self.list(namespace)
+    }
+
     /// Pods of one namespace.
-    fn pods(&self, namespace: &str) -> Vec<Arc<Pod>>;
-    fn nodes(&self) -> Vec<Arc<Node>>;
-    /// EndpointSlices of one Service (label `kubernetes.io/service-name`).
-    fn endpoint_slices(&self, namespace: &str, service: &str) -> Vec<Arc<EndpointSlice>>;
-    fn namespace(&self, name: &str) -> Option<Arc<Namespace>>;
-    /// Gateways, in `namespace` or in all namespaces.
-    fn gateways(&self, namespace: Option<&str>) -> Vec<Arc<Gateway>>;
+    fn pods(&self, namespace: &str) -> Vec<Arc<Pod>> {
+        self.list(Some(namespace))
+    }
+
+    fn nodes(&self) -> Vec<Arc<Node>> {
+        self.list(None)
+    }
 
     fn node(&self, name: &str) -> Option<Arc<Node>> {
-        self.nodes().into_iter().find(|n| n.metadata.name.as_deref() == Some(name))
+        self.get("", name)
+    }
+
+    /// EndpointSlices of one Service (label `kubernetes.io/service-name`).
+    fn endpoint_slices(&self, namespace: &str, service: &str) -> Vec<Arc<EndpointSlice>> {
+        let mut slices: Vec<Arc<EndpointSlice>> = self.list(Some(namespace));
+        slices.retain(|s| {
+            s.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)).map(String::as_str) == Some(service)
+        });
+        slices
+    }
+
+    fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
+        self.get("", name)
+    }
+
+    /// Gateways, in `namespace` or in all namespaces.
+    fn gateways(&self, namespace: Option<&str>) -> Vec<Arc<Gateway>> {
+        self.list(namespace)
     }
 
     fn gateway(&self, namespace: &str, name: &str) -> Option<Arc<Gateway>> {
-        self.gateways(Some(namespace)).into_iter().find(|g| g.metadata.name.as_deref() == Some(name))
+        self.get(namespace, name)
     }
 }
+
+impl<T: ClusterView + ?Sized> ClusterViewExt for T {}
 
 /// The namespace of an object, `default` when it has none.
 pub fn namespace_of(meta: &ObjectMeta) -> &str {
     meta.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or("default")
 }
 
-/// A set of objects, by kind.
-#[derive(Debug, Clone, Default)]
-pub struct Objects {
-    pub services: Vec<Arc<Service>>,
-    pub ingresses: Vec<Arc<Ingress>>,
-    pub gateways: Vec<Arc<Gateway>>,
-    pub http_routes: Vec<Arc<HTTPRoute>>,
-    pub grpc_routes: Vec<Arc<GRPCRoute>>,
-    pub tls_routes: Vec<Arc<TLSRoute>>,
-    pub tcp_routes: Vec<Arc<TCPRoute>>,
-    pub udp_routes: Vec<Arc<UDPRoute>>,
-    pub dns_endpoints: Vec<Arc<DNSEndpoint>>,
-    pub nodes: Vec<Arc<Node>>,
-    pub pods: Vec<Arc<Pod>>,
-    pub endpoint_slices: Vec<Arc<EndpointSlice>>,
-    pub namespaces: Vec<Arc<Namespace>>,
+/// One decoded object of a resource the sources read.
+#[derive(Clone)]
+pub struct Object {
+    resource: Watched,
+    /// `""` for cluster-scoped objects.
+    namespace: String,
+    name: String,
+    object: AnyArc,
 }
 
-/// One decoded object of a kind the sources know.
-#[derive(Debug, Clone)]
-#[allow(clippy::large_enum_variant)]
-pub enum Object {
-    Service(Service),
-    Ingress(Ingress),
-    Gateway(Gateway),
-    HTTPRoute(HTTPRoute),
-    GRPCRoute(GRPCRoute),
-    TLSRoute(TLSRoute),
-    TCPRoute(TCPRoute),
-    UDPRoute(UDPRoute),
-    DNSEndpoint(DNSEndpoint),
-    Node(Node),
-    Pod(Pod),
-    EndpointSlice(EndpointSlice),
-    Namespace(Namespace),
+impl Object {
+    pub fn new<K: ObjectType>(object: K) -> Object {
+        let meta = object.metadata();
+        let namespace = if is_namespaced::<K>() { namespace_of(meta).to_owned() } else { String::new() };
+        let name = meta.name.clone().unwrap_or_default();
+        Object { resource: K::RESOURCE, namespace, name, object: Arc::new(object) }
+    }
+
+    pub fn resource(&self) -> Watched {
+        self.resource
+    }
+
+    /// The object, if it is a `K`.
+    pub fn get<K: ObjectType>(&self) -> Option<&K> {
+        self.object.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}/{}", self.resource.kind(), self.namespace, self.name)
+    }
+}
+
+/// A set of objects, by resource, in the order they were added.
+#[derive(Debug, Clone, Default)]
+pub struct Objects {
+    by_resource: BTreeMap<Watched, Vec<Object>>,
 }
 
 impl Objects {
     pub fn push(&mut self, object: Object) {
-        match object {
-            Object::Service(o) => self.services.push(Arc::new(o)),
-            Object::Ingress(o) => self.ingresses.push(Arc::new(o)),
-            Object::Gateway(o) => self.gateways.push(Arc::new(o)),
-            Object::HTTPRoute(o) => self.http_routes.push(Arc::new(o)),
-            Object::GRPCRoute(o) => self.grpc_routes.push(Arc::new(o)),
-            Object::TLSRoute(o) => self.tls_routes.push(Arc::new(o)),
-            Object::TCPRoute(o) => self.tcp_routes.push(Arc::new(o)),
-            Object::UDPRoute(o) => self.udp_routes.push(Arc::new(o)),
-            Object::DNSEndpoint(o) => self.dns_endpoints.push(Arc::new(o)),
-            Object::Node(o) => self.nodes.push(Arc::new(o)),
-            Object::Pod(o) => self.pods.push(Arc::new(o)),
-            Object::EndpointSlice(o) => self.endpoint_slices.push(Arc::new(o)),
-            Object::Namespace(o) => self.namespaces.push(Arc::new(o)),
-        }
+        self.by_resource.entry(object.resource).or_default().push(object);
     }
 
     /// Moves every object of `other` into `self`.
     pub fn merge(&mut self, other: Objects) {
-        self.services.extend(other.services);
-        self.ingresses.extend(other.ingresses);
-        self.gateways.extend(other.gateways);
-        self.http_routes.extend(other.http_routes);
-        self.grpc_routes.extend(other.grpc_routes);
-        self.tls_routes.extend(other.tls_routes);
-        self.tcp_routes.extend(other.tcp_routes);
-        self.udp_routes.extend(other.udp_routes);
-        self.dns_endpoints.extend(other.dns_endpoints);
-        self.nodes.extend(other.nodes);
-        self.pods.extend(other.pods);
-        self.endpoint_slices.extend(other.endpoint_slices);
-        self.namespaces.extend(other.namespaces);
+        for (resource, objects) in other.by_resource {
+            self.by_resource.entry(resource).or_default().extend(objects);
+        }
+    }
+
+    /// How many objects of `resource` there are.
+    pub fn count(&self, resource: Watched) -> usize {
+        self.by_resource.get(&resource).map_or(0, Vec::len)
     }
 
     /// How many objects there are in all.
     pub fn len(&self) -> usize {
-        self.services.len()
-            + self.ingresses.len()
-            + self.gateways.len()
-            + self.http_routes.len()
-            + self.grpc_routes.len()
-            + self.tls_routes.len()
-            + self.tcp_routes.len()
-            + self.udp_routes.len()
-            + self.dns_endpoints.len()
-            + self.nodes.len()
-            + self.pods.len()
-            + self.endpoint_slices.len()
-            + self.namespaces.len()
+        self.by_resource.values().map(Vec::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Changes the `index`th object of type `K` in place.
+    #[cfg(test)]
+    pub(crate) fn edit<K: ObjectType>(&mut self, index: usize, f: impl FnOnce(&mut K)) {
+        let o = &mut self.by_resource.get_mut(&K::RESOURCE).expect("objects of that type")[index];
+        let mut k: K = o.get::<K>().expect("an object of that type").clone();
+        f(&mut k);
+        *o = Object::new(k);
+    }
+
+    fn of(&self, resource: Watched) -> &[Object] {
+        self.by_resource.get(&resource).map(Vec::as_slice).unwrap_or_default()
     }
 }
 
@@ -156,40 +188,16 @@ impl FromIterator<Object> for Objects {
     }
 }
 
-fn in_ns<T>(items: &[Arc<T>], namespace: Option<&str>, meta: impl Fn(&T) -> &ObjectMeta) -> Vec<Arc<T>> {
-    items.iter().filter(|o| namespace.is_none_or(|ns| namespace_of(meta(o)) == ns)).cloned().collect()
-}
-
 impl ClusterView for Objects {
-    fn services(&self, namespace: Option<&str>) -> Vec<Arc<Service>> {
-        in_ns(&self.services, namespace, |o| &o.metadata)
-    }
-
-    fn pods(&self, namespace: &str) -> Vec<Arc<Pod>> {
-        in_ns(&self.pods, Some(namespace), |o| &o.metadata)
-    }
-
-    fn nodes(&self) -> Vec<Arc<Node>> {
-        self.nodes.clone()
-    }
-
-    fn endpoint_slices(&self, namespace: &str, service: &str) -> Vec<Arc<EndpointSlice>> {
-        self.endpoint_slices
+    fn list_any(&self, resource: Watched, namespace: Option<&str>) -> Vec<AnyArc> {
+        self.of(resource)
             .iter()
-            .filter(|s| {
-                namespace_of(&s.metadata) == namespace
-                    && s.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)).map(String::as_str)
-                        == Some(service)
-            })
-            .cloned()
+            .filter(|o| namespace.is_none_or(|ns| o.namespace == ns))
+            .map(|o| o.object.clone())
             .collect()
     }
 
-    fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
-        self.namespaces.iter().find(|n| n.metadata.name.as_deref() == Some(name)).cloned()
-    }
-
-    fn gateways(&self, namespace: Option<&str>) -> Vec<Arc<Gateway>> {
-        in_ns(&self.gateways, namespace, |o| &o.metadata)
+    fn get_any(&self, resource: Watched, namespace: &str, name: &str) -> Option<AnyArc> {
+        self.of(resource).iter().find(|o| o.namespace == namespace && o.name == name).map(|o| o.object.clone())
     }
 }

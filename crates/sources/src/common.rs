@@ -9,6 +9,8 @@ use crate::SourceOutput;
 use crate::annotations::{Annotations, check_targets};
 use crate::cluster::namespace_of;
 use crate::config::SourceConfig;
+use crate::kind::Source;
+use crate::resource::is_namespaced;
 use crate::template::TemplateInput;
 
 /// Which annotations beyond `ttl` and `target` a source applies (upstream's node and pod sources
@@ -46,14 +48,9 @@ impl<'a> Ctx<'a> {
     /// the `controller` annotation, then reads `ttl` (and `set-identifier` and the provider-specific
     /// annotations with [`Routing::Annotations`]). `Err` carries what to return for a skipped
     /// object: nothing, or the diagnostic that made it unusable.
-    pub fn admit(
-        kind: &str,
-        meta: &ObjectMeta,
-        namespaced: bool,
-        routing: Routing,
-        cfg: &'a SourceConfig,
-    ) -> Result<Self, SourceOutput> {
-        let obj = object_ref(kind, meta, namespaced).map_err(SourceOutput::invalid)?;
+    pub fn admit<S: Source>(meta: &ObjectMeta, routing: Routing, cfg: &'a SourceConfig) -> Result<Self, SourceOutput> {
+        let namespaced = is_namespaced::<S::Object>();
+        let obj = object_ref(S::LABEL, meta, namespaced).map_err(SourceOutput::invalid)?;
         if namespaced && !cfg.namespace_allowed(namespace_of(meta)) {
             return Err(SourceOutput::default());
         }

@@ -12,14 +12,35 @@ use exodns_core::{DnsName, Endpoint, Invalid, InvalidKind, Targets, Ttl};
 
 use crate::SourceOutput;
 use crate::annotations::check_set_identifier;
+use crate::cluster::ClusterView;
 use crate::common::{Ctx, Routing};
 use crate::config::SourceConfig;
+use crate::kind::{Read, Source, StatusWriter};
+use crate::resource::Watched;
 use crate::types::{DNSEndpoint, DNSEndpointEntry};
+
+/// The `crd` source.
+pub struct CrdSource;
+
+impl Source for CrdSource {
+    const NAME: &'static str = "crd";
+    const LABEL: &'static str = "crd";
+    type Object = DNSEndpoint;
+    const READS: &'static [Read] = &[Read::own(Watched::DnsEndpoints)];
+    const STATUS: Option<StatusWriter<DNSEndpoint>> = Some(|obj| {
+        let generation = observed_generation_update(obj)?;
+        Some(serde_json::json!({"status": {"observedGeneration": generation}}))
+    });
+
+    fn endpoints(obj: &DNSEndpoint, _view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
+        endpoints(obj, cfg)
+    }
+}
 
 /// The endpoints of one DNSEndpoint.
 pub fn endpoints(obj: &DNSEndpoint, cfg: &SourceConfig) -> SourceOutput {
     // Entries carry their own TTL, set identifier and properties: no annotation applies to them.
-    let mut ctx = match Ctx::admit("crd", &obj.metadata, true, Routing::Ignored, cfg) {
+    let mut ctx = match Ctx::admit::<CrdSource>(&obj.metadata, Routing::Ignored, cfg) {
         Ok(c) => c,
         Err(out) => return out,
     };

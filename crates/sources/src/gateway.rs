@@ -10,25 +10,91 @@
 //! comes from the route.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::net::IpAddr;
 
-use exodns_core::{DnsName, Invalid, InvalidKind};
+use exodns_core::{DnsName, Invalid, InvalidKind, ObjectRef};
+use k8s_openapi::api::core::v1::Namespace;
 
 use crate::SourceOutput;
 use crate::annotations::{Annotations, GATEWAY_HOSTNAME_SOURCE, HOSTNAME, HostnameSource, TARGET, split_list};
-use crate::cluster::{ClusterView, namespace_of};
+use crate::cluster::{ClusterView, ClusterViewExt, namespace_of};
 use crate::common::{Ctx, Routing};
 use crate::config::SourceConfig;
+use crate::kind::{AnyObject, Change, Filter, Read, Source};
+use crate::resource::Watched;
 use crate::selector::Selector;
 use crate::types::{
     GATEWAY_GROUP, Gateway, GatewayRoute, Listener, ParentReference, RouteKind, RouteParentStatus, condition_is_true,
 };
 
+/// The source of one route kind (`gateway-httproute`, …).
+pub struct RouteSource<R>(PhantomData<R>);
+
+impl<R: GatewayRoute> Source for RouteSource<R> {
+    const NAME: &'static str = R::ROUTE_KIND.source_name();
+    const LABEL: &'static str = R::ROUTE_KIND.label();
+    type Object = R;
+    const READS: &'static [Read] = &[
+        Read::own(R::RESOURCE),
+        Read::lookup(Watched::Gateways).labels(Filter::Gateways).namespace(Filter::Gateways),
+        Read::lookup(Watched::Namespaces).on_demand(),
+    ];
+
+    fn endpoints(route: &R, view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
+        endpoints(route, view, cfg)
+    }
+
+    fn dependents(change: &Change<'_>, view: &dyn ClusterView, _cfg: &SourceConfig, out: &mut Vec<ObjectRef>) {
+        if let Some(ns) = change.either::<Namespace>() {
+            // Routes of the namespace: a Gateway's allowedRoutes may select it by label.
+            let ns = ns.metadata.name.as_deref().unwrap_or_default();
+            out.extend(view.list::<R>(Some(ns)).iter().map(|r| Self::object_ref(r.meta())));
+        } else if let Some(gw) = change.either::<Gateway>() {
+            // Routes that name the Gateway as a parent, in their spec or their status.
+            let gw_ns = gw.metadata.namespace.as_deref().unwrap_or_default();
+            let gw_name = gw.metadata.name.as_deref().unwrap_or_default();
+            for r in view.list::<R>(None) {
+                let route_ns = r.meta().namespace.as_deref().unwrap_or_default();
+                let names = |p: &ParentReference| names_gateway(p, route_ns, gw_ns, gw_name);
+                let in_spec = r.route_spec().parent_refs.iter().any(names);
+                let in_status = r.route_status().is_some_and(|st| st.parents.iter().any(|p| names(&p.parent_ref)));
+                if in_spec || in_status {
+                    out.push(Self::object_ref(r.meta()));
+                }
+            }
+        }
+    }
+
+    fn needs(object: AnyObject<'_>, _cfg: &SourceConfig) -> Vec<Watched> {
+        match object.get::<Gateway>() {
+            Some(gw) if selects_namespaces(gw) => vec![Watched::Namespaces],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Whether a listener of the Gateway admits routes from namespaces chosen by label.
+fn selects_namespaces(gw: &Gateway) -> bool {
+    gw.spec.listeners.iter().any(|l| {
+        l.allowed_routes.as_ref().and_then(|a| a.namespaces.as_ref()).and_then(|n| n.from.as_deref())
+            == Some("Selector")
+    })
+}
+
+/// Whether a parent reference of a route in `route_ns` names the Gateway `gw_ns/gw_name`.
+pub(crate) fn names_gateway(p: &ParentReference, route_ns: &str, gw_ns: &str, gw_name: &str) -> bool {
+    p.name == gw_name
+        && p.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or(route_ns) == gw_ns
+        && p.group.as_deref().filter(|g| !g.is_empty()).unwrap_or(GATEWAY_GROUP) == GATEWAY_GROUP
+        && p.kind.as_deref().filter(|k| !k.is_empty()).unwrap_or("Gateway") == "Gateway"
+}
+
 /// The endpoints of one route of any kind.
-pub fn endpoints<R: GatewayRoute + ?Sized>(route: &R, cluster: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
-    let kind = route.route_kind();
+pub fn endpoints<R: GatewayRoute>(route: &R, cluster: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
+    let kind = R::ROUTE_KIND;
     let meta = route.meta();
-    let mut ctx = match Ctx::admit(kind.label(), meta, true, Routing::Annotations, cfg) {
+    let mut ctx = match Ctx::admit::<RouteSource<R>>(meta, Routing::Annotations, cfg) {
         Ok(c) => c,
         Err(out) => return out,
     };
@@ -90,7 +156,7 @@ pub fn endpoints<R: GatewayRoute + ?Sized>(route: &R, cluster: &dyn ClusterView,
 /// The route's host names (lowercase, checked): spec, then the `hostname` annotation, then
 /// `--fqdn-template` when neither gave one (or with `--combine-fqdn-annotation`); "" stands for
 /// "the listener's hostname" when the spec has none.
-fn route_hosts<R: GatewayRoute + ?Sized>(route: &R, ctx: &mut Ctx<'_>) -> Vec<String> {
+fn route_hosts<R: GatewayRoute>(route: &R, ctx: &mut Ctx<'_>) -> Vec<String> {
     let check = |ctx: &mut Ctx<'_>, field: String, h: &str| match valid_host(h) {
         Ok(h) => Some(h),
         Err(reason) => {
@@ -135,8 +201,8 @@ fn route_hosts<R: GatewayRoute + ?Sized>(route: &R, ctx: &mut Ctx<'_>) -> Vec<St
     }
     if let Some(t) = ctx.cfg.fqdn_template.as_ref().filter(|_| template) {
         let input = crate::template::TemplateInput {
-            kind: route.route_kind().kind(),
-            api_version: route.route_kind().api_version(),
+            kind: R::ROUTE_KIND.kind(),
+            api_version: R::ROUTE_KIND.api_version(),
             metadata: route.meta(),
         };
         for h in t.hostnames(&input) {

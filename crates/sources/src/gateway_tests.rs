@@ -19,8 +19,8 @@ fn http(listeners: Vec<Listener>) -> Vec<Listener> {
 }
 
 fn objects(gateways: Vec<Gateway>, namespaces: &[(&str, &[(&str, &str)])]) -> Objects {
-    let mut o: Objects = gateways.into_iter().map(Object::Gateway).collect();
-    o.extend(namespaces.iter().map(|(n, l)| Object::Namespace(mk_namespace(n, l))));
+    let mut o: Objects = gateways.into_iter().map(Object::new).collect();
+    o.extend(namespaces.iter().map(|(n, l)| Object::new(mk_namespace(n, l))));
     o
 }
 
@@ -385,4 +385,18 @@ fn bad_route_hostnames_are_reported() {
         msgs[2].starts_with("httproute/default/r: gateway default/test status.addresses \"bad_addr!\""),
         "{msgs:?}"
     );
+}
+
+#[test]
+fn gateway_parent_matching() {
+    let p = |ns: Option<&str>, kind: Option<&str>| ParentReference {
+        name: "gw".into(),
+        namespace: ns.map(Into::into),
+        kind: kind.map(Into::into),
+        ..Default::default()
+    };
+    assert!(names_gateway(&p(None, None), "infra", "infra", "gw"));
+    assert!(!names_gateway(&p(None, None), "apps", "infra", "gw"));
+    assert!(names_gateway(&p(Some("infra"), Some("Gateway")), "apps", "infra", "gw"));
+    assert!(!names_gateway(&p(Some("infra"), Some("ListenerSet")), "apps", "infra", "gw"));
 }

@@ -10,15 +10,32 @@ use k8s_openapi::api::networking::v1::Ingress;
 
 use crate::SourceOutput;
 use crate::annotations::{HOSTNAME, HostnameSource, INGRESS_HOSTNAME_SOURCE};
+use crate::cluster::ClusterView;
 use crate::common::{Ctx, Routing};
 use crate::config::{INGRESS_CLASS_ANNOTATION, SourceConfig};
+use crate::kind::{Read, Source};
+use crate::resource::Watched;
+
+/// The `ingress` source.
+pub struct IngressSource;
+
+impl Source for IngressSource {
+    const NAME: &'static str = "ingress";
+    const LABEL: &'static str = "ingress";
+    type Object = Ingress;
+    const READS: &'static [Read] = &[Read::own(Watched::Ingresses)];
+
+    fn endpoints(ing: &Ingress, _view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
+        endpoints(ing, cfg)
+    }
+}
 
 /// The endpoints of one Ingress.
 pub fn endpoints(ing: &Ingress, cfg: &SourceConfig) -> SourceOutput {
     if !class_allowed(ing, cfg) {
         return SourceOutput::default();
     }
-    let mut ctx = match Ctx::admit("ingress", &ing.metadata, true, Routing::Annotations, cfg) {
+    let mut ctx = match Ctx::admit::<IngressSource>(&ing.metadata, Routing::Annotations, cfg) {
         Ok(c) => c,
         Err(out) => return out,
     };

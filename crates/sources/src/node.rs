@@ -8,9 +8,26 @@ use exodns_core::{Invalid, InvalidKind};
 use k8s_openapi::api::core::v1::Node;
 
 use crate::SourceOutput;
+use crate::cluster::ClusterView;
 use crate::common::{Ctx, Routing};
 use crate::config::SourceConfig;
+use crate::kind::{Filter, Read, Source};
+use crate::resource::Watched;
 use crate::service::addresses;
+
+/// The `node` source.
+pub struct NodeSource;
+
+impl Source for NodeSource {
+    const NAME: &'static str = "node";
+    const LABEL: &'static str = "node";
+    type Object = Node;
+    const READS: &'static [Read] = &[Read::own(Watched::Nodes).namespace(Filter::None)];
+
+    fn endpoints(node: &Node, _view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
+        endpoints(node, cfg)
+    }
+}
 
 /// The endpoints of one Node.
 pub fn endpoints(node: &Node, cfg: &SourceConfig) -> SourceOutput {
@@ -18,7 +35,7 @@ pub fn endpoints(node: &Node, cfg: &SourceConfig) -> SourceOutput {
         tracing::debug!(node = ?node.metadata.name, "unschedulable node skipped");
         return SourceOutput::default();
     }
-    let mut ctx = match Ctx::admit("node", &node.metadata, false, Routing::Ignored, cfg) {
+    let mut ctx = match Ctx::admit::<NodeSource>(&node.metadata, Routing::Ignored, cfg) {
         Ok(c) => c,
         Err(out) => return out,
     };

@@ -7,16 +7,62 @@
 //! replaces all of these. Like upstream, only the `ttl` and `target` annotations apply; unlike
 //! upstream, the endpoints carry a `resource` label `pod/<namespace>/<name>`.
 
-use k8s_openapi::api::core::v1::Pod;
+use exodns_core::ObjectRef;
+use k8s_openapi::api::core::v1::{Node, Pod};
 
 use crate::SourceOutput;
-use crate::annotations::{HOSTNAME, INTERNAL_HOSTNAME};
-use crate::cluster::ClusterView;
+use crate::annotations::{Annotations, HOSTNAME, INTERNAL_HOSTNAME};
+use crate::cluster::{ClusterView, ClusterViewExt};
 use crate::common::{Ctx, Routing};
 use crate::config::SourceConfig;
+use crate::kind::{AnyObject, Change, Read, Source};
+use crate::resource::Watched;
 use crate::service::addresses;
 use exodns_core::RecordType;
 use exodns_core::target::infer_type;
+
+/// The `pod` source.
+pub struct PodSource;
+
+impl Source for PodSource {
+    const NAME: &'static str = "pod";
+    const LABEL: &'static str = "pod";
+    type Object = Pod;
+    const READS: &'static [Read] = &[Read::own(Watched::Pods), Read::lookup(Watched::Nodes).on_demand()];
+
+    fn endpoints(pod: &Pod, view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
+        endpoints(pod, view, cfg)
+    }
+
+    fn dependents(change: &Change<'_>, view: &dyn ClusterView, cfg: &SourceConfig, out: &mut Vec<ObjectRef>) {
+        let Some(node) = change.either::<Node>() else {
+            return;
+        };
+        let name = node.metadata.name.as_deref().unwrap_or_default();
+        for pod in view.list::<Pod>(None) {
+            if pod.spec.as_ref().and_then(|p| p.node_name.as_deref()) == Some(name) && needs_node(&pod, cfg) {
+                out.push(Self::object_ref(&pod.metadata));
+            }
+        }
+    }
+
+    fn needs(object: AnyObject<'_>, cfg: &SourceConfig) -> Vec<Watched> {
+        match object.get::<Pod>() {
+            Some(pod) if needs_node(pod, cfg) => vec![Watched::Nodes],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Whether the `pod` source reads this Pod's node (for its `hostname` annotation).
+pub(crate) fn needs_node(pod: &Pod, cfg: &SourceConfig) -> bool {
+    let host_network = pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false);
+    if cfg.ignore_non_host_network_pods && !host_network {
+        return false;
+    }
+    let ann = Annotations::new(pod.metadata.annotations.as_ref(), &cfg.annotation_prefix);
+    !ann.hostnames().is_empty() && !ann.has_targets()
+}
 
 /// The endpoints of one Pod.
 pub fn endpoints(pod: &Pod, cluster: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
@@ -24,7 +70,7 @@ pub fn endpoints(pod: &Pod, cluster: &dyn ClusterView, cfg: &SourceConfig) -> So
     if cfg.ignore_non_host_network_pods && !host_network {
         return SourceOutput::default();
     }
-    let mut ctx = match Ctx::admit("pod", &pod.metadata, true, Routing::Ignored, cfg) {
+    let mut ctx = match Ctx::admit::<PodSource>(&pod.metadata, Routing::Ignored, cfg) {
         Ok(c) => c,
         Err(out) => return out,
     };

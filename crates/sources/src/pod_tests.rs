@@ -7,11 +7,11 @@ use crate::testutil::*;
 
 fn nodes() -> Objects {
     [
-        Object::Node(mk_node(
+        Object::new(mk_node(
             "my-node1",
             &[("ExternalIP", "54.10.11.1"), ("InternalIP", "10.0.1.1"), ("InternalIP", "2001:db8::1")],
         )),
-        Object::Node(mk_node("my-node2", &[("ExternalIP", "54.10.11.2"), ("InternalIP", "10.0.1.2")])),
+        Object::new(mk_node("my-node2", &[("ExternalIP", "54.10.11.2"), ("InternalIP", "10.0.1.2")])),
     ]
     .into_iter()
     .collect()

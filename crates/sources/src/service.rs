@@ -12,14 +12,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use exodns_core::target::{canonical_target, infer_type};
-use exodns_core::{DnsName, Endpoint, Invalid, InvalidKind, RecordType, Targets};
+use exodns_core::{DnsName, Endpoint, Invalid, InvalidKind, ObjectRef, RecordType, Targets};
 use k8s_openapi::api::core::v1::{Node, Pod, Service, ServiceSpec};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::SourceOutput;
 use crate::annotations::{ACCESS, Annotations, ENDPOINTS_TYPE, HOSTNAME, INTERNAL_HOSTNAME, TARGET, split_list};
-use crate::cluster::{ClusterView, namespace_of};
+use crate::cluster::{ClusterView, ClusterViewExt, SERVICE_NAME_LABEL, namespace_of};
 use crate::common::{Ctx, Routing};
 use crate::config::{SERVICE_TYPES, SourceConfig};
+use crate::kind::{AnyObject, Change, Filter, Read, Source};
+use crate::resource::Watched;
 use crate::selector::Selector;
 
 /// `endpoints-type` value: publish the ExternalIPs of the pods' nodes.
@@ -27,9 +30,120 @@ pub const ENDPOINTS_TYPE_NODE_EXTERNAL_IP: &str = "NodeExternalIP";
 /// `endpoints-type` value: publish the pods' `status.hostIP`.
 pub const ENDPOINTS_TYPE_HOST_IP: &str = "HostIP";
 
+/// The `service` source.
+pub struct ServiceSource;
+
+/// Headless Services publish ready or not-ready endpoints of pods that still run; NodePort with
+/// `Local` looks at running pods. Finished pods are never read.
+const RUNNING_PODS: &str = "status.phase!=Succeeded,status.phase!=Failed";
+
+impl Source for ServiceSource {
+    const NAME: &'static str = "service";
+    const LABEL: &'static str = "service";
+    type Object = Service;
+    const READS: &'static [Read] = &[
+        Read::own(Watched::Services),
+        Read::lookup(Watched::EndpointSlices).on_demand().namespace(Filter::Sources),
+        Read::lookup(Watched::Pods).on_demand().namespace(Filter::Sources).fields(RUNNING_PODS),
+        Read::lookup(Watched::Nodes).on_demand(),
+    ];
+
+    fn endpoints(svc: &Service, view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
+        endpoints(svc, view, cfg)
+    }
+
+    fn dependents(change: &Change<'_>, view: &dyn ClusterView, cfg: &SourceConfig, out: &mut Vec<ObjectRef>) {
+        if let Some((old, new)) = change.get::<Pod>() {
+            // The Services of the pod's namespace that select it, before or after.
+            let ns = change.either::<Pod>().and_then(|p| p.metadata.namespace.as_deref()).unwrap_or_default();
+            for svc in view.services(Some(ns)) {
+                if !needs(&svc, cfg).pods {
+                    continue;
+                }
+                let sel = selector(&svc);
+                if [old, new].iter().flatten().any(|p| sel.matches(p.metadata.labels.as_ref())) {
+                    out.push(Self::object_ref(&svc.metadata));
+                }
+            }
+        } else if let Some((old, new)) = change.get::<EndpointSlice>() {
+            for slice in [old, new].into_iter().flatten() {
+                let ns = slice.metadata.namespace.as_deref().unwrap_or_default();
+                let Some(svc) = slice.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)) else {
+                    continue;
+                };
+                if let Some(svc) = view.get::<Service>(ns, svc) {
+                    let r = Self::object_ref(&svc.metadata);
+                    if !out.contains(&r) {
+                        out.push(r);
+                    }
+                }
+            }
+        } else if change.get::<Node>().is_some() {
+            for svc in view.services(None) {
+                if needs(&svc, cfg).nodes {
+                    out.push(Self::object_ref(&svc.metadata));
+                }
+            }
+        }
+    }
+
+    fn needs(object: AnyObject<'_>, cfg: &SourceConfig) -> Vec<Watched> {
+        let Some(svc) = object.get::<Service>() else {
+            return Vec::new();
+        };
+        let n = needs(svc, cfg);
+        [(n.slices, Watched::EndpointSlices), (n.pods, Watched::Pods), (n.nodes, Watched::Nodes)]
+            .into_iter()
+            .filter_map(|(needed, w)| needed.then_some(w))
+            .collect()
+    }
+}
+
+/// What the `service` source reads for one Service besides the Service.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Needs {
+    pub(crate) pods: bool,
+    pub(crate) slices: bool,
+    pub(crate) nodes: bool,
+}
+
+/// What the `service` source reads for this Service besides the Service. Errs on the side of
+/// reading more: any name from annotations or `--fqdn-template` counts, filters are not
+/// applied (a cluster's watch already honours `--namespace` and `--label-filter`).
+pub(crate) fn needs(svc: &Service, cfg: &SourceConfig) -> Needs {
+    let Some(spec) = svc.spec.as_ref() else {
+        return Needs::default();
+    };
+    let t = spec.type_.as_deref().filter(|t| !t.is_empty()).unwrap_or("ClusterIP");
+    if !cfg.service_type_filter.is_empty() && !cfg.service_type_filter.iter().any(|f| f == t) {
+        return Needs::default();
+    }
+    let headless = t == "ClusterIP" && spec.cluster_ip.as_deref() == Some("None");
+    let node_port = t == "NodePort";
+    if !headless && !node_port {
+        return Needs::default();
+    }
+    let ann = Annotations::new(svc.metadata.annotations.as_ref(), &cfg.annotation_prefix);
+    let named = cfg.fqdn_template.is_some()
+        || (!cfg.ignore_hostname_annotation && (!ann.hostnames().is_empty() || !ann.internal_hostnames().is_empty()));
+    if !named || ann.has_targets() {
+        return Needs::default();
+    }
+    if headless {
+        Needs { pods: true, slices: true, nodes: ann.get(ENDPOINTS_TYPE) == Some(ENDPOINTS_TYPE_NODE_EXTERNAL_IP) }
+    } else {
+        Needs { pods: spec.external_traffic_policy.as_deref() == Some("Local"), slices: false, nodes: true }
+    }
+}
+
+/// The pod selector of a Service.
+fn selector(svc: &Service) -> Selector {
+    Selector::from_map(&svc.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default())
+}
+
 /// The endpoints of one Service.
 pub fn endpoints(svc: &Service, cluster: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
-    let mut ctx = match Ctx::admit("service", &svc.metadata, true, Routing::Annotations, cfg) {
+    let mut ctx = match Ctx::admit::<ServiceSource>(&svc.metadata, Routing::Annotations, cfg) {
         Ok(c) => c,
         Err(out) => return out,
     };

@@ -11,13 +11,17 @@ fn cfg(edit: impl FnOnce(&mut SourceFlags)) -> SourceConfig {
     SourceConfig::new(&f).unwrap()
 }
 
+fn svc(json: serde_json::Value) -> Service {
+    serde_json::from_value(json).unwrap()
+}
+
 fn run(svc: &Service, objects: &Objects, cfg: &SourceConfig) -> Vec<String> {
     lines(&endpoints(svc, objects, cfg))
 }
 
 fn nodes_fixture() -> Objects {
     [
-        Object::Node(mk_node(
+        Object::new(mk_node(
             "node1",
             &[
                 ("ExternalIP", "54.10.11.1"),
@@ -26,7 +30,7 @@ fn nodes_fixture() -> Objects {
                 ("InternalIP", "2001:db8::2"),
             ],
         )),
-        Object::Node(mk_node(
+        Object::new(mk_node(
             "node2",
             &[
                 ("ExternalIP", "54.10.11.2"),
@@ -215,16 +219,16 @@ fn headless_fixture(ready: [Option<bool>; 2], with_hostnames: bool) -> Objects {
             p.spec.as_mut().unwrap().hostname = Some(format!("foo-{i}"));
         }
         p.status.as_mut().unwrap().host_ip = Some(format!("192.168.0.{}", i + 1));
-        objs.push(Object::Pod(p));
+        objs.push(Object::new(p));
     }
-    objs.push(Object::EndpointSlice(mk_slice(
+    objs.push(Object::new(mk_slice(
         "testing",
         "foo",
         "IPv4",
         &[("foo-0", "1.1.1.1", ready[0]), ("foo-1", "1.1.1.2", ready[1])],
     )));
     let mut o: Objects = objs.into_iter().collect();
-    o.nodes = nodes_fixture().nodes;
+    o.merge(nodes_fixture());
     o
 }
 
@@ -283,9 +287,7 @@ fn headless_host_ip_node_external_ip_and_pod_target() {
         ]
     );
     let mut objs2 = objs.clone();
-    let mut p = (*objs2.pods[0]).clone();
-    p = with_annotations(p, &[("external-dns.kubernetes.io/target", "9.9.9.9")]);
-    objs2.pods[0] = std::sync::Arc::new(p);
+    objs2.edit::<Pod>(0, |p| *p = with_annotations(p.clone(), &[("external-dns.kubernetes.io/target", "9.9.9.9")]));
     assert_eq!(
         run(&svc, &objs2, &SourceConfig::default()),
         vec!["service.example.org A 1.1.1.2,9.9.9.9 (service/testing/foo)"]
@@ -302,18 +304,8 @@ fn headless_host_ip_node_external_ip_and_pod_target() {
 fn headless_skips_foreign_targets_and_fqdn_slices() {
     let mut objs = headless_fixture([Some(true), Some(true)], false);
     // An endpoint whose pod the selector does not pick, and an FQDN slice.
-    objs.endpoint_slices.push(std::sync::Arc::new(mk_slice(
-        "testing",
-        "foo",
-        "IPv4",
-        &[("stranger", "1.1.1.9", Some(true))],
-    )));
-    objs.endpoint_slices.push(std::sync::Arc::new(mk_slice(
-        "testing",
-        "foo",
-        "FQDN",
-        &[("foo-0", "x.example.org", Some(true))],
-    )));
+    objs.push(Object::new(mk_slice("testing", "foo", "IPv4", &[("stranger", "1.1.1.9", Some(true))])));
+    objs.push(Object::new(mk_slice("testing", "foo", "FQDN", &[("foo-0", "x.example.org", Some(true))])));
     let svc = with_annotations(mk_headless("testing", "foo"), &[hostname("service.example.org")]);
     assert_eq!(
         run(&svc, &objs, &SourceConfig::default()),
@@ -346,16 +338,14 @@ fn node_port_with_srv() {
         ]
     );
     // Without external addresses the internal ones are used.
-    let internal_only: Objects = [Object::Node(mk_node("n", &[("InternalIP", "10.0.1.1")]))].into_iter().collect();
+    let internal_only: Objects = [Object::new(mk_node("n", &[("InternalIP", "10.0.1.1")]))].into_iter().collect();
     assert!(
         run(&svc, &internal_only, &SourceConfig::default())
             .contains(&"foo.example.org A 10.0.1.1 (service/testing/foo)".to_string())
     );
     // Unschedulable nodes are left out.
     let mut objs2 = objs.clone();
-    let mut n = (*objs2.nodes[1]).clone();
-    n.spec.get_or_insert_default().unschedulable = Some(true);
-    objs2.nodes[1] = std::sync::Arc::new(n);
+    objs2.edit::<Node>(1, |n| n.spec.get_or_insert_default().unschedulable = Some(true));
     assert!(
         run(&svc, &objs2, &SourceConfig::default())
             .contains(&"foo.example.org A 54.10.11.1 (service/testing/foo)".to_string())
@@ -367,16 +357,14 @@ fn node_port_local_traffic_policy_uses_nodes_with_ready_pods() {
     let mut objs = nodes_fixture();
     let mut not_ready = mk_pod("testing", "foo-1", "foo", "10.1.0.2", "node2");
     set_ready(&mut not_ready, false);
-    objs.extend([Object::Pod(mk_pod("testing", "foo-0", "foo", "10.1.0.1", "node1")), Object::Pod(not_ready)]);
+    objs.extend([Object::new(mk_pod("testing", "foo-0", "foo", "10.1.0.1", "node1")), Object::new(not_ready)]);
     let mut svc = with_annotations(mk_node_port("testing", "foo", 30192, "TCP"), &[hostname("foo.example.org")]);
     svc.spec.as_mut().unwrap().external_traffic_policy = Some("Local".into());
     let out = run(&svc, &objs, &SourceConfig::default());
     assert!(out.contains(&"foo.example.org A 54.10.11.1 (service/testing/foo)".to_string()), "{out:?}");
     // With no ready pod at all, running ones count.
     let mut objs2 = objs.clone();
-    let mut p = (*objs2.pods[0]).clone();
-    set_ready(&mut p, false);
-    objs2.pods[0] = std::sync::Arc::new(p);
+    objs2.edit::<Pod>(0, |p| set_ready(p, false));
     let out = run(&svc, &objs2, &SourceConfig::default());
     assert!(out.contains(&"foo.example.org A 54.10.11.1,54.10.11.2 (service/testing/foo)".to_string()), "{out:?}");
 }
@@ -416,4 +404,34 @@ fn bad_values_are_reported_and_the_rest_published() {
     let out = endpoints(&bad_set, &none, &SourceConfig::default());
     assert!(out.endpoints.is_empty());
     assert!(out.invalid.iter().any(|i| i.field == "annotation external-dns.kubernetes.io/set-identifier"));
+}
+
+#[test]
+fn which_services_need_pods_and_nodes() {
+    let c = SourceConfig::default();
+    let headless = svc(serde_json::json!({
+        "metadata": {"name": "db", "namespace": "a", "annotations": {"external-dns.kubernetes.io/hostname": "db.example.org"}},
+        "spec": {"clusterIP": "None", "selector": {"app": "db"}}}));
+    assert_eq!(needs(&headless, &c), Needs { pods: true, slices: true, nodes: false });
+    let unnamed = svc(serde_json::json!({"metadata": {"name": "db", "namespace": "a"}, "spec": {"clusterIP": "None"}}));
+    assert_eq!(needs(&unnamed, &c), Needs::default(), "a StatefulSet's headless Service without DNS");
+    let templ = cfg(|f| f.fqdn_template = vec!["{{.Name}}.example.org".into()]);
+    assert!(needs(&unnamed, &templ).pods);
+    let node_ext = svc(serde_json::json!({
+        "metadata": {"name": "db", "namespace": "a", "annotations": {
+            "external-dns.alpha.kubernetes.io/internal-hostname": "db.example.org",
+            "external-dns.kubernetes.io/endpoints-type": "NodeExternalIP"}},
+        "spec": {"clusterIP": "None"}}));
+    assert_eq!(needs(&node_ext, &c), Needs { pods: true, slices: true, nodes: true });
+    let np = svc(serde_json::json!({
+        "metadata": {"name": "np", "namespace": "a", "annotations": {"external-dns.kubernetes.io/hostname": "np.example.org"}},
+        "spec": {"type": "NodePort", "externalTrafficPolicy": "Local"}}));
+    assert_eq!(needs(&np, &c), Needs { pods: true, slices: false, nodes: true });
+    let lb_only = cfg(|f| f.service_type_filter = vec!["LoadBalancer".into()]);
+    assert_eq!(needs(&np, &lb_only), Needs::default());
+    assert_eq!(needs(&headless, &lb_only), Needs::default());
+    let targeted = with_annotations(np.clone(), &[("external-dns.kubernetes.io/target", "1.2.3.4")]);
+    assert_eq!(needs(&targeted, &c), Needs::default());
+    let ignore = cfg(|f| f.ignore_hostname_annotation = true);
+    assert_eq!(needs(&np, &ignore), Needs::default());
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use exodns_sources::{SourceConfig, SourceKind, manifest};
+use exodns_sources::{SourceConfig, SourceKind, Watched, manifest};
 
 fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
@@ -41,7 +41,7 @@ fn sources_select_their_objects() {
     assert_eq!(lines(&[SourceKind::Ingress]), vec!["shop.example.org A 203.0.113.20 (ingress/default/shop)"]);
     assert_eq!(lines(&[SourceKind::GatewayHttpRoute, SourceKind::GatewayGrpcRoute]).len(), 2);
     assert_eq!(lines(&[SourceKind::Crd]).len(), 4);
-    assert!(lines(&[SourceKind::Node, SourceKind::Pod, SourceKind::Manifest]).is_empty());
+    assert!(lines(&[SourceKind::Node, SourceKind::Pod]).is_empty());
 }
 
 #[test]
@@ -50,12 +50,12 @@ fn examples_decode_as_typed_objects() {
     let o = &loaded.objects;
     assert_eq!(
         (
-            o.services.len(),
-            o.ingresses.len(),
-            o.gateways.len(),
-            o.http_routes.len(),
-            o.grpc_routes.len(),
-            o.dns_endpoints.len()
+            o.count(Watched::Services),
+            o.count(Watched::Ingresses),
+            o.count(Watched::Gateways),
+            o.count(Watched::HttpRoutes),
+            o.count(Watched::GrpcRoutes),
+            o.count(Watched::DnsEndpoints)
         ),
         (2, 1, 1, 1, 1, 1)
     );

@@ -14,7 +14,7 @@ use exodns_core::ObjectRef;
 use exodns_core::source::{ObjectSource, SourceEvent, SourceHealth, SourceOutput};
 use exodns_kube::rbac::cluster_sources;
 use exodns_kube::{KubeClient, KubeSettings, KubeSource, Watched};
-use exodns_sources::cluster::ClusterView;
+use exodns_sources::ClusterViewExt;
 use exodns_sources::{Objects, SourceConfig, SourceFlags, SourceKind};
 use exodns_testbed::kube::KubeApiserver;
 use exodns_testbed::wait_until_async;
@@ -86,7 +86,7 @@ impl Events {
 
 fn start_source(client: KubeClient, sources: &[SourceKind], cfg: SourceConfig) -> (KubeSource, Events) {
     let (tx, rx) = mpsc::channel(1024);
-    let source = KubeSource::start(client, sources, cfg, tx).expect("KubeSource::start");
+    let source = KubeSource::start(client, sources, cfg, tx);
     (source, Events::spawn(rx))
 }
 
@@ -333,7 +333,7 @@ async fn kube_watches_match_the_sources() {
     }
     let node = source.node("node-1").unwrap();
     assert!(node.status.as_ref().unwrap().images.is_none());
-    let web = ClusterView::services(&source, Some("apps"))
+    let web = ClusterViewExt::services(&source, Some("apps"))
         .into_iter()
         .find(|s| s.metadata.name.as_deref() == Some("web"))
         .unwrap();

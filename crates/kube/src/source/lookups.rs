@@ -1,84 +1,66 @@
-//! The shared state's lookups, and starting the watches the sources need on demand.
+//! The shared state's lookups, what a change means for the enabled sources, and starting the
+//! watches they need — all through the source kinds' descriptions.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use exodns_core::ObjectRef;
 use exodns_core::source::SourceEvent;
-use exodns_sources::SourceKind;
-use exodns_sources::types::{DNSEndpoint, GRPCRoute, Gateway, GatewayRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute};
-use k8s_openapi::api::core::v1::{Namespace, Node, ObjectReference, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::Ingress;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::runtime::watcher::{self};
+use exodns_sources::cluster::{AnyArc, ClusterView};
+use exodns_sources::kind::{AnyObject, Change, Filter, Source, SourceVisitor, watch_filters};
+use exodns_sources::resource::ResourceVisitor;
+use exodns_sources::{ObjectType, SourceKind, Watched};
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::runtime::watcher;
 use tracing::{debug, info};
 
-use crate::cache::Cache;
-use crate::resources::Watched;
+use crate::cache::Key;
 
-use super::dependents::Needs;
 use super::watch::{name_sources, run};
 use super::{Shared, lock};
 
+impl ClusterView for Shared {
+    fn list_any(&self, resource: Watched, namespace: Option<&str>) -> Vec<AnyArc> {
+        self.caches.of(resource).list_any(namespace)
+    }
+
+    fn get_any(&self, resource: Watched, namespace: &str, name: &str) -> Option<AnyArc> {
+        self.caches.of(resource).get_any(namespace, name)
+    }
+}
+
 impl Shared {
+    /// The `apiVersion` discovery chose for `w`, or the one exodns prefers.
+    pub(super) fn served_api_version(&self, w: Watched) -> String {
+        lock(&self.watches)
+            .get(&w)
+            .and_then(|st| st.api.as_ref().map(|a| a.api_version.clone()))
+            .unwrap_or_else(|| w.api_version(w.versions()[0]))
+    }
+
     /// The object an Event regards: its kind, the API version it is served at, and its uid.
     pub(super) fn regarding(&self, object: &ObjectRef) -> Option<ObjectReference> {
-        let ns = object.namespace.as_deref().unwrap_or_default();
-        let name = object.name.as_str();
-        fn uid<K: k8s_openapi::Metadata<Ty = ObjectMeta>>(o: Option<Arc<K>>) -> Option<Option<String>> {
-            o.map(|o| o.metadata().uid.clone())
+        struct Regarding<'a> {
+            shared: &'a Shared,
+            object: &'a ObjectRef,
         }
-        let served = |w: Watched, fallback: &str| -> String {
-            lock(&self.watches)
-                .get(&w)
-                .and_then(|st| st.api.as_ref().map(|a| a.api_version.clone()))
-                .unwrap_or_else(|| fallback.to_owned())
-        };
-        let (api_version, kind, uid) = match object.kind.as_str() {
-            "service" => ("v1".to_owned(), "Service", uid(self.services.get(ns, name))?),
-            "ingress" => ("networking.k8s.io/v1".to_owned(), "Ingress", uid(self.ingresses.get(ns, name))?),
-            "httproute" => (
-                served(Watched::HttpRoutes, "gateway.networking.k8s.io/v1"),
-                "HTTPRoute",
-                uid(self.http_routes.get(ns, name))?,
-            ),
-            "grpcroute" => (
-                served(Watched::GrpcRoutes, "gateway.networking.k8s.io/v1"),
-                "GRPCRoute",
-                uid(self.grpc_routes.get(ns, name))?,
-            ),
-            "tlsroute" => (
-                served(Watched::TlsRoutes, "gateway.networking.k8s.io/v1"),
-                "TLSRoute",
-                uid(self.tls_routes.get(ns, name))?,
-            ),
-            "tcproute" => (
-                served(Watched::TcpRoutes, "gateway.networking.k8s.io/v1"),
-                "TCPRoute",
-                uid(self.tcp_routes.get(ns, name))?,
-            ),
-            "udproute" => (
-                served(Watched::UdpRoutes, "gateway.networking.k8s.io/v1"),
-                "UDPRoute",
-                uid(self.udp_routes.get(ns, name))?,
-            ),
-            "crd" => (
-                served(Watched::DnsEndpoints, "externaldns.k8s.io/v1alpha1"),
-                "DNSEndpoint",
-                uid(self.dns_endpoints.get(ns, name))?,
-            ),
-            "node" => ("v1".to_owned(), "Node", uid(self.nodes.get("", name))?),
-            "pod" => ("v1".to_owned(), "Pod", uid(self.pods.get(ns, name))?),
-            _ => return None,
-        };
-        Some(ObjectReference {
-            api_version: Some(api_version),
-            kind: Some(kind.to_owned()),
-            name: Some(name.to_owned()),
-            namespace: object.namespace.clone(),
-            uid,
-            ..ObjectReference::default()
-        })
+        impl SourceVisitor for Regarding<'_> {
+            type Output = Option<ObjectReference>;
+            fn visit<S: Source>(self) -> Option<ObjectReference> {
+                let (o, w) = (self.object, S::Object::RESOURCE);
+                let ns = o.namespace.as_deref().unwrap_or_default();
+                let found = self.shared.caches.get::<S::Object>().get(ns, &o.name)?;
+                Some(ObjectReference {
+                    api_version: Some(self.shared.served_api_version(w)),
+                    kind: Some(w.kind().to_owned()),
+                    name: Some(o.name.clone()),
+                    namespace: o.namespace.clone(),
+                    uid: k8s_openapi::Metadata::metadata(found.as_ref()).uid.clone(),
+                    ..ObjectReference::default()
+                })
+            }
+        }
+        SourceKind::from_label(&object.kind)?.visit(Regarding { shared: self, object })
     }
 
     pub(super) fn enabled(&self, s: SourceKind) -> bool {
@@ -87,69 +69,72 @@ impl Shared {
 
     /// `source gateway-tcproute` / `sources service, pod`: the enabled sources that read `w`.
     pub(super) fn sources_of(&self, w: Watched) -> String {
-        let names: Vec<&str> = self
-            .sources
-            .iter()
-            .filter(|s| Watched::primary(**s).contains(&w) || Watched::on_demand(**s).contains(&w))
-            .map(|s| s.as_str())
-            .collect();
+        let names: Vec<&str> = self.sources.iter().filter(|s| s.read(w).is_some()).map(|s| s.as_str()).collect();
         name_sources(&names)
     }
 
     pub(super) fn cache_len(&self, w: Watched) -> usize {
-        match w {
-            Watched::Services => self.services.len(),
-            Watched::EndpointSlices => self.slices.len(),
-            Watched::Pods => self.pods.len(),
-            Watched::Nodes => self.nodes.len(),
-            Watched::Namespaces => self.namespaces.len(),
-            Watched::Ingresses => self.ingresses.len(),
-            Watched::Gateways => self.gateways.len(),
-            Watched::HttpRoutes => self.http_routes.len(),
-            Watched::GrpcRoutes => self.grpc_routes.len(),
-            Watched::TlsRoutes => self.tls_routes.len(),
-            Watched::TcpRoutes => self.tcp_routes.len(),
-            Watched::UdpRoutes => self.udp_routes.len(),
-            Watched::DnsEndpoints => self.dns_endpoints.len(),
+        self.caches.of(w).len()
+    }
+
+    /// What `change` (an object of any watched resource) means for the enabled sources: the
+    /// objects whose endpoints may differ, into `out`. Starts the watches `change.new` makes
+    /// necessary first.
+    pub(super) fn changed(self: &Arc<Self>, change: &Change<'_>, out: &mut Vec<ObjectRef>) {
+        struct Changed<'a> {
+            shared: &'a Arc<Shared>,
+            kind: SourceKind,
+            change: &'a Change<'a>,
+            out: &'a mut Vec<ObjectRef>,
+        }
+        impl SourceVisitor for Changed<'_> {
+            type Output = ();
+            fn visit<S: Source>(self) {
+                let Some(w) = self.change.resource() else { return };
+                if self.kind.read(w).is_none() {
+                    return;
+                }
+                let cfg = &self.shared.cfg;
+                if let Some(new) = self.change.new {
+                    for needed in S::needs(new, cfg) {
+                        self.shared.ensure(needed, self.kind);
+                    }
+                }
+                if w == S::Object::RESOURCE {
+                    let object = self.change.either::<S::Object>().expect("an object of the source's type");
+                    self.out.push(S::object_ref(k8s_openapi::Metadata::metadata(object)));
+                } else {
+                    S::dependents(self.change, self.shared.as_ref(), cfg, self.out);
+                }
+            }
+        }
+        for kind in &self.sources {
+            kind.visit(Changed { shared: self, kind: *kind, change, out });
         }
     }
 
-    /// Calls `f` for every route of the enabled route sources (in `namespace`, or all).
-    pub(super) fn each_route(&self, namespace: Option<&str>, f: &mut dyn FnMut(&dyn GatewayRoute)) {
-        fn each<R: GatewayRoute>(c: &Cache<R>, ns: Option<&str>, f: &mut dyn FnMut(&dyn GatewayRoute)) {
-            for r in c.list(ns) {
-                f(r.as_ref());
+    /// After a full list of `K`: starts the watches its objects make necessary.
+    pub(super) fn listed<K: ObjectType>(self: &Arc<Self>, objects: &BTreeMap<Key, Arc<K>>) {
+        struct Listed<'a, K> {
+            shared: &'a Arc<Shared>,
+            kind: SourceKind,
+            objects: &'a BTreeMap<Key, Arc<K>>,
+        }
+        impl<K: ObjectType> SourceVisitor for Listed<'_, K> {
+            type Output = ();
+            fn visit<S: Source>(self) {
+                if self.kind.read(K::RESOURCE).is_none() {
+                    return;
+                }
+                for o in self.objects.values() {
+                    for needed in S::needs(AnyObject::new(o.as_ref()), &self.shared.cfg) {
+                        self.shared.ensure(needed, self.kind);
+                    }
+                }
             }
         }
-        for src in &self.sources {
-            match src {
-                SourceKind::GatewayHttpRoute => each(&self.http_routes, namespace, f),
-                SourceKind::GatewayGrpcRoute => each(&self.grpc_routes, namespace, f),
-                SourceKind::GatewayTlsRoute => each(&self.tls_routes, namespace, f),
-                SourceKind::GatewayTcpRoute => each(&self.tcp_routes, namespace, f),
-                SourceKind::GatewayUdpRoute => each(&self.udp_routes, namespace, f),
-                _ => {}
-            }
-        }
-    }
-
-    pub(super) fn start_needed(self: &Arc<Self>, n: Needs, by: SourceKind) {
-        if n.slices {
-            self.ensure(Watched::EndpointSlices, by);
-        }
-        if n.pods {
-            self.ensure(Watched::Pods, by);
-        }
-        if n.nodes {
-            self.ensure(Watched::Nodes, by);
-        }
-    }
-
-    pub(super) fn ensure_for_routes(self: &Arc<Self>, w: Watched) {
-        for src in self.sources.clone() {
-            if Watched::on_demand(src).contains(&w) && Watched::primary(src).contains(&Watched::Gateways) {
-                self.ensure(w, src);
-            }
+        for kind in &self.sources {
+            kind.visit(Listed { shared: self, kind: *kind, objects });
         }
     }
 
@@ -167,69 +152,53 @@ impl Shared {
         if !start {
             return;
         }
-        if Watched::primary(by).contains(&w) {
-            debug!(resource = %w, source = %by, "starting watch");
-        } else {
+        if by.read(w).is_some_and(|r| r.on_demand) {
             info!(resource = %w, source = %by, "starting watch (an object needs it)");
+        } else {
+            debug!(resource = %w, source = %by, "starting watch");
         }
-        let s = self.clone();
-        let task = self.runtime.spawn(async move {
-            match w {
-                Watched::Services => run::<Service>(s).await,
-                Watched::EndpointSlices => run::<EndpointSlice>(s).await,
-                Watched::Pods => run::<Pod>(s).await,
-                Watched::Nodes => run::<Node>(s).await,
-                Watched::Namespaces => run::<Namespace>(s).await,
-                Watched::Ingresses => run::<Ingress>(s).await,
-                Watched::Gateways => run::<Gateway>(s).await,
-                Watched::HttpRoutes => run::<HTTPRoute>(s).await,
-                Watched::GrpcRoutes => run::<GRPCRoute>(s).await,
-                Watched::TlsRoutes => run::<TLSRoute>(s).await,
-                Watched::TcpRoutes => run::<TCPRoute>(s).await,
-                Watched::UdpRoutes => run::<UDPRoute>(s).await,
-                Watched::DnsEndpoints => run::<DNSEndpoint>(s).await,
+        struct Spawn(Arc<Shared>);
+        impl ResourceVisitor for Spawn {
+            type Output = tokio::task::JoinHandle<()>;
+            fn visit<K: ObjectType>(self) -> Self::Output {
+                let s = self.0;
+                s.runtime.clone().spawn(run::<K>(s))
             }
-        });
+        }
+        let task = w.visit(Spawn(self.clone()));
         lock(&self.tasks).push(task.abort_handle());
     }
 
-    /// Namespace scope of a watch: `--namespace`, or `--gateway-namespace` for Gateways.
+    /// Namespace scope of a watch: `--namespace` or `--gateway-namespace` when every enabled
+    /// source that reads `w` limits it so.
     pub(super) fn scope(&self, w: Watched) -> Option<&str> {
-        match w {
-            Watched::Nodes | Watched::Namespaces => None,
-            Watched::Gateways => self.cfg.gateway_namespace.as_deref(),
-            _ => self.cfg.namespace.as_deref(),
+        match watch_filters(&self.sources, w).namespace {
+            _ if !w.namespaced() => None,
+            Filter::None => None,
+            Filter::Sources => self.cfg.namespace.as_deref(),
+            Filter::Gateways => self.cfg.gateway_namespace.as_deref(),
         }
     }
 
-    /// List+watch settings of a watch: label selectors where the watched objects are read
-    /// only by the source the filter is for, and the pods of the `service` source without
-    /// finished ones.
+    /// List+watch settings of a watch: the label and field selectors every enabled source that
+    /// reads `w` applies.
     pub(crate) fn watcher_config(&self, w: Watched) -> watcher::Config {
         // Served from the apiserver's watch cache in one answer, as client-go's informers do:
         // with a page size, kube-rs leaves out `resourceVersion=0` and the apiserver pages from
         // etcd (20 requests for 10 000 Services, each behind the --kube-api-qps limiter).
         let mut c = watcher::Config::default().any_semantic();
         c.page_size = None;
-        let selector = match w {
-            Watched::Services
-            | Watched::Ingresses
-            | Watched::HttpRoutes
-            | Watched::GrpcRoutes
-            | Watched::TlsRoutes
-            | Watched::TcpRoutes
-            | Watched::UdpRoutes
-            | Watched::DnsEndpoints => Some(&self.cfg.label_filter),
-            Watched::Gateways => Some(&self.cfg.gateway_label_filter),
-            _ => None,
+        let filters = watch_filters(&self.sources, w);
+        let selector = match filters.labels {
+            Filter::None => None,
+            Filter::Sources => Some(&self.cfg.label_filter),
+            Filter::Gateways => Some(&self.cfg.gateway_label_filter),
         };
         if let Some(sel) = selector.filter(|s| !s.is_empty()) {
             c = c.labels(&sel.to_string());
         }
-        if w == Watched::Pods && !self.enabled(SourceKind::Pod) {
-            // Headless Services publish ready or not-ready endpoints of pods that still run;
-            // NodePort with `Local` looks at running pods. Finished pods are never read.
-            c = c.fields("status.phase!=Succeeded,status.phase!=Failed");
+        if let Some(fields) = filters.fields {
+            c = c.fields(fields);
         }
         c
     }

@@ -21,24 +21,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use exodns_core::source::{SourceEvent, SourceHealth};
-use exodns_sources::types::{DNSEndpoint, GRPCRoute, Gateway, HTTPRoute, TCPRoute, TLSRoute, UDPRoute};
-use exodns_sources::{SourceConfig, SourceKind};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::Ingress;
+use exodns_sources::resource::Strip;
+use exodns_sources::{SourceConfig, SourceKind, Watched};
 use kube::core::ApiResource;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use crate::cache::Cache;
+use crate::cache::Caches;
 use crate::client::KubeClient;
-use crate::error::KubeError;
 use crate::events::EventSink;
-use crate::resources::Watched;
-use crate::strip::Strip;
 
-mod dependents;
 mod lookups;
 #[cfg(test)]
 mod tests;
@@ -108,24 +101,12 @@ pub(crate) struct Shared {
     sources: Vec<SourceKind>,
     events: mpsc::Sender<SourceEvent>,
     runtime: tokio::runtime::Handle,
-    services: Cache<Service>,
-    slices: Cache<EndpointSlice>,
-    pods: Cache<Pod>,
-    nodes: Cache<Node>,
-    namespaces: Cache<Namespace>,
-    ingresses: Cache<Ingress>,
-    gateways: Cache<Gateway>,
-    http_routes: Cache<HTTPRoute>,
-    grpc_routes: Cache<GRPCRoute>,
-    tls_routes: Cache<TLSRoute>,
-    tcp_routes: Cache<TCPRoute>,
-    udp_routes: Cache<UDPRoute>,
-    dns_endpoints: Cache<DNSEndpoint>,
+    caches: Caches,
     watches: Mutex<BTreeMap<Watched, WatchState>>,
     last_health: Mutex<Vec<SourceHealth>>,
     tasks: Mutex<Vec<AbortHandle>>,
-    /// DNSEndpoint status writes under way: (namespace, name, generation).
-    status_writes: Mutex<HashSet<(String, String, i64)>>,
+    /// Status writes under way: (kind label, namespace, name, patch).
+    status_writes: Mutex<HashSet<(&'static str, String, String, String)>>,
     /// Kubernetes Events on source objects.
     events_out: EventSink,
     /// Woken when the apiserver answers again after watches found it unreachable.
@@ -137,41 +118,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The kind in [`ObjectRef`]s (upstream's `resource` label) of a source's objects.
-pub fn object_kind(source: SourceKind) -> Option<&'static str> {
-    Some(match source {
-        SourceKind::Service => "service",
-        SourceKind::Ingress => "ingress",
-        SourceKind::GatewayHttpRoute => "httproute",
-        SourceKind::GatewayGrpcRoute => "grpcroute",
-        SourceKind::GatewayTlsRoute => "tlsroute",
-        SourceKind::GatewayTcpRoute => "tcproute",
-        SourceKind::GatewayUdpRoute => "udproute",
-        SourceKind::Crd => "crd",
-        SourceKind::Node => "node",
-        SourceKind::Pod => "pod",
-        SourceKind::Manifest => return None,
-    })
-}
-
 impl KubeSource {
     /// Starts the watches of `sources` (discovery first for custom resources) and returns at
     /// once; `events` hears of every change. Must be called inside a Tokio runtime.
-    /// `manifest` is not a cluster source and is refused.
     pub fn start(
         client: KubeClient,
         sources: &[SourceKind],
         cfg: SourceConfig,
         events: mpsc::Sender<SourceEvent>,
-    ) -> Result<KubeSource, KubeError> {
+    ) -> KubeSource {
         let mut kinds: Vec<SourceKind> = Vec::new();
         for s in sources {
-            if *s == SourceKind::Manifest {
-                return Err(KubeError::Config {
-                    setting: "--source",
-                    message: "manifest is read from files, not watched; it is not a cluster source".into(),
-                });
-            }
             if !kinds.contains(s) {
                 kinds.push(*s);
             }
@@ -185,19 +142,7 @@ impl KubeSource {
             sources: kinds,
             events,
             runtime,
-            services: Cache::default(),
-            slices: Cache::default(),
-            pods: Cache::default(),
-            nodes: Cache::default(),
-            namespaces: Cache::default(),
-            ingresses: Cache::default(),
-            gateways: Cache::default(),
-            http_routes: Cache::default(),
-            grpc_routes: Cache::default(),
-            tls_routes: Cache::default(),
-            tcp_routes: Cache::default(),
-            udp_routes: Cache::default(),
-            dns_endpoints: Cache::default(),
+            caches: Caches::new(),
             watches: Mutex::new(BTreeMap::new()),
             last_health: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
@@ -221,12 +166,12 @@ impl KubeSource {
             lock(&shared.tasks).push(task.abort_handle());
         }
         for src in shared.sources.clone() {
-            for w in Watched::primary(src) {
-                shared.ensure(*w, src);
+            for read in src.spec().reads.iter().filter(|r| !r.on_demand) {
+                shared.ensure(read.resource, src);
             }
         }
         *lock(&shared.last_health) = shared.compute_health();
-        Ok(KubeSource { shared })
+        KubeSource { shared }
     }
 
     /// The state of every started watch.

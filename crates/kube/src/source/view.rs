@@ -1,126 +1,120 @@
 //! [`ClusterView`] and [`ObjectSource`] over the caches.
 
-use std::sync::Arc;
-
 use exodns_core::ObjectRef;
-use exodns_core::source::{ObjectNote, ObjectSource, SourceHealth};
-use exodns_sources::cluster::{ClusterView, SERVICE_NAME_LABEL};
-use exodns_sources::types::{DNSEndpoint, Gateway};
-use exodns_sources::{SourceKind, SourceOutput};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
+use exodns_core::source::{ObjectNote, ObjectSource, SourceHealth, SourceOutput};
+use exodns_sources::cluster::{AnyArc, ClusterView};
+use exodns_sources::kind::{Source, SourceVisitor};
+use exodns_sources::{ObjectType, SourceKind, Watched};
 use kube::api::{Api, Patch, PatchParams};
+use std::sync::Arc;
 use tracing::{debug, warn};
 
 use crate::error::KubeError;
-use crate::resources::{Obj, Watched};
+use crate::resources::Obj;
 
-use super::{KubeSource, lock, object_kind};
+use super::{KubeSource, Shared, lock};
 
 impl ClusterView for KubeSource {
-    fn services(&self, namespace: Option<&str>) -> Vec<Arc<Service>> {
-        self.shared.services.list(namespace)
+    fn list_any(&self, resource: Watched, namespace: Option<&str>) -> Vec<AnyArc> {
+        self.shared.list_any(resource, namespace)
     }
 
-    fn pods(&self, namespace: &str) -> Vec<Arc<Pod>> {
-        self.shared.pods.list(Some(namespace))
+    fn get_any(&self, resource: Watched, namespace: &str, name: &str) -> Option<AnyArc> {
+        self.shared.get_any(resource, namespace, name)
     }
+}
 
-    fn nodes(&self) -> Vec<Arc<Node>> {
-        self.shared.nodes.list(None)
-    }
+/// The objects of one source in the caches.
+struct Objects<'a>(&'a Shared);
 
-    fn endpoint_slices(&self, namespace: &str, service: &str) -> Vec<Arc<EndpointSlice>> {
-        self.shared
-            .slices
-            .list(Some(namespace))
-            .into_iter()
-            .filter(|s| {
-                s.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)).map(String::as_str) == Some(service)
+impl SourceVisitor for Objects<'_> {
+    type Output = Vec<ObjectRef>;
+    fn visit<S: Source>(self) -> Vec<ObjectRef> {
+        let keys = self.0.caches.get::<S::Object>().keys();
+        keys.into_iter()
+            .map(|(ns, name)| {
+                if ns.is_empty() {
+                    ObjectRef::cluster(S::LABEL, &name)
+                } else {
+                    ObjectRef::namespaced(S::LABEL, &ns, &name)
+                }
             })
             .collect()
     }
+}
 
-    fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
-        self.shared.namespaces.get("", name)
+/// The endpoints of one object of one source, if it is in the caches.
+struct Endpoints<'a> {
+    shared: &'a Shared,
+    object: &'a ObjectRef,
+}
+
+impl SourceVisitor for Endpoints<'_> {
+    type Output = Option<SourceOutput>;
+    fn visit<S: Source>(self) -> Option<SourceOutput> {
+        let ns = self.object.namespace.as_deref().unwrap_or_default();
+        let found = self.shared.caches.get::<S::Object>().get(ns, &self.object.name)?;
+        Some(S::endpoints(&found, self.shared, &self.shared.cfg))
     }
+}
 
-    fn gateways(&self, namespace: Option<&str>) -> Vec<Arc<Gateway>> {
-        self.shared.gateways.list(namespace)
+/// Writes the status of one published object, if its source has a status writer.
+struct WriteStatus<'a> {
+    shared: &'a Arc<Shared>,
+    object: &'a ObjectRef,
+}
+
+impl SourceVisitor for WriteStatus<'_> {
+    type Output = ();
+    fn visit<S: Source>(self) {
+        let Some(status) = S::STATUS else { return };
+        let s = self.shared;
+        let ns = self.object.namespace.clone().unwrap_or_default();
+        let name = self.object.name.clone();
+        let Some(obj) = s.caches.get::<S::Object>().get(&ns, &name) else { return };
+        let Some(patch) = status(&obj) else { return };
+        let Some(ar) = lock(&s.watches).get(&S::Object::RESOURCE).and_then(|st| st.api.clone()) else {
+            return;
+        };
+        let key = (S::LABEL, ns.clone(), name.clone(), patch.to_string());
+        if !lock(&s.status_writes).insert(key.clone()) {
+            return;
+        }
+        let api: Api<Obj<S::Object>> = if S::Object::RESOURCE.namespaced() {
+            Api::namespaced_with(s.client.client().clone(), &ns, &ar)
+        } else {
+            Api::all_with(s.client.client().clone(), &ar)
+        };
+        let shared = s.clone();
+        let object = self.object.to_string();
+        s.runtime.spawn(async move {
+            match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(_) => debug!(%object, %patch, "status written"),
+                Err(kube::Error::Api(st)) if st.code == 404 => debug!(%object, "gone before its status was written"),
+                Err(e) => {
+                    let e = KubeError::from_kube(&e);
+                    warn!(%object, error_kind = e.metric_label(), "cannot write its status: {e}")
+                }
+            }
+            lock(&shared.status_writes).remove(&key);
+        });
     }
+}
 
-    fn node(&self, name: &str) -> Option<Arc<Node>> {
-        self.shared.nodes.get("", name)
-    }
-
-    fn gateway(&self, namespace: &str, name: &str) -> Option<Arc<Gateway>> {
-        self.shared.gateways.get(namespace, name)
+impl KubeSource {
+    /// The enabled kind whose objects `object` names.
+    fn kind_of(&self, object: &ObjectRef) -> Option<SourceKind> {
+        SourceKind::from_label(&object.kind).filter(|k| self.shared.enabled(*k))
     }
 }
 
 impl ObjectSource for KubeSource {
     fn objects(&self) -> Vec<ObjectRef> {
-        let s = &self.shared;
-        let mut refs = Vec::new();
-        for src in &s.sources {
-            let Some(kind) = object_kind(*src) else {
-                continue;
-            };
-            let keys = match src {
-                SourceKind::Service => s.services.keys(),
-                SourceKind::Ingress => s.ingresses.keys(),
-                SourceKind::GatewayHttpRoute => s.http_routes.keys(),
-                SourceKind::GatewayGrpcRoute => s.grpc_routes.keys(),
-                SourceKind::GatewayTlsRoute => s.tls_routes.keys(),
-                SourceKind::GatewayTcpRoute => s.tcp_routes.keys(),
-                SourceKind::GatewayUdpRoute => s.udp_routes.keys(),
-                SourceKind::Crd => s.dns_endpoints.keys(),
-                SourceKind::Node => s.nodes.keys(),
-                SourceKind::Pod => s.pods.keys(),
-                SourceKind::Manifest => Vec::new(),
-            };
-            refs.extend(keys.into_iter().map(|(ns, name)| {
-                if ns.is_empty() { ObjectRef::cluster(kind, &name) } else { ObjectRef::namespaced(kind, &ns, &name) }
-            }));
-        }
-        refs
+        self.shared.sources.iter().flat_map(|src| src.visit(Objects(&self.shared))).collect()
     }
 
     fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
-        let s = &self.shared;
-        let ns = object.namespace.as_deref().unwrap_or_default();
-        let name = object.name.as_str();
-        let cfg = &s.cfg;
-        let on = |k: SourceKind| s.enabled(k);
-        Some(match object.kind.as_str() {
-            "service" if on(SourceKind::Service) => {
-                exodns_sources::service::endpoints(s.services.get(ns, name)?.as_ref(), self, cfg)
-            }
-            "ingress" if on(SourceKind::Ingress) => {
-                exodns_sources::ingress::endpoints(s.ingresses.get(ns, name)?.as_ref(), cfg)
-            }
-            "httproute" if on(SourceKind::GatewayHttpRoute) => {
-                exodns_sources::gateway::endpoints(s.http_routes.get(ns, name)?.as_ref(), self, cfg)
-            }
-            "grpcroute" if on(SourceKind::GatewayGrpcRoute) => {
-                exodns_sources::gateway::endpoints(s.grpc_routes.get(ns, name)?.as_ref(), self, cfg)
-            }
-            "tlsroute" if on(SourceKind::GatewayTlsRoute) => {
-                exodns_sources::gateway::endpoints(s.tls_routes.get(ns, name)?.as_ref(), self, cfg)
-            }
-            "tcproute" if on(SourceKind::GatewayTcpRoute) => {
-                exodns_sources::gateway::endpoints(s.tcp_routes.get(ns, name)?.as_ref(), self, cfg)
-            }
-            "udproute" if on(SourceKind::GatewayUdpRoute) => {
-                exodns_sources::gateway::endpoints(s.udp_routes.get(ns, name)?.as_ref(), self, cfg)
-            }
-            "crd" if on(SourceKind::Crd) => {
-                exodns_sources::crd::endpoints(s.dns_endpoints.get(ns, name)?.as_ref(), cfg)
-            }
-            "node" if on(SourceKind::Node) => exodns_sources::node::endpoints(s.nodes.get("", name)?.as_ref(), cfg),
-            "pod" if on(SourceKind::Pod) => exodns_sources::pod::endpoints(s.pods.get(ns, name)?.as_ref(), self, cfg),
-            _ => return None,
-        })
+        self.kind_of(object)?.visit(Endpoints { shared: &self.shared, object })
     }
 
     fn health(&self) -> Vec<SourceHealth> {
@@ -134,43 +128,12 @@ impl ObjectSource for KubeSource {
         }
     }
 
-    /// DNSEndpoint: writes `status.observedGeneration` (merge patch of the status subresource)
-    /// in the background; failures are logged and the next publish tries again.
+    /// The object's status, for sources that write one (DNSEndpoint's
+    /// `status.observedGeneration`): a merge patch of the status subresource, in the
+    /// background; failures are logged and the next publish tries again.
     fn published(&self, object: &ObjectRef) {
-        let s = &self.shared;
-        if object.kind != "crd" || !s.enabled(SourceKind::Crd) {
-            return;
+        if let Some(kind) = self.kind_of(object) {
+            kind.visit(WriteStatus { shared: &self.shared, object });
         }
-        let ns = object.namespace.clone().unwrap_or_default();
-        let Some(obj) = s.dns_endpoints.get(&ns, &object.name) else {
-            return;
-        };
-        let Some(generation) = exodns_sources::crd::observed_generation_update(&obj) else {
-            return;
-        };
-        let Some(ar) = lock(&s.watches).get(&Watched::DnsEndpoints).and_then(|st| st.api.clone()) else {
-            return;
-        };
-        let key = (ns.clone(), object.name.clone(), generation);
-        if !lock(&s.status_writes).insert(key.clone()) {
-            return;
-        }
-        let api: Api<Obj<DNSEndpoint>> = Api::namespaced_with(s.client.client().clone(), &ns, &ar);
-        let shared = s.clone();
-        let name = object.name.clone();
-        s.runtime.spawn(async move {
-            let patch = serde_json::json!({"status": {"observedGeneration": generation}});
-            match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
-                Ok(_) => debug!(dnsendpoint = %format!("{ns}/{name}"), generation, "status.observedGeneration written"),
-                Err(kube::Error::Api(st)) if st.code == 404 => {
-                    debug!(dnsendpoint = %format!("{ns}/{name}"), "gone before its status was written")
-                }
-                Err(e) => {
-                    let e = KubeError::from_kube(&e);
-                    warn!(dnsendpoint = %format!("{ns}/{name}"), error_kind = e.metric_label(), "cannot write status.observedGeneration: {e}")
-                }
-            }
-            lock(&shared.status_writes).remove(&key);
-        });
     }
 }

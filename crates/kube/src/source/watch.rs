@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use exodns_core::error_chain;
 use exodns_core::source::{SourceEvent, SourceHealth};
+use exodns_sources::kind::Change;
+use exodns_sources::{ObjectType, Watched};
 use futures::StreamExt;
 use kube::api::Api;
 use kube::core::ApiResource;
@@ -16,9 +18,8 @@ use tracing::{debug, info, warn};
 
 use crate::cache::{Key, key_of};
 use crate::error::KubeError;
-use crate::resources::{Obj, Watched, discover};
+use crate::resources::{Obj, discover};
 
-use super::dependents::Kind;
 use super::{DISCOVERY_RETRY_FIRST, DISCOVERY_RETRY_MAX, ERROR_LOG_EVERY, PROBE_EVERY, Shared, WatchState, lock};
 
 impl Shared {
@@ -274,8 +275,8 @@ fn describe_watch_error(w: Watched, e: &watcher::Error) -> String {
 }
 
 /// One watch: discovery, then list+watch into the cache for as long as the source lives.
-pub(super) async fn run<K: Kind>(s: Arc<Shared>) {
-    let w = K::WATCHED;
+pub(super) async fn run<K: ObjectType>(s: Arc<Shared>) {
+    let w = K::RESOURCE;
     let ar = s.discover_until_served(w).await;
     let client = s.client.client().clone();
     let api: Api<Obj<K>> = match s.scope(w).filter(|_| w.namespaced()) {
@@ -327,9 +328,9 @@ pub(super) async fn run<K: Kind>(s: Arc<Shared>) {
             }
             Event::InitDone => {
                 let map = buffer.take().unwrap_or_default();
-                K::listed(&s, &map);
+                s.listed(&map);
                 let n = map.len();
-                K::cache(&s).replace(map);
+                s.caches.get::<K>().replace(map);
                 let first = s.update(w, |st| {
                     let first = !st.status.synced;
                     st.status.synced = true;
@@ -347,7 +348,7 @@ pub(super) async fn run<K: Kind>(s: Arc<Shared>) {
             Event::Apply(Obj(mut o)) => {
                 o.strip(&s.strip);
                 let new = Arc::new(o);
-                let old = K::cache(&s).insert(key_of(new.metadata()), new.clone());
+                let old = s.caches.get::<K>().insert(key_of(new.metadata()), new.clone());
                 let unchanged = old.as_deref().is_some_and(|o| K::same(o, &new));
                 s.update(w, |st| {
                     st.status.events += 1;
@@ -357,7 +358,7 @@ pub(super) async fn run<K: Kind>(s: Arc<Shared>) {
                     continue;
                 }
                 let mut out = Vec::new();
-                K::affected(&s, old.as_deref(), Some(&new), &mut out);
+                s.changed(&Change::new(old.as_deref(), Some(&new)), &mut out);
                 // A watch this object started counts before anyone hears of the object.
                 s.health_changed().await;
                 if !out.is_empty() {
@@ -366,7 +367,7 @@ pub(super) async fn run<K: Kind>(s: Arc<Shared>) {
             }
             Event::Delete(Obj(mut o)) => {
                 let key = key_of(o.metadata());
-                let old = match K::cache(&s).remove(&key) {
+                let old = match s.caches.get::<K>().remove(&key) {
                     Some(old) => old,
                     None => {
                         o.strip(&s.strip);
@@ -375,7 +376,7 @@ pub(super) async fn run<K: Kind>(s: Arc<Shared>) {
                 };
                 s.update(w, |st| st.status.events += 1);
                 let mut out = Vec::new();
-                K::affected(&s, Some(&old), None, &mut out);
+                s.changed(&Change::new(Some(old.as_ref()), None), &mut out);
                 if !out.is_empty() {
                     s.send(SourceEvent::Changed(out)).await;
                 }
@@ -385,7 +386,7 @@ pub(super) async fn run<K: Kind>(s: Arc<Shared>) {
     warn!(resource = %w, "watch stream ended");
 }
 
-fn watcher<K: Kind>(
+fn watcher<K: ObjectType>(
     api: Api<Obj<K>>,
     c: watcher::Config,
 ) -> impl futures::Stream<Item = watcher::Result<Event<Obj<K>>>> {

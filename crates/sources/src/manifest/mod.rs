@@ -6,23 +6,16 @@
 
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::Ingress;
-use serde::de::DeserializeOwned;
+use exodns_core::ObjectRef;
 use serde_json::Value;
 
-use std::sync::Arc;
-
-use exodns_core::ObjectRef;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
-use crate::cluster::{Object, Objects};
+use crate::SourceOutput;
+use crate::cluster::{ClusterViewExt, Object, Objects};
 use crate::common::object_ref;
 use crate::config::SourceConfig;
 use crate::error::Error;
-use crate::types::{DNSEndpoint, EXTERNALDNS_GROUP, GATEWAY_GROUP};
-use crate::{SourceKind, SourceOutput, crd, gateway, ingress, node, pod, service};
+use crate::kind::{Source, SourceKind, SourceVisitor};
+use crate::resource::{ObjectType, ResourceVisitor, Watched, is_namespaced};
 
 mod source;
 pub use source::ManifestSource;
@@ -204,10 +197,6 @@ fn split_documents(text: &str) -> Vec<(usize, &str)> {
         .collect()
 }
 
-fn typed<T: DeserializeOwned>(value: Value, what: &str) -> Result<T, String> {
-    serde_json::from_value(value).map_err(|e| format!("{what}: {e}"))
-}
-
 /// Decodes one object by `apiVersion` and `kind`; `Ok(None)` for kinds the sources do not read.
 fn decode(value: Value) -> Result<Option<Object>, String> {
     let api_version = value.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -227,31 +216,28 @@ fn decode(value: Value) -> Result<Option<Object>, String> {
             return Err(format!("{what}: metadata.{field}[{k:?}] is {v}; values must be strings (quote them in YAML)"));
         }
     }
-    let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or_default();
-    let obj = match (group, api_version.as_str(), kind.as_str()) {
-        (_, "v1", "Service") => Object::Service(typed::<Service>(value, &what)?),
-        (_, "v1", "Pod") => Object::Pod(typed::<Pod>(value, &what)?),
-        (_, "v1", "Node") => Object::Node(typed::<Node>(value, &what)?),
-        (_, "v1", "Namespace") => Object::Namespace(typed::<Namespace>(value, &what)?),
-        (_, "discovery.k8s.io/v1", "EndpointSlice") => Object::EndpointSlice(typed::<EndpointSlice>(value, &what)?),
-        (_, "networking.k8s.io/v1", "Ingress") => Object::Ingress(typed::<Ingress>(value, &what)?),
-        (GATEWAY_GROUP, _, "Gateway") => Object::Gateway(typed(value, &what)?),
-        (GATEWAY_GROUP, _, "HTTPRoute") => Object::HTTPRoute(typed(value, &what)?),
-        (GATEWAY_GROUP, _, "GRPCRoute") => Object::GRPCRoute(typed(value, &what)?),
-        (GATEWAY_GROUP, _, "TLSRoute") => Object::TLSRoute(typed(value, &what)?),
-        (GATEWAY_GROUP, _, "TCPRoute") => Object::TCPRoute(typed(value, &what)?),
-        (GATEWAY_GROUP, _, "UDPRoute") => Object::UDPRoute(typed(value, &what)?),
-        (EXTERNALDNS_GROUP, _, "DNSEndpoint") => Object::DNSEndpoint(typed::<DNSEndpoint>(value, &what)?),
-        _ => {
-            tracing::debug!(api_version, kind, "manifest object of a kind no source reads; skipped");
-            return Ok(None);
-        }
+    let Some(resource) = Watched::of(&api_version, &kind) else {
+        tracing::debug!(api_version, kind, "manifest object of a kind no source reads; skipped");
+        return Ok(None);
     };
-    Ok(Some(obj))
+    resource.visit(Decode { value, what: &what }).map(Some)
 }
 
-/// Runs the given sources over a set of objects and merges what they produce. `manifest` in
-/// `kinds` is ignored (it says where objects come from, not which source reads them).
+/// Decodes a value into the Rust type of its resource.
+struct Decode<'a> {
+    value: Value,
+    what: &'a str,
+}
+
+impl ResourceVisitor for Decode<'_> {
+    type Output = Result<Object, String>;
+    fn visit<K: ObjectType>(self) -> Result<Object, String> {
+        let object: K = serde_json::from_value(self.value).map_err(|e| format!("{}: {e}", self.what))?;
+        Ok(Object::new(object))
+    }
+}
+
+/// Runs the given sources over a set of objects and merges what they produce.
 pub fn endpoints(objects: &Objects, kinds: &[SourceKind], cfg: &SourceConfig) -> SourceOutput {
     per_object(objects, kinds, cfg).into_iter().map(|(_, out)| out).collect()
 }
@@ -259,50 +245,34 @@ pub fn endpoints(objects: &Objects, kinds: &[SourceKind], cfg: &SourceConfig) ->
 /// What each object makes, unmerged, keyed by the object (its `resource` label), for callers
 /// that track objects one by one (the controller).
 pub fn per_object(objects: &Objects, kinds: &[SourceKind], cfg: &SourceConfig) -> Vec<(ObjectRef, SourceOutput)> {
-    fn each<T, F>(out: &mut Vec<(ObjectRef, SourceOutput)>, kind: &str, list: &[Arc<T>], f: F)
-    where
-        T: k8s_openapi::Metadata<Ty = ObjectMeta>,
-        F: Fn(&T) -> SourceOutput,
-    {
-        for o in list {
-            // A nameless object makes only a diagnostic; it is still tracked, under an empty name.
-            let object =
-                object_ref(kind, o.metadata(), kind != "node").unwrap_or_else(|_| ObjectRef::cluster(kind, ""));
-            out.push((object, f(o)));
-        }
-    }
     let mut kinds = kinds.to_vec();
     kinds.sort();
     kinds.dedup();
     let mut out = Vec::new();
     for kind in kinds {
-        match kind {
-            SourceKind::Service => {
-                each(&mut out, "service", &objects.services, |o| service::endpoints(o, objects, cfg))
-            }
-            SourceKind::Ingress => each(&mut out, "ingress", &objects.ingresses, |o| ingress::endpoints(o, cfg)),
-            SourceKind::GatewayHttpRoute => {
-                each(&mut out, "httproute", &objects.http_routes, |o| gateway::endpoints(o, objects, cfg))
-            }
-            SourceKind::GatewayGrpcRoute => {
-                each(&mut out, "grpcroute", &objects.grpc_routes, |o| gateway::endpoints(o, objects, cfg))
-            }
-            SourceKind::GatewayTlsRoute => {
-                each(&mut out, "tlsroute", &objects.tls_routes, |o| gateway::endpoints(o, objects, cfg))
-            }
-            SourceKind::GatewayTcpRoute => {
-                each(&mut out, "tcproute", &objects.tcp_routes, |o| gateway::endpoints(o, objects, cfg))
-            }
-            SourceKind::GatewayUdpRoute => {
-                each(&mut out, "udproute", &objects.udp_routes, |o| gateway::endpoints(o, objects, cfg))
-            }
-            SourceKind::Crd => each(&mut out, "crd", &objects.dns_endpoints, |o| crd::endpoints(o, cfg)),
-            SourceKind::Node => each(&mut out, "node", &objects.nodes, |o| node::endpoints(o, cfg)),
-            SourceKind::Pod => each(&mut out, "pod", &objects.pods, |o| pod::endpoints(o, objects, cfg)),
-            SourceKind::Manifest => {}
-        }
+        kind.visit(PerObject { objects, cfg, out: &mut out });
     }
     out
+}
+
+/// Runs one source over its objects.
+struct PerObject<'a> {
+    objects: &'a Objects,
+    cfg: &'a SourceConfig,
+    out: &'a mut Vec<(ObjectRef, SourceOutput)>,
+}
+
+impl SourceVisitor for PerObject<'_> {
+    type Output = ();
+    fn visit<S: Source>(self) {
+        for o in self.objects.list::<S::Object>(None) {
+            // A nameless object makes only a diagnostic; it is still tracked, under an empty name.
+            let meta = k8s_openapi::Metadata::metadata(o.as_ref());
+            let object = object_ref(S::LABEL, meta, is_namespaced::<S::Object>())
+                .unwrap_or_else(|_| ObjectRef::cluster(S::LABEL, ""));
+            self.out.push((object, S::endpoints(&o, self.objects, self.cfg)));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -328,7 +298,7 @@ mod tests {
             Path::new("n.yaml"),
         );
         assert!(errors.is_empty(), "{errors:?}");
-        let Object::Node(n) = &objects[0] else { panic!("not a node") };
+        let n = objects[0].get::<k8s_openapi::api::core::v1::Node>().expect("a node");
         assert_eq!(n.metadata.name.as_deref(), Some("n"));
         let labels = n.metadata.labels.as_ref().unwrap();
         assert_eq!((labels["a"].as_str(), labels["b"].as_str(), labels["c"].as_str()), ("no", "0755", "on"));
@@ -356,7 +326,7 @@ mod tests {
             .unwrap();
         std::fs::write(dir.path().join("notes.txt"), "not yaml").unwrap();
         let loaded = load(dir.path()).unwrap();
-        assert_eq!(loaded.objects.nodes.len(), 2);
+        assert_eq!(loaded.objects.count(Watched::Nodes), 2);
         assert!(loaded.errors.is_empty());
         assert!(load(&dir.path().join("missing")).is_err());
     }

@@ -40,10 +40,9 @@ impl ManifestSource {
                 "--source=manifest needs --manifest-path (a file or a folder of Kubernetes YAML)",
             ));
         }
-        let selected: Vec<SourceKind> = kinds.iter().copied().filter(|k| *k != SourceKind::Manifest).collect();
         let source = ManifestSource {
             paths,
-            kinds: if selected.is_empty() { SourceKind::ALL.to_vec() } else { selected },
+            kinds: if kinds.is_empty() { SourceKind::ALL.to_vec() } else { kinds.to_vec() },
             cfg,
             snapshot: RwLock::default(),
         };

@@ -194,8 +194,9 @@ NetworkPolicy egress rule to the provider.
 {{- define "exodns.aesKeyDir" -}}/var/run/secrets/exodns/txt-aes{{- end }}
 
 {{/*
-RBAC rules of each source, the same as deploy/rbac/clusterrole.yaml and exodns_kube::rbac (tests in
-crates/it/tests/it/deploy.rs render each source alone and all of them, and compare the rules with
+RBAC rules of each source, the same as deploy/rbac/clusterrole.yaml and each source kind's description
+(crates/kube/src/rbac/tests.rs reads this table and compares every source's rules with its description;
+crates/it/tests/it/deploy/rbac.rs renders each source alone and all of them and compares the rules with
 exodns_kube::rbac::cluster_role and with that file, so they cannot drift apart).
 Each rule: apiGroups, resources, verbs. `cluster: true` marks cluster-scoped resources (dropped
 from the Role of a namespaced install, granted by a separate ClusterRole instead).

@@ -1,68 +1,16 @@
-//! The custom resources the sources read, with only the fields they use: Gateway API
-//! (`gateway.networking.k8s.io`) Gateways and Routes, and ExternalDNS's `DNSEndpoint`
-//! (`externaldns.k8s.io/v1alpha1`).
-//!
-//! They decode from JSON and YAML, ignore fields they do not know, and implement
-//! `k8s_openapi::Resource` + `Metadata`, which is what kube-rs needs to watch them.
+//! Gateway API (`gateway.networking.k8s.io`): Gateways and the route kinds.
 
-use std::collections::BTreeMap;
-
-use exodns_core::ProviderSpecific;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::{Deserialize, Serialize};
 
+use super::{Condition, resource};
+use crate::resource::{ObjectType, Served, Strip, Watched};
+
 /// The API group of the Gateway API.
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
-/// The API group of `DNSEndpoint`.
-pub const EXTERNALDNS_GROUP: &str = "externaldns.k8s.io";
 
-macro_rules! resource {
-    ($ty:ident, $group:literal, $version:literal, $kind:expr, $plural:literal) => {
-        impl k8s_openapi::Resource for $ty {
-            const API_VERSION: &'static str = concat!($group, "/", $version);
-            const GROUP: &'static str = $group;
-            const KIND: &'static str = $kind;
-            const VERSION: &'static str = $version;
-            const URL_PATH_SEGMENT: &'static str = $plural;
-            type Scope = k8s_openapi::NamespaceResourceScope;
-        }
-
-        impl k8s_openapi::Metadata for $ty {
-            type Ty = ObjectMeta;
-            fn metadata(&self) -> &ObjectMeta {
-                &self.metadata
-            }
-            fn metadata_mut(&mut self) -> &mut ObjectMeta {
-                &mut self.metadata
-            }
-        }
-    };
-}
-
-/// A status condition (`metav1.Condition`), lenient: only `type` and `status` are required.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Condition {
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub status: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_transition_time: Option<String>,
-}
-
-/// Whether `conditions` hold `type_` with status `True`.
-pub fn condition_is_true(conditions: &[Condition], type_: &str) -> bool {
-    conditions.iter().find(|c| c.type_ == type_).is_some_and(|c| c.status == "True")
-}
-
-// ---------------------------------------------------------------------------------------------
-// Gateway
+const GATEWAY_HINT: &str = "install the Gateway API CRDs (standard channel v1.6 or later serves every route kind as v1; \
+     older releases serve TCPRoute, UDPRoute and TLSRoute only in the experimental channel), or drop this --source";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -75,6 +23,20 @@ pub struct Gateway {
     pub status: Option<GatewayStatus>,
 }
 resource!(Gateway, "gateway.networking.k8s.io", "v1", "Gateway", "gateways");
+
+impl ObjectType for Gateway {
+    const RESOURCE: Watched = Watched::Gateways;
+    const VERSIONS: &'static [&'static str] = &["v1", "v1beta1"];
+    const SERVED: Served = Served::IfInstalled { hint: GATEWAY_HINT };
+
+    fn strip(&mut self, s: &Strip) {
+        self.metadata = s.meta(std::mem::take(&mut self.metadata));
+        self.spec.gateway_class_name = String::new();
+        if let Some(st) = &mut self.status {
+            st.conditions = Vec::new();
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -203,7 +165,7 @@ pub enum RouteKind {
 
 impl RouteKind {
     /// The `kind` of the object (`HTTPRoute`).
-    pub fn kind(self) -> &'static str {
+    pub const fn kind(self) -> &'static str {
         match self {
             RouteKind::Http => "HTTPRoute",
             RouteKind::Grpc => "GRPCRoute",
@@ -214,15 +176,15 @@ impl RouteKind {
     }
 
     /// The `apiVersion` exodns reads the kind with (as upstream v0.22 does).
-    pub fn api_version(self) -> &'static str {
+    pub const fn api_version(self) -> &'static str {
         match self {
             RouteKind::Tcp | RouteKind::Udp => "gateway.networking.k8s.io/v1alpha2",
-            _ => "gateway.networking.k8s.io/v1",
+            RouteKind::Http | RouteKind::Grpc | RouteKind::Tls => "gateway.networking.k8s.io/v1",
         }
     }
 
     /// The kind in the `resource` label (`httproute/ns/name`).
-    pub fn label(self) -> &'static str {
+    pub const fn label(self) -> &'static str {
         match self {
             RouteKind::Http => "httproute",
             RouteKind::Grpc => "grpcroute",
@@ -232,8 +194,19 @@ impl RouteKind {
         }
     }
 
+    /// Its `--source` name (`gateway-httproute`).
+    pub const fn source_name(self) -> &'static str {
+        match self {
+            RouteKind::Http => "gateway-httproute",
+            RouteKind::Grpc => "gateway-grpcroute",
+            RouteKind::Tls => "gateway-tlsroute",
+            RouteKind::Tcp => "gateway-tcproute",
+            RouteKind::Udp => "gateway-udproute",
+        }
+    }
+
     /// The listener protocol the route speaks (GRPC counts as HTTPS, as upstream has it).
-    pub fn protocol(self) -> &'static str {
+    pub const fn protocol(self) -> &'static str {
         match self {
             RouteKind::Http => "HTTP",
             RouteKind::Grpc => "HTTPS",
@@ -244,16 +217,30 @@ impl RouteKind {
     }
 }
 
+/// Route status cut down to what the gateway source reads: the `Accepted` condition of each
+/// parent.
+fn strip_route_status(status: &mut Option<RouteStatus>) {
+    for p in status.iter_mut().flat_map(|s| s.parents.iter_mut()) {
+        p.conditions.retain(|c| c.type_ == "Accepted");
+        for c in &mut p.conditions {
+            c.reason = None;
+            c.message = None;
+            c.observed_generation = None;
+            c.last_transition_time = None;
+        }
+    }
+}
+
 /// What every route kind offers to the gateway source.
-pub trait GatewayRoute {
-    fn route_kind(&self) -> RouteKind;
+pub trait GatewayRoute: ObjectType {
+    const ROUTE_KIND: RouteKind;
     fn meta(&self) -> &ObjectMeta;
     fn route_spec(&self) -> &RouteSpec;
     fn route_status(&self) -> Option<&RouteStatus>;
 }
 
 macro_rules! route {
-    ($(#[$doc:meta])* $ty:ident, $kind:expr, $version:literal, $plural:literal) => {
+    ($(#[$doc:meta])* $ty:ident, $kind:expr, $resource:ident, $version:literal, $plural:literal, $versions:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -267,10 +254,19 @@ macro_rules! route {
         }
         resource!($ty, "gateway.networking.k8s.io", $version, stringify!($ty), $plural);
 
-        impl GatewayRoute for $ty {
-            fn route_kind(&self) -> RouteKind {
-                $kind
+        impl ObjectType for $ty {
+            const RESOURCE: Watched = Watched::$resource;
+            const VERSIONS: &'static [&'static str] = $versions;
+            const SERVED: Served = Served::IfInstalled { hint: GATEWAY_HINT };
+
+            fn strip(&mut self, s: &Strip) {
+                self.metadata = s.meta(std::mem::take(&mut self.metadata));
+                strip_route_status(&mut self.status);
             }
+        }
+
+        impl GatewayRoute for $ty {
+            const ROUTE_KIND: RouteKind = $kind;
             fn meta(&self) -> &ObjectMeta {
                 &self.metadata
             }
@@ -286,79 +282,29 @@ macro_rules! route {
 
 route!(
     /// `HTTPRoute` (v1).
-    HTTPRoute, RouteKind::Http, "v1", "httproutes"
+    HTTPRoute, RouteKind::Http, HttpRoutes, "v1", "httproutes", &["v1", "v1beta1"]
 );
 route!(
     /// `GRPCRoute` (v1).
-    GRPCRoute, RouteKind::Grpc, "v1", "grpcroutes"
+    GRPCRoute, RouteKind::Grpc, GrpcRoutes, "v1", "grpcroutes", &["v1"]
 );
 route!(
     /// `TLSRoute` (v1; older clusters serve v1alpha2, which has the same fields).
-    TLSRoute, RouteKind::Tls, "v1", "tlsroutes"
+    TLSRoute, RouteKind::Tls, TlsRoutes, "v1", "tlsroutes", &["v1", "v1alpha3", "v1alpha2"]
 );
 route!(
     /// `TCPRoute` (v1alpha2, as upstream v0.22 watches it).
-    TCPRoute, RouteKind::Tcp, "v1alpha2", "tcproutes"
+    TCPRoute, RouteKind::Tcp, TcpRoutes, "v1alpha2", "tcproutes", &["v1", "v1alpha2"]
 );
 route!(
     /// `UDPRoute` (v1alpha2, as upstream v0.22 watches it).
-    UDPRoute, RouteKind::Udp, "v1alpha2", "udproutes"
+    UDPRoute, RouteKind::Udp, UdpRoutes, "v1alpha2", "udproutes", &["v1", "v1alpha2"]
 );
-
-// ---------------------------------------------------------------------------------------------
-// DNSEndpoint
-
-/// ExternalDNS's `DNSEndpoint` custom resource.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DNSEndpoint {
-    #[serde(default)]
-    pub metadata: ObjectMeta,
-    #[serde(default)]
-    pub spec: DNSEndpointSpec,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<DNSEndpointStatus>,
-}
-resource!(DNSEndpoint, "externaldns.k8s.io", "v1alpha1", "DNSEndpoint", "dnsendpoints");
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DNSEndpointSpec {
-    #[serde(default)]
-    pub endpoints: Vec<DNSEndpointEntry>,
-}
-
-/// One record of a `DNSEndpoint`, as written: nothing is checked until the source reads it, so
-/// one bad entry never hides the others.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DNSEndpointEntry {
-    #[serde(default)]
-    pub dns_name: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub targets: Vec<String>,
-    #[serde(default)]
-    pub record_type: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub set_identifier: String,
-    #[serde(rename = "recordTTL", default, skip_serializing_if = "Option::is_none")]
-    pub record_ttl: Option<i64>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub provider_specific: Vec<ProviderSpecific>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DNSEndpointStatus {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::condition_is_true;
 
     #[test]
     fn decodes_yaml_and_json() {
@@ -383,15 +329,5 @@ status:
         let back: HTTPRoute = serde_json::from_str(&json).unwrap();
         assert_eq!(back, r);
         assert_eq!(<TCPRoute as k8s_openapi::Resource>::API_VERSION, "gateway.networking.k8s.io/v1alpha2");
-    }
-
-    #[test]
-    fn dns_endpoint_entry_fields() {
-        let e: DNSEndpoint = serde_json::from_str(
-            r#"{"metadata":{"name":"x"},"spec":{"endpoints":[{"dnsName":"a.example.org","targets":["1.2.3.4"],"recordType":"A","recordTTL":60,"providerSpecific":[{"name":"p","value":"v"}]}]}}"#,
-        )
-        .unwrap();
-        assert_eq!(e.spec.endpoints[0].record_ttl, Some(60));
-        assert_eq!(e.spec.endpoints[0].provider_specific[0].name, "p");
     }
 }

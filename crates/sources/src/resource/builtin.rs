@@ -1,23 +1,12 @@
-//! Keeping only what the sources read: every watched object is cut down by [`Lean::strip`]
-//! before it enters a cache.
+//! The built-in resources the sources read (k8s-openapi's types): what each keeps of an object.
 //!
-//! Metadata keeps name, namespace, labels (label filters, selectors and templates read them) and
-//! the annotations exodns reads: those under `external-dns.kubernetes.io/`,
-//! `external-dns.alpha.kubernetes.io/` and `--annotation-prefix`, `kubernetes.io/ingress.class`,
-//! and any key `--annotation-filter` names (all of them when `--fqdn-template` reads
-//! `.Annotations`). Gone: managedFields, `kubectl.kubernetes.io/last-applied-configuration`,
-//! resourceVersion, timestamps, owner references, finalizers. Pods keep
-//! hostname/subdomain/nodeName/hostNetwork, their IPs, host IP, phase and the Ready condition;
-//! Nodes their addresses, `unschedulable` and labels; EndpointSlices addresses, readiness and
-//! target; Services and Ingresses what their source reads of spec and status.
+//! Pods keep hostname/subdomain/nodeName/hostNetwork, their IPs, host IP, phase and the Ready
+//! condition; Nodes their addresses, `unschedulable` and labels; EndpointSlices addresses,
+//! readiness and target; Services and Ingresses what their source reads of spec and status;
+//! Namespaces their name and labels.
 
 use std::collections::BTreeMap;
 
-use exodns_sources::SourceConfig;
-use exodns_sources::annotations::{DEFAULT_PREFIX, LEGACY_PREFIX};
-use exodns_sources::config::INGRESS_CLASS_ANNOTATION;
-use exodns_sources::selector::Selector;
-use exodns_sources::types::{DNSEndpoint, GRPCRoute, Gateway, HTTPRoute, RouteStatus, TCPRoute, TLSRoute, UDPRoute};
 use k8s_openapi::api::core::v1::{
     LoadBalancerIngress, LoadBalancerStatus, Namespace, Node, NodeSpec, NodeStatus, ObjectReference, Pod, PodCondition,
     PodIP, PodSpec, PodStatus, Service, ServicePort, ServiceSpec, ServiceStatus,
@@ -28,58 +17,20 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-/// Which annotations survive.
-#[derive(Debug, Clone)]
-pub struct Strip {
-    prefixes: Vec<String>,
-    annotation_filter: Selector,
-    keep_all_annotations: bool,
+use super::{ObjectType, Served, Strip, Watched};
+
+/// A built-in resource at the one version exodns reads (k8s-openapi's).
+macro_rules! builtin {
+    ($ty:ty, $resource:ident) => {
+        const RESOURCE: Watched = Watched::$resource;
+        const VERSIONS: &'static [&'static str] = &[<$ty as k8s_openapi::Resource>::VERSION];
+        const SERVED: Served = Served::Always;
+    };
 }
 
-impl Strip {
-    pub fn new(cfg: &SourceConfig) -> Self {
-        let mut prefixes = vec![DEFAULT_PREFIX.to_owned(), LEGACY_PREFIX.to_owned()];
-        if !prefixes.contains(&cfg.annotation_prefix) {
-            prefixes.push(cfg.annotation_prefix.clone());
-        }
-        // A template may read any annotation (`.Annotations.x`, `index .Annotations $k`).
-        let keep_all_annotations = cfg.fqdn_template.as_ref().is_some_and(|t| t.as_str().contains("Annotations"));
-        Strip { prefixes, annotation_filter: cfg.annotation_filter.clone(), keep_all_annotations }
-    }
+impl ObjectType for Pod {
+    builtin!(Pod, Pods);
 
-    /// Whether an annotation is kept.
-    pub fn keep_annotation(&self, key: &str) -> bool {
-        self.keep_all_annotations
-            || key == INGRESS_CLASS_ANNOTATION
-            || self.prefixes.iter().any(|p| key.starts_with(p.as_str()))
-            || self.annotation_filter.mentions(key)
-    }
-
-    fn annotations(&self, a: Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
-        let kept: BTreeMap<String, String> = a?.into_iter().filter(|(k, _)| self.keep_annotation(k)).collect();
-        (!kept.is_empty()).then_some(kept)
-    }
-
-    /// Metadata reduced to what the sources read.
-    pub fn meta(&self, m: ObjectMeta) -> ObjectMeta {
-        ObjectMeta {
-            name: m.name,
-            namespace: m.namespace,
-            // Kubernetes Events name the object they regard by uid too.
-            uid: m.uid,
-            labels: m.labels.filter(|l| !l.is_empty()),
-            annotations: self.annotations(m.annotations),
-            ..ObjectMeta::default()
-        }
-    }
-}
-
-/// An object that can be cut down to what the sources read.
-pub trait Lean {
-    fn strip(&mut self, s: &Strip);
-}
-
-impl Lean for Pod {
     fn strip(&mut self, s: &Strip) {
         let deletion = self.metadata.deletion_timestamp.take();
         self.metadata = ObjectMeta { deletion_timestamp: deletion, ..s.meta(std::mem::take(&mut self.metadata)) };
@@ -106,7 +57,9 @@ impl Lean for Pod {
     }
 }
 
-impl Lean for Service {
+impl ObjectType for Service {
+    builtin!(Service, Services);
+
     fn strip(&mut self, s: &Strip) {
         self.metadata = s.meta(std::mem::take(&mut self.metadata));
         self.spec = self.spec.take().map(|sp| ServiceSpec {
@@ -147,7 +100,9 @@ impl Lean for Service {
     }
 }
 
-impl Lean for Node {
+impl ObjectType for Node {
+    builtin!(Node, Nodes);
+
     fn strip(&mut self, s: &Strip) {
         self.metadata = s.meta(std::mem::take(&mut self.metadata));
         self.spec = self.spec.take().map(|sp| NodeSpec { unschedulable: sp.unschedulable, ..NodeSpec::default() });
@@ -155,11 +110,12 @@ impl Lean for Node {
     }
 }
 
-impl Lean for EndpointSlice {
+impl ObjectType for EndpointSlice {
+    builtin!(EndpointSlice, EndpointSlices);
+
     fn strip(&mut self, s: &Strip) {
         // The label naming the Service is what ties a slice to it; other labels are not read.
-        let service =
-            self.metadata.labels.as_mut().and_then(|l| l.remove_entry(exodns_sources::cluster::SERVICE_NAME_LABEL));
+        let service = self.metadata.labels.as_mut().and_then(|l| l.remove_entry(crate::cluster::SERVICE_NAME_LABEL));
         let mut meta = s.meta(std::mem::take(&mut self.metadata));
         meta.labels = service.map(|(k, v)| BTreeMap::from([(k, v)]));
         meta.annotations = None;
@@ -185,7 +141,9 @@ impl Lean for EndpointSlice {
     }
 }
 
-impl Lean for Namespace {
+impl ObjectType for Namespace {
+    builtin!(Namespace, Namespaces);
+
     fn strip(&mut self, s: &Strip) {
         let mut meta = s.meta(std::mem::take(&mut self.metadata));
         meta.annotations = None;
@@ -195,7 +153,9 @@ impl Lean for Namespace {
     }
 }
 
-impl Lean for Ingress {
+impl ObjectType for Ingress {
+    builtin!(Ingress, Ingresses);
+
     fn strip(&mut self, s: &Strip) {
         self.metadata = s.meta(std::mem::take(&mut self.metadata));
         self.spec = self.spec.take().map(|sp| IngressSpec {
@@ -216,55 +176,13 @@ impl Lean for Ingress {
     }
 }
 
-impl Lean for Gateway {
-    fn strip(&mut self, s: &Strip) {
-        self.metadata = s.meta(std::mem::take(&mut self.metadata));
-        self.spec.gateway_class_name = String::new();
-        if let Some(st) = &mut self.status {
-            st.conditions = Vec::new();
-        }
-    }
-}
-
-fn strip_route_status(status: &mut Option<RouteStatus>) {
-    for p in status.iter_mut().flat_map(|s| s.parents.iter_mut()) {
-        p.conditions.retain(|c| c.type_ == "Accepted");
-        for c in &mut p.conditions {
-            c.reason = None;
-            c.message = None;
-            c.observed_generation = None;
-            c.last_transition_time = None;
-        }
-    }
-}
-
-macro_rules! lean_route {
-    ($($ty:ty),*) => {$(
-        impl Lean for $ty {
-            fn strip(&mut self, s: &Strip) {
-                self.metadata = s.meta(std::mem::take(&mut self.metadata));
-                strip_route_status(&mut self.status);
-            }
-        }
-    )*};
-}
-lean_route!(HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute);
-
-impl Lean for DNSEndpoint {
-    fn strip(&mut self, s: &Strip) {
-        // The generation is what `status.observedGeneration` acknowledges.
-        let generation = self.metadata.generation;
-        self.metadata = ObjectMeta { generation, ..s.meta(std::mem::take(&mut self.metadata)) };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use exodns_sources::SourceFlags;
+    use crate::{SourceConfig, SourceFlags};
 
     /// A Pod as a Deployment and the kubelet leave it (trimmed from a real one, kubectl apply'd).
-    const POD: &str = include_str!("../tests/data/pod.json");
+    const POD: &str = include_str!("../../tests/data/pod.json");
 
     fn cfg(edit: impl FnOnce(&mut SourceFlags)) -> SourceConfig {
         let mut f = SourceFlags::default();
@@ -307,12 +225,9 @@ mod tests {
         assert!(st.container_statuses.is_none());
 
         // The sources make the same endpoints of the full and the lean object.
-        let view = exodns_sources::Objects::default();
+        let view = crate::Objects::default();
         for c in [SourceConfig::default(), cfg(|f| f.fqdn_template = vec!["{{.Name}}.pods.example.org".into()])] {
-            assert_eq!(
-                exodns_sources::pod::endpoints(&full, &view, &c),
-                exodns_sources::pod::endpoints(&lean, &view, &c)
-            );
+            assert_eq!(crate::pod::endpoints(&full, &view, &c), crate::pod::endpoints(&lean, &view, &c));
         }
     }
 

@@ -1,0 +1,409 @@
+//! Source kinds, each described once by a type that implements [`Source`] (its `--source` name,
+//! the kind in its objects' `resource` labels, what it reads and how the flags filter that, its
+//! pure `objects → endpoints` function, which of its objects a change elsewhere affects, and its
+//! status writer if it has one), and listed once in [`SourceKind`].
+//!
+//! Whatever handles every kind — the manifest reader, the cluster's watches, caches and lookups,
+//! RBAC — goes through [`SourceKind::ALL`] and [`SourceKind::visit`]; nothing else names kinds.
+
+use std::any::Any;
+use std::fmt;
+use std::str::FromStr;
+
+use exodns_core::ObjectRef;
+use exodns_core::source::SourceOutput;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::cluster::ClusterView;
+use crate::config::SourceConfig;
+use crate::error::Error;
+use crate::resource::{ObjectType, Watched, is_namespaced};
+use crate::types::{GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute};
+use crate::{crd, gateway, ingress, node, pod, service};
+
+/// A selector or namespace setting of the flags, as a source applies it to the objects of one
+/// resource it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// Every object is read (a dependency, such as the Pods of a headless Service).
+    None,
+    /// `--label-filter` / `--namespace`.
+    Sources,
+    /// `--gateway-label-filter` / `--gateway-namespace`.
+    Gateways,
+}
+
+/// One resource a source reads, and how. A watch applies a filter only when every enabled
+/// source that reads the resource applies the same one ([`watch_filters`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Read {
+    pub resource: Watched,
+    /// Read only once one of the source's objects needs it ([`Source::needs`]).
+    pub on_demand: bool,
+    /// The label selector the source applies to these objects.
+    pub labels: Filter,
+    /// The namespace the source limits these objects to.
+    pub namespace: Filter,
+    /// A field selector no object the source reads fails.
+    pub fields: Option<&'static str>,
+}
+
+impl Read {
+    /// The source's own objects: `--label-filter` and `--namespace` apply.
+    pub const fn own(resource: Watched) -> Read {
+        Read { resource, on_demand: false, labels: Filter::Sources, namespace: Filter::Sources, fields: None }
+    }
+
+    /// Objects the source looks up, unfiltered.
+    pub const fn lookup(resource: Watched) -> Read {
+        Read { resource, on_demand: false, labels: Filter::None, namespace: Filter::None, fields: None }
+    }
+
+    pub const fn on_demand(self) -> Read {
+        Read { on_demand: true, ..self }
+    }
+
+    pub const fn labels(self, labels: Filter) -> Read {
+        Read { labels, ..self }
+    }
+
+    pub const fn namespace(self, namespace: Filter) -> Read {
+        Read { namespace, ..self }
+    }
+
+    pub const fn fields(self, fields: &'static str) -> Read {
+        Read { fields: Some(fields), ..self }
+    }
+}
+
+/// A status a source writes on its objects once their records are published: the JSON merge
+/// patch of the status subresource, or `None` when the object already has it.
+pub type StatusWriter<K> = fn(&K) -> Option<serde_json::Value>;
+
+/// A source kind, described once.
+pub trait Source: 'static {
+    /// The `--source` name.
+    const NAME: &'static str;
+    /// The kind in the `resource` label of its endpoints (`service/default/web`).
+    const LABEL: &'static str;
+    /// The objects it turns into endpoints.
+    type Object: ObjectType;
+    /// Everything it reads: its own objects first ([`Read::own`]), then what it looks up.
+    const READS: &'static [Read];
+    /// What it writes on its objects after publishing them, if anything.
+    const STATUS: Option<StatusWriter<Self::Object>> = None;
+
+    /// The endpoints of one object (pure: anything else it needs comes from `view`).
+    fn endpoints(object: &Self::Object, view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput;
+
+    /// Its objects whose endpoints may differ after `change`, a change to an object of another
+    /// resource it reads. (A change to one of its own objects concerns that object only.)
+    fn dependents(_change: &Change<'_>, _view: &dyn ClusterView, _cfg: &SourceConfig, _out: &mut Vec<ObjectRef>) {}
+
+    /// The on-demand resources (of [`Source::READS`]) `object`, of any resource it reads, makes
+    /// it read. Errs on the side of reading more.
+    fn needs(_object: AnyObject<'_>, _cfg: &SourceConfig) -> Vec<Watched> {
+        Vec::new()
+    }
+
+    /// The reference of one of its objects (its `resource` label).
+    fn object_ref(meta: &ObjectMeta) -> ObjectRef {
+        let name = meta.name.as_deref().unwrap_or_default();
+        if is_namespaced::<Self::Object>() {
+            ObjectRef::namespaced(Self::LABEL, meta.namespace.as_deref().unwrap_or_default(), name)
+        } else {
+            ObjectRef::cluster(Self::LABEL, name)
+        }
+    }
+}
+
+/// An object of some resource, borrowed; [`AnyObject::get`] gives it back typed.
+#[derive(Clone, Copy)]
+pub struct AnyObject<'a> {
+    resource: Watched,
+    object: &'a (dyn Any + Send + Sync),
+}
+
+impl<'a> AnyObject<'a> {
+    pub fn new<K: ObjectType>(object: &'a K) -> Self {
+        AnyObject { resource: K::RESOURCE, object }
+    }
+
+    pub fn resource(&self) -> Watched {
+        self.resource
+    }
+
+    /// The object, if it is a `K`.
+    pub fn get<K: ObjectType>(&self) -> Option<&'a K> {
+        self.object.downcast_ref()
+    }
+}
+
+/// An object of one resource that was added (`old` is `None`), changed, or deleted (`new` is
+/// `None`).
+#[derive(Clone, Copy)]
+pub struct Change<'a> {
+    pub old: Option<AnyObject<'a>>,
+    pub new: Option<AnyObject<'a>>,
+}
+
+impl<'a> Change<'a> {
+    pub fn new<K: ObjectType>(old: Option<&'a K>, new: Option<&'a K>) -> Self {
+        Change { old: old.map(AnyObject::new), new: new.map(AnyObject::new) }
+    }
+
+    pub fn resource(&self) -> Option<Watched> {
+        self.new.or(self.old).map(|o| o.resource())
+    }
+
+    /// The old and the new object, if they are `K`s.
+    pub fn get<K: ObjectType>(&self) -> Option<(Option<&'a K>, Option<&'a K>)> {
+        (self.resource() == Some(K::RESOURCE)).then(|| (self.old.and_then(|o| o.get()), self.new.and_then(|o| o.get())))
+    }
+
+    /// The new object, or the deleted one, if it is a `K`.
+    pub fn either<K: ObjectType>(&self) -> Option<&'a K> {
+        self.new.or(self.old).and_then(|o| o.get())
+    }
+}
+
+/// Something done with one source kind's description, picked at run time by
+/// [`SourceKind::visit`].
+pub trait SourceVisitor {
+    type Output;
+    fn visit<S: Source>(self) -> Self::Output;
+}
+
+/// Declares [`SourceKind`], its list and its dispatch to the descriptions, from one list.
+macro_rules! source_kinds {
+    ($($variant:ident => $source:ty),* $(,)?) => {
+        /// The source kinds exodns knows (upstream's `--source` names).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum SourceKind {
+            $($variant),*
+        }
+
+        impl SourceKind {
+            pub const ALL: &'static [SourceKind] = &[$(SourceKind::$variant),*];
+
+            /// Calls `v` with the description of this kind.
+            pub fn visit<V: SourceVisitor>(self, v: V) -> V::Output {
+                match self {
+                    $(SourceKind::$variant => v.visit::<$source>()),*
+                }
+            }
+        }
+    };
+}
+
+source_kinds! {
+    Service => service::ServiceSource,
+    Ingress => ingress::IngressSource,
+    GatewayHttpRoute => gateway::RouteSource<HTTPRoute>,
+    GatewayGrpcRoute => gateway::RouteSource<GRPCRoute>,
+    GatewayTlsRoute => gateway::RouteSource<TLSRoute>,
+    GatewayTcpRoute => gateway::RouteSource<TCPRoute>,
+    GatewayUdpRoute => gateway::RouteSource<UDPRoute>,
+    Crd => crd::CrdSource,
+    Node => node::NodeSource,
+    Pod => pod::PodSource,
+}
+
+/// The parts of a description that are plain data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindSpec {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// The resource of its own objects.
+    pub resource: Watched,
+    pub reads: &'static [Read],
+    /// It writes the status of its objects.
+    pub writes_status: bool,
+}
+
+struct SpecOf;
+
+impl SourceVisitor for SpecOf {
+    type Output = KindSpec;
+    fn visit<S: Source>(self) -> KindSpec {
+        KindSpec {
+            name: S::NAME,
+            label: S::LABEL,
+            resource: S::Object::RESOURCE,
+            reads: S::READS,
+            writes_status: S::STATUS.is_some(),
+        }
+    }
+}
+
+impl SourceKind {
+    pub fn spec(self) -> KindSpec {
+        self.visit(SpecOf)
+    }
+
+    /// The `--source` name.
+    pub fn as_str(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The kind in the `resource` label of its endpoints.
+    pub fn label(self) -> &'static str {
+        self.spec().label
+    }
+
+    /// The kind whose objects carry `label`.
+    pub fn from_label(label: &str) -> Option<SourceKind> {
+        SourceKind::ALL.iter().copied().find(|k| k.label() == label)
+    }
+
+    /// How it reads `resource`, if it does.
+    pub fn read(self, resource: Watched) -> Option<Read> {
+        self.spec().reads.iter().copied().find(|r| r.resource == resource)
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SourceKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.parse::<SourceName>()? {
+            SourceName::Kind(k) => Ok(k),
+            SourceName::Manifest => Err(unknown(s)),
+        }
+    }
+}
+
+/// A `--source` value: a source kind, or `manifest` (objects from files instead of a cluster,
+/// read by the other kinds named, or by all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceName {
+    Kind(SourceKind),
+    Manifest,
+}
+
+impl SourceName {
+    pub const MANIFEST: &'static str = "manifest";
+
+    /// Every value `--source` takes.
+    pub fn all() -> impl Iterator<Item = SourceName> {
+        SourceKind::ALL.iter().copied().map(SourceName::Kind).chain([SourceName::Manifest])
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceName::Kind(k) => k.as_str(),
+            SourceName::Manifest => SourceName::MANIFEST,
+        }
+    }
+}
+
+impl fmt::Display for SourceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn unknown(name: &str) -> Error {
+    Error::UnknownSource {
+        name: name.to_owned(),
+        known: SourceName::all().map(SourceName::as_str).collect::<Vec<_>>().join(", "),
+    }
+}
+
+impl FromStr for SourceName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let t = s.trim();
+        SourceName::all().find(|n| n.as_str().eq_ignore_ascii_case(t)).ok_or_else(|| unknown(s))
+    }
+}
+
+/// How the watch of `resource` is filtered when `sources` are enabled: a label selector,
+/// namespace and field selector each apply only when every enabled source that reads the
+/// resource applies the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchFilters {
+    pub labels: Filter,
+    pub namespace: Filter,
+    pub fields: Option<&'static str>,
+}
+
+pub fn watch_filters(sources: &[SourceKind], resource: Watched) -> WatchFilters {
+    let reads: Vec<Read> = sources.iter().filter_map(|s| s.read(resource)).collect();
+    let common = |f: fn(&Read) -> Filter| match reads.split_first() {
+        Some((first, rest)) if rest.iter().all(|r| f(r) == f(first)) => f(first),
+        _ => Filter::None,
+    };
+    let fields = match reads.split_first() {
+        Some((first, rest)) if rest.iter().all(|r| r.fields == first.fields) => first.fields,
+        _ => None,
+    };
+    WatchFilters { labels: common(|r| r.labels), namespace: common(|r| r.namespace), fields }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_kind_names() {
+        for k in SourceKind::ALL {
+            assert_eq!(k.as_str().parse::<SourceKind>().unwrap(), *k);
+            assert_eq!(SourceKind::from_label(k.label()), Some(*k));
+        }
+        assert_eq!("Manifest".parse::<SourceName>().unwrap(), SourceName::Manifest);
+        assert_eq!(" service ".parse::<SourceName>().unwrap(), SourceName::Kind(SourceKind::Service));
+        let err = "istio-gateway".parse::<SourceName>().unwrap_err().to_string();
+        assert!(
+            err.contains("istio-gateway") && err.contains("gateway-httproute") && err.contains("manifest"),
+            "{err}"
+        );
+    }
+
+    /// Every kind has a name, a label, its own objects as its first read, only on-demand reads
+    /// of other resources after that, and no read of a cluster-scoped resource by namespace.
+    #[test]
+    fn every_kind_is_described() {
+        let mut names = Vec::new();
+        let mut labels = Vec::new();
+        for k in SourceKind::ALL {
+            let s = k.spec();
+            assert!(!s.name.is_empty() && !s.label.is_empty(), "{k:?}");
+            names.push(s.name);
+            labels.push(s.label);
+            assert_eq!(s.reads.first().map(|r| (r.resource, r.on_demand)), Some((s.resource, false)), "{k:?}");
+            for (i, r) in s.reads.iter().enumerate() {
+                assert!(s.reads[..i].iter().all(|o| o.resource != r.resource), "{k:?} reads {:?} twice", r.resource);
+                if !r.resource.namespaced() {
+                    assert_eq!(r.namespace, Filter::None, "{k:?}: {:?} has no namespaces", r.resource);
+                }
+            }
+        }
+        for list in [&mut names, &mut labels] {
+            let n = list.len();
+            list.sort();
+            list.dedup();
+            assert_eq!(list.len(), n, "two kinds share a name or a label: {list:?}");
+        }
+    }
+
+    #[test]
+    fn watch_filters_apply_only_when_every_reader_agrees() {
+        use SourceKind::*;
+        let f = |s: &[SourceKind], w| watch_filters(s, w);
+        assert_eq!(f(&[Service], Watched::Services).labels, Filter::Sources);
+        assert_eq!(f(&[Service], Watched::Pods).labels, Filter::None);
+        assert!(f(&[Service], Watched::Pods).fields.is_some(), "the service source reads only running pods");
+        assert_eq!(f(&[Service, Pod], Watched::Pods).fields, None);
+        assert_eq!(f(&[Pod], Watched::Pods).namespace, Filter::Sources);
+        assert_eq!(f(&[Service, Pod], Watched::Pods).labels, Filter::None);
+        assert_eq!(f(&[GatewayHttpRoute, GatewayTcpRoute], Watched::Gateways).labels, Filter::Gateways);
+        assert_eq!(f(&[GatewayHttpRoute], Watched::Gateways).namespace, Filter::Gateways);
+        assert_eq!(f(&[Node, Service], Watched::Nodes).labels, Filter::None);
+    }
+}

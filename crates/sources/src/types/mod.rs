@@ -1,0 +1,64 @@
+//! The custom resources the sources read, with only the fields they use: Gateway API
+//! (`gateway.networking.k8s.io`) Gateways and Routes ([`gateway`]), and ExternalDNS's
+//! `DNSEndpoint` (`externaldns.k8s.io/v1alpha1`, [`dnsendpoint`]).
+//!
+//! They decode from JSON and YAML, ignore fields they do not know, and implement
+//! `k8s_openapi::Resource` + `Metadata` (what kube-rs needs to watch them) and
+//! [`crate::resource::ObjectType`] (what exodns needs). A new group of custom resources is a new
+//! module here.
+
+pub mod dnsendpoint;
+pub mod gateway;
+
+use serde::{Deserialize, Serialize};
+
+pub use dnsendpoint::*;
+pub use gateway::*;
+
+/// Implements `k8s_openapi::Resource` and `Metadata` for a namespaced custom resource type with a
+/// `metadata` field.
+macro_rules! resource {
+    ($ty:ident, $group:literal, $version:literal, $kind:expr, $plural:literal) => {
+        impl k8s_openapi::Resource for $ty {
+            const API_VERSION: &'static str = concat!($group, "/", $version);
+            const GROUP: &'static str = $group;
+            const KIND: &'static str = $kind;
+            const VERSION: &'static str = $version;
+            const URL_PATH_SEGMENT: &'static str = $plural;
+            type Scope = k8s_openapi::NamespaceResourceScope;
+        }
+
+        impl k8s_openapi::Metadata for $ty {
+            type Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+            fn metadata(&self) -> &Self::Ty {
+                &self.metadata
+            }
+            fn metadata_mut(&mut self) -> &mut Self::Ty {
+                &mut self.metadata
+            }
+        }
+    };
+}
+pub(crate) use resource;
+
+/// A status condition (`metav1.Condition`), lenient: only `type` and `status` are required.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<String>,
+}
+
+/// Whether `conditions` hold `type_` with status `True`.
+pub fn condition_is_true(conditions: &[Condition], type_: &str) -> bool {
+    conditions.iter().find(|c| c.type_ == type_).is_some_and(|c| c.status == "True")
+}
