@@ -2,6 +2,7 @@
 # Install the Debian packages the test bed needs, when missing (Debian 12, run as root):
 #   pdns-server pdns-backend-sqlite3  PowerDNS Authoritative 4.7 + sqlite backend (pdnsutil included)
 #   bind9 bind9-utils bind9-dnsutils  named + tsig-keygen/named-checkconf, dig/nsupdate
+#   knot                              Knot DNS 3.2 (knotd, knotc): the second RFC2136 server
 #   sqlite3 openssl curl python3-venv
 #   luajit                            compiles rendered LUA-record snippets (PowerDNS 4.7 links LuaJIT 2.1)
 #   iproute2                          `ip`, to bring up loopback in a test's network namespace (a pod)
@@ -11,7 +12,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PKGS=(pdns-server pdns-backend-sqlite3 bind9 bind9-utils bind9-dnsutils sqlite3 openssl curl python3-venv luajit iproute2)
+PKGS=(pdns-server pdns-backend-sqlite3 bind9 bind9-utils bind9-dnsutils knot sqlite3 openssl curl python3-venv luajit iproute2)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 
@@ -64,8 +65,9 @@ stop_packaged() { # PIDFILE COMM
 }
 stop_packaged /run/pdns/pdns.pid pdns_server
 stop_packaged /run/named/named.pid named
-if command -v ss >/dev/null 2>&1 && ss -Hlnup 'sport = :53' 2>/dev/null | grep -Eq 'pdns|named'; then
-  warn "a pdns/named daemon still listens on port 53:"
+stop_packaged /run/knot/knot.pid knotd
+if command -v ss >/dev/null 2>&1 && ss -Hlnup 'sport = :53' 2>/dev/null | grep -Eq 'pdns|named|knotd'; then
+  warn "a pdns/named/knotd daemon still listens on port 53:"
   ss -Hlnup 'sport = :53' >&2
 fi
 log "done"

@@ -31,15 +31,6 @@ pub struct PdnsArgs {
     /// Skip TLS verification of the PowerDNS API.
     #[arg(long, env = "EXTERNAL_DNS_PDNS_SKIP_TLS_VERIFY", global = true)]
     pub pdns_skip_tls_verify: bool,
-    /// CA bundle (PEM) for the provider's TLS.
-    #[arg(long, env = "EXTERNAL_DNS_TLS_CA", global = true)]
-    pub tls_ca: Option<PathBuf>,
-    /// Client certificate (PEM) for the provider's TLS.
-    #[arg(long, env = "EXTERNAL_DNS_TLS_CLIENT_CERT", global = true)]
-    pub tls_client_cert: Option<PathBuf>,
-    /// Client key (PEM) for the provider's TLS.
-    #[arg(long, env = "EXTERNAL_DNS_TLS_CLIENT_CERT_KEY", global = true)]
-    pub tls_client_cert_key: Option<PathBuf>,
     /// Largest request body sent to PowerDNS (its webserver-max-bodysize); bigger change sets
     /// are split.
     #[arg(long, env = "EXTERNAL_DNS_PDNS_MAX_BODY_SIZE", global = true, default_value_t = crate::DEFAULT_MAX_BODY_BYTES)]
@@ -71,9 +62,9 @@ pub fn provider(args: &PdnsArgs, ctx: &ProviderContext) -> Result<PdnsProvider, 
     pc.server_id = args.pdns_server_id.clone();
     pc.domain_filter = ctx.domain_filter.clone();
     pc.tls = TlsSettings {
-        ca_file: args.tls_ca.clone(),
-        client_cert_file: args.tls_client_cert.clone(),
-        client_key_file: args.tls_client_cert_key.clone(),
+        ca_file: ctx.tls.ca.clone(),
+        client_cert_file: ctx.tls.client_cert.clone(),
+        client_key_file: ctx.tls.client_cert_key.clone(),
         skip_verify: args.pdns_skip_tls_verify,
     };
     pc.max_body_bytes = args.pdns_max_body_size;

@@ -45,6 +45,25 @@ pub struct ProviderContext {
     pub zone_id_filter: Vec<String>,
     /// `--dry-run`: the provider may be asked to read, never to write.
     pub dry_run: bool,
+    /// `--tls-ca`, `--tls-client-cert`, `--tls-client-cert-key`, for providers that speak TLS
+    /// to their server.
+    pub tls: TlsFiles,
+}
+
+/// Upstream's general TLS flags, read by the providers that speak TLS to their server
+/// (PowerDNS's API, RFC2136 over DNS-over-TLS). The binary flattens them once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+#[command(next_help_heading = "Provider TLS")]
+pub struct TlsFiles {
+    /// CA bundle (PEM) to trust for the provider's TLS instead of the system roots.
+    #[arg(long = "tls-ca", env = "EXTERNAL_DNS_TLS_CA", global = true)]
+    pub ca: Option<PathBuf>,
+    /// Client certificate (PEM) for the provider's TLS.
+    #[arg(long = "tls-client-cert", env = "EXTERNAL_DNS_TLS_CLIENT_CERT", global = true)]
+    pub client_cert: Option<PathBuf>,
+    /// Client key (PEM) for the provider's TLS.
+    #[arg(long = "tls-client-cert-key", env = "EXTERNAL_DNS_TLS_CLIENT_CERT_KEY", global = true)]
+    pub client_cert_key: Option<PathBuf>,
 }
 
 impl ProviderContext {
@@ -59,6 +78,11 @@ impl ProviderContext {
 
     pub fn with_dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
+        self
+    }
+
+    pub fn with_tls(mut self, tls: TlsFiles) -> Self {
+        self.tls = tls;
         self
     }
 }

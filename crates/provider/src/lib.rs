@@ -15,7 +15,7 @@ use exodns_core::zones::ZoneIndex;
 use exodns_core::{Changes, DomainFilter, Endpoint};
 
 pub use error::ProviderError;
-pub use kind::{BuildError, ProviderContext, ProviderInfo, ProviderKind, secret_from};
+pub use kind::{BuildError, ProviderContext, ProviderInfo, ProviderKind, TlsFiles, secret_from};
 
 /// The records of a provider, and the zones it could not read this time.
 ///

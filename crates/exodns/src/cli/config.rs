@@ -29,6 +29,8 @@ pub struct Config {
     pub leader: LeaderArgs,
     #[command(flatten)]
     pub providers: ProviderFlags,
+    #[command(flatten)]
+    pub provider_tls: exodns_provider::TlsFiles,
 }
 
 #[derive(Debug, Clone, Args)]
