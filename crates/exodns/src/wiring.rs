@@ -93,8 +93,7 @@ pub async fn provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
     let Some(name) = cfg.general.provider else {
         bail!("--provider is required ({})", ProviderName::list(|_| true));
     };
-    let ctx = ProviderContext::new(domain_filter(cfg)?)
-        .with_dry_run(cfg.general.dry_run)
-        .with_tls(cfg.provider_tls.clone());
+    let ctx =
+        ProviderContext::new(domain_filter(cfg)?).with_dry_run(cfg.general.dry_run).with_tls(cfg.provider_tls.clone());
     providers::build(name, &cfg.providers, &ctx).await.with_context(|| format!("--provider={name}"))
 }
