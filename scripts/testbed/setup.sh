@@ -4,6 +4,7 @@
 #   2. build-peers.sh all kube-apiserver, etcd, upstream external-dns, helm (cold: ~12 min on 2 cores)
 #   3. crds.sh            CRD manifests in the Go module cache
 #   4. venv.sh            Python venv with octoDNS and moto
+#   5. prism.sh           Prism (npm) and the Cloudflare OpenAPI spec (Go module), for the cloud fakes
 # Idempotent: a second run only checks (seconds). Usage: setup.sh [--skip-apt]
 # stdout: one line per step with its duration, then the path of testbed.env. Load it with
 #   . "$EXODNS_CACHE/testbed.env"     (exports EXODNS_* paths; see the file)
@@ -35,6 +36,8 @@ step crds "$S/crds.sh"
 crds=$OUT
 step venv "$S/venv.sh"
 venv=$OUT
+step prism "$S/prism.sh"
+prism=$OUT
 
 envf=$(cache_dir)/testbed.env
 {
@@ -48,6 +51,9 @@ envf=$(cache_dir)/testbed.env
     [ -n "$k" ] && printf 'export %s=%q\n' "$k" "$v"
   done <<<"$crds"
   printf 'export EXODNS_VENV=%q\n' "$venv"
+  while IFS='=' read -r k v; do
+    [ -n "$k" ] && printf 'export %s=%q\n' "$k" "$v"
+  done <<<"$prism"
   # No path into this checkout: the file is shared by every clone on the machine, and a clone
   # finds its own scripts.
 } >"$envf.tmp"

@@ -7,19 +7,25 @@
 //! - [`kube::KubeApiserver`]: a throwaway etcd + kube-apiserver (`scripts/testbed/apiserver.sh`).
 //! - [`exodns_bin`], [`Proc`], [`free_port`]: the exodns binary of this build and the processes
 //!   tests start.
+//! - [`prism::Prism`]: Prism in proxy mode in front of a fake, checking each request against the
+//!   vendor's OpenAPI spec; [`prism::trim_spec`] cuts a spec down to the paths a test uses.
+//! - [`fake`]: stateful fakes of cloud DNS APIs (Cloudflare, Hetzner) with a request log and fault
+//!   injection.
 //! - [`wait_until`] and its kin: polling with a time limit.
 //! - [`require_peers`]: with `EXODNS_REQUIRE_PEERS=1`, a missing peer is a test failure; without
 //!   it, tests skip with a printed notice ([`skip_or_fail`], [`Pdns::start_or_skip`]).
 #![forbid(unsafe_code)]
 
 mod dns;
+pub mod fake;
 pub mod kube;
 mod pdns;
+pub mod prism;
 mod process;
 mod wait;
 
 pub use dns::{DnsAnswer, dns_query, dns_query_full};
-pub use pdns::{Pdns, PdnsOptions};
+pub use pdns::{Pdns, PdnsOptions, http_client};
 pub use process::{Proc, exodns_bin, free_port};
 pub use wait::{wait_until, wait_until_async, wait_until_log};
 

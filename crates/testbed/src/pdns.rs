@@ -355,8 +355,9 @@ fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-fn http_client() -> Result<reqwest::Client, TestbedError> {
-    // Plain http on the loopback; reqwest still wants a TLS configuration with a provider.
+/// A reqwest client for plain http on the loopback (reqwest still wants a TLS configuration with
+/// a provider), 60 s timeout.
+pub fn http_client() -> Result<reqwest::Client, TestbedError> {
     let tls = exodns_http::client_config(&exodns_http::TlsSettings::default(), false)
         .map_err(|e| TestbedError::Http(e.to_string()))?;
     exodns_http::client_builder(tls)
