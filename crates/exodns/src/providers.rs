@@ -53,6 +53,7 @@ macro_rules! providers {
 providers! {
     InMemory(inmemory) => exodns_provider::inmemory::InMemory,
     Pdns(pdns) => exodns_pdns::Pdns,
+    Aws(aws) => exodns_aws::Aws,
     Webhook(webhook) => exodns_webhook::Webhook,
 }
 
