@@ -4,6 +4,8 @@
 //! - [`Pdns`]: a throwaway PowerDNS Authoritative (`scripts/testbed/pdns.sh`) in a temporary
 //!   directory, with its REST API and DNS port; stopped (by PID, through the script) on drop.
 //! - [`dns_query`]: one DNS question over UDP (TCP when the answer is truncated).
+//! - [`Moto`]: a throwaway moto server (Route 53, STS, DynamoDB, …), and [`Route53Rules`], AWS's
+//!   change-batch rules that moto lacks, as a proxy in front of it.
 //! - [`kube::KubeApiserver`]: a throwaway etcd + kube-apiserver (`scripts/testbed/apiserver.sh`).
 //! - [`exodns_bin`], [`Proc`], [`free_port`]: the exodns binary of this build and the processes
 //!   tests start.
@@ -19,13 +21,17 @@
 mod dns;
 pub mod fake;
 pub mod kube;
+mod moto;
+mod route53_rules;
 mod pdns;
 pub mod prism;
 mod process;
 mod wait;
 
 pub use dns::{DnsAnswer, dns_query, dns_query_full};
+pub use moto::{Moto, TEST_ACCESS_KEY, TEST_SECRET_KEY};
 pub use pdns::{Pdns, PdnsOptions, http_client};
+pub use route53_rules::{BatchSize, Route53Rules};
 pub use process::{Proc, exodns_bin, free_port};
 pub use wait::{wait_until, wait_until_async, wait_until_log};
 
