@@ -33,6 +33,7 @@ pub struct BatchSize {
 pub struct Route53Rules {
     addr: SocketAddr,
     batches: Arc<Mutex<Vec<BatchSize>>>,
+    seen: Arc<Seen>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -42,11 +43,23 @@ impl Drop for Route53Rules {
     }
 }
 
+/// What else the proxy saw: for credential tests and fault injection.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Access key ids that signed Route 53 requests, in order of first use.
+    access_keys: Mutex<Vec<String>>,
+    /// Form parameters of STS calls.
+    sts: Mutex<Vec<BTreeMap<String, String>>>,
+    /// Change batches still to answer with `Throttling`.
+    throttle: std::sync::atomic::AtomicUsize,
+}
+
 #[derive(Debug, Clone)]
 struct State {
     upstream: String,
     http: reqwest::Client,
     batches: Arc<Mutex<Vec<BatchSize>>>,
+    seen: Arc<Seen>,
     /// Check and forward one batch at a time, so that a batch is checked against the state it
     /// is applied to.
     lock: Arc<tokio::sync::Mutex<()>>,
@@ -58,11 +71,13 @@ impl Route53Rules {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the rules proxy");
         let addr = listener.local_addr().expect("address");
         let batches = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::new(Seen::default());
         let tls = exodns_http::client_config(&exodns_http::TlsSettings::default(), false).expect("TLS config");
         let state = State {
             upstream: upstream.trim_end_matches('/').to_owned(),
             http: exodns_http::client_builder(tls).build().expect("client"),
             batches: batches.clone(),
+            seen: seen.clone(),
             lock: Arc::default(),
         };
         let task = tokio::spawn(async move {
@@ -73,12 +88,27 @@ impl Route53Rules {
                 });
             }
         });
-        Route53Rules { addr, batches, task }
+        Route53Rules { addr, batches, seen, task }
     }
 
     /// `http://127.0.0.1:PORT`: give it as `AWS_ENDPOINT_URL_ROUTE_53`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Answers the next `n` change batches with AWS's `Throttling` error (HTTP 400), unforwarded.
+    pub fn throttle_next(&self, n: usize) {
+        self.seen.throttle.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The access key ids that signed Route 53 requests, in order of first use.
+    pub fn access_keys(&self) -> Vec<String> {
+        self.seen.access_keys.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The form parameters of every STS call seen (`Action`, `RoleArn`, `WebIdentityToken`, …).
+    pub fn sts_calls(&self) -> Vec<BTreeMap<String, String>> {
+        self.seen.sts.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Every change batch seen so far, in order.
@@ -128,7 +158,29 @@ async fn serve(sock: tokio::net::TcpStream, state: State) -> std::io::Result<()>
 
 async fn handle(state: &State, method: &str, path: &str, headers: &[(String, String)], body: Vec<u8>) -> (u16, String, Vec<u8>) {
     let is_change = method == "POST" && path.contains("/rrset");
+    if path.starts_with("/2013-04-01/") {
+        let auth = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.as_str());
+        if let Some(id) = auth.and_then(|a| a.split("Credential=").nth(1)).and_then(|c| c.split('/').next()) {
+            let mut keys = state.seen.access_keys.lock().unwrap_or_else(|p| p.into_inner());
+            if !keys.iter().any(|k| k == id) {
+                keys.push(id.to_owned());
+            }
+        }
+    } else if method == "POST" && (body.starts_with(b"Action=") || String::from_utf8_lossy(&body).contains("&Action=")) {
+        let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+        state.seen.sts.lock().unwrap_or_else(|p| p.into_inner()).push(form);
+    }
     let _guard = if is_change { Some(state.lock.lock().await) } else { None };
+    if is_change
+        && state
+            .seen
+            .throttle
+            .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    {
+        let xml = r#"<?xml version="1.0"?><ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>exodns-test-rules</RequestId></ErrorResponse>"#;
+        return (400, "text/xml".into(), xml.as_bytes().to_vec());
+    }
     if is_change {
         let zone = path.split('/').skip_while(|p| *p != "hostedzone").nth(1).unwrap_or_default().to_owned();
         match check(state, &zone, &body).await {
