@@ -49,7 +49,8 @@ impl<'a> Item<'a> {
             bytes *= 2;
             values *= 2;
         }
-        let group = source.labels.get(label::OWNED_RECORD).cloned().unwrap_or_else(|| source.dns_name.as_str().to_owned());
+        let group =
+            source.labels.get(label::OWNED_RECORD).cloned().unwrap_or_else(|| source.dns_name.as_str().to_owned());
         let group = group.trim_end_matches('.').to_ascii_lowercase();
         Item { action, rrset, source, group, bytes, values }
     }
@@ -124,7 +125,10 @@ pub fn pack(items: &[Item<'_>], groups: Vec<Vec<usize>>, limits: Limits) -> (Vec
 fn sort_batch(items: &[Item<'_>], batch: &mut [usize]) {
     batch.sort_by(|&a, &b| {
         let (x, y) = (&items[a], &items[b]);
-        x.action.cmp(&y.action).then_with(|| x.rrset.name.cmp(&y.rrset.name)).then_with(|| x.rrset.rtype.cmp(&y.rrset.rtype))
+        x.action
+            .cmp(&y.action)
+            .then_with(|| x.rrset.name.cmp(&y.rrset.name))
+            .then_with(|| x.rrset.rtype.cmp(&y.rrset.rtype))
     });
 }
 
@@ -164,7 +168,9 @@ mod tests {
         for i in 0..n {
             let name = format!("host-{i:05}.example.org");
             v.push(Endpoint::parse(&name, RecordType::A, &[&format!("10.0.{}.{}", i / 256, i % 256)]).unwrap());
-            let txt = format!("\"heritage=external-dns,external-dns/owner=default,external-dns/resource=service/default/svc-{i:05}\"");
+            let txt = format!(
+                "\"heritage=external-dns,external-dns/owner=default,external-dns/resource=service/default/svc-{i:05}\""
+            );
             v.push(
                 Endpoint::parse(&format!("a-host-{i:05}.example.org"), RecordType::TXT, &[&txt])
                     .unwrap()

@@ -131,7 +131,11 @@ fn is_retryable(status: u16, code: &str) -> bool {
         || status >= 500
         || matches!(
             code,
-            "Throttling" | "ThrottlingException" | "PriorRequestNotComplete" | "RequestLimitExceeded" | "TooManyRequestsException"
+            "Throttling"
+                | "ThrottlingException"
+                | "PriorRequestNotComplete"
+                | "RequestLimitExceeded"
+                | "TooManyRequestsException"
         )
 }
 
@@ -146,7 +150,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_millis(200), max_backoff: Duration::from_secs(20) }
+        RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(20),
+        }
     }
 }
 
@@ -297,7 +305,10 @@ impl Route53Client {
                 (Some(n), Some(t)) => {
                     let following = (n, t, page.next_record_identifier.filter(|i| !i.is_empty()));
                     if next.as_ref() == Some(&following) {
-                        return Err(ApiError::Decode { call: Call::ListRecords.as_str(), message: "pagination does not advance".into() });
+                        return Err(ApiError::Decode {
+                            call: Call::ListRecords.as_str(),
+                            message: "pagination does not advance".into(),
+                        });
                     }
                     next = Some(following);
                 }
@@ -377,12 +388,19 @@ mod tests {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
             move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
         };
-        let e = Endpoint::resolve(&env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:1"), ("AWS_ENDPOINT_URL_ROUTE_53", "http://127.0.0.1:2")]), None).unwrap();
+        let e = Endpoint::resolve(
+            &env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:1"), ("AWS_ENDPOINT_URL_ROUTE_53", "http://127.0.0.1:2")]),
+            None,
+        )
+        .unwrap();
         assert_eq!(e.url.as_str(), "http://127.0.0.1:2/");
         let e = Endpoint::resolve(&env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:1")]), None).unwrap();
         assert_eq!(e.url.as_str(), "http://127.0.0.1:1/");
         let e = Endpoint::resolve(&env(&[]), Some("cn-north-1")).unwrap();
-        assert_eq!((e.url.as_str(), e.signing_region.as_str()), ("https://route53.amazonaws.com.cn/", "cn-northwest-1"));
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("https://route53.amazonaws.com.cn/", "cn-northwest-1")
+        );
         let e = Endpoint::resolve(&env(&[]), Some("eu-west-1")).unwrap();
         assert_eq!((e.url.as_str(), e.signing_region.as_str()), ("https://route53.amazonaws.com/", "us-east-1"));
         let err = Endpoint::resolve(&env(&[("AWS_ENDPOINT_URL_ROUTE_53", "nope")]), None).unwrap_err();

@@ -81,8 +81,8 @@ pub fn rrset_to_endpoint(rr: &ResourceRecordSet) -> Result<Endpoint, Skip> {
         }
         // An alias A/AAAA carries a host name: built directly, since an A target is otherwise
         // an address.
-        let mut ep = Endpoint::new(name, rt, Targets(vec![target]))
-            .with_ttl(Ttl(if ttl == 0 { DEFAULT_TTL } else { ttl }));
+        let mut ep =
+            Endpoint::new(name, rt, Targets(vec![target])).with_ttl(Ttl(if ttl == 0 { DEFAULT_TTL } else { ttl }));
         ep.set_property(EVALUATE_TARGET_HEALTH, if alias.evaluate_target_health { "true" } else { "false" });
         ep.set_property(ALIAS, "true");
         ep
@@ -187,9 +187,12 @@ pub fn to_rrset(ep: &Endpoint, opts: WriteOptions) -> Result<ResourceRecordSet, 
         rr.set_identifier = Some(ep.set_identifier.clone());
     }
     if let Some(w) = ep.property(WEIGHT) {
-        let weight: i64 = w.trim().parse().ok().filter(|w| (0..=255).contains(w)).ok_or_else(|| {
-            format!("{WEIGHT} {w:?} is not a weight (a whole number from 0 to 255)")
-        })?;
+        let weight: i64 = w
+            .trim()
+            .parse()
+            .ok()
+            .filter(|w| (0..=255).contains(w))
+            .ok_or_else(|| format!("{WEIGHT} {w:?} is not a weight (a whole number from 0 to 255)"))?;
         rr.weight = Some(weight);
     }
     if let Some(r) = ep.property(REGION) {
@@ -228,9 +231,8 @@ fn geo_proximity(ep: &Endpoint) -> Result<Option<GeoProximityLocation>, String> 
         set = true;
     }
     if let Some(c) = ep.property(GEOPROX_COORDINATES) {
-        let (lat, long) = c.split_once(',').ok_or_else(|| {
-            format!("{GEOPROX_COORDINATES} {c:?} is not \"latitude,longitude\"")
-        })?;
+        let (lat, long) =
+            c.split_once(',').ok_or_else(|| format!("{GEOPROX_COORDINATES} {c:?} is not \"latitude,longitude\""))?;
         let ok = |v: &str, limit: f64| v.trim().parse::<f64>().is_ok_and(|x| (-limit..=limit).contains(&x));
         if !ok(lat, 90.0) || !ok(long, 180.0) {
             return Err(format!("{GEOPROX_COORDINATES} {c:?}: latitude must be within ±90 and longitude within ±180"));
@@ -243,9 +245,12 @@ fn geo_proximity(ep: &Endpoint) -> Result<Option<GeoProximityLocation>, String> 
         set = true;
     }
     if let Some(b) = ep.property(GEOPROX_BIAS) {
-        let bias: i32 = b.trim().parse().ok().filter(|b| (-99..=99).contains(b)).ok_or_else(|| {
-            format!("{GEOPROX_BIAS} {b:?} is not a bias (a whole number from -99 to 99)")
-        })?;
+        let bias: i32 = b
+            .trim()
+            .parse()
+            .ok()
+            .filter(|b| (-99..=99).contains(b))
+            .ok_or_else(|| format!("{GEOPROX_BIAS} {b:?} is not a bias (a whole number from -99 to 99)"))?;
         g.bias = Some(bias);
         set = true;
     }
@@ -342,7 +347,8 @@ fn adjust_geo_proximity(ep: &mut Endpoint) {
     if ep.set_identifier.is_empty() {
         return;
     }
-    let located = [GEOPROX_REGION, GEOPROX_LOCAL_ZONE_GROUP, GEOPROX_COORDINATES].iter().any(|p| ep.property(p).is_some());
+    let located =
+        [GEOPROX_REGION, GEOPROX_LOCAL_ZONE_GROUP, GEOPROX_COORDINATES].iter().any(|p| ep.property(p).is_some());
     if located && ep.property(GEOPROX_BIAS).is_none() {
         ep.set_property(GEOPROX_BIAS, "0");
     }
@@ -359,7 +365,8 @@ mod tests {
     /// What the planner compares: targets, TTL and the provider-specific properties as a set.
     fn same(a: &Endpoint, b: &Endpoint) -> bool {
         let props = |e: &Endpoint| {
-            let mut p: Vec<(String, String)> = e.provider_specific.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
+            let mut p: Vec<(String, String)> =
+                e.provider_specific.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
             p.sort();
             p
         };
@@ -398,7 +405,11 @@ mod tests {
         assert_eq!(out[3].record_type, RecordType::AAAA);
         assert_eq!(out[1].property(ALIAS), Some("false"));
         assert_eq!(out[2].property(EVALUATE_TARGET_HEALTH), None);
-        let kept = adjust_endpoints(vec![ep("lb.example.org", RecordType::CNAME, &["x.us-east-1.elb.amazonaws.com"])], true, true);
+        let kept = adjust_endpoints(
+            vec![ep("lb.example.org", RecordType::CNAME, &["x.us-east-1.elb.amazonaws.com"])],
+            true,
+            true,
+        );
         assert_eq!((kept.len(), kept[0].record_type, kept[0].property(ALIAS)), (1, RecordType::CNAME, Some("false")));
 
         let rr = to_rrset(&out[0], WriteOptions { evaluate_target_health: false }).unwrap();
@@ -416,11 +427,23 @@ mod tests {
     fn routing_policies_round_trip() {
         let cases: Vec<Endpoint> = vec![
             ep("w.example.org", RecordType::A, &["192.0.2.1"]).with_set_identifier("blue").with_property(WEIGHT, "10"),
-            ep("r.example.org", RecordType::A, &["192.0.2.1"]).with_set_identifier("eu").with_property(REGION, "eu-west-1"),
-            ep("f.example.org", RecordType::CNAME, &["x.example.net"]).with_set_identifier("p").with_property(FAILOVER, "PRIMARY").with_property(HEALTH_CHECK_ID, "hc-1"),
-            ep("g.example.org", RecordType::A, &["192.0.2.1"]).with_set_identifier("de").with_property(GEO_COUNTRY, "DE").with_property(GEO_SUBDIVISION, "BY"),
-            ep("m.example.org", RecordType::A, &["192.0.2.1"]).with_set_identifier("m1").with_property(MULTI_VALUE_ANSWER, ""),
-            ep("p.example.org", RecordType::A, &["192.0.2.1"]).with_set_identifier("p1").with_property(GEOPROX_COORDINATES, "49.22,-74.01"),
+            ep("r.example.org", RecordType::A, &["192.0.2.1"])
+                .with_set_identifier("eu")
+                .with_property(REGION, "eu-west-1"),
+            ep("f.example.org", RecordType::CNAME, &["x.example.net"])
+                .with_set_identifier("p")
+                .with_property(FAILOVER, "PRIMARY")
+                .with_property(HEALTH_CHECK_ID, "hc-1"),
+            ep("g.example.org", RecordType::A, &["192.0.2.1"])
+                .with_set_identifier("de")
+                .with_property(GEO_COUNTRY, "DE")
+                .with_property(GEO_SUBDIVISION, "BY"),
+            ep("m.example.org", RecordType::A, &["192.0.2.1"])
+                .with_set_identifier("m1")
+                .with_property(MULTI_VALUE_ANSWER, ""),
+            ep("p.example.org", RecordType::A, &["192.0.2.1"])
+                .with_set_identifier("p1")
+                .with_property(GEOPROX_COORDINATES, "49.22,-74.01"),
         ];
         let desired = adjust_endpoints(cases, false, true);
         for d in &desired {
@@ -433,7 +456,8 @@ mod tests {
 
     #[test]
     fn bad_routing_values_are_refused_by_name() {
-        let bad = ep("w.example.org", RecordType::A, &["192.0.2.1"]).with_set_identifier("a").with_property(WEIGHT, "heavy");
+        let bad =
+            ep("w.example.org", RecordType::A, &["192.0.2.1"]).with_set_identifier("a").with_property(WEIGHT, "heavy");
         assert!(to_rrset(&bad, OPTS).unwrap_err().contains("aws/weight \"heavy\""));
         let bad = ep("w.example.org", RecordType::A, &["192.0.2.1"]).with_property(WEIGHT, "256");
         assert!(to_rrset(&bad, OPTS).is_err());

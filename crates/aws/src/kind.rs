@@ -68,7 +68,8 @@ pub struct AwsArgs {
 }
 
 impl ProviderKind for Aws {
-    const INFO: ProviderInfo = ProviderInfo::new("aws", "AWS Route 53, over its REST API (SigV4, the AWS credential chain)");
+    const INFO: ProviderInfo =
+        ProviderInfo::new("aws", "AWS Route 53, over its REST API (SigV4, the AWS credential chain)");
     type Args = AwsArgs;
 
     async fn build(args: &AwsArgs, ctx: &ProviderContext) -> Result<Arc<dyn Provider>, BuildError> {

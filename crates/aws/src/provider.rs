@@ -194,9 +194,10 @@ impl AwsProvider {
             }
             candidates.retain(|z| {
                 let have = tags.get(&z.id);
-                self.cfg.zone_tags.iter().all(|(k, v)| {
-                    have.and_then(|t| t.get(k)).is_some_and(|value| v.is_empty() || value == v)
-                })
+                self.cfg
+                    .zone_tags
+                    .iter()
+                    .all(|(k, v)| have.and_then(|t| t.get(k)).is_some_and(|value| v.is_empty() || value == v))
             });
         }
         for z in &candidates {
@@ -221,7 +222,12 @@ impl AwsProvider {
 
     /// Changes of `changes` by zone, and the ones that cannot be written (no zone, a bad routing
     /// property).
-    fn items<'a>(&self, zones: &ZoneSet, changes: &'a Changes, report: &mut ApplyReport) -> BTreeMap<usize, Vec<Item<'a>>> {
+    fn items<'a>(
+        &self,
+        zones: &ZoneSet,
+        changes: &'a Changes,
+        report: &mut ApplyReport,
+    ) -> BTreeMap<usize, Vec<Item<'a>>> {
         let opts = WriteOptions { evaluate_target_health: self.cfg.evaluate_target_health };
         let mut wanted: Vec<(Action, &'a Endpoint)> = Vec::with_capacity(changes.len());
         wanted.extend(changes.create.iter().map(|e| (Action::Create, e)));
@@ -280,10 +286,15 @@ impl AwsProvider {
         for g in too_big {
             let s = batch::Size::of(items, &g);
             let l = self.cfg.limits;
-            refuse(report, items, &g, &format!(
-                "the changes of this name ({} changes, {} values, {} characters) exceed one Route 53 change batch ({} changes, {} values, {} characters)",
-                s.changes, s.values, s.bytes, l.max_changes, l.max_values, l.max_bytes
-            ));
+            refuse(
+                report,
+                items,
+                &g,
+                &format!(
+                    "the changes of this name ({} changes, {} values, {} characters) exceed one Route 53 change batch ({} changes, {} values, {} characters)",
+                    s.changes, s.values, s.bytes, l.max_changes, l.max_values, l.max_bytes
+                ),
+            );
             outcome.refused += g.len();
         }
         let mut queue: VecDeque<Vec<usize>> = batches.into();
@@ -322,7 +333,12 @@ impl AwsProvider {
             }
             if matches!(&err, ApiError::Status { status: 404, .. }) {
                 let rest: Vec<usize> = std::iter::once(part).chain(queue.drain(..)).flatten().collect();
-                refuse(report, items, &rest, &format!("hosted zone {} ({}) not found: {}", zone.name, zone.id, err.message()));
+                refuse(
+                    report,
+                    items,
+                    &rest,
+                    &format!("hosted zone {} ({}) not found: {}", zone.name, zone.id, err.message()),
+                );
                 outcome.refused += rest.len();
                 self.forget_zones();
                 return Ok(outcome);

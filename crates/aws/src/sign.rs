@@ -37,12 +37,15 @@ pub fn sign_request(
     let body: &[u8] = req.body().and_then(|b| b.as_bytes()).unwrap_or_default();
     let headers: Vec<(&str, &str)> =
         req.headers().iter().filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))).collect();
-    let signable = SignableRequest::new(req.method().as_str(), req.url().as_str(), headers.into_iter(), SignableBody::Bytes(body))
-        .map_err(|e| format!("cannot sign the request: {e}"))?;
-    let (instructions, _signature) = sign(signable, &params).map_err(|e| format!("cannot sign the request: {e}"))?.into_parts();
+    let signable =
+        SignableRequest::new(req.method().as_str(), req.url().as_str(), headers.into_iter(), SignableBody::Bytes(body))
+            .map_err(|e| format!("cannot sign the request: {e}"))?;
+    let (instructions, _signature) =
+        sign(signable, &params).map_err(|e| format!("cannot sign the request: {e}"))?.into_parts();
     let (headers, _params) = instructions.into_parts();
     for h in headers {
-        let mut value = reqwest::header::HeaderValue::from_str(h.value()).map_err(|e| format!("signature header: {e}"))?;
+        let mut value =
+            reqwest::header::HeaderValue::from_str(h.value()).map_err(|e| format!("signature header: {e}"))?;
         value.set_sensitive(true);
         req.headers_mut().insert(h.name(), value);
     }
@@ -73,7 +76,10 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         sign_request(&mut req, &creds, "route53", "us-east-1", t).unwrap();
         let auth = req.headers()["authorization"].to_str().unwrap();
-        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/us-east-1/route53/aws4_request"), "{auth}");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/us-east-1/route53/aws4_request"),
+            "{auth}"
+        );
         assert!(req.headers()["authorization"].is_sensitive());
         assert_eq!(req.headers()["x-amz-security-token"], "session-token-xyz");
         let dump = format!("{req:?} {creds:?}");

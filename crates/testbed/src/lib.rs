@@ -22,17 +22,17 @@ mod dns;
 pub mod fake;
 pub mod kube;
 mod moto;
-mod route53_rules;
 mod pdns;
 pub mod prism;
 mod process;
+mod route53_rules;
 mod wait;
 
 pub use dns::{DnsAnswer, dns_query, dns_query_full};
 pub use moto::{Moto, TEST_ACCESS_KEY, TEST_SECRET_KEY};
 pub use pdns::{Pdns, PdnsOptions, http_client};
-pub use route53_rules::{BatchSize, Route53Rules};
 pub use process::{Proc, exodns_bin, free_port};
+pub use route53_rules::{BatchSize, Route53Rules};
 pub use wait::{wait_until, wait_until_async, wait_until_log};
 
 use std::path::PathBuf;

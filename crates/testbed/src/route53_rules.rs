@@ -52,6 +52,9 @@ struct Seen {
     sts: Mutex<Vec<BTreeMap<String, String>>>,
     /// Change batches still to answer with `Throttling`.
     throttle: std::sync::atomic::AtomicUsize,
+    /// The zones as the batches forwarded left them (listing a large zone from moto for each
+    /// batch is slow); [`Route53Rules::forget`] drops it when someone else wrote to moto.
+    mirror: Mutex<BTreeMap<String, ZoneState>>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +114,11 @@ impl Route53Rules {
         self.seen.sts.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Forgets what the proxy knows of the zones: call it after writing to moto behind its back.
+    pub fn forget(&self) {
+        self.seen.mirror.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// Every change batch seen so far, in order.
     pub fn batches(&self) -> Vec<BatchSize> {
         self.batches.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -156,7 +164,13 @@ async fn serve(sock: tokio::net::TcpStream, state: State) -> std::io::Result<()>
     }
 }
 
-async fn handle(state: &State, method: &str, path: &str, headers: &[(String, String)], body: Vec<u8>) -> (u16, String, Vec<u8>) {
+async fn handle(
+    state: &State,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> (u16, String, Vec<u8>) {
     let is_change = method == "POST" && path.contains("/rrset");
     if path.starts_with("/2013-04-01/") {
         let auth = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.as_str());
@@ -166,7 +180,8 @@ async fn handle(state: &State, method: &str, path: &str, headers: &[(String, Str
                 keys.push(id.to_owned());
             }
         }
-    } else if method == "POST" && (body.starts_with(b"Action=") || String::from_utf8_lossy(&body).contains("&Action=")) {
+    } else if method == "POST" && (body.starts_with(b"Action=") || String::from_utf8_lossy(&body).contains("&Action="))
+    {
         let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
         state.seen.sts.lock().unwrap_or_else(|p| p.into_inner()).push(form);
     }
@@ -175,7 +190,9 @@ async fn handle(state: &State, method: &str, path: &str, headers: &[(String, Str
         && state
             .seen
             .throttle
-            .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1))
+            .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| {
+                n.checked_sub(1)
+            })
             .is_ok()
     {
         let xml = r#"<?xml version="1.0"?><ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>exodns-test-rules</RequestId></ErrorResponse>"#;
@@ -184,7 +201,14 @@ async fn handle(state: &State, method: &str, path: &str, headers: &[(String, Str
     if is_change {
         let zone = path.split('/').skip_while(|p| *p != "hostedzone").nth(1).unwrap_or_default().to_owned();
         match check(state, &zone, &body).await {
-            Ok(size) => state.batches.lock().unwrap_or_else(|p| p.into_inner()).push(size),
+            Ok((size, after)) => {
+                state.batches.lock().unwrap_or_else(|p| p.into_inner()).push(size);
+                let mut mirror = state.seen.mirror.lock().unwrap_or_else(|p| p.into_inner());
+                match after {
+                    Some(z) => mirror.insert(zone.clone(), z),
+                    None => mirror.remove(&zone),
+                };
+            }
             Err((size, messages)) => {
                 state.batches.lock().unwrap_or_else(|p| p.into_inner()).push(BatchSize { refused: true, ..size });
                 let msgs: String = messages.iter().map(|m| format!("<Message>{}</Message>", xml_escape(m))).collect();
@@ -195,7 +219,8 @@ async fn handle(state: &State, method: &str, path: &str, headers: &[(String, Str
             }
         }
     }
-    let mut req = state.http.request(method.parse().unwrap_or(reqwest::Method::GET), format!("{}{path}", state.upstream));
+    let mut req =
+        state.http.request(method.parse().unwrap_or(reqwest::Method::GET), format!("{}{path}", state.upstream));
     for (k, v) in headers {
         if !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("content-length") {
             req = req.header(k, v);
@@ -204,7 +229,11 @@ async fn handle(state: &State, method: &str, path: &str, headers: &[(String, Str
     match req.body(body).send().await {
         Ok(resp) => {
             let status = resp.status().as_u16();
-            let ctype = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("text/xml").to_owned();
+            if is_change && status >= 300 {
+                state.seen.mirror.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            }
+            let ctype =
+                resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("text/xml").to_owned();
             (status, ctype, resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
         }
         Err(e) => (502, "text/plain".into(), e.to_string().into_bytes()),
@@ -308,7 +337,11 @@ fn key(r: &RRSet) -> Key {
 }
 
 fn values(r: &RRSet) -> Vec<String> {
-    let mut v: Vec<String> = r.resource_records.iter().flat_map(|x| x.items.iter().map(|v| v.value.trim_end_matches('.').to_owned())).collect();
+    let mut v: Vec<String> = r
+        .resource_records
+        .iter()
+        .flat_map(|x| x.items.iter().map(|v| v.value.trim_end_matches('.').to_owned()))
+        .collect();
     v.sort();
     v
 }
@@ -331,8 +364,9 @@ async fn current(state: &State, zone: &str) -> Result<(String, BTreeMap<Key, RRS
     let mut out = BTreeMap::new();
     let mut q = String::from("maxitems=300");
     loop {
-        let page: Listing = quick_xml::de::from_str(&get(state, &format!("/2013-04-01/hostedzone/{zone}/rrset?{q}")).await?)
-            .map_err(|e| format!("listing: {e}"))?;
+        let page: Listing =
+            quick_xml::de::from_str(&get(state, &format!("/2013-04-01/hostedzone/{zone}/rrset?{q}")).await?)
+                .map_err(|e| format!("listing: {e}"))?;
         for r in page.resource_record_sets.items {
             out.insert(key(&r), r);
         }
@@ -350,8 +384,14 @@ async fn current(state: &State, zone: &str) -> Result<(String, BTreeMap<Key, RRS
     Ok((norm(&z.hosted_zone.name), out))
 }
 
-/// Checks a batch as AWS would; the messages are AWS's.
-async fn check(state: &State, zone: &str, body: &[u8]) -> Result<BatchSize, (BatchSize, Vec<String>)> {
+type ZoneState = (String, BTreeMap<Key, RRSet>);
+
+/// Checks a batch as AWS would; the messages are AWS's. Returns the zone as the batch leaves it.
+async fn check(
+    state: &State,
+    zone: &str,
+    body: &[u8],
+) -> Result<(BatchSize, Option<ZoneState>), (BatchSize, Vec<String>)> {
     let text = String::from_utf8_lossy(body);
     let req: Request = match quick_xml::de::from_str(&text) {
         Ok(r) => r,
@@ -377,21 +417,32 @@ async fn check(state: &State, zone: &str, body: &[u8]) -> Result<BatchSize, (Bat
     if size.chars > 32_000 {
         errors.push("Number of characters in all Value elements limit of 32000 exceeded.".to_owned());
     }
-    let (apex, mut sets) = match current(state, zone).await {
-        Ok(c) => c,
-        // Not a zone moto knows: let moto answer.
-        Err(_) => return Ok(size),
+    let known = state.seen.mirror.lock().unwrap_or_else(|p| p.into_inner()).get(zone).cloned();
+    let (apex, mut sets) = match known {
+        Some(z) => z,
+        None => match current(state, zone).await {
+            Ok(c) => c,
+            // Not a zone moto knows: let moto answer.
+            Err(_) => return Ok((size, None)),
+        },
     };
     let touched: std::collections::BTreeSet<String> =
         req.change_batch.changes.items.iter().map(|c| norm(&c.resource_record_set.name)).collect();
     for c in &req.change_batch.changes.items {
         let r = &c.resource_record_set;
         let k = key(r);
-        let shown = format!("[name='{}.', type='{}'{}]", k.0, k.1, r.set_identifier.as_ref().map(|s| format!(", set-identifier='{s}'")).unwrap_or_default());
+        let shown = format!(
+            "[name='{}.', type='{}'{}]",
+            k.0,
+            k.1,
+            r.set_identifier.as_ref().map(|s| format!(", set-identifier='{s}'")).unwrap_or_default()
+        );
         if r.rtype == "A" && r.alias_target.is_none() {
             for v in values(r) {
                 if v.parse::<std::net::Ipv4Addr>().is_err() {
-                    errors.push(format!("ARRDATAIllegalIPv4Address (Value is not a valid IPv4 address) encountered with '{v}'"));
+                    errors.push(format!(
+                        "ARRDATAIllegalIPv4Address (Value is not a valid IPv4 address) encountered with '{v}'"
+                    ));
                 }
             }
         }
@@ -431,7 +482,7 @@ async fn check(state: &State, zone: &str, body: &[u8]) -> Result<BatchSize, (Bat
             ));
         }
     }
-    if errors.is_empty() { Ok(size) } else { Err((size, errors)) }
+    if errors.is_empty() { Ok((size, Some((apex, sets)))) } else { Err((size, errors)) }
 }
 
 fn xml_escape(s: &str) -> String {

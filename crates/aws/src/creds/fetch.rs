@@ -46,7 +46,9 @@ pub(super) fn check_container_url(full: &str) -> Result<(), CredentialsError> {
         return Ok(());
     }
     let allowed = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.octets() == [169, 254, 170, 2] || ip.octets() == [169, 254, 170, 23],
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback() || ip.octets() == [169, 254, 170, 2] || ip.octets() == [169, 254, 170, 23]
+        }
         Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23],
         Some(url::Host::Domain(d)) => d == "localhost",
         None => false,
@@ -54,7 +56,9 @@ pub(super) fn check_container_url(full: &str) -> Result<(), CredentialsError> {
     if url.scheme() != "http" || !allowed {
         return Err(CredentialsError::permanent(
             "container credentials",
-            format!("AWS_CONTAINER_CREDENTIALS_FULL_URI {full}: plain HTTP is allowed only to loopback and the ECS/EKS agents"),
+            format!(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI {full}: plain HTTP is allowed only to loopback and the ECS/EKS agents"
+            ),
         ));
     }
     Ok(())
@@ -71,7 +75,10 @@ pub(super) async fn load(
         Source::WebIdentity { role_arn, token_file, session_name, label } => {
             // Read at every refresh: the kubelet rotates the projected token.
             let token = std::fs::read_to_string(token_file).map_err(|e| {
-                CredentialsError::permanent(label, format!("cannot read the web identity token file {}: {e}", token_file.display()))
+                CredentialsError::permanent(
+                    label,
+                    format!("cannot read the web identity token file {}: {e}", token_file.display()),
+                )
             })?;
             let form = [
                 ("Action", "AssumeRoleWithWebIdentity"),
@@ -99,14 +106,22 @@ pub(super) async fn load(
             let label = "container credentials endpoint";
             let mut req = http.get(url);
             let token = match token_file {
-                Some(f) => Some(Secret::new(std::fs::read_to_string(f).map_err(|e| {
-                    CredentialsError::permanent(label, format!("cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {}: {e}", f.display()))
-                })?.trim())),
+                Some(f) => Some(Secret::new(
+                    std::fs::read_to_string(f)
+                        .map_err(|e| {
+                            CredentialsError::permanent(
+                                label,
+                                format!("cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {}: {e}", f.display()),
+                            )
+                        })?
+                        .trim(),
+                )),
                 None => token.clone(),
             };
             if let Some(t) = token {
-                let mut v = reqwest::header::HeaderValue::from_str(t.expose())
-                    .map_err(|_| CredentialsError::permanent(label, "the authorization token is not a valid header value"))?;
+                let mut v = reqwest::header::HeaderValue::from_str(t.expose()).map_err(|_| {
+                    CredentialsError::permanent(label, "the authorization token is not a valid header value")
+                })?;
                 v.set_sensitive(true);
                 req = req.header(reqwest::header::AUTHORIZATION, v);
             }
@@ -116,7 +131,8 @@ pub(super) async fn load(
         Source::Imds { endpoint } => {
             let label = "EC2 instance metadata (IMDSv2)";
             let token = send(
-                http.put(format!("{endpoint}/latest/api/token")).header("x-aws-ec2-metadata-token-ttl-seconds", "21600"),
+                http.put(format!("{endpoint}/latest/api/token"))
+                    .header("x-aws-ec2-metadata-token-ttl-seconds", "21600"),
                 label,
             )
             .await?;
@@ -137,7 +153,11 @@ pub(super) async fn load(
 }
 
 async fn send(req: reqwest::RequestBuilder, label: &str) -> Result<bytes::Bytes, CredentialsError> {
-    let resp = req.timeout(Duration::from_secs(5)).send().await.map_err(|e| CredentialsError::transient(label, error_chain(&e)))?;
+    let resp = req
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| CredentialsError::transient(label, error_chain(&e)))?;
     let status = resp.status();
     let body = resp.bytes().await.map_err(|e| CredentialsError::transient(label, error_chain(&e)))?;
     if status.is_success() {
@@ -164,8 +184,8 @@ struct JsonCredentials {
 
 fn json_credentials(body: &[u8], label: &str) -> Result<Credentials, CredentialsError> {
     // serde_json's messages quote no input, so a parse error cannot leak a secret.
-    let c: JsonCredentials =
-        serde_json::from_slice(body).map_err(|e| CredentialsError::permanent(label, format!("unreadable answer: {e}")))?;
+    let c: JsonCredentials = serde_json::from_slice(body)
+        .map_err(|e| CredentialsError::permanent(label, format!("unreadable answer: {e}")))?;
     if let Some(code) = c.code.filter(|c| c != "Success") {
         return Err(CredentialsError::transient(label, format!("answer code {code}")));
     }
@@ -230,9 +250,11 @@ async fn sts_call(
         crate::sign::sign_request(&mut req, c, "sts", region, SystemTime::now())
             .map_err(|m| CredentialsError::permanent(label, m))?;
     }
-    let resp = http.execute(req).await.map_err(|e| CredentialsError::transient(label, format!("STS: {}", error_chain(&e))))?;
+    let resp =
+        http.execute(req).await.map_err(|e| CredentialsError::transient(label, format!("STS: {}", error_chain(&e))))?;
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| CredentialsError::transient(label, format!("STS: {}", error_chain(&e))))?;
+    let bytes =
+        resp.bytes().await.map_err(|e| CredentialsError::transient(label, format!("STS: {}", error_chain(&e))))?;
     if !status.is_success() {
         let detail = AwsErrorBody::parse(&bytes).map(|e| format!("{}: {}", e.code, e.message)).unwrap_or_default();
         let msg = format!("STS answered HTTP {} {detail}", status.as_u16());
@@ -243,9 +265,10 @@ async fn sts_call(
             CredentialsError::permanent(label, msg)
         });
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| CredentialsError::permanent(label, "STS answer is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| CredentialsError::permanent(label, "STS answer is not UTF-8"))?;
     let parsed: StsResponse = quick_xml::de::from_str(text)
-                // No detail from the parser: its message could quote the answer, which holds secrets.
+        // No detail from the parser: its message could quote the answer, which holds secrets.
         .map_err(|_| CredentialsError::permanent(label, "unreadable STS answer (no credentials in it)"))?;
     let c = parsed.assume_role_with_web_identity_result.credentials;
     Ok(Credentials {

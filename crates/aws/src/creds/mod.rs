@@ -145,14 +145,18 @@ impl Chain {
                 &format!("profile {profile_name}"),
                 format!(
                     "no profile {profile_name:?} in {} or {}",
-                    files.credentials.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "~/.aws/credentials".into()),
+                    files
+                        .credentials
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "~/.aws/credentials".into()),
                     files.config.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "~/.aws/config".into()),
                 ),
             ));
         }
-        let region = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")).or_else(|| {
-            profile.as_ref().and_then(|p| p.get("region")).map(str::to_owned)
-        });
+        let region = get("AWS_REGION")
+            .or_else(|| get("AWS_DEFAULT_REGION"))
+            .or_else(|| profile.as_ref().and_then(|p| p.get("region")).map(str::to_owned));
 
         // The Go SDK's order (what upstream runs): a profile named by flag first; else env keys;
         // else web identity from env; else the profile (AWS_PROFILE or `default`); then the
@@ -258,14 +262,21 @@ fn profile_source(
                     .ok_or_else(|| CredentialsError::permanent(&label, format!("source_profile {src:?} not found")))?;
                 profile_source(files, &other, env, depth + 1)?
             };
-            sp.ok_or_else(|| CredentialsError::permanent(&label, format!("source_profile {src:?} gives no credentials")))?
+            sp.ok_or_else(|| {
+                CredentialsError::permanent(&label, format!("source_profile {src:?} gives no credentials"))
+            })?
         } else if let Some(cs) = p.get("credential_source") {
             return Err(CredentialsError::permanent(
                 &label,
-                format!("credential_source = {cs} is not supported; use source_profile, or the chain without a profile"),
+                format!(
+                    "credential_source = {cs} is not supported; use source_profile, or the chain without a profile"
+                ),
             ));
         } else {
-            return Err(CredentialsError::permanent(&label, "role_arn needs source_profile or web_identity_token_file"));
+            return Err(CredentialsError::permanent(
+                &label,
+                "role_arn needs source_profile or web_identity_token_file",
+            ));
         };
         return Ok(Some(Source::AssumeRole {
             base: Box::new(base),
@@ -334,7 +345,13 @@ impl CredentialsCache {
     /// refreshes).
     pub fn with_refresh(chain: Chain, endpoints: Endpoints, http: reqwest::Client, refresh_before: Duration) -> Self {
         CredentialsCache {
-            inner: Arc::new(CacheInner { chain, endpoints, http, refresh_before, current: tokio::sync::Mutex::new(None) }),
+            inner: Arc::new(CacheInner {
+                chain,
+                endpoints,
+                http,
+                refresh_before,
+                current: tokio::sync::Mutex::new(None),
+            }),
         }
     }
 
@@ -353,7 +370,14 @@ impl CredentialsCache {
         {
             return Ok(c.clone());
         }
-        match fetch::load(&self.inner.chain.source, &self.inner.endpoints, &self.inner.http, self.inner.chain.region.as_deref()).await {
+        match fetch::load(
+            &self.inner.chain.source,
+            &self.inner.endpoints,
+            &self.inner.http,
+            self.inner.chain.region.as_deref(),
+        )
+        .await
+        {
             Ok(fresh) => {
                 tracing::debug!(source = %fresh.source, access_key_id = %fresh.access_key_id, expires = ?fresh.expires, "AWS credentials loaded");
                 *current = Some(fresh.clone());

@@ -32,7 +32,10 @@ impl SharedFiles {
         let pick = |var: &str, default: &str| {
             env(var).filter(|v| !v.is_empty()).map(PathBuf::from).or_else(|| home.as_ref().map(|h| h.join(default)))
         };
-        SharedFiles { credentials: pick("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"), config: pick("AWS_CONFIG_FILE", ".aws/config") }
+        SharedFiles {
+            credentials: pick("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
+            config: pick("AWS_CONFIG_FILE", ".aws/config"),
+        }
     }
 
     /// The profile `name`, or `None` when neither file has it (a missing file counts as empty).
@@ -42,7 +45,8 @@ impl SharedFiles {
         let mut values = BTreeMap::new();
         if let Some(path) = &self.config {
             let wanted = if name == "default" { "default".to_owned() } else { format!("profile {name}") };
-            if let Some(section) = read_section(path, |s| s == wanted || (name == "default" && s == "profile default"))? {
+            if let Some(section) = read_section(path, |s| s == wanted || (name == "default" && s == "profile default"))?
+            {
                 found = true;
                 values.extend(section);
             }

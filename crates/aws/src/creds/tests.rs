@@ -26,7 +26,8 @@ fn order_env_then_web_identity_then_profile_then_container_then_imds() {
     let nofiles = dir.path().join("none");
     let nf = nofiles.to_str().unwrap();
     let base = [("AWS_SHARED_CREDENTIALS_FILE", cf), ("AWS_CONFIG_FILE", nf)];
-    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> { base.iter().chain(extra).copied().collect() };
+    let with =
+        |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> { base.iter().chain(extra).copied().collect() };
 
     let keys = [("AWS_ACCESS_KEY_ID", "AKIDENV"), ("AWS_SECRET_ACCESS_KEY", "envsecret")];
     let web = [("AWS_ROLE_ARN", "arn:aws:iam::1:role/r"), ("AWS_WEB_IDENTITY_TOKEN_FILE", "/tok")];
@@ -35,7 +36,9 @@ fn order_env_then_web_identity_then_profile_then_container_then_imds() {
     let c = resolve(&with(&web), None, None).unwrap();
     assert!(matches!(&c.source, Source::WebIdentity { role_arn, .. } if role_arn.ends_with("role/r")));
     let c = resolve(&with(&[]), None, None).unwrap();
-    assert!(matches!(&c.source, Source::Static(k) if k.access_key_id == "AKIDPROFILE" && k.source == "profile default"));
+    assert!(
+        matches!(&c.source, Source::Static(k) if k.access_key_id == "AKIDPROFILE" && k.source == "profile default")
+    );
     // A profile named by flag wins even over env keys; AWS_PROFILE picks one too.
     let c = resolve(&with(&keys), Some("dev"), None).unwrap();
     assert!(matches!(&c.source, Source::Static(k) if k.access_key_id == "AKIDDEV"));
@@ -45,17 +48,21 @@ fn order_env_then_web_identity_then_profile_then_container_then_imds() {
     assert!(e.message.contains("no profile \"nope\""), "{e}");
 
     let empty = [("AWS_SHARED_CREDENTIALS_FILE", nf), ("AWS_CONFIG_FILE", nf)];
-    let c = resolve(&[empty[0], empty[1], ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds")], None, None).unwrap();
+    let c =
+        resolve(&[empty[0], empty[1], ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/creds")], None, None).unwrap();
     assert!(matches!(&c.source, Source::Container { url, .. } if url == "http://169.254.170.2/v2/creds"));
     let e = resolve(&[empty[0], empty[1], ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1/x")], None, None);
     assert!(e.is_err(), "plain HTTP to another host is refused");
-    let c = resolve(&[empty[0], empty[1], ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9/")], None, None).unwrap();
+    let c = resolve(&[empty[0], empty[1], ("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9/")], None, None)
+        .unwrap();
     assert!(matches!(&c.source, Source::Imds { endpoint } if endpoint == "http://127.0.0.1:9"));
     let e = resolve(&[empty[0], empty[1], ("AWS_EC2_METADATA_DISABLED", "true")], None, None).unwrap_err();
     assert!(e.message.contains("none found"), "{e}");
 
     let c = resolve(&with(&keys), None, Some("arn:aws:iam::2:role/x")).unwrap();
-    assert!(matches!(&c.source, Source::AssumeRole { base, role_arn, .. } if role_arn.ends_with("role/x") && matches!(**base, Source::Static(_))));
+    assert!(
+        matches!(&c.source, Source::AssumeRole { base, role_arn, .. } if role_arn.ends_with("role/x") && matches!(**base, Source::Static(_)))
+    );
 }
 
 #[test]
@@ -74,7 +81,9 @@ fn profile_roles() {
     let none = dir.path().join("none");
     let env = [("AWS_CONFIG_FILE", cf), ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap())];
     let c = resolve(&env, Some("admin"), None).unwrap();
-    assert!(matches!(&c.source, Source::AssumeRole { base, external_id: Some(_), .. } if matches!(&**base, Source::Static(k) if k.access_key_id == "AKIDBASE")));
+    assert!(
+        matches!(&c.source, Source::AssumeRole { base, external_id: Some(_), .. } if matches!(&**base, Source::Static(k) if k.access_key_id == "AKIDBASE"))
+    );
     let c = resolve(&env, Some("irsa"), None).unwrap();
     assert!(matches!(&c.source, Source::WebIdentity { token_file, .. } if token_file.ends_with("t")));
     let c = resolve(&env, Some("base"), None).unwrap();
@@ -114,7 +123,10 @@ async fn cache_refreshes_before_expiry_and_keeps_valid_ones_on_failure() {
                 let mut buf = vec![0u8; 4096];
                 let n = s.read(&mut buf).await.unwrap();
                 let req = String::from_utf8_lossy(&buf[..n]).to_lowercase();
-                seen_auth.lock().unwrap().push(req.lines().find(|l| l.starts_with("authorization:")).unwrap_or("").to_owned());
+                seen_auth
+                    .lock()
+                    .unwrap()
+                    .push(req.lines().find(|l| l.starts_with("authorization:")).unwrap_or("").to_owned());
                 let k = calls.fetch_add(1, Ordering::SeqCst);
                 let exp = SystemTime::now() + Duration::from_secs(120);
                 let secs = exp.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
@@ -140,7 +152,8 @@ async fn cache_refreshes_before_expiry_and_keeps_valid_ones_on_failure() {
                     )
                 };
                 let status = if body.is_empty() { "500 Internal Server Error" } else { "200 OK" };
-                let resp = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let resp =
+                    format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
                 s.write_all(resp.as_bytes()).await.unwrap();
             }
         });
@@ -158,7 +171,8 @@ async fn cache_refreshes_before_expiry_and_keeps_valid_ones_on_failure() {
     };
     let http = crate::test_http();
     // Refresh margin of 1 minute: 2-minute credentials are served from the cache.
-    let cache = CredentialsCache::with_refresh(chain.clone(), Endpoints::default(), http.clone(), Duration::from_secs(60));
+    let cache =
+        CredentialsCache::with_refresh(chain.clone(), Endpoints::default(), http.clone(), Duration::from_secs(60));
     assert_eq!(cache.get().await.unwrap().access_key_id, "AKIDC0");
     assert_eq!(cache.get().await.unwrap().access_key_id, "AKIDC0");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
