@@ -499,6 +499,7 @@ fn handover_objects(kube: &exodns_testbed::kube::KubeApiserver) {
 }
 
 fn run_tool(bin: &Path, bed: &Bed, kube: &exodns_testbed::kube::KubeApiserver, extra: &[&str]) -> String {
+    bed.rules.forget();
     let home = bed.dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let out = Command::new(bin)
