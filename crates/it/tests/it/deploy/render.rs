@@ -66,6 +66,16 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             values: "provider:\n  name: pdns\nproviders:\n  pdns:\n    existingSecret: dns-credentials\n    secretEnv:\n      EXTERNAL_DNS_PDNS_API_KEY: key\n  inmemory:\n    args:\n      inmemory-zone: [ignored.example]\n".into(),
             check: check_provider_block_env,
         },
+        Scenario {
+            name: "aws-irsa",
+            values: "provider: aws\nserviceAccount:\n  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::123456789012:role/exodns\nproviders:\n  aws:\n    args:\n      aws-zone-type: public\n      aws-zone-tags: [team=dns, env=prod]\n      aws-batch-change-interval: 500ms\n      aws-prefer-cname: true\ndomainFilters: [example.org]\n".into(),
+            check: check_aws_irsa,
+        },
+        Scenario {
+            name: "aws-existing-secret",
+            values: "provider:\n  name: aws\nproviders:\n  aws:\n    existingSecret: route53-keys\n    secretEnv:\n      AWS_ACCESS_KEY_ID: access-key-id\n      AWS_SECRET_ACCESS_KEY: secret-access-key\n    args:\n      aws-assume-role: arn:aws:iam::210987654321:role/dns\n".into(),
+            check: check_aws_existing_secret,
+        },
         Scenario { name: "sources-crd", values: sources(&["crd"]), check: check_sources_crd },
         Scenario { name: "sources-gateway", values: sources(&["gateway-httproute", "gateway-grpcroute"]), check: check_sources_gateway },
         Scenario { name: "sources-all", values: sources(ALL_SOURCES), check: check_sources_all },
@@ -323,6 +333,43 @@ fn check_provider_block_env(d: &[Value]) {
     assert!(deploy["spec"]["template"]["spec"]["volumes"].is_null());
     let np = one(d, "NetworkPolicy");
     assert_eq!(np["spec"]["egress"][2], json!({"ports": [{"port": 443, "protocol": "TCP"}]}));
+}
+
+/// `provider: aws` with IRSA: the role goes on the ServiceAccount (EKS injects the web identity
+/// token), the `--aws-*` flags come from `providers.aws.args`, no secret is involved, and the
+/// NetworkPolicy opens 443 (Route 53, STS).
+fn check_aws_irsa(d: &[Value]) {
+    let sa = one(d, "ServiceAccount");
+    assert_eq!(sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], "arn:aws:iam::123456789012:role/exodns");
+    let deploy = one(d, "Deployment");
+    assert_eq!(deploy["spec"]["template"]["spec"]["serviceAccountName"], sa["metadata"]["name"]);
+    let c = container(deploy, "exodns");
+    let a = args(c);
+    for want in [
+        "--provider=aws",
+        "--aws-zone-type=public",
+        "--aws-zone-tags=team=dns",
+        "--aws-zone-tags=env=prod",
+        "--aws-batch-change-interval=500ms",
+        "--aws-prefer-cname",
+    ] {
+        assert!(a.contains(&want.to_owned()), "{want} missing: {a:?}");
+    }
+    let env = c["env"].as_array().cloned().unwrap_or_default();
+    assert!(env.iter().all(|e| e["valueFrom"]["secretKeyRef"].is_null()), "{env:#?}");
+    assert_eq!(one(d, "NetworkPolicy")["spec"]["egress"][2], json!({"ports": [{"port": 443, "protocol": "TCP"}]}));
+}
+
+/// `provider: aws` with keys from an existing Secret, as the SDK's env vars.
+fn check_aws_existing_secret(d: &[Value]) {
+    let c = container(one(d, "Deployment"), "exodns");
+    let a = args(c);
+    assert!(a.contains(&"--aws-assume-role=arn:aws:iam::210987654321:role/dns".to_owned()), "{a:?}");
+    let env = c["env"].as_array().expect("env");
+    for (name, key) in [("AWS_ACCESS_KEY_ID", "access-key-id"), ("AWS_SECRET_ACCESS_KEY", "secret-access-key")] {
+        let e = env.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(e["valueFrom"]["secretKeyRef"], json!({"name": "route53-keys", "key": key}));
+    }
 }
 
 fn cluster_rules(d: &[Value]) -> BTreeSet<(String, String, String)> {
