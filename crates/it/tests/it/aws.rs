@@ -50,6 +50,13 @@ impl Bed {
 
     /// `exodns --once` with the manifests; its log. The test secret never shows in it.
     fn exodns(&self, env: &[(String, String)], extra: &[&str]) -> String {
+        let (ok, log) = self.run(env, extra);
+        assert!(ok, "exodns failed:\n{log}");
+        log
+    }
+
+    /// [`Bed::exodns`] that may fail: whether it exited 0, and its log (never with the secret).
+    fn run(&self, env: &[(String, String)], extra: &[&str]) -> (bool, String) {
         self.rules.forget();
         let home = self.dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
@@ -70,8 +77,7 @@ impl Bed {
         let out = cmd.output().expect("run exodns");
         let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(!log.contains(TEST_SECRET_KEY), "the secret key reached the log:\n{log}");
-        assert!(out.status.success(), "exodns failed:\n{log}");
-        log
+        (out.status.success(), log)
     }
 
     /// The zone as boto3 lists it: (name without the dot, type, set identifier) → record set.
@@ -346,6 +352,40 @@ async fn aws_throttling_is_retried_with_backoff() {
     let log = bed.exodns(&bed.env(), &["--aws-api-retries=4"]);
     assert!(log.contains("Throttling"), "the throttled tries are logged:\n{log}");
     assert_eq!(values(&bed.records().await[&key("web.example.org", "A")]), ["192.0.2.10"], "{log}");
+}
+
+/// Errors name the call and the cause, never a secret: Route 53 unreachable, then a web
+/// identity token file that is missing, at debug level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_secrets_stay_out_of_logs_and_errors() {
+    let Some(bed) = Bed::start().await else { return };
+    bed.objects(&service("web", "web.example.org", "192.0.2.10", &[]));
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let env: Vec<(String, String)> = bed
+        .env()
+        .into_iter()
+        .filter(|(k, _)| k != "AWS_ENDPOINT_URL_ROUTE_53")
+        .chain([
+            ("AWS_ENDPOINT_URL_ROUTE_53".to_owned(), closed),
+            ("AWS_SESSION_TOKEN".to_owned(), format!("{TEST_SECRET_KEY}-session")),
+        ])
+        .collect();
+    let (ok, log) = bed.run(&env, &["--aws-api-retries=2"]);
+    assert!(!ok, "--once fails when Route 53 cannot be reached:\n{log}");
+    assert!(log.contains("ListHostedZones") && log.contains("Connection refused"), "{log}");
+
+    let env: Vec<(String, String)> = bed
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY") && !k.starts_with("AWS_SECRET"))
+        .chain([
+            ("AWS_ROLE_ARN".to_owned(), "arn:aws:iam::123456789012:role/exodns".to_owned()),
+            ("AWS_WEB_IDENTITY_TOKEN_FILE".to_owned(), "/nonexistent/exodns-token".to_owned()),
+        ])
+        .collect();
+    let (ok, log) = bed.run(&env, &[]);
+    assert!(!ok, "{log}");
+    assert!(log.contains("cannot read the web identity token file /nonexistent/exodns-token"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
