@@ -14,8 +14,9 @@ use exodns_provider::inmemory::InMemoryProvider;
 use tokio::sync::mpsc;
 
 use crate::cli::{Config, PlanArgs, PlanOutput};
-use crate::sources::{object_source, selection};
+use crate::sources::object_source;
 use crate::{output, wiring};
+use exodns_sources::SourceConfig;
 
 /// Reads `--current-endpoints`: a JSON array of webhook `Endpoint`s. Bad items are reported and
 /// skipped, as a provider listing would skip them.
@@ -35,9 +36,10 @@ fn read_current(path: &std::path::Path) -> anyhow::Result<(Vec<Endpoint>, Vec<In
 }
 
 pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let sel = selection(cfg)?;
+    let sel = cfg.sources.selection()?;
+    let source_cfg = SourceConfig::new(&cfg.sources)?;
     let (tx, mut events) = mpsc::channel(4096);
-    let source = object_source(cfg, &sel, tx).await?;
+    let source = object_source(cfg, &sel, source_cfg, tx).await?;
     until_synced(source.as_ref(), &mut events, cfg.general.cache_sync_timeout).await?;
     let (desired, protected, invalid) = desired_now(source.as_ref());
     if !sel.manifest {

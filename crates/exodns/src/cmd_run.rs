@@ -16,8 +16,9 @@ use tracing::{info, warn};
 
 use crate::cli::Config;
 use crate::health::ControllerHealth;
-use crate::sources::{object_source, selection};
+use crate::sources::object_source;
 use crate::{output, shutdown, wiring};
+use exodns_sources::SourceConfig;
 
 /// How long a stopping leader may take to hand its lease back.
 const RELEASE_GRACE: Duration = Duration::from_secs(5);
@@ -68,7 +69,8 @@ fn leader_settings(cfg: &Config) -> LeaderSettings {
 }
 
 pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
-    let sel = selection(cfg)?;
+    let sel = cfg.sources.selection()?;
+    let source_cfg = SourceConfig::new(&cfg.sources)?;
     let metrics = Arc::new(Metrics::new(&cfg.registry.txt_owner_id));
     let provider = wiring::provider(cfg).await?;
     let info = cfg.general.provider.map(|p| p.info()).context("--provider is required")?;
@@ -77,7 +79,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?).dry_run(cfg.general.dry_run);
 
     let (events_tx, events) = mpsc::channel(4096);
-    let source = object_source(cfg, &sel, events_tx.clone()).await?;
+    let source = object_source(cfg, &sel, source_cfg, events_tx.clone()).await?;
 
     // Leader election: only the leader writes; the others keep their caches warm.
     let (stop_tx, mut stop_rx) = watch::channel(false);

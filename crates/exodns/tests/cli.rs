@@ -246,3 +246,89 @@ fn an_idle_controller_sleeps() {
     let _ = child.wait();
     assert!(used < 0.3, "an idle exodns used {used:.2} s of CPU in 3 s");
 }
+
+/// `exodns plan` over `manifest` (written to a temporary folder) with `args`: the names it would
+/// create, as `name TYPE`.
+fn planned_names(manifest: &str, args: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("objects.yaml"), manifest).unwrap();
+    let path = format!("--manifest-path={}", dir.path().display());
+    let mut all = vec!["plan", "--source=manifest", &path, "--provider=inmemory", "--policy=sync", "--color=never"];
+    all.extend_from_slice(args);
+    let out = exodns(&all);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    let mut names: Vec<String> = stdout(&out)
+        .lines()
+        .filter_map(|l| l.strip_prefix("+ create "))
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    names.sort();
+    names
+}
+
+const INGRESS: &str = "apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop, namespace: apps}
+spec:
+  rules: [{host: rules.example.org}]
+  tls: [{hosts: [tls.example.org]}]
+status:
+  loadBalancer: {ingress: [{ip: 203.0.113.20}]}
+";
+
+#[test]
+fn ignore_ingress_tls_spec_flag() {
+    let both = planned_names(INGRESS, &["--source=ingress"]);
+    assert_eq!(both, ["rules.example.org A", "tls.example.org A"]);
+    assert_eq!(planned_names(INGRESS, &["--source=ingress", "--ignore-ingress-tls-spec"]), ["rules.example.org A"]);
+}
+
+#[test]
+fn ignore_ingress_rules_spec_flag() {
+    assert_eq!(planned_names(INGRESS, &["--source=ingress", "--ignore-ingress-rules-spec"]), ["tls.example.org A"]);
+}
+
+#[test]
+fn exclude_unschedulable_flag() {
+    let nodes = "apiVersion: v1
+kind: Node
+metadata: {name: up.nodes.example.org}
+status: {addresses: [{type: ExternalIP, address: 192.0.2.1}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: cordoned.nodes.example.org}
+spec: {unschedulable: true}
+status: {addresses: [{type: ExternalIP, address: 192.0.2.2}]}
+";
+    let both = ["cordoned.nodes.example.org A", "up.nodes.example.org A"];
+    // Upstream's default: true.
+    assert_eq!(planned_names(nodes, &["--source=node"]), ["up.nodes.example.org A"]);
+    assert_eq!(planned_names(nodes, &["--source=node", "--exclude-unschedulable"]), ["up.nodes.example.org A"]);
+    assert_eq!(planned_names(nodes, &["--source=node", "--exclude-unschedulable=false"]), both);
+    assert_eq!(planned_names(nodes, &["--source=node", "--no-exclude-unschedulable"]), both);
+}
+
+#[test]
+fn ignore_non_host_network_pods_flag() {
+    let pods = "apiVersion: v1
+kind: Pod
+metadata:
+  name: agent
+  namespace: apps
+  annotations: {external-dns.alpha.kubernetes.io/internal-hostname: agent.pods.example.org}
+spec: {hostNetwork: true, nodeName: n1}
+status: {podIP: 10.0.0.5}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: apps
+  annotations: {external-dns.alpha.kubernetes.io/internal-hostname: web.pods.example.org}
+spec: {nodeName: n1}
+status: {podIP: 10.244.1.7}
+";
+    assert_eq!(planned_names(pods, &["--source=pod"]), ["agent.pods.example.org A", "web.pods.example.org A"]);
+    assert_eq!(planned_names(pods, &["--source=pod", "--ignore-non-host-network-pods"]), ["agent.pods.example.org A"]);
+}

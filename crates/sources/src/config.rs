@@ -1,4 +1,4 @@
-//! Source configuration: upstream's flags as given ([`SourceFlags`]) and checked once
+//! Source configuration: upstream's flags as given ([`SourceFlags`]) checked once
 //! ([`SourceConfig`]). A bad selector, template or target fails here, naming the flag, and never
 //! at sync time.
 
@@ -7,6 +7,7 @@ use exodns_core::target::{canonical_target, infer_type};
 
 use crate::annotations::DEFAULT_PREFIX;
 use crate::error::Error;
+use crate::flags::SourceFlags;
 use crate::selector::Selector;
 use crate::template::FqdnTemplate;
 
@@ -15,84 +16,6 @@ pub const INGRESS_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
 
 /// Service types `--service-type-filter` accepts.
 pub const SERVICE_TYPES: &[&str] = &["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"];
-
-/// The source flags as the user gave them (names as upstream's flags).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceFlags {
-    /// `--annotation-prefix`; must end with `/`.
-    pub annotation_prefix: String,
-    /// `--namespace`; empty means every namespace.
-    pub namespace: String,
-    /// `--label-filter`.
-    pub label_filter: String,
-    /// `--annotation-filter`.
-    pub annotation_filter: String,
-    /// `--ingress-class` (repeatable).
-    pub ingress_class: Vec<String>,
-    /// `--service-type-filter` (repeatable).
-    pub service_type_filter: Vec<String>,
-    /// `--gateway-name`.
-    pub gateway_name: String,
-    /// `--gateway-namespace`.
-    pub gateway_namespace: String,
-    /// `--gateway-label-filter`.
-    pub gateway_label_filter: String,
-    /// `--publish-internal-services`.
-    pub publish_internal_services: bool,
-    /// `--publish-host-ip`.
-    pub publish_host_ip: bool,
-    /// `--always-publish-not-ready-addresses`.
-    pub always_publish_not_ready_addresses: bool,
-    /// `--ignore-hostname-annotation`.
-    pub ignore_hostname_annotation: bool,
-    /// `--ignore-ingress-tls-spec`.
-    pub ignore_ingress_tls_spec: bool,
-    /// `--ignore-ingress-rules-spec`.
-    pub ignore_ingress_rules_spec: bool,
-    /// `--fqdn-template` (repeatable; joined with commas, as upstream does).
-    pub fqdn_template: Vec<String>,
-    /// `--combine-fqdn-annotation`.
-    pub combine_fqdn_annotation: bool,
-    /// `--default-targets` (repeatable).
-    pub default_targets: Vec<String>,
-    /// `--force-default-targets`.
-    pub force_default_targets: bool,
-    /// `--pod-source-domain`.
-    pub pod_source_domain: String,
-    /// `--exclude-unschedulable` (default true).
-    pub exclude_unschedulable: bool,
-    /// `--ignore-non-host-network-pods`.
-    pub ignore_non_host_network_pods: bool,
-}
-
-impl Default for SourceFlags {
-    fn default() -> Self {
-        SourceFlags {
-            annotation_prefix: DEFAULT_PREFIX.to_owned(),
-            namespace: String::new(),
-            label_filter: String::new(),
-            annotation_filter: String::new(),
-            ingress_class: Vec::new(),
-            service_type_filter: Vec::new(),
-            gateway_name: String::new(),
-            gateway_namespace: String::new(),
-            gateway_label_filter: String::new(),
-            publish_internal_services: false,
-            publish_host_ip: false,
-            always_publish_not_ready_addresses: false,
-            ignore_hostname_annotation: false,
-            ignore_ingress_tls_spec: false,
-            ignore_ingress_rules_spec: false,
-            fqdn_template: Vec::new(),
-            combine_fqdn_annotation: false,
-            default_targets: Vec::new(),
-            force_default_targets: false,
-            pod_source_domain: String::new(),
-            exclude_unschedulable: true,
-            ignore_non_host_network_pods: false,
-        }
-    }
-}
 
 /// Checked source configuration. Build it with [`SourceConfig::new`]; `Default` is the
 /// configuration of no flags at all.
@@ -215,7 +138,7 @@ impl SourceConfig {
             default_targets,
             force_default_targets: f.force_default_targets,
             pod_source_domain,
-            exclude_unschedulable: f.exclude_unschedulable,
+            exclude_unschedulable: f.exclude_unschedulable(),
             ignore_non_host_network_pods: f.ignore_non_host_network_pods,
         })
     }

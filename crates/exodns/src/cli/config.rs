@@ -22,7 +22,7 @@ pub struct Config {
     #[command(flatten)]
     pub filters: FilterArgs,
     #[command(flatten)]
-    pub sources: SourceArgs,
+    pub sources: exodns_sources::SourceFlags,
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]
@@ -36,11 +36,6 @@ pub struct Config {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "General")]
 pub struct General {
-    /// Where desired records come from; repeat for several: service, ingress, gateway-httproute,
-    /// gateway-grpcroute, gateway-tlsroute, gateway-tcproute, gateway-udproute, crd, node, pod,
-    /// manifest.
-    #[arg(long, env = "EXTERNAL_DNS_SOURCE", global = true, value_delimiter = '\n')]
-    pub source: Vec<String>,
     /// The DNS provider.
     #[arg(long, env = "EXTERNAL_DNS_PROVIDER", global = true)]
     pub provider: Option<ProviderName>,
@@ -157,68 +152,6 @@ pub struct FilterArgs {
     /// Record types exodns leaves alone even when managed.
     #[arg(long, env = "EXTERNAL_DNS_EXCLUDE_RECORD_TYPES", global = true, value_delimiter = '\n')]
     pub exclude_record_types: Vec<String>,
-}
-
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Sources")]
-pub struct SourceArgs {
-    /// Files or folders of Kubernetes YAML for the manifest source.
-    #[arg(long, env = "EXTERNAL_DNS_MANIFEST_PATH", global = true, value_delimiter = '\n')]
-    pub manifest_path: Vec<PathBuf>,
-    /// Only objects in this namespace (all when empty).
-    #[arg(long, env = "EXTERNAL_DNS_NAMESPACE", global = true, default_value = "")]
-    pub namespace: String,
-    /// Label selector objects must match.
-    #[arg(long, env = "EXTERNAL_DNS_LABEL_FILTER", global = true, default_value = "")]
-    pub label_filter: String,
-    /// Selector over annotations objects must match.
-    #[arg(long, env = "EXTERNAL_DNS_ANNOTATION_FILTER", global = true, default_value = "")]
-    pub annotation_filter: String,
-    /// Annotation prefix; the legacy `external-dns.alpha.kubernetes.io/` keys are read as well.
-    #[arg(long, env = "EXTERNAL_DNS_ANNOTATION_PREFIX", global = true, default_value = "external-dns.kubernetes.io/")]
-    pub annotation_prefix: String,
-    /// Only Ingresses of these classes.
-    #[arg(long, env = "EXTERNAL_DNS_INGRESS_CLASS", global = true, value_delimiter = '\n')]
-    pub ingress_class: Vec<String>,
-    /// Only Services of these types.
-    #[arg(long, env = "EXTERNAL_DNS_SERVICE_TYPE_FILTER", global = true, value_delimiter = '\n')]
-    pub service_type_filter: Vec<String>,
-    /// Only routes attached to the Gateway of this name.
-    #[arg(long, env = "EXTERNAL_DNS_GATEWAY_NAME", global = true, default_value = "")]
-    pub gateway_name: String,
-    /// Only Gateways in this namespace.
-    #[arg(long, env = "EXTERNAL_DNS_GATEWAY_NAMESPACE", global = true, default_value = "")]
-    pub gateway_namespace: String,
-    /// Label selector Gateways must match.
-    #[arg(long, env = "EXTERNAL_DNS_GATEWAY_LABEL_FILTER", global = true, default_value = "")]
-    pub gateway_label_filter: String,
-    /// Publish ClusterIP Services too.
-    #[arg(long, env = "EXTERNAL_DNS_PUBLISH_INTERNAL_SERVICES", global = true)]
-    pub publish_internal_services: bool,
-    /// Publish the host IP of headless Services' pods.
-    #[arg(long, env = "EXTERNAL_DNS_PUBLISH_HOST_IP", global = true)]
-    pub publish_host_ip: bool,
-    /// Publish not-ready addresses of headless Services.
-    #[arg(long, env = "EXTERNAL_DNS_ALWAYS_PUBLISH_NOT_READY_ADDRESSES", global = true)]
-    pub always_publish_not_ready_addresses: bool,
-    /// Ignore the hostname annotation (use the FQDN template).
-    #[arg(long, env = "EXTERNAL_DNS_IGNORE_HOSTNAME_ANNOTATION", global = true)]
-    pub ignore_hostname_annotation: bool,
-    /// Template for names of objects without a hostname, e.g. {{.Name}}.{{.Namespace}}.example.org.
-    #[arg(long, env = "EXTERNAL_DNS_FQDN_TEMPLATE", global = true, value_delimiter = '\n')]
-    pub fqdn_template: Vec<String>,
-    /// Use the template as well as the annotations.
-    #[arg(long, env = "EXTERNAL_DNS_COMBINE_FQDN_ANNOTATION", global = true)]
-    pub combine_fqdn_annotation: bool,
-    /// Targets for DNSEndpoint records that have none.
-    #[arg(long, env = "EXTERNAL_DNS_DEFAULT_TARGETS", global = true, value_delimiter = '\n')]
-    pub default_targets: Vec<String>,
-    /// Use --default-targets even where the source has its own.
-    #[arg(long, env = "EXTERNAL_DNS_FORCE_DEFAULT_TARGETS", global = true)]
-    pub force_default_targets: bool,
-    /// Domain for pod records of the pod source.
-    #[arg(long, env = "EXTERNAL_DNS_POD_SOURCE_DOMAIN", global = true, default_value = "")]
-    pub pod_source_domain: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,0 +1,262 @@
+//! The source flags, declared once: upstream ExternalDNS's names, each also read from
+//! `EXTERNAL_DNS_<FLAG>`, every one `global` so that `exodns plan` takes them too. The binary
+//! flattens [`SourceFlags`] into its command line; [`crate::SourceConfig::new`] checks them.
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::{ArgAction, Args};
+
+use crate::annotations::DEFAULT_PREFIX;
+use crate::error::Error;
+use crate::kind::{SourceKind, SourceName};
+
+/// The source flags as the user gave them.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Sources")]
+pub struct SourceFlags {
+    /// Where desired records come from; repeat for several. `manifest` reads the other kinds
+    /// named (or all of them) from --manifest-path instead of a cluster.
+    #[arg(long, env = "EXTERNAL_DNS_SOURCE", global = true, value_delimiter = '\n', value_parser = SourceNameParser)]
+    pub source: Vec<SourceName>,
+    /// Files or folders of Kubernetes YAML for the manifest source.
+    #[arg(long, env = "EXTERNAL_DNS_MANIFEST_PATH", global = true, value_delimiter = '\n')]
+    pub manifest_path: Vec<PathBuf>,
+    /// Only objects in this namespace (all when empty).
+    #[arg(long, env = "EXTERNAL_DNS_NAMESPACE", global = true, default_value = "")]
+    pub namespace: String,
+    /// Label selector objects must match.
+    #[arg(long, env = "EXTERNAL_DNS_LABEL_FILTER", global = true, default_value = "")]
+    pub label_filter: String,
+    /// Selector over annotations objects must match.
+    #[arg(long, env = "EXTERNAL_DNS_ANNOTATION_FILTER", global = true, default_value = "")]
+    pub annotation_filter: String,
+    /// Annotation prefix; the legacy `external-dns.alpha.kubernetes.io/` keys are read as well.
+    #[arg(long, env = "EXTERNAL_DNS_ANNOTATION_PREFIX", global = true, default_value = DEFAULT_PREFIX)]
+    pub annotation_prefix: String,
+    /// Only Ingresses of these classes.
+    #[arg(long, env = "EXTERNAL_DNS_INGRESS_CLASS", global = true, value_delimiter = '\n')]
+    pub ingress_class: Vec<String>,
+    /// Only Services of these types.
+    #[arg(long, env = "EXTERNAL_DNS_SERVICE_TYPE_FILTER", global = true, value_delimiter = '\n')]
+    pub service_type_filter: Vec<String>,
+    /// Only routes attached to the Gateway of this name.
+    #[arg(long, env = "EXTERNAL_DNS_GATEWAY_NAME", global = true, default_value = "")]
+    pub gateway_name: String,
+    /// Only Gateways in this namespace.
+    #[arg(long, env = "EXTERNAL_DNS_GATEWAY_NAMESPACE", global = true, default_value = "")]
+    pub gateway_namespace: String,
+    /// Label selector Gateways must match.
+    #[arg(long, env = "EXTERNAL_DNS_GATEWAY_LABEL_FILTER", global = true, default_value = "")]
+    pub gateway_label_filter: String,
+    /// Publish ClusterIP Services too.
+    #[arg(long, env = "EXTERNAL_DNS_PUBLISH_INTERNAL_SERVICES", global = true)]
+    pub publish_internal_services: bool,
+    /// Publish the host IP of headless Services' pods.
+    #[arg(long, env = "EXTERNAL_DNS_PUBLISH_HOST_IP", global = true)]
+    pub publish_host_ip: bool,
+    /// Publish not-ready addresses of headless Services.
+    #[arg(long, env = "EXTERNAL_DNS_ALWAYS_PUBLISH_NOT_READY_ADDRESSES", global = true)]
+    pub always_publish_not_ready_addresses: bool,
+    /// Ignore the hostname annotation (use the FQDN template).
+    #[arg(long, env = "EXTERNAL_DNS_IGNORE_HOSTNAME_ANNOTATION", global = true)]
+    pub ignore_hostname_annotation: bool,
+    /// Ignore the spec.tls section of Ingresses: its hosts are not published.
+    #[arg(long, env = "EXTERNAL_DNS_IGNORE_INGRESS_TLS_SPEC", global = true)]
+    pub ignore_ingress_tls_spec: bool,
+    /// Ignore the spec.rules section of Ingresses: its hosts are not published.
+    #[arg(long, env = "EXTERNAL_DNS_IGNORE_INGRESS_RULES_SPEC", global = true)]
+    pub ignore_ingress_rules_spec: bool,
+    /// Template for names of objects without a hostname, e.g. {{.Name}}.{{.Namespace}}.example.org.
+    #[arg(long, env = "EXTERNAL_DNS_FQDN_TEMPLATE", global = true, value_delimiter = '\n')]
+    pub fqdn_template: Vec<String>,
+    /// Use the template as well as the annotations.
+    #[arg(long, env = "EXTERNAL_DNS_COMBINE_FQDN_ANNOTATION", global = true)]
+    pub combine_fqdn_annotation: bool,
+    /// Targets for DNSEndpoint records that have none.
+    #[arg(long, env = "EXTERNAL_DNS_DEFAULT_TARGETS", global = true, value_delimiter = '\n')]
+    pub default_targets: Vec<String>,
+    /// Use --default-targets even where the source has its own.
+    #[arg(long, env = "EXTERNAL_DNS_FORCE_DEFAULT_TARGETS", global = true)]
+    pub force_default_targets: bool,
+    /// Domain for pod records of the pod source.
+    #[arg(long, env = "EXTERNAL_DNS_POD_SOURCE_DOMAIN", global = true, default_value = "")]
+    pub pod_source_domain: String,
+    /// Leave out Nodes marked unschedulable (node source); --no-exclude-unschedulable or
+    /// --exclude-unschedulable=false keeps them.
+    #[arg(
+        long,
+        env = "EXTERNAL_DNS_EXCLUDE_UNSCHEDULABLE",
+        global = true,
+        action = ArgAction::Set,
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = true,
+        default_missing_value = "true",
+        overrides_with = "no_exclude_unschedulable"
+    )]
+    pub exclude_unschedulable: bool,
+    /// Upstream's negated form of --exclude-unschedulable.
+    #[arg(long, global = true, hide = true, overrides_with = "exclude_unschedulable")]
+    pub no_exclude_unschedulable: bool,
+    /// Leave out Pods that do not use the host network (pod source).
+    #[arg(long, env = "EXTERNAL_DNS_IGNORE_NON_HOST_NETWORK_PODS", global = true)]
+    pub ignore_non_host_network_pods: bool,
+}
+
+impl Default for SourceFlags {
+    /// The flags of an empty command line (a test checks it against clap's defaults).
+    fn default() -> Self {
+        SourceFlags {
+            source: Vec::new(),
+            manifest_path: Vec::new(),
+            annotation_prefix: DEFAULT_PREFIX.to_owned(),
+            namespace: String::new(),
+            label_filter: String::new(),
+            annotation_filter: String::new(),
+            ingress_class: Vec::new(),
+            service_type_filter: Vec::new(),
+            gateway_name: String::new(),
+            gateway_namespace: String::new(),
+            gateway_label_filter: String::new(),
+            publish_internal_services: false,
+            publish_host_ip: false,
+            always_publish_not_ready_addresses: false,
+            ignore_hostname_annotation: false,
+            ignore_ingress_tls_spec: false,
+            ignore_ingress_rules_spec: false,
+            fqdn_template: Vec::new(),
+            combine_fqdn_annotation: false,
+            default_targets: Vec::new(),
+            force_default_targets: false,
+            pod_source_domain: String::new(),
+            exclude_unschedulable: true,
+            no_exclude_unschedulable: false,
+            ignore_non_host_network_pods: false,
+        }
+    }
+}
+
+/// What `--source` chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// The kinds named, each once, in the order given.
+    pub kinds: Vec<SourceKind>,
+    /// `manifest`: the kinds read `--manifest-path` (all kinds when none is named).
+    pub manifest: bool,
+}
+
+impl SourceFlags {
+    /// The `--source` values; an error when there are none.
+    pub fn selection(&self) -> Result<Selection, Error> {
+        if self.source.is_empty() {
+            return Err(Error::config(
+                "--source",
+                "required, as in upstream (e.g. --source=service, or --source=manifest --manifest-path=DIR)",
+            ));
+        }
+        let mut sel = Selection { kinds: Vec::new(), manifest: false };
+        for name in &self.source {
+            match name {
+                SourceName::Kind(k) if !sel.kinds.contains(k) => sel.kinds.push(*k),
+                SourceName::Kind(_) => {}
+                SourceName::Manifest => sel.manifest = true,
+            }
+        }
+        Ok(sel)
+    }
+
+    /// `--exclude-unschedulable`, after its negated form.
+    pub fn exclude_unschedulable(&self) -> bool {
+        self.exclude_unschedulable && !self.no_exclude_unschedulable
+    }
+}
+
+/// `--source` values: [`SourceName`]'s own parsing (case and spaces forgiven, an error that names
+/// every known source), and the list for `--help`.
+#[derive(Debug, Clone, Copy)]
+struct SourceNameParser;
+
+impl TypedValueParser for SourceNameParser {
+    type Value = SourceName;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<SourceName, clap::Error> {
+        let text = value.to_str().ok_or_else(|| clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(cmd))?;
+        text.parse::<SourceName>()
+            .map_err(|e| clap::Error::raw(ErrorKind::InvalidValue, format!("--source: {e}\n")).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(SourceName::all().map(|n| PossibleValue::new(n.as_str()))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        flags: SourceFlags,
+    }
+
+    fn parse(args: &[&str]) -> Result<SourceFlags, clap::Error> {
+        let cmd = Cli::command();
+        let m = cmd.try_get_matches_from(std::iter::once("exodns").chain(args.iter().copied()))?;
+        Ok(Cli::from_arg_matches(&m)?.flags)
+    }
+
+    #[test]
+    fn default_is_an_empty_command_line() {
+        assert_eq!(parse(&[]).unwrap(), SourceFlags::default());
+    }
+
+    #[test]
+    fn every_flag_is_global_with_its_env_var() {
+        let cmd = Cli::command();
+        for arg in cmd.get_arguments().filter(|a| a.get_id() != "help") {
+            let long = arg.get_long().expect("source flags are long flags");
+            assert!(arg.is_global_set(), "--{long} is global, so `exodns plan` takes it");
+            if long.starts_with("no-") {
+                continue;
+            }
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+            let upstream = format!("EXTERNAL_DNS_{}", long.to_uppercase().replace('-', "_"));
+            assert_eq!(env, upstream, "--{long} is also read from {upstream}");
+        }
+    }
+
+    #[test]
+    fn sources_are_checked_and_listed() {
+        let f = parse(&["--source", "Service", "--source= pod", "--source=manifest", "--source=service"]).unwrap();
+        let sel = f.selection().unwrap();
+        assert_eq!(sel, Selection { kinds: vec![SourceKind::Service, SourceKind::Pod], manifest: true });
+        let err = parse(&["--source=istio-gateway"]).unwrap_err().to_string();
+        assert!(err.contains("\"istio-gateway\"") && err.contains("gateway-httproute, "), "{err}");
+        let err = SourceFlags::default().selection().unwrap_err().to_string();
+        assert!(err.starts_with("--source: required"), "{err}");
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("gateway-udproute") && help.contains("manifest"), "{help}");
+    }
+
+    #[test]
+    fn exclude_unschedulable_both_ways() {
+        let ex = |args: &[&str]| parse(args).unwrap().exclude_unschedulable();
+        assert!(ex(&[]));
+        assert!(ex(&["--exclude-unschedulable"]));
+        assert!(!ex(&["--exclude-unschedulable=false"]));
+        assert!(!ex(&["--no-exclude-unschedulable"]));
+        assert!(ex(&["--no-exclude-unschedulable", "--exclude-unschedulable"]));
+        assert!(!ex(&["--exclude-unschedulable", "--no-exclude-unschedulable"]));
+    }
+}
