@@ -77,18 +77,23 @@ run_tool() { # RUN NAME
   sync; sleep 2
   echo "== run $run $name: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
   port=$(free_port 1)
+  local first last
+  first=$(wc -l <"$res.moto.log")
   env -i PATH="$PATH" HOME="$OUT" AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION=us-east-1 \
     AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret AWS_EC2_METADATA_DISABLED=true RUST_LOG=info \
     $KB run --out "$res.json" --log "$res.log" --timeout 900 -- "$bin" --once --source=service --provider=aws \
     --policy=sync --registry=txt --txt-owner-id="$name-bench" --domain-filter="$zone" \
     --kubeconfig="$KUBECONFIG" --metrics-address="127.0.0.1:$port"
+  last=$(wc -l <"$res.moto.log")
   local count
   count=$(boto "$MOTO_URL" count "$zone")
   stop_moto
-  python3 - "$res.moto.log" "$count" >"$res.requests.json" <<'PY'
+  # The tool's requests only: the lines of moto's request log written while it ran.
+  python3 - "$res.moto.log" "$count" "$first" "$last" >"$res.requests.json" <<'PY'
 import json, re, sys
 calls = {"ListHostedZones": 0, "ListResourceRecordSets": 0, "ChangeResourceRecordSets": 0, "other": 0}
-for line in open(sys.argv[1], errors="replace"):
+first, last = int(sys.argv[3]), int(sys.argv[4])
+for line in open(sys.argv[1], errors="replace").readlines()[first:last]:
     m = re.search(r'"(GET|POST) (/2013-04-01/[^ ?]*)', line)
     if not m:
         continue

@@ -80,8 +80,6 @@ pub struct ManagedZone {
 
 #[derive(Debug, Default)]
 struct ZoneSet {
-    /// Names of every hosted zone seen (for the domain filter the planner intersects).
-    all: Vec<String>,
     managed: Vec<ManagedZone>,
     index: ZoneIndex,
 }
@@ -160,14 +158,12 @@ impl AwsProvider {
     }
 
     async fn filter_zones(&self, listed: Vec<(usize, HostedZone)>) -> Result<ZoneSet, ApiError> {
-        let mut all = Vec::new();
         let mut candidates: Vec<ManagedZone> = Vec::new();
         for (client, z) in listed {
             let name = unescape_name(&z.name).trim_end_matches('.').to_ascii_lowercase();
             if name.is_empty() {
                 continue;
             }
-            all.push(name.clone());
             let id = z.short_id().to_owned();
             if !self.cfg.zone_id_filter.is_empty() && !self.cfg.zone_id_filter.iter().any(|f| clean_zone_id(f) == id) {
                 continue;
@@ -204,7 +200,7 @@ impl AwsProvider {
             tracing::debug!(zone = %z.name, id = %z.id, private = z.private, "managing Route 53 zone");
         }
         let index = ZoneIndex::new(candidates.iter().map(|z| z.name.clone()));
-        Ok(ZoneSet { all, managed: candidates, index })
+        Ok(ZoneSet { managed: candidates, index })
     }
 
     fn domain_matches(&self, zone: &str) -> bool {
@@ -385,11 +381,13 @@ impl Provider for AwsProvider {
         PROVIDER
     }
 
-    /// Every hosted zone, as last listed (upstream's `GetDomainFilter`); before the first
-    /// listing: the configured filter.
+    /// The managed zones, as last listed (upstream's `GetDomainFilter`: the zones that passed
+    /// the id, type, domain and tag filters); before the first listing: the configured filter.
     fn domain_filter(&self) -> DomainFilter {
         match self.cached(false) {
-            Some(z) if !z.all.is_empty() => DomainFilter::new(&z.all, &[]),
+            Some(z) if !z.managed.is_empty() => {
+                DomainFilter::new(&z.managed.iter().map(|m| m.name.clone()).collect::<Vec<_>>(), &[])
+            }
             _ => self.cfg.domain_filter.clone(),
         }
     }

@@ -354,6 +354,52 @@ async fn aws_throttling_is_retried_with_backoff() {
     assert_eq!(values(&bed.records().await[&key("web.example.org", "A")]), ["192.0.2.10"], "{log}");
 }
 
+/// Hosted-zone discovery: `--aws-zone-type` and `--aws-zone-tags` pick the zones written to;
+/// without them every zone is managed, split-horizon pairs (a public and a private zone of one
+/// name) included, and a sync over all of them is in step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_zone_type_and_tag_filters_pick_the_zones() {
+    let Some(bed) = Bed::start().await else { return };
+    bed.moto.tag_zone(&bed.zone, "team", "dns").await;
+    let private = bed.moto.create_zone(ZONE, true).await;
+    let net = bed.moto.create_zone("example.net", false).await;
+    bed.objects(
+        &[service("web", "web.example.org", "192.0.2.10", &[]), service("n", "web.example.net", "192.0.2.11", &[])]
+            .concat(),
+    );
+    let names = |zone: &str| {
+        let moto = &bed.moto;
+        let zone = zone.to_owned();
+        async move {
+            let mut v: Vec<String> = moto
+                .record_sets(&zone)
+                .await
+                .iter()
+                .filter(|r| r["Type"] == "A")
+                .map(|r| r["Name"].as_str().unwrap().to_owned())
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    let log = bed.exodns(&bed.env(), &["--aws-zone-type=public", "--aws-zone-tags=team=dns"]);
+    assert_eq!(names(&bed.zone).await, ["web.example.org."], "{log}");
+    assert!(names(&private).await.is_empty(), "the private zone is filtered out:\n{log}");
+    assert!(names(&net).await.is_empty(), "the untagged zone is filtered out:\n{log}");
+
+    let log = bed.exodns(&bed.env(), &["--aws-zone-type=private"]);
+    assert_eq!(names(&private).await, ["web.example.org."], "{log}");
+    assert!(names(&net).await.is_empty(), "{log}");
+
+    let log = bed.exodns(&bed.env(), &[]);
+    assert_eq!(names(&net).await, ["web.example.net."], "{log}");
+    assert_eq!(names(&bed.zone).await, ["web.example.org."]);
+    assert_eq!(names(&private).await, ["web.example.org."]);
+    let before = bed.writes();
+    let log = bed.exodns(&bed.env(), &[]);
+    assert_eq!(bed.writes(), before, "split-horizon zones are in step:\n{log}");
+}
+
 /// Errors name the call and the cause, never a secret: Route 53 unreachable, then a web
 /// identity token file that is missing, at debug level.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
