@@ -213,6 +213,27 @@ pub fn txt_text(target: &str) -> String {
     out
 }
 
+/// A canonical target in the form zone-file APIs (PowerDNS, Cloud DNS) want: host names absolute
+/// (`lb.example.net.`), also as the last field of MX, SRV and NAPTR; anything else unchanged.
+pub fn with_absolute_hosts(rt: RecordType, target: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let absolute = |h: &str| if h.ends_with('.') { Cow::Owned(h.to_owned()) } else { Cow::Owned(format!("{h}.")) };
+    match rt {
+        RecordType::CNAME | RecordType::NS | RecordType::PTR | RecordType::ALIAS | RecordType::DNAME => {
+            let t = target.trim();
+            if t.ends_with('.') { Cow::Borrowed(t) } else { absolute(t) }
+        }
+        RecordType::MX | RecordType::SRV | RecordType::NAPTR => {
+            let t = target.trim();
+            match t.rsplit_once(char::is_whitespace) {
+                Some((head, host)) if !host.ends_with('.') => Cow::Owned(format!("{head} {host}.")),
+                _ => Cow::Borrowed(t),
+            }
+        }
+        _ => Cow::Borrowed(target),
+    }
+}
+
 fn number<T: std::str::FromStr>(field: &str, what: &str, record: &str) -> Result<T, String> {
     field.parse::<T>().map_err(|_| format!("{record}: {what} {field:?} is not a number in range"))
 }

@@ -55,6 +55,7 @@ providers! {
     Pdns(pdns) => exodns_pdns::Pdns,
     Aws(aws) => exodns_aws::Aws,
     Webhook(webhook) => exodns_webhook::Webhook,
+    Google(google) => exodns_google::Google,
 }
 
 impl ProviderName {

@@ -6,13 +6,17 @@
 //!   or (for tests) any server certificate;
 //! - [`client_builder`]: a reqwest client builder on that configuration, with exodns's
 //!   `User-Agent` and `TCP_NODELAY`; the caller adds its timeouts;
-//! - [`retry_after`]: a `Retry-After` header in seconds.
+//! - [`retry_after`]: a `Retry-After` header in seconds;
+//! - [`retry::call`]: one call tried again on no answer, a 429 or a 5xx, honouring `Retry-After`;
+//! - [`token::TokenCache`]: a bearer token kept until shortly before it expires (the clouds' OAuth).
 //!
 //! How an answer or a failure is classified (which statuses are worth a retry) stays with each
 //! provider: they follow their upstream counterparts, which differ.
 #![forbid(unsafe_code)]
 
+pub mod retry;
 mod tls;
+pub mod token;
 
 use std::time::Duration;
 

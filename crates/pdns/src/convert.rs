@@ -73,28 +73,10 @@ pub fn is_apex(name: &DnsName, zone_fqdn: &str) -> bool {
     name.as_str().eq_ignore_ascii_case(zone)
 }
 
-fn absolute(host: &str) -> Cow<'_, str> {
-    if host.ends_with('.') { Cow::Borrowed(host) } else { Cow::Owned(format!("{host}.")) }
-}
-
 /// Record content as PowerDNS wants it: host names absolute; everything else as exodns keeps
 /// it (TXT already quoted).
 pub fn content(rtype: RecordType, target: &str) -> Cow<'_, str> {
-    match rtype {
-        RecordType::CNAME | RecordType::NS | RecordType::PTR | RecordType::ALIAS | RecordType::DNAME => {
-            absolute(target.trim())
-        }
-        // The host is the last field: MX "pref host", SRV "prio weight port host",
-        // NAPTR "order pref "flags" "service" "regexp" replacement".
-        RecordType::MX | RecordType::SRV | RecordType::NAPTR => {
-            let t = target.trim();
-            match t.rsplit_once(char::is_whitespace) {
-                Some((head, host)) if !host.ends_with('.') => Cow::Owned(format!("{head} {host}.")),
-                _ => Cow::Borrowed(t),
-            }
-        }
-        _ => Cow::Borrowed(target),
-    }
+    exodns_core::target::with_absolute_hosts(rtype, target)
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@
 //!   (429 with `Retry-After`, 5xx, 401/403, in the vendor's error shape), drop the connection
 //!   without an answer, or delay the answer.
 //!
-//! Fakes: [`cloudflare::CloudflareFake`], [`hetzner::HetznerFake`].
+//! Fakes: [`cloudflare::CloudflareFake`], [`hetzner::HetznerFake`], [`google::GoogleFake`].
 
 pub mod cloudflare;
+pub mod google;
 pub mod hetzner;
 
 use std::net::SocketAddr;

@@ -1,0 +1,697 @@
+//! A fake of Google Cloud DNS v1 (managed zones, record sets, changes) and of the places its
+//! clients get tokens from: the OAuth token endpoint (JWT bearer grant of a service-account key),
+//! the security token service and IAM credentials (workload identity federation with
+//! impersonation), and the GCE metadata server. A **fake**: it keeps zones and record sets, applies
+//! changes atomically as Cloud DNS documents (a deletion must match the record set exactly: 412
+//! `conditionNotMet`; an addition of an existing one: 409 `alreadyExists`; a missing one: 404),
+//! pages lists, and can keep a change `pending` for a number of reads.
+//!
+//! Every token request is checked field by field against what Google's endpoints expect — the
+//! JWT's RS256 signature under the service account's public key, its `kid`, `iss`, `aud`,
+//! `scope`, `iat`/`exp`; the STS form; the `Metadata-Flavor` header — and recorded as a
+//! [`Grant`]. The DNS API accepts only tokens it issued and that have not expired.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Path as UrlPath, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::{FakeServer, json_response, query_pairs, query_param};
+
+/// The Cloud DNS read-write scope the provider must ask for.
+pub const DNS_SCOPE: &str = "https://www.googleapis.com/auth/ndev.clouddns.readwrite";
+const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
+
+/// One token request, as judged by the fake.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// `jwt-bearer`, `token-exchange`, `impersonation`, `metadata`.
+    pub kind: &'static str,
+    /// Every field was as Google expects.
+    pub ok: bool,
+    /// What was wrong (empty when `ok`).
+    pub problem: String,
+    pub at: Instant,
+}
+
+/// A service account the token endpoint trusts.
+#[derive(Debug, Clone)]
+struct Trusted {
+    email: String,
+    key_id: String,
+    public_key: Vec<u8>,
+}
+
+/// Workload identity federation the STS accepts.
+#[derive(Debug, Clone)]
+pub struct Federation {
+    pub audience: String,
+    pub subject_token: String,
+    pub subject_token_type: String,
+    /// The service account impersonated (`None`: the STS token is used directly).
+    pub impersonate: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Rrset {
+    ttl: u32,
+    rrdatas: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Zone {
+    name: String,
+    dns_name: String,
+    id: u64,
+    visibility: String,
+    /// (name, type) → data
+    rrsets: BTreeMap<(String, String), Rrset>,
+    changes: Vec<ChangeRecord>,
+}
+
+#[derive(Debug, Clone)]
+struct ChangeRecord {
+    body: Value,
+    /// Reads left that still answer `pending`.
+    pending_reads: u32,
+}
+
+type Hook = Box<dyn FnOnce(&mut FakeDns) + Send>;
+
+/// The state a test can reach into.
+pub struct FakeDns {
+    project: String,
+    zones: Vec<Zone>,
+    next_id: u64,
+    /// Items per page of every list.
+    pub page_size: usize,
+    /// Reads for which each new change stays `pending`.
+    pub pending_reads: u32,
+    /// Called (once) when the next `changes.create` arrives, before it is applied: a writer
+    /// changing records behind the client's back.
+    before_next_change: Option<Hook>,
+    trusted: Vec<Trusted>,
+    federation: Option<Federation>,
+    /// The project the metadata server names.
+    pub metadata_project: String,
+    /// Lifetime of the tokens issued.
+    pub token_lifetime: Duration,
+    /// Refuse every token request (as for a deleted key).
+    pub refuse_tokens: bool,
+    tokens: HashMap<String, Instant>,
+    grants: Vec<Grant>,
+    /// API requests that came with a token the fake did not issue or that had expired.
+    pub bad_token_uses: usize,
+    /// Changes applied.
+    pub changes_applied: usize,
+    /// Changes refused (4xx).
+    pub changes_refused: usize,
+    /// Whether a `changes.create` arrived while an earlier change of its zone was still pending.
+    pub created_while_pending: bool,
+    base_url: String,
+}
+
+impl std::fmt::Debug for FakeDns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeDns").field("project", &self.project).field("zones", &self.zones.len()).finish_non_exhaustive()
+    }
+}
+
+/// The fake, served on a loopback port.
+pub struct GoogleFake {
+    server: FakeServer,
+    state: Arc<Mutex<FakeDns>>,
+}
+
+impl GoogleFake {
+    /// A fake Cloud DNS with project `project` and no zones.
+    pub fn start(project: &str) -> GoogleFake {
+        let state = Arc::new(Mutex::new(FakeDns {
+            project: project.to_owned(),
+            zones: Vec::new(),
+            next_id: 1000,
+            page_size: 50,
+            pending_reads: 0,
+            before_next_change: None,
+            trusted: Vec::new(),
+            federation: None,
+            metadata_project: project.to_owned(),
+            token_lifetime: Duration::from_secs(3600),
+            refuse_tokens: false,
+            tokens: HashMap::new(),
+            grants: Vec::new(),
+            bad_token_uses: 0,
+            changes_applied: 0,
+            changes_refused: 0,
+            created_while_pending: false,
+            base_url: String::new(),
+        }));
+        let router = axum::Router::new()
+            .route("/dns/v1/projects/{project}/managedZones", get(list_zones))
+            .route("/dns/v1/projects/{project}/managedZones/{zone}/rrsets", get(list_rrsets))
+            .route("/dns/v1/projects/{project}/managedZones/{zone}/changes", post(create_change))
+            .route("/dns/v1/projects/{project}/managedZones/{zone}/changes/{id}", get(get_change))
+            .route("/token", post(jwt_grant))
+            .route("/v1/token", post(token_exchange))
+            .route("/v1/projects/-/serviceAccounts/{action}", post(impersonate))
+            .route("/computeMetadata/v1/instance/service-accounts/default/token", get(metadata_token))
+            .route("/computeMetadata/v1/project/project-id", get(metadata_project))
+            .with_state(state.clone());
+        let server = FakeServer::start("google", router);
+        state.lock().unwrap().base_url = server.url();
+        GoogleFake { server, state }
+    }
+
+    pub fn server(&self) -> &FakeServer {
+        &self.server
+    }
+
+    /// `http://127.0.0.1:PORT`: the API root, the token endpoint's host and the metadata host.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// `127.0.0.1:PORT`, for `GCE_METADATA_HOST`.
+    pub fn metadata_host(&self) -> String {
+        self.server.addr().to_string()
+    }
+
+    /// The token endpoint (`token_uri` of a key).
+    pub fn token_uri(&self) -> String {
+        format!("{}/token", self.url())
+    }
+
+    /// Changes the state (a test's setup, or a writer behind the client's back).
+    pub fn with<R>(&self, f: impl FnOnce(&mut FakeDns) -> R) -> R {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Adds a managed zone `name` for `dns_name` (no trailing dot) with its SOA and NS.
+    pub fn add_zone(&self, name: &str, dns_name: &str, visibility: &str) {
+        self.with(|s| s.add_zone(name, dns_name, visibility));
+    }
+
+    /// Every record set of zone `name`: (name, type) → (ttl, rrdatas).
+    pub fn rrsets(&self, zone: &str) -> BTreeMap<(String, String), (u32, Vec<String>)> {
+        self.with(|s| s.rrsets(zone))
+    }
+
+    /// Runs `f` when the next `changes.create` arrives, before the fake looks at it.
+    pub fn before_next_change(&self, f: impl FnOnce(&mut FakeDns) + Send + 'static) {
+        self.with(|s| s.before_next_change = Some(Box::new(f)));
+    }
+
+    /// Trusts a service account (its PEM private key file: the fake checks signatures with its
+    /// public half).
+    pub fn trust_service_account(&self, email: &str, key_id: &str, key_pem: &Path) {
+        let pem = std::fs::read_to_string(key_pem).expect("read the key");
+        let der = pem_body(&pem).expect("PEM key");
+        let pair = ring::signature::RsaKeyPair::from_pkcs8(&der).expect("an RSA PKCS#8 key");
+        let public_key = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
+        self.with(|s| s.trusted.push(Trusted { email: email.into(), key_id: key_id.into(), public_key }));
+    }
+
+    /// Accepts workload identity federation with these fields.
+    pub fn set_federation(&self, f: Federation) {
+        self.with(|s| s.federation = Some(f));
+    }
+
+    /// Every token request so far.
+    pub fn grants(&self) -> Vec<Grant> {
+        self.with(|s| s.grants.clone())
+    }
+}
+
+impl FakeDns {
+    pub fn add_zone(&mut self, name: &str, dns_name: &str, visibility: &str) {
+        let fqdn = format!("{}.", dns_name.trim_end_matches('.'));
+        let mut rrsets = BTreeMap::new();
+        rrsets.insert(
+            (fqdn.clone(), "SOA".into()),
+            Rrset {
+                ttl: 21600,
+                rrdatas: vec![format!("ns-cloud-a1.googledomains.com. cloud-dns-hostmaster.google.com. 1 21600 3600 259200 300")],
+            },
+        );
+        rrsets.insert(
+            (fqdn.clone(), "NS".into()),
+            Rrset { ttl: 21600, rrdatas: vec!["ns-cloud-a1.googledomains.com.".into(), "ns-cloud-a2.googledomains.com.".into()] },
+        );
+        self.next_id += 1;
+        self.zones.push(Zone {
+            name: name.into(),
+            dns_name: fqdn,
+            id: self.next_id,
+            visibility: visibility.into(),
+            rrsets,
+            changes: Vec::new(),
+        });
+    }
+
+    pub fn rrsets(&self, zone: &str) -> BTreeMap<(String, String), (u32, Vec<String>)> {
+        self.zone(zone).map(|z| z.rrsets.iter().map(|(k, v)| (k.clone(), (v.ttl, v.rrdatas.clone()))).collect()).unwrap_or_default()
+    }
+
+    /// Sets a record set directly (`rrdatas` empty: removes it), as another writer would.
+    pub fn set_rrset(&mut self, zone: &str, name: &str, rtype: &str, ttl: u32, rrdatas: &[&str]) {
+        let z = self.zones.iter_mut().find(|z| z.name == zone).expect("zone");
+        let key = (name.to_owned(), rtype.to_owned());
+        if rrdatas.is_empty() {
+            z.rrsets.remove(&key);
+        } else {
+            z.rrsets.insert(key, Rrset { ttl, rrdatas: rrdatas.iter().map(|s| (*s).to_owned()).collect() });
+        }
+    }
+
+    fn zone(&self, name: &str) -> Option<&Zone> {
+        self.zones.iter().find(|z| z.name == name)
+    }
+
+    fn grant(&mut self, kind: &'static str, problems: Vec<String>) -> Result<Value, Response> {
+        let ok = problems.is_empty() && !self.refuse_tokens;
+        let problem = if self.refuse_tokens && problems.is_empty() { "refused by the test".into() } else { problems.join("; ") };
+        self.grants.push(Grant { kind, ok, problem: problem.clone(), at: Instant::now() });
+        if !ok {
+            return Err(json_response(400, &json!({"error": "invalid_grant", "error_description": problem})));
+        }
+        self.next_id += 1;
+        let token = format!("ya29.fake-{}-{}", kind, self.next_id);
+        self.tokens.insert(token.clone(), Instant::now() + self.token_lifetime);
+        Ok(json!({"access_token": token, "expires_in": self.token_lifetime.as_secs(), "token_type": "Bearer"}))
+    }
+
+    /// Checks the bearer token of an API request.
+    fn authorize(&mut self, headers: &HeaderMap) -> Result<(), Response> {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        match self.tokens.get(token) {
+            Some(exp) if *exp > Instant::now() => Ok(()),
+            _ => {
+                self.bad_token_uses += 1;
+                Err(google_error(401, "authError", "Request had invalid authentication credentials."))
+            }
+        }
+    }
+}
+
+/// Google's error body.
+fn google_error(code: u16, reason: &str, message: &str) -> Response {
+    json_response(code, &json!({"error": {"code": code, "message": message, "errors": [{"domain": "global", "reason": reason, "message": message}]}}))
+}
+
+type Shared = State<Arc<Mutex<FakeDns>>>;
+
+fn lock(s: &Arc<Mutex<FakeDns>>) -> std::sync::MutexGuard<'_, FakeDns> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A page of `items` from the offset in `pageToken`.
+fn page(items: Vec<Value>, query: Option<&str>, size: usize) -> (Vec<Value>, Option<String>) {
+    let pairs = query_pairs(query);
+    let start: usize = query_param(&pairs, "pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+    let size = query_param(&pairs, "maxResults").and_then(|m| m.parse().ok()).unwrap_or(size).clamp(1, size.max(1));
+    let end = (start + size).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    (items.get(start..end).map(<[Value]>::to_vec).unwrap_or_default(), next)
+}
+
+async fn list_zones(State(s): Shared, UrlPath(project): UrlPath<String>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+    let mut st = lock(&s);
+    if let Err(r) = st.authorize(&headers) {
+        return r;
+    }
+    if project != st.project {
+        return google_error(403, "forbidden", "The caller does not have permission");
+    }
+    let items: Vec<Value> = st
+        .zones
+        .iter()
+        .map(|z| json!({"kind": "dns#managedZone", "name": z.name, "dnsName": z.dns_name, "id": z.id.to_string(),
+            "description": "", "visibility": z.visibility, "nameServers": ["ns-cloud-a1.googledomains.com."],
+            "creationTime": "2026-01-01T00:00:00.000Z"}))
+        .collect();
+    let (items, next) = page(items, q.as_deref(), st.page_size);
+    let mut body = json!({"kind": "dns#managedZonesListResponse", "managedZones": items});
+    if let Some(n) = next {
+        body["nextPageToken"] = n.into();
+    }
+    json_response(200, &body)
+}
+
+async fn list_rrsets(
+    State(s): Shared,
+    UrlPath((project, zone)): UrlPath<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let mut st = lock(&s);
+    if let Err(r) = st.authorize(&headers) {
+        return r;
+    }
+    let Some(z) = st.zone(&zone).filter(|_| project == st.project) else {
+        return google_error(404, "notFound", &format!("The 'parameters.managedZone' resource named '{zone}' does not exist."));
+    };
+    let items: Vec<Value> = z
+        .rrsets
+        .iter()
+        .map(|((n, t), r)| json!({"kind": "dns#resourceRecordSet", "name": n, "type": t, "ttl": r.ttl, "rrdatas": r.rrdatas}))
+        .collect();
+    let (items, next) = page(items, q.as_deref(), st.page_size);
+    let mut body = json!({"kind": "dns#resourceRecordSetsListResponse", "rrsets": items});
+    if let Some(n) = next {
+        body["nextPageToken"] = n.into();
+    }
+    json_response(200, &body)
+}
+
+async fn create_change(
+    State(s): Shared,
+    UrlPath((project, zone)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut st = lock(&s);
+    if let Err(r) = st.authorize(&headers) {
+        return r;
+    }
+    if let Some(hook) = st.before_next_change.take() {
+        hook(&mut st);
+    }
+    let Some(zi) = st.zones.iter().position(|z| z.name == zone).filter(|_| project == st.project) else {
+        return google_error(404, "notFound", &format!("The 'parameters.managedZone' resource named '{zone}' does not exist."));
+    };
+    let Ok(change) = serde_json::from_slice::<Value>(&body) else {
+        return google_error(400, "parseError", "Parse Error");
+    };
+    if st.zones[zi].changes.iter().any(|c| c.pending_reads > 0) {
+        st.created_while_pending = true;
+    }
+    let result = apply(&mut st.zones[zi], &change);
+    match result {
+        Err((code, reason, message)) => {
+            st.changes_refused += 1;
+            google_error(code, reason, &message)
+        }
+        Ok(()) => {
+            st.changes_applied += 1;
+            st.next_id += 1;
+            let pending = st.pending_reads;
+            let mut record = json!({"kind": "dns#change", "id": st.next_id.to_string(), "startTime": "2026-01-01T00:00:00.000Z",
+                "status": if pending > 0 { "pending" } else { "done" }});
+            for k in ["additions", "deletions"] {
+                if let Some(v) = change.get(k) {
+                    record[k] = v.clone();
+                }
+            }
+            st.zones[zi].changes.push(ChangeRecord { body: record.clone(), pending_reads: pending });
+            json_response(200, &record)
+        }
+    }
+}
+
+/// Applies a change atomically: every deletion must match exactly, no addition may exist after
+/// the deletions, names must lie in the zone, a CNAME stands alone.
+fn apply(zone: &mut Zone, change: &Value) -> Result<(), (u16, &'static str, String)> {
+    let mut next = zone.rrsets.clone();
+    let list = |k: &str| change.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+    for (i, d) in list("deletions").iter().enumerate() {
+        let (key, rr) = rrset_of(d).ok_or((400, "invalid", format!("Invalid value for 'entity.change.deletions[{i}]'")))?;
+        match next.get(&key) {
+            None => {
+                return Err((
+                    404,
+                    "notFound",
+                    format!("The 'entity.change.deletions[{i}]' resource named '{} ({})' does not exist.", key.0, key.1),
+                ));
+            }
+            Some(cur) if cur.ttl != rr.ttl || cur.rrdatas != rr.rrdatas => {
+                return Err((412, "conditionNotMet", format!("Precondition not met for 'entity.change.deletions[{i}]'")));
+            }
+            Some(_) => {
+                next.remove(&key);
+            }
+        }
+    }
+    for (i, a) in list("additions").iter().enumerate() {
+        let (key, rr) = rrset_of(a).ok_or((400, "invalid", format!("Invalid value for 'entity.change.additions[{i}]'")))?;
+        if !(key.0 == zone.dns_name || key.0.ends_with(&format!(".{}", zone.dns_name))) {
+            return Err((400, "invalid", format!("Invalid value for 'entity.change.additions[{i}].name': '{}'", key.0)));
+        }
+        if rr.rrdatas.is_empty() || (key.1 == "CNAME" && rr.rrdatas.len() != 1) {
+            return Err((400, "invalid", format!("Invalid value for 'entity.change.additions[{i}].rrdata'")));
+        }
+        if next.contains_key(&key) {
+            return Err((
+                409,
+                "alreadyExists",
+                format!("The resource 'entity.change.additions[{i}]' named '{} ({})' already exists", key.0, key.1),
+            ));
+        }
+        let cname_clash = next.keys().any(|(n, t)| *n == key.0 && (t == "CNAME") != (key.1 == "CNAME"));
+        if cname_clash {
+            return Err((
+                400,
+                "cnameResourceRecordSetConflict",
+                format!("The resource record set 'entity.change.additions[{i}]' is invalid because a CNAME at '{}' must stand alone", key.0),
+            ));
+        }
+        next.insert(key, rr);
+    }
+    zone.rrsets = next;
+    Ok(())
+}
+
+fn rrset_of(v: &Value) -> Option<((String, String), Rrset)> {
+    let name = v.get("name")?.as_str()?.to_ascii_lowercase();
+    let rtype = v.get("type")?.as_str()?.to_owned();
+    let ttl = u32::try_from(v.get("ttl").and_then(Value::as_u64).unwrap_or(0)).ok()?;
+    let rrdatas = v.get("rrdatas")?.as_array()?.iter().map(|d| d.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()?;
+    name.ends_with('.').then_some(((name, rtype), Rrset { ttl, rrdatas }))
+}
+
+async fn get_change(
+    State(s): Shared,
+    UrlPath((project, zone, id)): UrlPath<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut st = lock(&s);
+    if let Err(r) = st.authorize(&headers) {
+        return r;
+    }
+    let ok_project = project == st.project;
+    let Some(z) = st.zones.iter_mut().find(|z| z.name == zone).filter(|_| ok_project) else {
+        return google_error(404, "notFound", "zone not found");
+    };
+    let Some(c) = z.changes.iter_mut().find(|c| c.body["id"] == id.as_str()) else {
+        return google_error(404, "notFound", &format!("The 'parameters.changeId' resource named '{id}' does not exist."));
+    };
+    if c.pending_reads > 0 {
+        c.pending_reads -= 1;
+        if c.pending_reads == 0 {
+            c.body["status"] = "done".into();
+        }
+        let mut shown = c.body.clone();
+        shown["status"] = "pending".into();
+        return json_response(200, &shown);
+    }
+    json_response(200, &c.body)
+}
+
+/// A form body as pairs.
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
+}
+
+async fn jwt_grant(State(s): Shared, headers: HeaderMap, body: Bytes) -> Response {
+    let mut st = lock(&s);
+    let pairs = form(&body);
+    let mut problems = Vec::new();
+    if !headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
+        problems.push("content-type is not application/x-www-form-urlencoded".to_owned());
+    }
+    if field(&pairs, "grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+        problems.push(format!("grant_type {:?}", field(&pairs, "grant_type")));
+    }
+    if pairs.len() != 2 {
+        problems.push(format!("{} form fields, expected grant_type and assertion", pairs.len()));
+    }
+    let token_uri = format!("{}/token", st.base_url);
+    problems.extend(check_jwt(field(&pairs, "assertion"), &st.trusted, &token_uri));
+    match st.grant("jwt-bearer", problems) {
+        Ok(v) => json_response(200, &v),
+        Err(r) => r,
+    }
+}
+
+/// What is wrong with a service-account assertion (nothing: empty).
+fn check_jwt(jwt: &str, trusted: &[Trusted], token_uri: &str) -> Vec<String> {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    if parts.len() != 3 {
+        return vec!["the assertion is not a JWT".into()];
+    }
+    let decode = |p: &str| URL_SAFE_NO_PAD.decode(p).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let (Some(header), Some(claims)) = (decode(parts[0]), decode(parts[1])) else {
+        return vec!["the JWT header or claims are not base64url JSON".into()];
+    };
+    let mut problems = Vec::new();
+    if header["alg"] != "RS256" || header["typ"] != "JWT" {
+        problems.push(format!("JWT header {header}"));
+    }
+    let Some(sa) = trusted.iter().find(|t| claims["iss"] == t.email.as_str()) else {
+        problems.push(format!("unknown issuer {}", claims["iss"]));
+        return problems;
+    };
+    if header["kid"] != sa.key_id.as_str() {
+        problems.push(format!("kid {} is not the key's id", header["kid"]));
+    }
+    let sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap_or_default();
+    let signed = format!("{}.{}", parts[0], parts[1]);
+    let key = ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, &sa.public_key);
+    if key.verify(signed.as_bytes(), &sig).is_err() {
+        problems.push("the RS256 signature does not verify with the service account's key".into());
+    }
+    if claims["aud"] != token_uri {
+        problems.push(format!("aud {} is not the token endpoint", claims["aud"]));
+    }
+    if claims["scope"] != DNS_SCOPE {
+        problems.push(format!("scope {}", claims["scope"]));
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (iat, exp) = (claims["iat"].as_i64().unwrap_or(0), claims["exp"].as_i64().unwrap_or(0));
+    if (iat - now).abs() > 60 || exp - iat != 3600 {
+        problems.push(format!("iat {iat} / exp {exp} (now {now}): one hour from now is expected"));
+    }
+    problems
+}
+
+async fn token_exchange(State(s): Shared, body: Bytes) -> Response {
+    let mut st = lock(&s);
+    let pairs = form(&body);
+    let mut problems = Vec::new();
+    let Some(fed) = st.federation.clone() else {
+        return json_response(400, &json!({"error": "invalid_request", "error_description": "no federation"}));
+    };
+    let scope = if fed.impersonate.is_some() { CLOUD_PLATFORM } else { DNS_SCOPE };
+    for (k, want) in [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+        ("audience", fed.audience.as_str()),
+        ("requested_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+        ("subject_token_type", fed.subject_token_type.as_str()),
+        ("subject_token", fed.subject_token.as_str()),
+        ("scope", scope),
+    ] {
+        if field(&pairs, k) != want {
+            problems.push(format!("{k} is {:?}", if k == "subject_token" { "<other>" } else { field(&pairs, k) }));
+        }
+    }
+    match st.grant("token-exchange", problems) {
+        Ok(mut v) => {
+            v["issued_token_type"] = "urn:ietf:params:oauth:token-type:access_token".into();
+            json_response(200, &v)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn impersonate(State(s): Shared, UrlPath(action): UrlPath<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut st = lock(&s);
+    let mut problems = Vec::new();
+    let want = st.federation.as_ref().and_then(|f| f.impersonate.clone()).unwrap_or_default();
+    if action != format!("{want}:generateAccessToken") {
+        problems.push(format!("impersonation of {action}"));
+    }
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+    if !bearer.starts_with("ya29.fake-token-exchange-") || st.tokens.get(bearer).is_none_or(|e| *e <= Instant::now()) {
+        problems.push("not authorized with a current STS token".into());
+    }
+    let req: Value = serde_json::from_slice(&body).unwrap_or_default();
+    if req["scope"] != json!([DNS_SCOPE]) {
+        problems.push(format!("scope {}", req["scope"]));
+    }
+    match st.grant("impersonation", problems) {
+        Ok(v) => {
+            let expire = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + st.token_lifetime.as_secs();
+            json_response(200, &json!({"accessToken": v["access_token"], "expireTime": super::rfc3339(expire)}))
+        }
+        Err(r) => r,
+    }
+}
+
+async fn metadata_token(State(s): Shared, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+    let mut st = lock(&s);
+    let mut problems = Vec::new();
+    if headers.get("metadata-flavor").and_then(|v| v.to_str().ok()) != Some("Google") {
+        problems.push("no Metadata-Flavor: Google header".into());
+        st.grants.push(Grant { kind: "metadata", ok: false, problem: problems.join("; "), at: Instant::now() });
+        return json_response(403, &json!({"error": "missing Metadata-Flavor"}));
+    }
+    let pairs = query_pairs(q.as_deref());
+    if query_param(&pairs, "scopes") != Some(DNS_SCOPE) {
+        problems.push(format!("scopes {:?}", query_param(&pairs, "scopes")));
+    }
+    match st.grant("metadata", problems) {
+        Ok(v) => json_response(200, &v),
+        Err(r) => r,
+    }
+}
+
+async fn metadata_project(State(s): Shared, headers: HeaderMap) -> Response {
+    let st = lock(&s);
+    if headers.get("metadata-flavor").and_then(|v| v.to_str().ok()) != Some("Google") {
+        return json_response(403, &json!({"error": "missing Metadata-Flavor"}));
+    }
+    axum::response::IntoResponse::into_response(st.metadata_project.clone())
+}
+
+/// The DER body of the first PEM block.
+fn pem_body(pem: &str) -> Option<Vec<u8>> {
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    STANDARD.decode(b64.trim()).ok()
+}
+
+/// A service-account key file for the fake: a new 2048-bit RSA key (by `openssl genpkey`) in
+/// `dir`, and the JSON key Google would issue for it, with `token_uri` pointing at the fake.
+/// Returns (key JSON path, PEM path).
+pub fn service_account_key(dir: &Path, fake: &GoogleFake, email: &str, key_id: &str, project: Option<&str>) -> (PathBuf, PathBuf) {
+    let pem = dir.join(format!("{key_id}.pem"));
+    let status = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+        .arg(&pem)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (scripts/testbed/apt-deps.sh installs it)");
+    assert!(status.success(), "openssl genpkey failed");
+    let key = std::fs::read_to_string(&pem).unwrap();
+    let mut json = json!({
+        "type": "service_account",
+        "private_key_id": key_id,
+        "private_key": key,
+        "client_email": email,
+        "client_id": "1234567890",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": fake.token_uri(),
+    });
+    if let Some(p) = project {
+        json["project_id"] = p.into();
+    }
+    let path = dir.join(format!("{key_id}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(&json).unwrap()).unwrap();
+    fake.trust_service_account(email, key_id, &pem);
+    (path, pem)
+}
