@@ -5,6 +5,7 @@
 #   3. crds.sh            CRD manifests in the Go module cache
 #   4. venv.sh            Python venv with octoDNS and moto
 #   5. prism.sh           Prism (npm) and the Cloudflare OpenAPI spec (Go module), for the cloud fakes
+#   6. cloud-specs.sh     Google Cloud DNS and Azure DNS specs (PyPI, npm) for Prism
 # Idempotent: a second run only checks (seconds). Usage: setup.sh [--skip-apt]
 # stdout: one line per step with its duration, then the path of testbed.env. Load it with
 #   . "$EXODNS_CACHE/testbed.env"     (exports EXODNS_* paths; see the file)
@@ -38,6 +39,8 @@ step venv "$S/venv.sh"
 venv=$OUT
 step prism "$S/prism.sh"
 prism=$OUT
+step cloud-specs "$S/cloud-specs.sh"
+cloud_specs=$OUT
 
 envf=$(cache_dir)/testbed.env
 {
@@ -54,6 +57,9 @@ envf=$(cache_dir)/testbed.env
   while IFS='=' read -r k v; do
     [ -n "$k" ] && printf 'export %s=%q\n' "$k" "$v"
   done <<<"$prism"
+  while IFS='=' read -r k v; do
+    [ -n "$k" ] && printf 'export %s=%q\n' "$k" "$v"
+  done <<<"$cloud_specs"
   # No path into this checkout: the file is shared by every clone on the machine, and a clone
   # finds its own scripts.
 } >"$envf.tmp"

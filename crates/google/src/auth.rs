@@ -403,11 +403,7 @@ impl Auth {
 
     /// One call to a token source, retried on no answer / 429 / 5xx; a refusal is an error that
     /// carries the source's own words (never the request).
-    async fn send(
-        &self,
-        name: &str,
-        build: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<bytes::Bytes, AuthError> {
+    async fn send(&self, name: &str, build: impl Fn() -> reqwest::RequestBuilder) -> Result<bytes::Bytes, AuthError> {
         let answer = retry::call(&self.retry, name, || async { Ok::<_, std::convert::Infallible>(build()) })
             .await
             .map_err(|e| match e {
@@ -449,7 +445,12 @@ fn form_post(req: reqwest::RequestBuilder, pairs: &[(&str, &str)]) -> reqwest::R
 fn token_from(name: &str, body: &[u8]) -> Result<Token, AuthError> {
     let bad = |m: &str| AuthError::Unavailable { source_name: name.to_owned(), message: m.to_owned() };
     let r: TokenResponse = serde_json::from_slice(body).map_err(|_| bad("answer is not a token JSON object"))?;
-    let value = r.access_token.0.or(r.access_token_camel.0).filter(|t| !t.is_empty()).ok_or_else(|| bad("no access token in the answer"))?;
+    let value = r
+        .access_token
+        .0
+        .or(r.access_token_camel.0)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| bad("no access token in the answer"))?;
     let lifetime = match (r.expires_in, r.expire_time.as_deref()) {
         (Some(secs), _) => Duration::from_secs(secs),
         (None, Some(t)) => rfc3339_from_now(t).ok_or_else(|| bad("unreadable expireTime"))?,
@@ -499,11 +500,8 @@ impl ServiceAccount {
             "iat": iat,
             "exp": iat + LIFETIME.as_secs(),
         });
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let signing_input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let mut signature = vec![0; self.key.public().modulus_len()];
         self.key
             .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature)
@@ -538,8 +536,10 @@ mod tests {
 
     #[test]
     fn file_errors_name_the_field_not_the_key() {
-        let e = Credentials::from_json(br#"{"type":"service_account","client_email":"a@b","private_key":"SECRET-KEY-TEXT"}"#)
-            .unwrap_err();
+        let e = Credentials::from_json(
+            br#"{"type":"service_account","client_email":"a@b","private_key":"SECRET-KEY-TEXT"}"#,
+        )
+        .unwrap_err();
         assert!(e.contains("private_key") && !e.contains("SECRET-KEY-TEXT"), "{e}");
         let e = Credentials::from_json(br#"{"type":"authorized_user"}"#).unwrap_err();
         assert!(e.contains("authorized_user"), "{e}");
@@ -577,7 +577,8 @@ mod tests {
 
     #[test]
     fn pem_blocks() {
-        let (label, der) = pem_decode("junk\n-----BEGIN PRIVATE KEY-----\nAAEC\nAw==\n-----END PRIVATE KEY-----\n").unwrap();
+        let (label, der) =
+            pem_decode("junk\n-----BEGIN PRIVATE KEY-----\nAAEC\nAw==\n-----END PRIVATE KEY-----\n").unwrap();
         assert_eq!((label.as_str(), der), ("PRIVATE KEY", vec![0, 1, 2, 3]));
         assert!(rsa_key("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----").is_err());
     }

@@ -44,7 +44,9 @@ impl ApiError {
     /// Worth trying again later: no answer, a 5xx or a 429, a token source that is down.
     pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::Status { status, .. } => retry::is_retryable(reqwest::StatusCode::from_u16(*status).unwrap_or_default()),
+            ApiError::Status { status, .. } => {
+                retry::is_retryable(reqwest::StatusCode::from_u16(*status).unwrap_or_default())
+            }
             ApiError::Transport { .. } => true,
             ApiError::Auth { source, .. } => source.is_transient(),
             ApiError::Decode { .. } => false,
@@ -142,7 +144,8 @@ impl DnsClient {
     pub async fn create_change(&self, project: &str, zone: &str, change: &Change) -> Result<Change, ApiError> {
         let url = self.url(&[project, "managedZones", zone, "changes"]);
         let call = format!("create change in zone {zone}");
-        let body = serde_json::to_vec(change).map_err(|e| ApiError::Decode { call: call.clone(), message: e.to_string() })?;
+        let body =
+            serde_json::to_vec(change).map_err(|e| ApiError::Decode { call: call.clone(), message: e.to_string() })?;
         let answer = self.send(&call, Method::POST, url, Some(Bytes::from(body))).await?;
         decode(&call, &answer)
     }
@@ -155,7 +158,12 @@ impl DnsClient {
         decode(&call, &answer)
     }
 
-    async fn get_page<T: serde::de::DeserializeOwned>(&self, call: &str, url: &Url, page: Option<&str>) -> Result<T, ApiError> {
+    async fn get_page<T: serde::de::DeserializeOwned>(
+        &self,
+        call: &str,
+        url: &Url,
+        page: Option<&str>,
+    ) -> Result<T, ApiError> {
         let mut url = url.clone();
         if let Some(p) = page {
             url.query_pairs_mut().append_pair("pageToken", p);

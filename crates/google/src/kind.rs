@@ -61,13 +61,17 @@ pub fn provider(args: &GoogleArgs, ctx: &ProviderContext) -> Result<GoogleProvid
     let endpoint = Url::parse(args.google_api_endpoint.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .ok_or_else(|| BuildError::flag("google-api-endpoint", format!("{:?} is not an http(s) URL", args.google_api_endpoint)))?;
+        .ok_or_else(|| {
+            BuildError::flag("google-api-endpoint", format!("{:?} is not an http(s) URL", args.google_api_endpoint))
+        })?;
     let file = args
         .google_credentials_file
         .clone()
         .or_else(|| std::env::var_os(CREDENTIALS_ENV).filter(|v| !v.is_empty()).map(PathBuf::from));
     let creds = match &file {
-        Some(path) => Credentials::from_file(path).map_err(|e| BuildError::flag("google-credentials-file", e.to_string()))?,
+        Some(path) => {
+            Credentials::from_file(path).map_err(|e| BuildError::flag("google-credentials-file", e.to_string()))?
+        }
         None => Credentials::metadata(),
     };
     tracing::info!(credentials = %creds.describe(), "Google credentials");

@@ -218,7 +218,8 @@ impl GoogleProvider {
         changes: &'a Changes,
         report: &mut ApplyReport,
     ) -> Vec<BTreeMap<String, NameChange<'a>>> {
-        let mut per_zone: Vec<BTreeMap<String, NameChange<'a>>> = (0..zones.managed.len()).map(|_| BTreeMap::new()).collect();
+        let mut per_zone: Vec<BTreeMap<String, NameChange<'a>>> =
+            (0..zones.managed.len()).map(|_| BTreeMap::new()).collect();
         let mut place = |ep: &'a Endpoint, addition: Option<RRSet>, deletion: Option<RRSet>| {
             if !writable(ep.record_type) {
                 let reason = format!("Cloud DNS has no {} records", ep.record_type);
@@ -251,7 +252,12 @@ impl GoogleProvider {
     }
 
     /// Cuts a zone's names into changes of at most the batch size (names in order).
-    fn batches<'a>(&self, zone: &Zone, names: BTreeMap<String, NameChange<'a>>, report: &mut ApplyReport) -> Vec<Vec<NameChange<'a>>> {
+    fn batches<'a>(
+        &self,
+        zone: &Zone,
+        names: BTreeMap<String, NameChange<'a>>,
+        report: &mut ApplyReport,
+    ) -> Vec<Vec<NameChange<'a>>> {
         let size = self.cfg.batch_change_size;
         let mut batches: Vec<Vec<NameChange<'a>>> = Vec::new();
         let mut current: Vec<NameChange<'a>> = Vec::new();
@@ -301,7 +307,11 @@ impl GoogleProvider {
             if started.elapsed() > self.cfg.change_timeout {
                 return Err(ApiError::Transport {
                     call: format!("change {id} of zone {}", zone.id),
-                    message: format!("still {} after {:?}", now.status.as_deref().unwrap_or("pending"), self.cfg.change_timeout),
+                    message: format!(
+                        "still {} after {:?}",
+                        now.status.as_deref().unwrap_or("pending"),
+                        self.cfg.change_timeout
+                    ),
                 });
             }
             wait = (wait * 2).min(Duration::from_secs(2));
@@ -502,7 +512,12 @@ impl Provider for GoogleProvider {
             let batches = self.batches(zone, names, &mut report);
             self.apply_zone(&project, zone, batches, &mut report, &mut outcome).await?;
         }
-        tracing::info!(applied = outcome.applied, changes = outcome.changes, rejected = report.rejected.len(), "changes applied to Cloud DNS");
+        tracing::info!(
+            applied = outcome.applied,
+            changes = outcome.changes,
+            rejected = report.rejected.len(),
+            "changes applied to Cloud DNS"
+        );
         if !outcome.conflicts.is_empty() {
             return Err(ProviderError::transient(
                 PROVIDER,

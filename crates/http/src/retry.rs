@@ -28,7 +28,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// 4 tries, waiting 250 ms, 500 ms, 1 s between them.
     fn default() -> Self {
-        RetryPolicy { max_attempts: 4, initial_backoff: Duration::from_millis(250), max_backoff: Duration::from_secs(4) }
+        RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(4),
+        }
     }
 }
 
@@ -119,7 +123,13 @@ where
         let wait = wait.unwrap_or_else(|| policy.backoff(attempt));
         match &outcome {
             Ok(answer) => {
-                tracing::debug!(call = what, attempt, status = answer.status.as_u16(), wait_ms = wait.as_millis() as u64, "retrying")
+                tracing::debug!(
+                    call = what,
+                    attempt,
+                    status = answer.status.as_u16(),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                )
             }
             Err(e) => tracing::debug!(call = what, attempt, error = %e, wait_ms = wait.as_millis() as u64, "retrying"),
         }

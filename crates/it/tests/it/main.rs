@@ -7,6 +7,7 @@
 mod aws;
 mod common;
 mod deploy;
+mod google;
 mod kube;
 mod kube_e2e;
 mod ops;

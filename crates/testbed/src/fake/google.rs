@@ -122,7 +122,10 @@ pub struct FakeDns {
 
 impl std::fmt::Debug for FakeDns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeDns").field("project", &self.project).field("zones", &self.zones.len()).finish_non_exhaustive()
+        f.debug_struct("FakeDns")
+            .field("project", &self.project)
+            .field("zones", &self.zones.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -135,26 +138,7 @@ pub struct GoogleFake {
 impl GoogleFake {
     /// A fake Cloud DNS with project `project` and no zones.
     pub fn start(project: &str) -> GoogleFake {
-        let state = Arc::new(Mutex::new(FakeDns {
-            project: project.to_owned(),
-            zones: Vec::new(),
-            next_id: 1000,
-            page_size: 50,
-            pending_reads: 0,
-            before_next_change: None,
-            trusted: Vec::new(),
-            federation: None,
-            metadata_project: project.to_owned(),
-            token_lifetime: Duration::from_secs(3600),
-            refuse_tokens: false,
-            tokens: HashMap::new(),
-            grants: Vec::new(),
-            bad_token_uses: 0,
-            changes_applied: 0,
-            changes_refused: 0,
-            created_while_pending: false,
-            base_url: String::new(),
-        }));
+        let state = Arc::new(Mutex::new(FakeDns::new(project)));
         let router = axum::Router::new()
             .route("/dns/v1/projects/{project}/managedZones", get(list_zones))
             .route("/dns/v1/projects/{project}/managedZones/{zone}/rrsets", get(list_rrsets))
@@ -225,6 +209,15 @@ impl GoogleFake {
         self.with(|s| s.federation = Some(f));
     }
 
+    /// Back to an empty project: no zones, keys, tokens, grants or counters; defaults restored.
+    pub fn reset(&self) {
+        self.with(|s| {
+            let (project, base_url) = (s.project.clone(), s.base_url.clone());
+            *s = FakeDns::new(&project);
+            s.base_url = base_url;
+        });
+    }
+
     /// Every token request so far.
     pub fn grants(&self) -> Vec<Grant> {
         self.with(|s| s.grants.clone())
@@ -232,6 +225,34 @@ impl GoogleFake {
 }
 
 impl FakeDns {
+    fn new(project: &str) -> FakeDns {
+        FakeDns {
+            project: project.to_owned(),
+            zones: Vec::new(),
+            next_id: 1000,
+            page_size: 50,
+            pending_reads: 0,
+            before_next_change: None,
+            trusted: Vec::new(),
+            federation: None,
+            metadata_project: project.to_owned(),
+            token_lifetime: Duration::from_secs(3600),
+            refuse_tokens: false,
+            tokens: HashMap::new(),
+            grants: Vec::new(),
+            bad_token_uses: 0,
+            changes_applied: 0,
+            changes_refused: 0,
+            created_while_pending: false,
+            base_url: String::new(),
+        }
+    }
+
+    /// Stops trusting a service account's key (as when the key is deleted).
+    pub fn forget_service_account(&mut self, email: &str) {
+        self.trusted.retain(|t| t.email != email);
+    }
+
     pub fn add_zone(&mut self, name: &str, dns_name: &str, visibility: &str) {
         let fqdn = format!("{}.", dns_name.trim_end_matches('.'));
         let mut rrsets = BTreeMap::new();
@@ -239,12 +260,17 @@ impl FakeDns {
             (fqdn.clone(), "SOA".into()),
             Rrset {
                 ttl: 21600,
-                rrdatas: vec![format!("ns-cloud-a1.googledomains.com. cloud-dns-hostmaster.google.com. 1 21600 3600 259200 300")],
+                rrdatas: vec![format!(
+                    "ns-cloud-a1.googledomains.com. cloud-dns-hostmaster.google.com. 1 21600 3600 259200 300"
+                )],
             },
         );
         rrsets.insert(
             (fqdn.clone(), "NS".into()),
-            Rrset { ttl: 21600, rrdatas: vec!["ns-cloud-a1.googledomains.com.".into(), "ns-cloud-a2.googledomains.com.".into()] },
+            Rrset {
+                ttl: 21600,
+                rrdatas: vec!["ns-cloud-a1.googledomains.com.".into(), "ns-cloud-a2.googledomains.com.".into()],
+            },
         );
         self.next_id += 1;
         self.zones.push(Zone {
@@ -258,7 +284,9 @@ impl FakeDns {
     }
 
     pub fn rrsets(&self, zone: &str) -> BTreeMap<(String, String), (u32, Vec<String>)> {
-        self.zone(zone).map(|z| z.rrsets.iter().map(|(k, v)| (k.clone(), (v.ttl, v.rrdatas.clone()))).collect()).unwrap_or_default()
+        self.zone(zone)
+            .map(|z| z.rrsets.iter().map(|(k, v)| (k.clone(), (v.ttl, v.rrdatas.clone()))).collect())
+            .unwrap_or_default()
     }
 
     /// Sets a record set directly (`rrdatas` empty: removes it), as another writer would.
@@ -278,7 +306,8 @@ impl FakeDns {
 
     fn grant(&mut self, kind: &'static str, problems: Vec<String>) -> Result<Value, Response> {
         let ok = problems.is_empty() && !self.refuse_tokens;
-        let problem = if self.refuse_tokens && problems.is_empty() { "refused by the test".into() } else { problems.join("; ") };
+        let problem =
+            if self.refuse_tokens && problems.is_empty() { "refused by the test".into() } else { problems.join("; ") };
         self.grants.push(Grant { kind, ok, problem: problem.clone(), at: Instant::now() });
         if !ok {
             return Err(json_response(400, &json!({"error": "invalid_grant", "error_description": problem})));
@@ -308,7 +337,10 @@ impl FakeDns {
 
 /// Google's error body.
 fn google_error(code: u16, reason: &str, message: &str) -> Response {
-    json_response(code, &json!({"error": {"code": code, "message": message, "errors": [{"domain": "global", "reason": reason, "message": message}]}}))
+    json_response(
+        code,
+        &json!({"error": {"code": code, "message": message, "errors": [{"domain": "global", "reason": reason, "message": message}]}}),
+    )
 }
 
 type Shared = State<Arc<Mutex<FakeDns>>>;
@@ -327,7 +359,12 @@ fn page(items: Vec<Value>, query: Option<&str>, size: usize) -> (Vec<Value>, Opt
     (items.get(start..end).map(<[Value]>::to_vec).unwrap_or_default(), next)
 }
 
-async fn list_zones(State(s): Shared, UrlPath(project): UrlPath<String>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
+async fn list_zones(
+    State(s): Shared,
+    UrlPath(project): UrlPath<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let mut st = lock(&s);
     if let Err(r) = st.authorize(&headers) {
         return r;
@@ -338,9 +375,11 @@ async fn list_zones(State(s): Shared, UrlPath(project): UrlPath<String>, RawQuer
     let items: Vec<Value> = st
         .zones
         .iter()
-        .map(|z| json!({"kind": "dns#managedZone", "name": z.name, "dnsName": z.dns_name, "id": z.id.to_string(),
+        .map(|z| {
+            json!({"kind": "dns#managedZone", "name": z.name, "dnsName": z.dns_name, "id": z.id.to_string(),
             "description": "", "visibility": z.visibility, "nameServers": ["ns-cloud-a1.googledomains.com."],
-            "creationTime": "2026-01-01T00:00:00.000Z"}))
+            "creationTime": "2026-01-01T00:00:00.000Z"})
+        })
         .collect();
     let (items, next) = page(items, q.as_deref(), st.page_size);
     let mut body = json!({"kind": "dns#managedZonesListResponse", "managedZones": items});
@@ -361,7 +400,11 @@ async fn list_rrsets(
         return r;
     }
     let Some(z) = st.zone(&zone).filter(|_| project == st.project) else {
-        return google_error(404, "notFound", &format!("The 'parameters.managedZone' resource named '{zone}' does not exist."));
+        return google_error(
+            404,
+            "notFound",
+            &format!("The 'parameters.managedZone' resource named '{zone}' does not exist."),
+        );
     };
     let items: Vec<Value> = z
         .rrsets
@@ -390,7 +433,11 @@ async fn create_change(
         hook(&mut st);
     }
     let Some(zi) = st.zones.iter().position(|z| z.name == zone).filter(|_| project == st.project) else {
-        return google_error(404, "notFound", &format!("The 'parameters.managedZone' resource named '{zone}' does not exist."));
+        return google_error(
+            404,
+            "notFound",
+            &format!("The 'parameters.managedZone' resource named '{zone}' does not exist."),
+        );
     };
     let Ok(change) = serde_json::from_slice::<Value>(&body) else {
         return google_error(400, "parseError", "Parse Error");
@@ -427,17 +474,25 @@ fn apply(zone: &mut Zone, change: &Value) -> Result<(), (u16, &'static str, Stri
     let mut next = zone.rrsets.clone();
     let list = |k: &str| change.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
     for (i, d) in list("deletions").iter().enumerate() {
-        let (key, rr) = rrset_of(d).ok_or((400, "invalid", format!("Invalid value for 'entity.change.deletions[{i}]'")))?;
+        let (key, rr) =
+            rrset_of(d).ok_or((400, "invalid", format!("Invalid value for 'entity.change.deletions[{i}]'")))?;
         match next.get(&key) {
             None => {
                 return Err((
                     404,
                     "notFound",
-                    format!("The 'entity.change.deletions[{i}]' resource named '{} ({})' does not exist.", key.0, key.1),
+                    format!(
+                        "The 'entity.change.deletions[{i}]' resource named '{} ({})' does not exist.",
+                        key.0, key.1
+                    ),
                 ));
             }
             Some(cur) if cur.ttl != rr.ttl || cur.rrdatas != rr.rrdatas => {
-                return Err((412, "conditionNotMet", format!("Precondition not met for 'entity.change.deletions[{i}]'")));
+                return Err((
+                    412,
+                    "conditionNotMet",
+                    format!("Precondition not met for 'entity.change.deletions[{i}]'"),
+                ));
             }
             Some(_) => {
                 next.remove(&key);
@@ -445,9 +500,14 @@ fn apply(zone: &mut Zone, change: &Value) -> Result<(), (u16, &'static str, Stri
         }
     }
     for (i, a) in list("additions").iter().enumerate() {
-        let (key, rr) = rrset_of(a).ok_or((400, "invalid", format!("Invalid value for 'entity.change.additions[{i}]'")))?;
+        let (key, rr) =
+            rrset_of(a).ok_or((400, "invalid", format!("Invalid value for 'entity.change.additions[{i}]'")))?;
         if !(key.0 == zone.dns_name || key.0.ends_with(&format!(".{}", zone.dns_name))) {
-            return Err((400, "invalid", format!("Invalid value for 'entity.change.additions[{i}].name': '{}'", key.0)));
+            return Err((
+                400,
+                "invalid",
+                format!("Invalid value for 'entity.change.additions[{i}].name': '{}'", key.0),
+            ));
         }
         if rr.rrdatas.is_empty() || (key.1 == "CNAME" && rr.rrdatas.len() != 1) {
             return Err((400, "invalid", format!("Invalid value for 'entity.change.additions[{i}].rrdata'")));
@@ -464,7 +524,10 @@ fn apply(zone: &mut Zone, change: &Value) -> Result<(), (u16, &'static str, Stri
             return Err((
                 400,
                 "cnameResourceRecordSetConflict",
-                format!("The resource record set 'entity.change.additions[{i}]' is invalid because a CNAME at '{}' must stand alone", key.0),
+                format!(
+                    "The resource record set 'entity.change.additions[{i}]' is invalid because a CNAME at '{}' must stand alone",
+                    key.0
+                ),
             ));
         }
         next.insert(key, rr);
@@ -477,7 +540,8 @@ fn rrset_of(v: &Value) -> Option<((String, String), Rrset)> {
     let name = v.get("name")?.as_str()?.to_ascii_lowercase();
     let rtype = v.get("type")?.as_str()?.to_owned();
     let ttl = u32::try_from(v.get("ttl").and_then(Value::as_u64).unwrap_or(0)).ok()?;
-    let rrdatas = v.get("rrdatas")?.as_array()?.iter().map(|d| d.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()?;
+    let rrdatas =
+        v.get("rrdatas")?.as_array()?.iter().map(|d| d.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()?;
     name.ends_with('.').then_some(((name, rtype), Rrset { ttl, rrdatas }))
 }
 
@@ -495,7 +559,11 @@ async fn get_change(
         return google_error(404, "notFound", "zone not found");
     };
     let Some(c) = z.changes.iter_mut().find(|c| c.body["id"] == id.as_str()) else {
-        return google_error(404, "notFound", &format!("The 'parameters.changeId' resource named '{id}' does not exist."));
+        return google_error(
+            404,
+            "notFound",
+            &format!("The 'parameters.changeId' resource named '{id}' does not exist."),
+        );
     };
     if c.pending_reads > 0 {
         c.pending_reads -= 1;
@@ -522,7 +590,11 @@ async fn jwt_grant(State(s): Shared, headers: HeaderMap, body: Bytes) -> Respons
     let mut st = lock(&s);
     let pairs = form(&body);
     let mut problems = Vec::new();
-    if !headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")) {
+    if !headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+    {
         problems.push("content-type is not application/x-www-form-urlencoded".to_owned());
     }
     if field(&pairs, "grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
@@ -616,7 +688,11 @@ async fn impersonate(State(s): Shared, UrlPath(action): UrlPath<String>, headers
     if action != format!("{want}:generateAccessToken") {
         problems.push(format!("impersonation of {action}"));
     }
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
     if !bearer.starts_with("ya29.fake-token-exchange-") || st.tokens.get(bearer).is_none_or(|e| *e <= Instant::now()) {
         problems.push("not authorized with a current STS token".into());
     }
@@ -668,7 +744,13 @@ fn pem_body(pem: &str) -> Option<Vec<u8>> {
 /// A service-account key file for the fake: a new 2048-bit RSA key (by `openssl genpkey`) in
 /// `dir`, and the JSON key Google would issue for it, with `token_uri` pointing at the fake.
 /// Returns (key JSON path, PEM path).
-pub fn service_account_key(dir: &Path, fake: &GoogleFake, email: &str, key_id: &str, project: Option<&str>) -> (PathBuf, PathBuf) {
+pub fn service_account_key(
+    dir: &Path,
+    fake: &GoogleFake,
+    email: &str,
+    key_id: &str,
+    project: Option<&str>,
+) -> (PathBuf, PathBuf) {
     let pem = dir.join(format!("{key_id}.pem"));
     let status = std::process::Command::new("openssl")
         .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
