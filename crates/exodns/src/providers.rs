@@ -2,7 +2,9 @@
 //! help, the flags of every provider, `exodns webhook` and the error messages come from here.
 //!
 //! Adding a provider: a crate with a `ProviderKind` (its `INFO`, its clap `Args` with upstream's
-//! flag names, its `build`), and one line in the list below.
+//! flag names, its `build`), and one line in the list below. A kind that shares the flags of
+//! another (upstream's `azure-dns` and `azure-private-dns` read the `--azure-*` flags of `azure`)
+//! goes after the `;`, naming the field of the kind whose flags it reads.
 
 use std::sync::Arc;
 
@@ -10,20 +12,26 @@ use clap::builder::PossibleValue;
 use exodns_provider::{BuildError, Provider, ProviderContext, ProviderInfo, ProviderKind};
 
 macro_rules! providers {
-    ($($variant:ident($field:ident) => $kind:ty,)+) => {
+    (
+        $($variant:ident($field:ident) => $kind:ty,)+
+        // Kinds that read the flags of a kind above (upstream's aliases and siblings).
+        $(; $($svariant:ident($sfield:ident) => $skind:ty,)+)?
+    ) => {
         /// A `--provider` value.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ProviderName {
             $($variant,)+
+            $($($svariant,)+)?
         }
 
         impl ProviderName {
             /// Every provider, in the order of `--help`.
-            pub const ALL: &[ProviderName] = &[$(ProviderName::$variant,)+];
+            pub const ALL: &[ProviderName] = &[$(ProviderName::$variant,)+ $($(ProviderName::$svariant,)+)?];
 
             pub fn info(self) -> &'static ProviderInfo {
                 match self {
                     $(ProviderName::$variant => &<$kind as ProviderKind>::INFO,)+
+                    $($(ProviderName::$svariant => &<$skind as ProviderKind>::INFO,)+)?
                 }
             }
         }
@@ -45,6 +53,7 @@ macro_rules! providers {
         ) -> Result<Arc<dyn Provider>, BuildError> {
             match name {
                 $(ProviderName::$variant => <$kind as ProviderKind>::build(&flags.$field, ctx).await,)+
+                $($(ProviderName::$svariant => <$skind as ProviderKind>::build(&flags.$sfield, ctx).await,)+)?
             }
         }
     };
@@ -56,6 +65,10 @@ providers! {
     Aws(aws) => exodns_aws::Aws,
     Webhook(webhook) => exodns_webhook::Webhook,
     Google(google) => exodns_google::Google,
+    Azure(azure) => exodns_azure::Azure,
+    ;
+    AzureDns(azure) => exodns_azure::AzureDns,
+    AzurePrivateDns(azure) => exodns_azure::AzurePrivateDns,
 }
 
 impl ProviderName {

@@ -4,7 +4,8 @@
 //! `--google-zone-visibility`; peering zones never), then each zone's record sets, a few zones at
 //! a time. A zone that cannot be read is reported as unreadable: nothing under it is planned.
 //!
-//! Writing: per zone, the changes of each name stay together and are cut into `changes.create`
+//! Writing: per zone, the changes of each name (and of its ownership TXT record) stay together, in
+//! one atomic change, and are cut into `changes.create`
 //! calls of at most `--google-batch-change-size` additions + deletions, names in order, with
 //! `--google-batch-change-interval` between calls (upstream's batching). Each change is atomic,
 //! and is waited for until Cloud DNS says `done` before the next one goes. A deletion sends the
@@ -137,7 +138,8 @@ pub struct GoogleProvider {
     raw: Mutex<HashMap<RawKey, RRSet>>,
 }
 
-/// The changes of one name in one zone (they always travel together).
+/// The changes of one name in one zone, with those of its ownership TXT (they always travel
+/// together, in one atomic change).
 #[derive(Debug, Default)]
 struct NameChange<'a> {
     additions: Vec<RRSet>,
@@ -231,7 +233,12 @@ impl GoogleProvider {
                 report.rejected.push(Rejected { endpoint: ep.clone(), reason: RejectReason::NoZone });
                 return;
             };
-            let entry = per_zone[z].entry(ep.dns_name.as_str().to_owned()).or_default();
+            // A record and its ownership TXT travel in one change: neither lands without the other.
+            let group = ep.labels.get(exodns_core::endpoint::label::OWNED_RECORD).map_or_else(
+                || ep.dns_name.as_str().to_owned(),
+                |owned| owned.trim_end_matches('.').to_ascii_lowercase(),
+            );
+            let entry = per_zone[z].entry(group).or_default();
             entry.additions.extend(addition);
             entry.deletions.extend(deletion);
             if !entry.sources.iter().any(|s| std::ptr::eq(*s, ep)) {

@@ -5,6 +5,7 @@
 //! fails.
 
 mod aws;
+mod azure;
 mod common;
 mod deploy;
 mod google;

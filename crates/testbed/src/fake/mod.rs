@@ -11,8 +11,10 @@
 //!   (429 with `Retry-After`, 5xx, 401/403, in the vendor's error shape), drop the connection
 //!   without an answer, or delay the answer.
 //!
-//! Fakes: [`cloudflare::CloudflareFake`], [`hetzner::HetznerFake`], [`google::GoogleFake`].
+//! Fakes: [`cloudflare::CloudflareFake`], [`hetzner::HetznerFake`], [`google::GoogleFake`],
+//! [`azure::AzureFake`].
 
+pub mod azure;
 pub mod cloudflare;
 pub mod google;
 pub mod hetzner;

@@ -76,6 +76,16 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             values: "provider:\n  name: aws\nproviders:\n  aws:\n    existingSecret: route53-keys\n    secretEnv:\n      AWS_ACCESS_KEY_ID: access-key-id\n      AWS_SECRET_ACCESS_KEY: secret-access-key\n    args:\n      aws-assume-role: arn:aws:iam::210987654321:role/dns\n".into(),
             check: check_aws_existing_secret,
         },
+        Scenario {
+            name: "google-service-account-key",
+            values: "provider: google\nproviders:\n  google:\n    args:\n      google-project: dns-prod\n      google-zone-visibility: public\n    existingSecret: gcp-dns\n    secretFiles:\n      google-credentials-file: credentials.json\n".into(),
+            check: check_google_key,
+        },
+        Scenario {
+            name: "google-workload-identity",
+            values: "provider: google\nserviceAccount:\n  annotations:\n    iam.gke.io/gcp-service-account: dns@dns-prod.iam.gserviceaccount.com\nproviders:\n  google:\n    args:\n      google-project: dns-prod\n".into(),
+            check: check_google_workload_identity,
+        },
         Scenario { name: "sources-crd", values: sources(&["crd"]), check: check_sources_crd },
         Scenario { name: "sources-gateway", values: sources(&["gateway-httproute", "gateway-grpcroute"]), check: check_sources_gateway },
         Scenario { name: "sources-all", values: sources(ALL_SOURCES), check: check_sources_all },
@@ -370,6 +380,35 @@ fn check_aws_existing_secret(d: &[Value]) {
         let e = env.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(e["valueFrom"]["secretKeyRef"], json!({"name": "route53-keys", "key": key}));
     }
+/// `providers.google` with a key file from an existing Secret: the flag names the mounted file,
+/// and the NetworkPolicy lets the pod reach the API (443) and the metadata server (80).
+fn check_google_key(d: &[Value]) {
+    let deploy = one(d, "Deployment");
+    let c = container(deploy, "exodns");
+    let a = args(c);
+    for want in ["--provider=google", "--google-project=dns-prod", "--google-zone-visibility=public"] {
+        assert!(a.contains(&want.to_owned()), "{want} missing: {a:?}");
+    }
+    let path = a.iter().find_map(|x| x.strip_prefix("--google-credentials-file=")).expect("credentials flag");
+    let vol = volume_secret(deploy, "gcp-dns");
+    assert_eq!(vol["secret"]["items"], json!([{"key": "credentials.json", "path": "credentials.json"}]));
+    let mount = c["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == vol["name"]).expect("mount");
+    assert_eq!(path, format!("{}/credentials.json", mount["mountPath"].as_str().unwrap()));
+    let np = one(d, "NetworkPolicy");
+    assert_eq!(
+        np["spec"]["egress"][2],
+        json!({"ports": [{"port": 443, "protocol": "TCP"}, {"port": 80, "protocol": "TCP"}]})
+    );
+}
+
+/// GKE Workload Identity: the ServiceAccount carries the annotation, no Secret is mounted.
+fn check_google_workload_identity(d: &[Value]) {
+    let sa = one(d, "ServiceAccount");
+    assert_eq!(sa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"], "dns@dns-prod.iam.gserviceaccount.com");
+    let deploy = one(d, "Deployment");
+    assert!(deploy["spec"]["template"]["spec"]["volumes"].is_null(), "no credentials volume");
+    let a = args(container(deploy, "exodns"));
+    assert!(!a.iter().any(|x| x.contains("credentials-file")), "{a:?}");
 }
 
 fn cluster_rules(d: &[Value]) -> BTreeSet<(String, String, String)> {
