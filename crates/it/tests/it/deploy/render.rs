@@ -86,6 +86,20 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             values: "provider: google\nserviceAccount:\n  annotations:\n    iam.gke.io/gcp-service-account: dns@dns-prod.iam.gserviceaccount.com\nproviders:\n  google:\n    args:\n      google-project: dns-prod\n".into(),
             check: check_google_workload_identity,
         },
+        Scenario {
+            name: "azure-workload-identity",
+            values: "provider: azure\npodLabels:\n  azure.workload.identity/use: \"true\"\nserviceAccount:\n  annotations:\n    azure.workload.identity/client-id: 00000000-0000-0000-0000-0000000000aa\nproviders:\n  azure:\n    args:\n      azure-resource-group: rg-dns\n      azure-zones-cache-duration: 5m\n    existingSecret: azure-config\n    secretFiles:\n      azure-config-file: azure.json\n".into(),
+            check: check_azure_workload_identity,
+        },
+        Scenario {
+            name: "azure-private-dns",
+            values: "provider: azure-private-dns\nproviders:\n  azure-private-dns:\n    existingSecret: azure-config\n    secretFiles:\n      azure-config-file: azure.json\n".into(),
+            check: |d| {
+                let a = args(container(one(d, "Deployment"), "exodns"));
+                assert!(a.contains(&"--provider=azure-private-dns".to_owned()), "{a:?}");
+                assert!(a.iter().any(|x| x.starts_with("--azure-config-file=")), "{a:?}");
+            },
+        },
         Scenario { name: "sources-crd", values: sources(&["crd"]), check: check_sources_crd },
         Scenario { name: "sources-gateway", values: sources(&["gateway-httproute", "gateway-grpcroute"]), check: check_sources_gateway },
         Scenario { name: "sources-all", values: sources(ALL_SOURCES), check: check_sources_all },
@@ -409,6 +423,27 @@ fn check_google_workload_identity(d: &[Value]) {
     assert!(deploy["spec"]["template"]["spec"]["volumes"].is_null(), "no credentials volume");
     let a = args(container(deploy, "exodns"));
     assert!(!a.iter().any(|x| x.contains("credentials-file")), "{a:?}");
+}
+
+/// Azure workload identity: the ServiceAccount names the client, the pod carries the webhook's
+/// label, and azure.json comes from the existing Secret.
+fn check_azure_workload_identity(d: &[Value]) {
+    let sa = one(d, "ServiceAccount");
+    assert_eq!(
+        sa["metadata"]["annotations"]["azure.workload.identity/client-id"],
+        "00000000-0000-0000-0000-0000000000aa"
+    );
+    let deploy = one(d, "Deployment");
+    assert_eq!(deploy["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"], "true");
+    let c = container(deploy, "exodns");
+    let a = args(c);
+    for want in ["--provider=azure", "--azure-resource-group=rg-dns", "--azure-zones-cache-duration=5m"] {
+        assert!(a.contains(&want.to_owned()), "{want} missing: {a:?}");
+    }
+    let path = a.iter().find_map(|x| x.strip_prefix("--azure-config-file=")).expect("config flag");
+    let vol = volume_secret(deploy, "azure-config");
+    let mount = c["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == vol["name"]).expect("mount");
+    assert_eq!(path, format!("{}/azure.json", mount["mountPath"].as_str().unwrap()));
 }
 
 fn cluster_rules(d: &[Value]) -> BTreeSet<(String, String, String)> {
