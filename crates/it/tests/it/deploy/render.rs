@@ -394,6 +394,8 @@ fn check_aws_existing_secret(d: &[Value]) {
         let e = env.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(e["valueFrom"]["secretKeyRef"], json!({"name": "route53-keys", "key": key}));
     }
+}
+
 /// `providers.google` with a key file from an existing Secret: the flag names the mounted file,
 /// and the NetworkPolicy lets the pod reach the API (443) and the metadata server (80).
 fn check_google_key(d: &[Value]) {
