@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use exodns_core::endpoint::EndpointKey;
@@ -86,6 +87,8 @@ pub struct Controller {
     /// it sleeps instead of failing at once.
     _always_leader: Option<watch::Sender<bool>>,
     metrics: Option<Arc<Metrics>>,
+    /// The source's failed reads already counted in the metrics.
+    read_errors_counted: AtomicU64,
 }
 
 impl Controller {
@@ -107,6 +110,7 @@ impl Controller {
             leader,
             _always_leader: Some(always_leader),
             metrics: None,
+            read_errors_counted: AtomicU64::new(0),
         }
     }
 
@@ -142,6 +146,7 @@ impl Controller {
             if let Some(m) = &self.metrics {
                 m.set_leader(leader);
             }
+            self.count_read_errors();
             if leader && now >= next_full {
                 match self.full_sync().await {
                     Ok(()) => {
@@ -274,6 +279,17 @@ impl Controller {
                 m.set_source_synced(&h.source, h.synced);
             }
         }
+        self.count_read_errors();
+    }
+
+    /// Adds the source's failed reads since the last look to `external_dns_source_errors_total`.
+    fn count_read_errors(&self) {
+        let Some(m) = &self.metrics else { return };
+        let now = self.source.read_errors();
+        let before = self.read_errors_counted.swap(now, Ordering::Relaxed);
+        if now > before {
+            m.source_errors(now - before);
+        }
     }
 
     /// Recomputes every object; returns the names whose desired records changed.
@@ -323,6 +339,7 @@ impl Controller {
         self.held.clear();
         let since = self.dirty_since.take();
         self.source.refresh();
+        self.count_read_errors();
         self.recompute_all();
         let desired = self.desired.all_endpoints();
         let protected = self.protection();
@@ -331,6 +348,9 @@ impl Controller {
             Err(e) => {
                 self.records.invalidate();
                 self.status.sync_failed(&e.to_string());
+                if let Some(m) = &self.metrics {
+                    m.registry_error();
+                }
                 return Err(SyncError::Records(e));
             }
         };
@@ -462,6 +482,10 @@ impl Controller {
                 self.status.sync_failed(&e.to_string());
                 if let Some(m) = &self.metrics {
                     m.sync_failed();
+                    // Upstream counts a failed apply as a registry error too.
+                    if matches!(e, SyncError::Records(_) | SyncError::Apply(_)) {
+                        m.registry_error();
+                    }
                 }
                 Err(e)
             }

@@ -122,6 +122,12 @@ pub trait ObjectSource: Send + Sync {
 
     /// Called after a sync that published `object`'s endpoints (DNSEndpoint status, Events).
     fn published(&self, _object: &ObjectRef) {}
+
+    /// How many attempts to read objects have failed so far (lists, watches and discovery of a
+    /// cluster; files and documents of manifests): upstream's `source_errors_total`.
+    fn read_errors(&self) -> u64 {
+        0
+    }
 }
 
 /// Records that must not be deleted or changed this sync, because what should replace them is

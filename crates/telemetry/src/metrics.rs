@@ -194,7 +194,7 @@ impl Metrics {
         let r = ed.sub_registry_with_prefix("registry");
         r.register("endpoints_total", "Records read from the registry", m.registry_endpoints.clone());
         r.register("records", "Records read from the registry by type", m.registry_records.clone());
-        r.register("errors", "Registry read or write errors", m.registry_errors.clone());
+        r.register("errors", "Failed reads of the provider's records and failed applies", m.registry_errors.clone());
         r.register(
             "skipped_records_owner_mismatch_per_sync",
             "Creates skipped in the last sync because another owner holds the name",
@@ -203,7 +203,11 @@ impl Metrics {
         let s = ed.sub_registry_with_prefix("source");
         s.register("endpoints_total", "Desired endpoints from the sources", m.source_endpoints.clone());
         s.register("records", "Desired endpoints by type", m.source_records.clone());
-        s.register("errors", "Source errors", m.source_errors.clone());
+        s.register(
+            "errors",
+            "Failed attempts to read source objects (lists, watches, manifest files)",
+            m.source_errors.clone(),
+        );
         s.register("invalid_endpoints", "Invalid source input in the last recomputation", m.source_invalid.clone());
         let w = ed.sub_registry_with_prefix("webhook_provider");
         for (call, (requests, errors)) in WEBHOOK_CALLS.iter().zip(&m.webhook_client) {
@@ -317,10 +321,13 @@ impl Metrics {
         self.source_invalid.set(n as i64);
     }
 
-    pub fn source_error(&self) {
-        self.source_errors.inc();
+    /// Counts failed attempts of the sources to read objects (a list, a watch, discovery, a
+    /// manifest file or document).
+    pub fn source_errors(&self, n: u64) {
+        self.source_errors.inc_by(n);
     }
 
+    /// Counts a failed read of the provider's records, or a failed apply.
     pub fn registry_error(&self) {
         self.registry_errors.inc();
     }

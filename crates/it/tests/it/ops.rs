@@ -1,5 +1,6 @@
 //! Operations against a real kube-apiserver and PowerDNS: leader election between two exodns
-//! processes, and what `/healthz` and `/readyz` say while the apiserver is away.
+//! processes, what `/healthz` and `/readyz` say while the apiserver is away, and the error
+//! counters of `/metrics` while a CRD is missing or PowerDNS is down.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -220,4 +221,72 @@ async fn events_tell_application_teams_what_happened() {
     std::thread::sleep(Duration::from_secs(2));
     let invalid = events_for(&kube, "badttl").into_iter().filter(|(r, _)| r == "InvalidInput").count();
     assert_eq!(invalid, 1, "{:?}\n{}", events_for(&kube, "badttl"), r.log());
+}
+
+/// An exodns process (killed on drop) with `args`, serving `/metrics` on the port returned.
+fn spawn_exodns(bin: &Path, name: &str, args: &[String], env: &[(&str, &str)]) -> (Proc, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(bin);
+    cmd.args(["--policy=sync", "--txt-owner-id=ops-test"])
+        .args(args)
+        .arg(format!("--metrics-address=127.0.0.1:{port}"))
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "info");
+    let p = Proc::spawn(name, &mut cmd);
+    wait_until("the ops endpoint", Duration::from_secs(20), || http_get(port, "/metrics").is_some());
+    (p, port)
+}
+
+/// A source that cannot list (the cluster does not serve the DNSEndpoint CRD) moves
+/// `external_dns_source_errors_total`, attempt by attempt; once the CRD is installed and the
+/// source synced, it stops moving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_errors_count_the_failed_reads_of_a_missing_crd() {
+    let Some(bin) = exodns_bin() else { return };
+    let Some(kube) = KubeApiserver::start_or_skip() else { return };
+    let args = [
+        "--source=crd".to_owned(),
+        "--provider=inmemory".to_owned(),
+        format!("--kubeconfig={}", kube.kubeconfig_path().display()),
+    ];
+    let (x, port) = spawn_exodns(&bin, "missing-crd", &args, &[]);
+    let errors = || metric(port, "external_dns_source_errors_total");
+    wait_until("two failed reads counted", Duration::from_secs(30), || errors() >= 2.0);
+    assert_eq!(metric(port, "external_dns_registry_errors_total"), 0.0, "{}", x.log());
+
+    kube.install_crds(&["dnsendpoint"]).expect("the DNSEndpoint CRD");
+    wait_until("ready once the CRD is served", Duration::from_secs(90), || {
+        http_get(port, "/readyz").is_some_and(|(c, _)| c == 200)
+    });
+    let settled = errors();
+    // A synced source fails no read: the counter holds still (over a few heartbeats).
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(errors(), settled, "{}", x.log());
+}
+
+/// A registry that cannot read (PowerDNS is down) moves `external_dns_registry_errors_total`,
+/// sync by sync; the source's counter does not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_errors_count_the_failed_reads_of_a_powerdns_that_is_down() {
+    let Some(bin) = exodns_bin() else { return };
+    let Some(mut pdns) = Pdns::start_or_skip(PdnsOptions::default()) else { return };
+    pdns.create_zone(ZONE).await.expect("zone");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let args = [
+        "--source=manifest".to_owned(),
+        format!("--manifest-path={}", examples.display()),
+        "--provider=pdns".to_owned(),
+        format!("--pdns-server={}", pdns.api_url()),
+        "--interval=1s".to_owned(),
+    ];
+    let (x, port) = spawn_exodns(&bin, "pdns-down", &args, &[("EXTERNAL_DNS_PDNS_API_KEY", pdns.api_key())]);
+    let logs = || x.log();
+    pdns.wait_for_answers("web.example.org", "A", &["203.0.113.10"], Duration::from_secs(30), logs).await;
+    let errors = || metric(port, "external_dns_registry_errors_total");
+    assert_eq!(errors(), 0.0, "{}", x.log());
+
+    pdns.stop().expect("stop PowerDNS");
+    wait_until("two failed reads counted", Duration::from_secs(60), || errors() >= 2.0);
+    assert_eq!(metric(port, "external_dns_source_errors_total"), 0.0, "{}", x.log());
+    assert!(x.log().contains("full sync failed"), "{}", x.log());
 }

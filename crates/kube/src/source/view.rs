@@ -121,6 +121,11 @@ impl ObjectSource for KubeSource {
         self.shared.compute_health()
     }
 
+    /// Failed lists, watches and discovery requests of every watch so far.
+    fn read_errors(&self) -> u64 {
+        lock(&self.shared.watches).values().map(|st| st.status.errors).sum()
+    }
+
     /// A Kubernetes Event on the object (de-duplicated and rate-limited by the sink).
     fn note(&self, object: &ObjectRef, note: &ObjectNote) {
         if let Some(regarding) = self.shared.regarding(object) {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
 
 use exodns_core::ObjectRef;
@@ -29,6 +30,8 @@ pub struct ManifestSource {
     kinds: Vec<SourceKind>,
     cfg: SourceConfig,
     snapshot: RwLock<Snapshot>,
+    /// Files and documents that could not be read, over every read so far.
+    read_errors: AtomicU64,
 }
 
 impl ManifestSource {
@@ -45,6 +48,7 @@ impl ManifestSource {
             kinds: if kinds.is_empty() { SourceKind::ALL.to_vec() } else { kinds.to_vec() },
             cfg,
             snapshot: RwLock::default(),
+            read_errors: AtomicU64::new(0),
         };
         source.refresh();
         Ok(source)
@@ -83,6 +87,7 @@ impl ObjectSource for ManifestSource {
                 Err(e) => errors.push(e.to_string()),
             }
         }
+        self.read_errors.fetch_add(errors.len() as u64, Ordering::Relaxed);
         for e in &errors {
             // A document we could not read may hold objects whose records are published: the
             // controller holds back deletions while this source reports an error.
@@ -96,5 +101,9 @@ impl ObjectSource for ManifestSource {
             by_object.entry(object).or_default().extend(out);
         }
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Snapshot { by_object, errors };
+    }
+
+    fn read_errors(&self) -> u64 {
+        self.read_errors.load(Ordering::Relaxed)
     }
 }
