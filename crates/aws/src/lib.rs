@@ -11,7 +11,6 @@
 //!   IMDSv2, assume role), refreshed before expiry; secrets never logged.
 //! - The endpoint follows the AWS SDK convention: `AWS_ENDPOINT_URL_ROUTE_53`, then
 //!   `AWS_ENDPOINT_URL` (STS: `AWS_ENDPOINT_URL_STS`, then `AWS_ENDPOINT_URL`).
-#![forbid(unsafe_code)]
 
 mod alias_zones;
 pub mod batch;

@@ -1,6 +1,5 @@
 //! The sync loop: desired endpoints in, the provider's records read, ownership decoded, a plan
 //! made and applied — once, or event by event.
-#![forbid(unsafe_code)]
 
 mod metered;
 mod run;

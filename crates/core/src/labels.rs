@@ -159,7 +159,7 @@ impl<'de> Deserialize<'de> for Labels {
         struct LabelsVisitor;
         impl<'de> Visitor<'de> for LabelsVisitor {
             type Value = Labels;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a map of strings to strings")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {

@@ -3,7 +3,6 @@
 //! Everything here is a value or a pure function. No async runtime, no Kubernetes client, no
 //! HTTP: sources turn objects into [`Endpoint`]s, providers read and write them, and the
 //! controller wires them through [`plan`] and [`registry`].
-#![forbid(unsafe_code)]
 
 pub mod changes;
 pub mod duration;

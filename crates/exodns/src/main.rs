@@ -1,5 +1,4 @@
 //! exodns: keeps DNS in step with a Kubernetes cluster.
-#![forbid(unsafe_code)]
 
 mod cli;
 mod cmd_plan;

@@ -12,7 +12,6 @@
 //!
 //! How an answer or a failure is classified (which statuses are worth a retry) stays with each
 //! provider: they follow their upstream counterparts, which differ.
-#![forbid(unsafe_code)]
 
 pub mod retry;
 mod tls;

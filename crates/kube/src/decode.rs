@@ -65,7 +65,7 @@ impl<'de> DeserializeSeed<'de> for Filtered {
 impl<'de> Visitor<'de> for Filtered {
     type Value = Value;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a map")
     }
 

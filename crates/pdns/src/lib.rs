@@ -9,7 +9,6 @@
 //!
 //! The API key lives in a [`Secret`]: it is sent as a sensitive header and appears in no log,
 //! no `Debug` output and no error.
-#![forbid(unsafe_code)]
 
 mod batch;
 mod client;

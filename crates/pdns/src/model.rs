@@ -115,12 +115,12 @@ pub fn named_rrsets(message: &str) -> Vec<(String, String)> {
         }
         rest = after;
     }
-    if let Some(after) = message.strip_prefix("Record ") {
-        if let Some((name, tail)) = after.split_once('/') {
-            let rtype: String = tail.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-            if name.ends_with('.') && !rtype.is_empty() && !name.contains(char::is_whitespace) {
-                out.push((name.to_ascii_lowercase(), rtype.to_ascii_uppercase()));
-            }
+    if let Some(after) = message.strip_prefix("Record ")
+        && let Some((name, tail)) = after.split_once('/')
+    {
+        let rtype: String = tail.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        if name.ends_with('.') && !rtype.is_empty() && !name.contains(char::is_whitespace) {
+            out.push((name.to_ascii_lowercase(), rtype.to_ascii_uppercase()));
         }
     }
     out.dedup();

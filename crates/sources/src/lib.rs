@@ -11,7 +11,6 @@
 //! Nothing here does I/O except reading manifest files, and nothing panics on bad input: every
 //! malformed value becomes an [`exodns_core::Invalid`] naming the object and the field, and the rest of the
 //! object and of the sync goes on.
-#![forbid(unsafe_code)]
 // `exodns_core::Invalid` is the diagnostic every source returns; it is built on the cold path
 // only, so its size in a `Result` does not matter.
 #![allow(clippy::result_large_err)]

@@ -16,7 +16,6 @@
 //! - [`wait_until`] and its kin: polling with a time limit.
 //! - [`require_peers`]: with `EXODNS_REQUIRE_PEERS=1`, a missing peer is a test failure; without
 //!   it, tests skip with a printed notice ([`skip_or_fail`], [`Pdns::start_or_skip`]).
-#![forbid(unsafe_code)]
 
 mod dns;
 pub mod fake;

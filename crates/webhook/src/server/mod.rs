@@ -152,10 +152,10 @@ fn provider_error(state: &AppState, call: &'static str, e: &ProviderError) -> Re
     warn!(call, "provider failed: {e}");
     let status = if e.is_transient() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::INTERNAL_SERVER_ERROR };
     let mut resp = error(status, format!("{call} failed: {e}"));
-    if let ProviderError::Transient { retry_after: Some(d), .. } = e {
-        if let Ok(v) = HeaderValue::from_str(&d.as_secs().max(1).to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let ProviderError::Transient { retry_after: Some(d), .. } = e
+        && let Ok(v) = HeaderValue::from_str(&d.as_secs().max(1).to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
 }
