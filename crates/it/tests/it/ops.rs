@@ -247,6 +247,7 @@ async fn source_errors_count_the_failed_reads_of_a_missing_crd() {
     let args = [
         "--source=crd".to_owned(),
         "--provider=inmemory".to_owned(),
+        "--interval=1s".to_owned(),
         format!("--kubeconfig={}", kube.kubeconfig_path().display()),
     ];
     let (x, port) = spawn_exodns(&bin, "missing-crd", &args, &[]);
@@ -259,8 +260,10 @@ async fn source_errors_count_the_failed_reads_of_a_missing_crd() {
         http_get(port, "/readyz").is_some_and(|(c, _)| c == 200)
     });
     let settled = errors();
-    // A synced source fails no read: the counter holds still (over a few heartbeats).
-    std::thread::sleep(Duration::from_secs(6));
+    // A synced source fails no read: the counter holds still over three more full syncs.
+    let syncs = || metric(port, "exodns_sync_duration_seconds_count");
+    let synced_before = syncs();
+    wait_until("three more syncs", Duration::from_secs(30), || syncs() >= synced_before + 3.0);
     assert_eq!(errors(), settled, "{}", x.log());
 }
 
