@@ -8,7 +8,6 @@
 //! - [`auth`]: client secret, workload identity (federated token → client assertion), managed
 //!   identity (instance metadata endpoint); tokens refreshed before they expire.
 //! - [`config`]: upstream's `azure.json` and the clouds' endpoints.
-#![forbid(unsafe_code)]
 
 pub mod auth;
 mod client;

@@ -100,10 +100,10 @@ impl AzureProvider {
     }
 
     async fn zone_set(&self, force: bool) -> Result<Arc<ZoneSet>, ProviderError> {
-        if let Some((at, z)) = self.zones.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            if !force || at.elapsed() < self.cfg.zones_cache_duration {
-                return Ok(z.clone());
-            }
+        if let Some((at, z)) = self.zones.read().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && (!force || at.elapsed() < self.cfg.zones_cache_duration)
+        {
+            return Ok(z.clone());
         }
         let list = self.client.list_zones().await.map_err(|e| self.error(&e, 0))?;
         let mut all = Vec::new();

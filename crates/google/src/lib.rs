@@ -7,7 +7,6 @@
 //!   federation (STS token exchange, optional impersonation) and the metadata server
 //!   (`GCE_METADATA_HOST`); tokens refreshed before they expire.
 //! - [`DnsClient`]: the small REST client under it.
-#![forbid(unsafe_code)]
 
 pub mod auth;
 mod client;

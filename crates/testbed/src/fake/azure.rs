@@ -442,10 +442,10 @@ async fn record(
     if let Err(r) = st.authorize(&headers) {
         return r;
     }
-    if method != Method::GET {
-        if let Some(hook) = st.before_next_write.take() {
-            hook(&mut st);
-        }
+    if method != Method::GET
+        && let Some(hook) = st.before_next_write.take()
+    {
+        hook(&mut st);
     }
     let zi = match st.zone_index(&sub, &rg, &kind, &zone, q.as_deref()) {
         Ok(i) => i,
