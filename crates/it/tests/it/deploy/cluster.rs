@@ -1,7 +1,7 @@
 //! Against a real kube-apiserver: server-side dry runs of every rendering, the chart's
 //! ServiceAccount token, and exodns running with it.
 
-use super::rbac::{kube_rules, source_kind};
+use super::rbac::kube_rules;
 use super::render::scenarios;
 use super::*;
 
@@ -81,7 +81,7 @@ fn chart_renderings_pass_server_side_dry_run() {
 /// (TokenRequest) that may do what exodns_kube says the sources need and use its Lease, and no
 /// more: the way the RBAC-sufficiency test runs exodns with the chart's identity.
 fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
-    let values = helm.values_file("token", &format!("sources: [{}]\nreplicaCount: 2\n", ALL_SOURCES.join(", ")));
+    let values = helm.values_file("token", &format!("sources: [{}]\nreplicaCount: 2\n", all_sources().join(", ")));
     let yaml = helm.template(&chart_dir(), &values, &[]).unwrap();
     let file = api.dir().join("installed.yaml");
     std::fs::write(&file, &yaml).unwrap();
@@ -129,7 +129,7 @@ fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
     let q = |verb: &str, group: &str, resource: &str, name: &str, ns: Option<&'static str>| {
         (verb.to_owned(), group.to_owned(), resource.to_owned(), name.to_owned(), ns)
     };
-    let all: Vec<SourceKind> = ALL_SOURCES.iter().map(|s| source_kind(s)).collect();
+    let all = exodns_kube::rbac::cluster_sources();
     let mut allowed: Vec<_> = kube_rules(&all).into_iter().map(|(g, r, v)| q(&v, &g, &r, "", None)).collect();
     allowed.push(q("create", "coordination.k8s.io", "leases", "", Some(NAMESPACE)));
     allowed.push(q("get", "coordination.k8s.io", "leases", &sa, Some(NAMESPACE)));
@@ -159,7 +159,7 @@ fn run_exodns_with_the_chart_token(api: &KubeApiserver, sa: &str) {
     let kubeconfig = api.service_account_kubeconfig(NAMESPACE, sa).expect("token kubeconfig");
     let port = exodns_testbed::free_port();
     let mut cmd = Command::new(&exodns);
-    cmd.args(ALL_SOURCES.iter().map(|s| format!("--source={s}")))
+    cmd.args(all_sources().iter().map(|s| format!("--source={s}")))
         .args(["--provider=inmemory", "--policy=sync", "--leader-election"])
         .arg(format!("--leader-election-namespace={NAMESPACE}"))
         .arg(format!("--leader-election-lease-name={sa}"))

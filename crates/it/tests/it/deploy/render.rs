@@ -102,11 +102,22 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         },
         Scenario { name: "sources-crd", values: sources(&["crd"]), check: check_sources_crd },
         Scenario { name: "sources-gateway", values: sources(&["gateway-httproute", "gateway-grpcroute"]), check: check_sources_gateway },
-        Scenario { name: "sources-all", values: sources(ALL_SOURCES), check: check_sources_all },
+        Scenario { name: "sources-all", values: sources(&all_sources()), check: check_sources_all },
         Scenario {
             name: "namespaced",
             values: format!("namespaced: true\n{}", sources(&["service", "gateway-httproute"])),
             check: check_namespaced,
+        },
+        // The Gateways in a namespace of their own (`default`: it exists on every apiserver).
+        Scenario {
+            name: "namespaced-gateway-namespace",
+            values: format!("namespaced: true\ngatewayNamespace: default\n{}", sources(&["service", "gateway-tcproute"])),
+            check: |d| check_gateway_role(d, true),
+        },
+        Scenario {
+            name: "namespaced-gateway-namespace-no-routes",
+            values: format!("namespaced: true\ngatewayNamespace: default\n{}", sources(&["service", "ingress"])),
+            check: |d| check_gateway_role(d, false),
         },
         Scenario {
             name: "webhook-provider",
@@ -495,6 +506,27 @@ fn check_namespaced(d: &[Value]) {
     // Cluster-scoped resources the sources need stay in a (small) ClusterRole.
     let cluster = cluster_rules(d);
     assert!(cluster.iter().all(|(_, r, _)| r == "nodes" || r == "namespaces"), "{cluster:?}");
+}
+
+/// With `namespaced` and a `gatewayNamespace`, the sources that read Gateways (known by their
+/// rules in `exodns.sourceRules`) get a Role to read them there, bound to the ServiceAccount; other
+/// sources get nothing in that namespace.
+fn check_gateway_role(d: &[Value], route_sources: bool) {
+    let there: Vec<&Value> = ["Role", "RoleBinding"]
+        .iter()
+        .flat_map(|k| find(d, k))
+        .filter(|o| o["metadata"]["namespace"] == "default")
+        .collect();
+    if !route_sources {
+        assert!(there.is_empty(), "RBAC in the Gateways' namespace without a route source: {there:?}");
+        return;
+    }
+    let role = there.iter().find(|o| o["kind"] == "Role").expect("a Role in the Gateways' namespace");
+    let verbs = ["get", "list", "watch"];
+    let want: BTreeSet<_> = verbs.iter().map(|v| t("gateway.networking.k8s.io", "gateways", v)).collect();
+    assert_eq!(triples(&role["rules"]), want);
+    let bound = there.iter().any(|o| o["kind"] == "RoleBinding" && o["roleRef"]["name"] == role["metadata"]["name"]);
+    assert!(bound, "the Gateways' Role is bound: {there:?}");
 }
 
 /// `helm lint --strict` and `helm template` of every scenario; each rendering holds what its
