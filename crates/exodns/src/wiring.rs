@@ -66,6 +66,9 @@ fn aes_key(cfg: &Config) -> anyhow::Result<Option<AesKey>> {
     Ok(key)
 }
 
+/// The `--registry` values exodns has.
+pub const REGISTRIES: &[&str] = &["txt", "noop"];
+
 pub fn registry(cfg: &Config) -> anyhow::Result<Arc<dyn Registry>> {
     let r = &cfg.registry;
     match r.registry.as_str() {
@@ -84,7 +87,7 @@ pub fn registry(cfg: &Config) -> anyhow::Result<Arc<dyn Registry>> {
             };
             Ok(Arc::new(TxtRegistry::new(txt).context("TXT registry")?))
         }
-        other => bail!("--registry {other:?}: exodns has txt and noop"),
+        other => bail!("--registry {other:?}: exodns has {}", REGISTRIES.join(", ")),
     }
 }
 
@@ -93,7 +96,10 @@ pub async fn provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
     let Some(name) = cfg.general.provider else {
         bail!("--provider is required ({})", ProviderName::list(|_| true));
     };
-    let ctx =
-        ProviderContext::new(domain_filter(cfg)?).with_dry_run(cfg.general.dry_run).with_tls(cfg.provider_tls.clone());
+    let zone_ids = cfg.filters.zone_id_filter.iter().map(|z| z.trim()).filter(|z| !z.is_empty()).map(str::to_owned);
+    let ctx = ProviderContext::new(domain_filter(cfg)?)
+        .with_zone_id_filter(zone_ids.collect())
+        .with_dry_run(cfg.general.dry_run)
+        .with_tls(cfg.provider_tls.clone());
     providers::build(name, &cfg.providers, &ctx).await.with_context(|| format!("--provider={name}"))
 }

@@ -332,3 +332,239 @@ status: {podIP: 10.244.1.7}
     assert_eq!(planned_names(pods, &["--source=pod"]), ["agent.pods.example.org A", "web.pods.example.org A"]);
     assert_eq!(planned_names(pods, &["--source=pod", "--ignore-non-host-network-pods"]), ["agent.pods.example.org A"]);
 }
+
+/// `exodns plan` over `manifest` with `args`: the create lines, as `name TYPE targets ttl=N`.
+fn planned_records(manifest: &str, args: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("objects.yaml"), manifest).unwrap();
+    let path = format!("--manifest-path={}", dir.path().display());
+    let mut all = vec!["plan", "--source=manifest", &path, "--provider=inmemory", "--policy=sync", "--color=never"];
+    all.extend_from_slice(args);
+    let out = exodns(&all);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    let mut lines: Vec<String> = stdout(&out)
+        .lines()
+        .filter_map(|l| l.strip_prefix("+ create "))
+        .map(|l| l.split("  (").next().unwrap().split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A DNSEndpoint with the records the target flags act on.
+const TARGETS: &str = "apiVersion: externaldns.k8s.io/v1alpha1
+kind: DNSEndpoint
+metadata: {name: targets, namespace: apps}
+spec:
+  endpoints:
+  - {dnsName: v4.example.org, recordType: A, targets: [10.1.0.1, 10.9.0.1, 192.0.2.1]}
+  - {dnsName: public.example.org, recordType: A, targets: [192.0.2.2]}
+  - {dnsName: v6.example.org, recordType: AAAA, targets: ['64:ff9b::c000:205', '2001:db8::5']}
+  - {dnsName: alias.example.org, recordType: CNAME, targets: [lb.example.net]}
+  - {dnsName: fixed.example.org, recordType: A, targets: [192.0.2.9], recordTTL: 30}
+";
+
+#[test]
+fn target_net_filter_and_exclude_target_net_flags() {
+    let crd = ["--source=crd"];
+    assert_eq!(planned_names(TARGETS, &crd).len(), 5);
+    assert_eq!(
+        planned_records(
+            TARGETS,
+            &["--source=crd", "--target-net-filter=10.0.0.0/8", "--exclude-target-net=10.9.0.0/16"]
+        ),
+        ["v4.example.org A 10.1.0.1"],
+        "only addresses in the filter and outside the exclusion; a CNAME's host name is no address"
+    );
+    assert_eq!(
+        planned_names(
+            TARGETS,
+            &["--source=crd", "--exclude-target-net=192.0.2.0/24", "--exclude-target-net=2001:db8::/32"]
+        ),
+        ["alias.example.org CNAME", "v4.example.org A", "v6.example.org AAAA"]
+    );
+    let out = exodns(&["plan", "--source=crd", "--provider=inmemory", "--policy=sync", "--target-net-filter=10.0.0.0"]);
+    assert!(!out.status.success() && stderr(&out).contains("--target-net-filter"), "{}", stderr(&out));
+}
+
+#[test]
+fn nat64_networks_flag() {
+    let without = planned_records(TARGETS, &["--source=crd"]);
+    assert!(!without.iter().any(|l| l.starts_with("v6.example.org A ")), "{without:?}");
+    let with = planned_records(TARGETS, &["--source=crd", "--nat64-networks=64:ff9b::/96"]);
+    assert!(with.contains(&"v6.example.org A 192.0.2.5".to_owned()), "{with:?}");
+    assert!(with.contains(&"v6.example.org AAAA 2001:db8::5, 64:ff9b::c000:205".to_owned()), "{with:?}");
+}
+
+#[test]
+fn min_ttl_flag() {
+    let recs = planned_records(TARGETS, &["--source=crd", "--min-ttl=2m"]);
+    assert!(recs.contains(&"public.example.org A 192.0.2.2 ttl=120".to_owned()), "{recs:?}");
+    assert!(recs.contains(&"fixed.example.org A 192.0.2.9 ttl=30".to_owned()), "a set TTL is kept: {recs:?}");
+}
+
+#[test]
+fn enable_legacy_annotation_prefix_flag() {
+    let svc = "apiVersion: v1
+kind: Service
+metadata:
+  name: old
+  namespace: apps
+  annotations: {external-dns.alpha.kubernetes.io/hostname: old.example.org}
+spec: {type: LoadBalancer}
+status: {loadBalancer: {ingress: [{ip: 192.0.2.7}]}}
+";
+    let read = ["old.example.org A"];
+    // exodns's default reads the alpha prefix, as upstream up to v0.21 did.
+    assert_eq!(planned_names(svc, &["--source=service"]), read);
+    assert_eq!(planned_names(svc, &["--source=service", "--enable-legacy-annotation-prefix"]), read);
+    let none: [&str; 0] = [];
+    assert_eq!(planned_names(svc, &["--source=service", "--enable-legacy-annotation-prefix=false"]), none);
+    assert_eq!(planned_names(svc, &["--source=service", "--no-enable-legacy-annotation-prefix"]), none);
+}
+
+#[test]
+fn expose_internal_ipv6_flag() {
+    let node = "apiVersion: v1
+kind: Node
+metadata: {name: n1.nodes.example.org}
+status:
+  addresses:
+  - {type: ExternalIP, address: 192.0.2.1}
+  - {type: InternalIP, address: 10.0.0.1}
+  - {type: InternalIP, address: 'fd00::1'}
+";
+    assert_eq!(planned_names(node, &["--source=node"]), ["n1.nodes.example.org A"]);
+    assert_eq!(
+        planned_records(node, &["--source=node", "--expose-internal-ipv6"]),
+        ["n1.nodes.example.org A 192.0.2.1", "n1.nodes.example.org AAAA fd00::1"]
+    );
+}
+
+#[test]
+fn compatibility_flag() {
+    let objects = "apiVersion: v1
+kind: Service
+metadata:
+  name: mate
+  namespace: apps
+  annotations: {zalando.org/dnsname: mate.example.org}
+spec: {type: LoadBalancer}
+status: {loadBalancer: {ingress: [{ip: 192.0.2.1}]}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: molecule
+  namespace: apps
+  labels: {dns: route53}
+  annotations: {domainName: 'm1.example.org, m2.example.org'}
+spec: {type: LoadBalancer}
+status: {loadBalancer: {ingress: [{hostname: lb.example.net}]}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kops-lb
+  namespace: apps
+  annotations: {dns.alpha.kubernetes.io/external: kops-lb.example.org}
+spec: {type: LoadBalancer}
+status: {loadBalancer: {ingress: [{ip: 192.0.2.3}]}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kops-np
+  namespace: apps
+  annotations: {dns.alpha.kubernetes.io/internal: kops-np.example.org}
+spec: {type: NodePort, ports: [{port: 80, nodePort: 30080}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: worker, labels: {node-role.kubernetes.io/node: ''}}
+status: {addresses: [{type: ExternalIP, address: 192.0.2.50}, {type: InternalIP, address: 10.0.0.50}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: control-plane}
+status: {addresses: [{type: InternalIP, address: 10.0.0.99}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kops-pod
+  namespace: apps
+  annotations: {dns.alpha.kubernetes.io/internal: pod.kops.example.org}
+spec: {nodeName: worker}
+status: {podIP: 10.244.0.7}
+";
+    let none: [&str; 0] = [];
+    let args = |c: &'static str| ["--source=service", "--source=pod", c];
+    assert_eq!(planned_names(objects, &["--source=service", "--source=pod"]), none, "no compatibility: none read");
+    assert_eq!(planned_records(objects, &args("--compatibility=mate")), ["mate.example.org A 192.0.2.1"]);
+    assert_eq!(
+        planned_records(objects, &args("--compatibility=molecule")),
+        ["m1.example.org CNAME lb.example.net", "m2.example.org CNAME lb.example.net"]
+    );
+    assert_eq!(
+        planned_records(objects, &args("--compatibility=kops-dns-controller")),
+        ["kops-lb.example.org A 192.0.2.3", "kops-np.example.org A 10.0.0.50", "pod.kops.example.org A 10.244.0.7"]
+    );
+    let out = exodns(&["plan", "--source=service", "--provider=inmemory", "--policy=sync", "--compatibility=kops"]);
+    assert!(!out.status.success() && stderr(&out).contains("--compatibility"), "{}", stderr(&out));
+}
+
+#[test]
+fn fqdn_target_template_flag() {
+    let objects = "apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: apps
+  annotations: {ip: 192.0.2.30, ip6: '2001:db8::30'}
+spec: {type: ClusterIP, clusterIP: 10.96.0.30}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: named
+  namespace: apps
+  annotations: {external-dns.kubernetes.io/hostname: named.example.org, ip: 192.0.2.31}
+spec: {type: LoadBalancer}
+status: {loadBalancer: {ingress: [{ip: 192.0.2.32}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: unfilled, namespace: apps}
+spec: {type: ClusterIP, clusterIP: 10.96.0.33}
+";
+    let template = r#"--fqdn-target-template={{.Name}}.{{.Namespace}}.example.org:{{index .Annotations "ip"}},{{.Name}}.{{.Namespace}}.example.org:{{index .Annotations "ip6"}}"#;
+    assert_eq!(
+        planned_records(objects, &["--source=service", template]),
+        [
+            "named.example.org A 192.0.2.32",
+            "web.apps.example.org A 192.0.2.30",
+            "web.apps.example.org AAAA 2001:db8::30"
+        ],
+        "pairs for objects without a host of their own; an unfilled target is skipped"
+    );
+    let combined = planned_records(objects, &["--source=service", template, "--combine-fqdn-annotation"]);
+    assert!(combined.contains(&"named.apps.example.org A 192.0.2.31".to_owned()), "{combined:?}");
+    let out = exodns(&[
+        "plan",
+        "--source=service",
+        "--provider=inmemory",
+        "--policy=sync",
+        "--fqdn-target-template={{.Spec}}",
+    ]);
+    assert!(!out.status.success() && stderr(&out).contains("--fqdn-target-template"), "{}", stderr(&out));
+}
+
+#[test]
+fn prefer_alias_flag() {
+    let plain = planned_records(TARGETS, &["--source=crd"]);
+    assert!(plain.contains(&"alias.example.org CNAME lb.example.net".to_owned()), "{plain:?}");
+    let alias = planned_records(TARGETS, &["--source=crd", "--prefer-alias"]);
+    assert!(alias.contains(&"alias.example.org CNAME lb.example.net alias=true".to_owned()), "{alias:?}");
+    assert!(alias.contains(&"public.example.org A 192.0.2.2".to_owned()), "only CNAMEs: {alias:?}");
+}

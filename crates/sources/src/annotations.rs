@@ -2,14 +2,17 @@
 //! fields and provider-specific properties.
 //!
 //! The configured prefix (`--annotation-prefix`) is read, and the legacy
-//! `external-dns.alpha.kubernetes.io/` keys always are too: a legacy key is copied under the
-//! configured prefix unless that key is set as well, in which case the configured one wins.
+//! `external-dns.alpha.kubernetes.io/` keys are too unless `--enable-legacy-annotation-prefix=false`:
+//! a legacy key is copied under the configured prefix unless that key is set as well, in which
+//! case the configured one wins.
 
 use std::collections::BTreeMap;
 
 use exodns_core::endpoint::MAX_TTL;
 use exodns_core::target::{canonical_target, infer_type};
 use exodns_core::{Invalid, InvalidKind, ObjectRef, ProviderSpecific, Ttl};
+
+use crate::config::SourceConfig;
 
 /// The default `--annotation-prefix` (upstream v0.22).
 pub const DEFAULT_PREFIX: &str = "external-dns.kubernetes.io/";
@@ -61,10 +64,17 @@ pub struct Annotations {
 }
 
 impl Annotations {
-    pub fn new(raw: Option<&BTreeMap<String, String>>, prefix: &str) -> Self {
+    /// The annotations as the flags say to read them (`--annotation-prefix`,
+    /// `--enable-legacy-annotation-prefix`).
+    pub fn read(raw: Option<&BTreeMap<String, String>>, cfg: &SourceConfig) -> Self {
+        Self::new(raw, &cfg.annotation_prefix, cfg.legacy_annotation_prefix)
+    }
+
+    /// `legacy`: fold the legacy keys in as well.
+    pub fn new(raw: Option<&BTreeMap<String, String>>, prefix: &str, legacy: bool) -> Self {
         let mut effective = raw.cloned().unwrap_or_default();
         let mut from_legacy = BTreeMap::new();
-        if prefix != LEGACY_PREFIX {
+        if legacy && prefix != LEGACY_PREFIX {
             for (k, v) in raw.into_iter().flatten() {
                 if let Some(suffix) = k.strip_prefix(LEGACY_PREFIX) {
                     let key = format!("{prefix}{suffix}");
@@ -320,7 +330,7 @@ mod tests {
 
     fn ann(pairs: &[(&str, &str)]) -> Annotations {
         let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Annotations::new(Some(&map), DEFAULT_PREFIX)
+        Annotations::new(Some(&map), DEFAULT_PREFIX, true)
     }
 
     #[test]
@@ -349,7 +359,7 @@ mod tests {
         // A custom prefix still reads the legacy keys.
         let map: BTreeMap<String, String> =
             [("external-dns.alpha.kubernetes.io/hostname".to_string(), "x.org".to_string())].into();
-        assert_eq!(Annotations::new(Some(&map), "custom.io/").hostnames(), vec!["x.org"]);
+        assert_eq!(Annotations::new(Some(&map), "custom.io/", true).hostnames(), vec!["x.org"]);
     }
 
     #[test]

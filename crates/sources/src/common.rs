@@ -58,7 +58,7 @@ impl<'a> Ctx<'a> {
             tracing::debug!(object = %obj, filter = %cfg.label_filter, "skipped by --label-filter");
             return Err(SourceOutput::default());
         }
-        let ann = Annotations::new(meta.annotations.as_ref(), &cfg.annotation_prefix);
+        let ann = Annotations::read(meta.annotations.as_ref(), cfg);
         if !cfg.annotation_filter.matches(Some(ann.effective())) {
             tracing::debug!(object = %obj, filter = %cfg.annotation_filter, "skipped by --annotation-filter");
             return Err(SourceOutput::default());
@@ -154,6 +154,22 @@ impl<'a> Ctx<'a> {
             return None;
         }
         Some(t.hostnames(&TemplateInput { kind, api_version, metadata: meta }))
+    }
+
+    /// Endpoints from `--fqdn-target-template`'s `host:target` pairs when it applies: as
+    /// `--fqdn-template`, always with `--combine-fqdn-annotation`, otherwise only when the object
+    /// gave no endpoints of its own.
+    pub fn add_target_pairs(&mut self, kind: &str, api_version: &str, meta: &ObjectMeta) {
+        let Some(t) = self.cfg.fqdn_target_template.as_ref() else { return };
+        if !self.cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
+            return;
+        }
+        for (host, target) in t.pairs(&TemplateInput { kind, api_version, metadata: meta }) {
+            if let Some(name) = self.hostname("--fqdn-target-template", &host) {
+                let targets = self.targets("--fqdn-target-template", [target.as_str()]);
+                self.add(&name, &targets);
+            }
+        }
     }
 
     /// Applies `--default-targets`, then merges the object's endpoints.

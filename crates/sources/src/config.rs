@@ -6,8 +6,10 @@ use exodns_core::DnsName;
 use exodns_core::target::{canonical_target, infer_type};
 
 use crate::annotations::DEFAULT_PREFIX;
+use crate::compat::Compatibility;
 use crate::error::Error;
 use crate::flags::SourceFlags;
+use crate::post::PostProcess;
 use crate::selector::Selector;
 use crate::template::FqdnTemplate;
 
@@ -38,6 +40,7 @@ pub struct SourceConfig {
     pub ignore_ingress_tls_spec: bool,
     pub ignore_ingress_rules_spec: bool,
     pub fqdn_template: Option<FqdnTemplate>,
+    pub fqdn_target_template: Option<FqdnTemplate>,
     pub combine_fqdn_annotation: bool,
     /// Canonical targets.
     pub default_targets: Vec<String>,
@@ -45,6 +48,12 @@ pub struct SourceConfig {
     pub pod_source_domain: Option<DnsName>,
     pub exclude_unschedulable: bool,
     pub ignore_non_host_network_pods: bool,
+    /// Whether `external-dns.alpha.kubernetes.io/` keys are read beside the prefix.
+    pub legacy_annotation_prefix: bool,
+    pub expose_internal_ipv6: bool,
+    /// What upstream's source wrappers do to every endpoint.
+    pub post: PostProcess,
+    pub compatibility: Option<Compatibility>,
 }
 
 impl Default for SourceConfig {
@@ -60,6 +69,15 @@ fn opt(s: &str) -> Option<String> {
 
 fn selector(flag: &'static str, src: &str) -> Result<Selector, Error> {
     Selector::parse(src).map_err(|e| Error::config(flag, format!("{src:?} is not a label selector: {e}")))
+}
+
+/// A template flag: its values joined with commas, as upstream joins them; `None` when empty.
+fn template(flag: &'static str, values: &[String]) -> Result<Option<FqdnTemplate>, Error> {
+    let joined = values.join(",");
+    if joined.trim().is_empty() {
+        return Ok(None);
+    }
+    FqdnTemplate::parse(&joined).map(Some).map_err(|e| Error::config(flag, e))
 }
 
 impl SourceConfig {
@@ -96,12 +114,8 @@ impl SourceConfig {
                 service_type_filter.push(t.to_owned());
             }
         }
-        let joined = f.fqdn_template.join(",");
-        let fqdn_template = if joined.trim().is_empty() {
-            None
-        } else {
-            Some(FqdnTemplate::parse(&joined).map_err(|e| Error::config("--fqdn-template", e))?)
-        };
+        let fqdn_template = template("--fqdn-template", &f.fqdn_template)?;
+        let fqdn_target_template = template("--fqdn-target-template", &f.fqdn_target_template)?;
         let mut default_targets = Vec::new();
         for t in f.default_targets.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty()) {
             let c =
@@ -134,13 +148,26 @@ impl SourceConfig {
             ignore_ingress_tls_spec: f.ignore_ingress_tls_spec,
             ignore_ingress_rules_spec: f.ignore_ingress_rules_spec,
             fqdn_template,
+            fqdn_target_template,
             combine_fqdn_annotation: f.combine_fqdn_annotation,
             default_targets,
             force_default_targets: f.force_default_targets,
             pod_source_domain,
             exclude_unschedulable: f.exclude_unschedulable(),
             ignore_non_host_network_pods: f.ignore_non_host_network_pods,
+            legacy_annotation_prefix: f.legacy_annotation_prefix(),
+            expose_internal_ipv6: f.expose_internal_ipv6,
+            compatibility: Compatibility::from_flag(&f.compatibility),
+            post: PostProcess {
+                prefer_alias: f.prefer_alias,
+                ..PostProcess::new(&f.nat64_networks, &f.target_net_filter, &f.exclude_target_net, f.min_ttl)?
+            },
         })
+    }
+
+    /// Whether a template names hosts (`--fqdn-template`, `--fqdn-target-template`).
+    pub fn has_dns_name_template(&self) -> bool {
+        self.fqdn_template.is_some() || self.fqdn_target_template.is_some()
     }
 
     /// Whether the namespace filter (`--namespace`) lets `namespace` through.
@@ -167,10 +194,14 @@ mod tests {
             ("--annotation-filter", Box::new(|f| f.annotation_filter = "=x".into())),
             ("--gateway-label-filter", Box::new(|f| f.gateway_label_filter = "a b".into())),
             ("--fqdn-template", Box::new(|f| f.fqdn_template = vec!["{{.Spec.X}}".into()])),
+            ("--fqdn-target-template", Box::new(|f| f.fqdn_target_template = vec!["{{if}}".into()])),
             ("--service-type-filter", Box::new(|f| f.service_type_filter = vec!["Headless".into()])),
             ("--default-targets", Box::new(|f| f.default_targets = vec!["bad..name".into()])),
             ("--pod-source-domain", Box::new(|f| f.pod_source_domain = "a b".into())),
             ("--annotation-prefix", Box::new(|f| f.annotation_prefix = "no-slash".into())),
+            ("--target-net-filter", Box::new(|f| f.target_net_filter = vec!["10.0.0.0".into()])),
+            ("--exclude-target-net", Box::new(|f| f.exclude_target_net = vec!["10.0.0.0/40".into()])),
+            ("--nat64-networks", Box::new(|f| f.nat64_networks = vec!["64:ff9b::/64".into()])),
             (
                 "--ingress-class",
                 Box::new(|f| {

@@ -4,6 +4,7 @@
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::ErrorKind;
@@ -72,6 +73,10 @@ pub struct SourceFlags {
     /// Template for names of objects without a hostname, e.g. {{.Name}}.{{.Namespace}}.example.org.
     #[arg(long, env = "EXTERNAL_DNS_FQDN_TEMPLATE", global = true, value_delimiter = '\n')]
     pub fqdn_template: Vec<String>,
+    /// Template giving comma-separated `host:target` pairs for Services, Nodes and Pods, e.g.
+    /// {{.Name}}.example.org:{{index .Annotations "ip"}}.
+    #[arg(long, env = "EXTERNAL_DNS_FQDN_TARGET_TEMPLATE", global = true, value_delimiter = '\n')]
+    pub fqdn_target_template: Vec<String>,
     /// Use the template as well as the annotations.
     #[arg(long, env = "EXTERNAL_DNS_COMBINE_FQDN_ANNOTATION", global = true)]
     pub combine_fqdn_annotation: bool,
@@ -104,6 +109,53 @@ pub struct SourceFlags {
     /// Leave out Pods that do not use the host network (pod source).
     #[arg(long, env = "EXTERNAL_DNS_IGNORE_NON_HOST_NETWORK_PODS", global = true)]
     pub ignore_non_host_network_pods: bool,
+    /// Also read the legacy `external-dns.alpha.kubernetes.io/` annotations (default: true, as
+    /// upstream up to v0.21; upstream v0.22 never reads them, v0.23 only with this flag):
+    /// --enable-legacy-annotation-prefix=false turns it off.
+    #[arg(
+        long,
+        env = "EXTERNAL_DNS_ENABLE_LEGACY_ANNOTATION_PREFIX",
+        global = true,
+        action = ArgAction::Set,
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = true,
+        default_missing_value = "true",
+        overrides_with = "no_enable_legacy_annotation_prefix"
+    )]
+    pub enable_legacy_annotation_prefix: bool,
+    /// Upstream's negated form of --enable-legacy-annotation-prefix.
+    #[arg(long, global = true, hide = true, overrides_with = "enable_legacy_annotation_prefix")]
+    pub no_enable_legacy_annotation_prefix: bool,
+    /// Node source: publish the nodes' InternalIP IPv6 addresses beside their ExternalIP ones.
+    #[arg(long = "expose-internal-ipv6", env = "EXTERNAL_DNS_EXPOSE_INTERNAL_IPV6", global = true)]
+    pub expose_internal_ipv6: bool,
+    /// For each AAAA target in one of these NAT64 /96 prefixes, also publish an A record with
+    /// the IPv4 address it embeds (repeat for several).
+    #[arg(long, env = "EXTERNAL_DNS_NAT64_NETWORKS", global = true, value_delimiter = '\n')]
+    pub nat64_networks: Vec<String>,
+    /// Publish only targets in these networks (repeat for several); a target that is not an IP
+    /// address does not pass, as upstream.
+    #[arg(long, env = "EXTERNAL_DNS_TARGET_NET_FILTER", global = true, value_delimiter = '\n')]
+    pub target_net_filter: Vec<String>,
+    /// Never publish targets in these networks (repeat for several).
+    #[arg(long, env = "EXTERNAL_DNS_EXCLUDE_TARGET_NET", global = true, value_delimiter = '\n')]
+    pub exclude_target_net: Vec<String>,
+    /// Publish CNAME records as ALIAS records where the provider has them (PowerDNS, Route 53):
+    /// marks them `alias=true` unless an `alias` annotation says otherwise.
+    #[arg(long, env = "EXTERNAL_DNS_PREFER_ALIAS", global = true)]
+    pub prefer_alias: bool,
+    /// Also read the annotations of the controllers ExternalDNS replaced: mate, molecule or
+    /// kops-dns-controller.
+    #[arg(long, env = "EXTERNAL_DNS_COMPATIBILITY", global = true, default_value = "", value_parser = crate::compat::Compatibility::VALUES)]
+    pub compatibility: String,
+    /// TTL of records whose source sets none (0: the provider's default).
+    #[arg(long, env = "EXTERNAL_DNS_MIN_TTL", global = true, default_value = "0s", value_parser = duration)]
+    pub min_ttl: Duration,
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    exodns_core::duration::parse_go_duration(s).map_err(|e| e.to_string())
 }
 
 impl Default for SourceFlags {
@@ -135,6 +187,16 @@ impl Default for SourceFlags {
             exclude_unschedulable: true,
             no_exclude_unschedulable: false,
             ignore_non_host_network_pods: false,
+            enable_legacy_annotation_prefix: true,
+            no_enable_legacy_annotation_prefix: false,
+            expose_internal_ipv6: false,
+            nat64_networks: Vec::new(),
+            target_net_filter: Vec::new(),
+            exclude_target_net: Vec::new(),
+            min_ttl: Duration::ZERO,
+            compatibility: String::new(),
+            fqdn_target_template: Vec::new(),
+            prefer_alias: false,
         }
     }
 }
@@ -171,6 +233,11 @@ impl SourceFlags {
     /// `--exclude-unschedulable`, after its negated form.
     pub fn exclude_unschedulable(&self) -> bool {
         self.exclude_unschedulable && !self.no_exclude_unschedulable
+    }
+
+    /// `--enable-legacy-annotation-prefix`, after its negated form.
+    pub fn legacy_annotation_prefix(&self) -> bool {
+        self.enable_legacy_annotation_prefix && !self.no_enable_legacy_annotation_prefix
     }
 }
 

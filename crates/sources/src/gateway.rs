@@ -275,7 +275,7 @@ fn resolve_parent(
     if !cfg.gateway_label_filter.matches(gateway.metadata.labels.as_ref()) {
         return None;
     }
-    let gw_ann = Annotations::new(gateway.metadata.annotations.as_ref(), &cfg.annotation_prefix);
+    let gw_ann = Annotations::read(gateway.metadata.annotations.as_ref(), cfg);
     if !gw_ann.controller_matches() {
         return None;
     }

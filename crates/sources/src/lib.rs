@@ -18,6 +18,7 @@
 pub mod annotations;
 pub mod cluster;
 mod common;
+pub mod compat;
 pub mod config;
 pub mod crd;
 pub mod error;
@@ -28,6 +29,7 @@ pub mod kind;
 pub mod manifest;
 pub mod node;
 pub mod pod;
+pub mod post;
 pub mod resource;
 pub mod selector;
 pub mod service;

@@ -1,7 +1,8 @@
 //! The `node` source: one record set per Node, named after the node or by `--fqdn-template`.
 //!
 //! Targets: the `target` annotation, else the node's ExternalIP addresses, else its InternalIP
-//! addresses (IPv4 → A, IPv6 → AAAA). Unschedulable nodes are skipped unless
+//! addresses (IPv4 → A, IPv6 → AAAA); with `--expose-internal-ipv6`, the IPv6 InternalIP addresses
+//! join the ExternalIP ones. Unschedulable nodes are skipped unless
 //! `--exclude-unschedulable=false`. Like upstream, only the `ttl` and `target` annotations apply.
 
 use exodns_core::{Invalid, InvalidKind};
@@ -40,8 +41,11 @@ pub fn endpoints(node: &Node, cfg: &SourceConfig) -> SourceOutput {
         Err(out) => return out,
     };
     let mut names: Vec<(String, String)> = Vec::new();
-    if cfg.fqdn_template.is_none() || cfg.combine_fqdn_annotation {
+    if !cfg.has_dns_name_template() || cfg.combine_fqdn_annotation {
         names.push(("metadata.name".into(), ctx.obj.name.clone()));
+    }
+    if names.is_empty() || cfg.combine_fqdn_annotation {
+        ctx.add_target_pairs("Node", "v1", &node.metadata);
     }
     if cfg.fqdn_template.is_some() && (cfg.combine_fqdn_annotation || names.is_empty()) {
         let hosts = ctx.template_hostnames("Node", "v1", &node.metadata).unwrap_or_default();
@@ -56,6 +60,9 @@ pub fn endpoints(node: &Node, cfg: &SourceConfig) -> SourceOutput {
             let mut raw = addresses(node, "ExternalIP");
             if raw.is_empty() {
                 raw = addresses(node, "InternalIP");
+            } else if cfg.expose_internal_ipv6 {
+                // Upstream's --expose-internal-ipv6: the IPv6 InternalIPs join the ExternalIPs.
+                raw.extend(addresses(node, "InternalIP").into_iter().filter(|a| a.contains(':')));
             }
             if raw.is_empty() {
                 let msg = "the node has no ExternalIP or InternalIP address";

@@ -5,7 +5,8 @@
 //! `hostname` points at the addresses of the pod's node (ExternalIP, and IPv6 InternalIP), as for
 //! host-network pods; `--fqdn-template` names point at every pod IP. The `target` annotation
 //! replaces all of these. Like upstream, only the `ttl` and `target` annotations apply; unlike
-//! upstream, the endpoints carry a `resource` label `pod/<namespace>/<name>`.
+//! upstream, the endpoints carry a `resource` label `pod/<namespace>/<name>`. With
+//! `--compatibility=kops-dns-controller`, kops's annotations are read too ([`crate::compat`]).
 
 use exodns_core::ObjectRef;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -60,8 +61,8 @@ pub(crate) fn needs_node(pod: &Pod, cfg: &SourceConfig) -> bool {
     if cfg.ignore_non_host_network_pods && !host_network {
         return false;
     }
-    let ann = Annotations::new(pod.metadata.annotations.as_ref(), &cfg.annotation_prefix);
-    !ann.hostnames().is_empty() && !ann.has_targets()
+    let ann = Annotations::read(pod.metadata.annotations.as_ref(), cfg);
+    (!ann.hostnames().is_empty() && !ann.has_targets()) || crate::compat::pod_needs_node(pod, cfg.compatibility)
 }
 
 /// The endpoints of one Pod.
@@ -92,17 +93,7 @@ pub fn endpoints(pod: &Pod, cluster: &dyn ClusterView, cfg: &SourceConfig) -> So
     if !hostnames.is_empty() {
         let t = match &annotated {
             Some(t) => t.clone(),
-            None => {
-                let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).and_then(|n| cluster.node(n));
-                let mut raw = Vec::new();
-                if let Some(node) = node {
-                    raw.extend(addresses(&node, "ExternalIP"));
-                    raw.extend(
-                        addresses(&node, "InternalIP").into_iter().filter(|a| infer_type(a) == RecordType::AAAA),
-                    );
-                }
-                ctx.targets("node status.addresses", raw.iter().map(String::as_str))
-            }
+            None => node_targets(&mut ctx, pod, cluster),
         };
         let field = ctx.ann.field(HOSTNAME);
         for h in hostnames {
@@ -118,6 +109,8 @@ pub fn endpoints(pod: &Pod, cluster: &dyn ClusterView, cfg: &SourceConfig) -> So
             ctx.add(&name, &t);
         }
     }
+    crate::compat::pod(&mut ctx, pod, &pod_ip, cluster);
+    ctx.add_target_pairs("Pod", "v1", &pod.metadata);
     if let Some(hosts) = ctx.template_hostnames("Pod", "v1", &pod.metadata) {
         let ips: Vec<&str> =
             status.and_then(|s| s.pod_ips.as_ref()).into_iter().flatten().map(|p| p.ip.as_str()).collect();
@@ -129,6 +122,17 @@ pub fn endpoints(pod: &Pod, cluster: &dyn ClusterView, cfg: &SourceConfig) -> So
         }
     }
     ctx.finish()
+}
+
+/// The addresses of the pod's node a `hostname` points at: ExternalIP, and IPv6 InternalIP.
+pub(crate) fn node_targets(ctx: &mut Ctx<'_>, pod: &Pod, cluster: &dyn ClusterView) -> Vec<String> {
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).and_then(|n| cluster.node(n));
+    let mut raw = Vec::new();
+    if let Some(node) = node {
+        raw.extend(addresses(&node, "ExternalIP"));
+        raw.extend(addresses(&node, "InternalIP").into_iter().filter(|a| infer_type(a) == RecordType::AAAA));
+    }
+    ctx.targets("node status.addresses", raw.iter().map(String::as_str))
 }
 
 #[cfg(test)]

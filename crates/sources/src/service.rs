@@ -6,7 +6,8 @@
 //! `internal-hostname`), headless ClusterIP (one record per ready pod from the EndpointSlices, and
 //! `<pod hostname>.<name>` for pods with `spec.hostname`), ClusterIP (only for `internal-hostname`
 //! or `--publish-internal-services`), NodePort (node addresses plus an SRV record per node port)
-//! and ExternalName (external IPs, else a CNAME).
+//! and ExternalName (external IPs, else a CNAME). With `--compatibility`, a Service that names no
+//! host so is read as the controller named there would read it ([`crate::compat`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -111,6 +112,12 @@ pub(crate) struct Needs {
 /// reading more: any name from annotations or `--fqdn-template` counts, filters are not
 /// applied (a cluster's watch already honours `--namespace` and `--label-filter`).
 pub(crate) fn needs(svc: &Service, cfg: &SourceConfig) -> Needs {
+    let mut n = needs_for_names(svc, cfg);
+    n.nodes |= crate::compat::service_needs_nodes(svc, cfg.compatibility);
+    n
+}
+
+fn needs_for_names(svc: &Service, cfg: &SourceConfig) -> Needs {
     let Some(spec) = svc.spec.as_ref() else {
         return Needs::default();
     };
@@ -123,7 +130,7 @@ pub(crate) fn needs(svc: &Service, cfg: &SourceConfig) -> Needs {
     if !headless && !node_port {
         return Needs::default();
     }
-    let ann = Annotations::new(svc.metadata.annotations.as_ref(), &cfg.annotation_prefix);
+    let ann = Annotations::read(svc.metadata.annotations.as_ref(), cfg);
     let named = cfg.fqdn_template.is_some()
         || (!cfg.ignore_hostname_annotation && (!ann.hostnames().is_empty() || !ann.internal_hostnames().is_empty()));
     if !named || ann.has_targets() {
@@ -170,6 +177,11 @@ pub fn endpoints(svc: &Service, cluster: &dyn ClusterView, cfg: &SourceConfig) -
             s.generate(&mut ctx, &field, &h, true);
         }
     }
+    if ctx.endpoints.is_empty() {
+        // As upstream: the legacy annotations only when the Service names no host itself.
+        crate::compat::service(&mut ctx, svc, svc_type, cluster);
+    }
+    ctx.add_target_pairs("Service", "v1", &svc.metadata);
     if let Some(hosts) = ctx.template_hostnames("Service", "v1", &svc.metadata) {
         for h in hosts {
             s.generate(&mut ctx, "--fqdn-template", &h, false);
@@ -296,7 +308,7 @@ impl Svc<'_> {
                         }
                     }
                 }
-                let pod_ann = Annotations::new(pod.metadata.annotations.as_ref(), &ctx.cfg.annotation_prefix);
+                let pod_ann = Annotations::read(pod.metadata.annotations.as_ref(), ctx.cfg);
                 let targets: Vec<String> = if pod_ann.has_targets() {
                     let field = format!("pod {pod_name} {}", pod_ann.field(TARGET));
                     let raw = split_list(pod_ann.get(TARGET).unwrap_or_default());

@@ -1,4 +1,4 @@
-//! `--fqdn-template`: the subset of Go's text/template that upstream users write for host names.
+//! `--fqdn-template` and `--fqdn-target-template`: the subset of Go's text/template that upstream users write for host names.
 //!
 //! Supported: text, `{{ pipeline }}` actions with `{{-`/`-}}` trimming and `{{/* comments */}}`;
 //! fields `.Name`, `.Namespace`, `.Kind`, `.APIVersion`, `.Labels.key`, `.Annotations.key`
@@ -84,6 +84,18 @@ impl FqdnTemplate {
     /// Renders the template for an object and returns the host names it names: split on commas,
     /// trimmed, without a trailing dot, sorted, without duplicates or empty entries.
     pub fn hostnames(&self, input: &TemplateInput<'_>) -> Vec<String> {
+        let out = self.render(input);
+        let mut names: Vec<String> =
+            out.split(',').map(|s| s.trim().trim_end_matches('.').to_owned()).filter(|s| !s.is_empty()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+impl FqdnTemplate {
+    /// The template's output for an object.
+    pub fn render(&self, input: &TemplateInput<'_>) -> String {
         let mut out = String::new();
         for n in &self.nodes {
             match n {
@@ -91,11 +103,19 @@ impl FqdnTemplate {
                 Node::Action(e) => out.push_str(&eval(e, input)),
             }
         }
-        let mut names: Vec<String> =
-            out.split(',').map(|s| s.trim().trim_end_matches('.').to_owned()).filter(|s| !s.is_empty()).collect();
-        names.sort();
-        names.dedup();
-        names
+        out
+    }
+
+    /// `--fqdn-target-template`'s reading of the output: comma-separated `host:target` pairs
+    /// (split at the first colon, so IPv6 targets pass); incomplete pairs are skipped, as
+    /// upstream skips them (a field not filled yet).
+    pub fn pairs(&self, input: &TemplateInput<'_>) -> Vec<(String, String)> {
+        self.render(input)
+            .split(',')
+            .filter_map(|p| p.split_once(':'))
+            .map(|(h, t)| (h.trim().to_owned(), t.trim().to_owned()))
+            .filter(|(h, t)| !h.is_empty() && !t.is_empty())
+            .collect()
     }
 }
 

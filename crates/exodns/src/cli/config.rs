@@ -146,6 +146,10 @@ pub struct FilterArgs {
     /// Never touch names matching this regex.
     #[arg(long, env = "EXTERNAL_DNS_REGEX_DOMAIN_EXCLUSION", global = true, default_value = "")]
     pub regex_domain_exclusion: String,
+    /// Only zones with these ids (repeat for several), for providers whose zones have ids
+    /// (Route 53's hosted zone ids, with or without `/hostedzone/`).
+    #[arg(long, env = "EXTERNAL_DNS_ZONE_ID_FILTER", global = true, value_delimiter = '\n')]
+    pub zone_id_filter: Vec<String>,
     /// Record types exodns manages.
     #[arg(long, env = "EXTERNAL_DNS_MANAGED_RECORD_TYPES", global = true, value_delimiter = '\n', default_values_t = ["A".to_string(), "AAAA".to_string(), "CNAME".to_string()])]
     pub managed_record_types: Vec<String>,

@@ -4,6 +4,8 @@
 //! upstream's kingpin does); domain lists also take commas, as upstream's filter does.
 
 mod config;
+#[cfg(test)]
+mod upstream_flags;
 mod webhook;
 
 use clap::{Parser, Subcommand, ValueEnum};

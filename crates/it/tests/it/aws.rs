@@ -402,6 +402,36 @@ async fn aws_zone_type_and_tag_filters_pick_the_zones() {
     assert_eq!(bed.writes(), before, "split-horizon zones are in step:\n{log}");
 }
 
+/// `--zone-id-filter` (upstream's general flag, as a flag and as its env var): only the zones
+/// named by id are written, whether the id is given bare or as `/hostedzone/<id>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_zone_id_filter_limits_the_zones() {
+    let Some(bed) = Bed::start().await else { return };
+    let net = bed.moto.create_zone("example.net", false).await;
+    bed.objects(
+        &[service("web", "web.example.org", "192.0.2.10", &[]), service("n", "web.example.net", "192.0.2.11", &[])]
+            .concat(),
+    );
+    let moto = &bed.moto;
+    let a_names = |zone: String| async move {
+        let v = moto
+            .boto(
+                "rr = r53.list_resource_record_sets(HostedZoneId=ARGS)['ResourceRecordSets']\nprint(json.dumps(sorted(r['Name'] for r in rr if r['Type'] == 'A')))",
+                json!(zone),
+            )
+            .await;
+        v.as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let log = bed.exodns(&bed.env(), &[&format!("--zone-id-filter=/hostedzone/{net}")]);
+    assert_eq!(a_names(net.clone()).await, ["web.example.net."], "{log}");
+    assert!(a_names(bed.zone.clone()).await.is_empty(), "the zone outside the filter is left alone:\n{log}");
+
+    let mut env = bed.env();
+    env.push(("EXTERNAL_DNS_ZONE_ID_FILTER".into(), bed.zone.clone()));
+    let log = bed.exodns(&env, &[]);
+    assert_eq!(a_names(bed.zone.clone()).await, ["web.example.org."], "{log}");
+}
+
 /// Errors name the call and the cause, never a secret: Route 53 unreachable, then a web
 /// identity token file that is missing, at debug level.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

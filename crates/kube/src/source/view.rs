@@ -54,7 +54,7 @@ impl SourceVisitor for Endpoints<'_> {
     fn visit<S: Source>(self) -> Option<SourceOutput> {
         let ns = self.object.namespace.as_deref().unwrap_or_default();
         let found = self.shared.caches.get::<S::Object>().get(ns, &self.object.name)?;
-        Some(S::endpoints(&found, self.shared, &self.shared.cfg))
+        Some(exodns_sources::post::endpoints_of::<S>(&found, self.shared, &self.shared.cfg))
     }
 }
 

@@ -270,7 +270,7 @@ impl SourceVisitor for PerObject<'_> {
             let meta = k8s_openapi::Metadata::metadata(o.as_ref());
             let object = object_ref(S::LABEL, meta, is_namespaced::<S::Object>())
                 .unwrap_or_else(|_| ObjectRef::cluster(S::LABEL, ""));
-            self.out.push((object, S::endpoints(&o, self.objects, self.cfg)));
+            self.out.push((object, crate::post::endpoints_of::<S>(&o, self.objects, self.cfg)));
         }
     }
 }
