@@ -16,9 +16,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use exodns_core::Secret;
-use exodns_http::retry::{self, CallError, RetryPolicy};
-use exodns_http::token::{Token, TokenCache};
-use serde::Deserialize;
+use exodns_http::bearer::TokenSource;
+use exodns_http::retry::RetryPolicy;
+pub use exodns_http::token::TokenError as AuthError;
+use exodns_http::token::{Token, TokenCache, fetch, form_post, read_token};
 
 use crate::config::{AzureConfig, Cloud};
 use crate::error::AzureError;
@@ -30,6 +31,8 @@ pub const IMDS_HOST_ENV: &str = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
 const IMDS_HOST: &str = "http://169.254.169.254";
 const IMDS_API_VERSION: &str = "2018-02-01";
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Lifetime of a token whose answer does not say.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// How tokens are obtained.
 pub enum Credential {
@@ -110,27 +113,6 @@ impl Credential {
     }
 }
 
-/// Why no token could be had.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthError {
-    /// The token endpoint refused the credentials: retrying will not help until they are fixed.
-    #[error("{endpoint} refused the credentials (HTTP {status}): {message}")]
-    Refused { endpoint: String, status: u16, message: String },
-    /// No answer, or a 5xx / 429 after retries, or an answer that is not a token.
-    #[error("{endpoint}: {message}")]
-    Unavailable { endpoint: String, message: String },
-    /// The credential cannot be used (a token file that cannot be read).
-    #[error("{0}")]
-    Setup(String),
-}
-
-impl AuthError {
-    pub fn is_transient(&self) -> bool {
-        matches!(self, AuthError::Unavailable { .. })
-    }
-}
-
 /// Tokens of one credential for one audience.
 pub struct Auth {
     cred: Credential,
@@ -146,53 +128,12 @@ impl std::fmt::Debug for Auth {
     }
 }
 
-#[derive(Deserialize)]
-struct TokenAnswer {
-    #[serde(default)]
-    access_token: Option<String>,
-    /// Seconds; IMDS sends a string.
-    #[serde(default)]
-    expires_in: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize, Default)]
-struct ErrorAnswer {
-    #[serde(default)]
-    error: serde_json::Value,
-    #[serde(default)]
-    error_description: String,
-}
-
-impl Auth {
-    pub fn new(cred: Credential, cloud: Cloud, http: reqwest::Client, retry: RetryPolicy) -> Self {
-        Auth { cred, cloud, http, retry, cache: TokenCache::new() }
+impl TokenSource for Auth {
+    fn cache(&self) -> &TokenCache {
+        &self.cache
     }
 
-    pub fn credential(&self) -> &Credential {
-        &self.cred
-    }
-
-    /// A current ARM token.
-    pub async fn token(&self) -> Result<Secret, AuthError> {
-        self.cache.get(|| self.fetch()).await
-    }
-
-    /// Forgets the token (ARM answered 401).
-    pub async fn clear(&self) {
-        self.cache.clear().await;
-    }
-
-    fn token_url(&self, tenant: &str) -> String {
-        format!("{}/{tenant}/oauth2/v2.0/token", self.cloud.authority_host.trim_end_matches('/'))
-    }
-
-    /// The audience and `/.default`, as Azure's SDK joins them: the public cloud's audience
-    /// `https://management.core.windows.net/` gives `https://management.core.windows.net//.default`.
-    fn scope(&self) -> String {
-        format!("{}/.default", self.cloud.audience)
-    }
-
-    async fn fetch(&self) -> Result<Token, AuthError> {
+    async fn issue(&self) -> Result<Token, AuthError> {
         let scope = self.scope();
         match &self.cred {
             Credential::ClientSecret { tenant, client_id, secret } => {
@@ -231,67 +172,36 @@ impl Auth {
                     }
                 }
                 let name = format!("managed identity endpoint {endpoint}");
-                self.send(&name, || self.http.get(url.clone()).header("Metadata", "true")).await
+                let body = fetch(&self.retry, &name, || self.http.get(url.clone()).header("Metadata", "true")).await?;
+                read_token(&name, &body, DEFAULT_LIFETIME)
             }
         }
+    }
+}
+
+impl Auth {
+    pub fn new(cred: Credential, cloud: Cloud, http: reqwest::Client, retry: RetryPolicy) -> Self {
+        Auth { cred, cloud, http, retry, cache: TokenCache::new() }
+    }
+
+    pub fn credential(&self) -> &Credential {
+        &self.cred
+    }
+
+    fn token_url(&self, tenant: &str) -> String {
+        format!("{}/{tenant}/oauth2/v2.0/token", self.cloud.authority_host.trim_end_matches('/'))
+    }
+
+    /// The audience and `/.default`, as Azure's SDK joins them: the public cloud's audience
+    /// `https://management.core.windows.net/` gives `https://management.core.windows.net//.default`.
+    fn scope(&self) -> String {
+        format!("{}/.default", self.cloud.audience)
     }
 
     async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Token, AuthError> {
-        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
         let name = format!("token endpoint {url}");
-        self.send(&name, || {
-            self.http
-                .post(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(body.clone())
-        })
-        .await
-    }
-
-    async fn send(&self, name: &str, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Token, AuthError> {
-        let answer = retry::call(&self.retry, name, || async { Ok::<_, std::convert::Infallible>(build()) })
-            .await
-            .map_err(|e| match e {
-                CallError::Transport(message) => AuthError::Unavailable { endpoint: name.to_owned(), message },
-                CallError::Build(never) => match never {},
-            })?;
-        let status = answer.status.as_u16();
-        if !answer.is_success() {
-            let e: ErrorAnswer = serde_json::from_slice(&answer.body).unwrap_or_default();
-            let code = match &e.error {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Object(o) => {
-                    o.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned()
-                }
-                _ => String::new(),
-            };
-            let message = match (code.is_empty(), e.error_description.is_empty()) {
-                (false, false) => format!("{code}: {}", e.error_description),
-                (false, true) => code,
-                (true, false) => e.error_description,
-                (true, true) => answer.status.canonical_reason().unwrap_or("error").to_owned(),
-            };
-            if retry::is_retryable(answer.status) {
-                return Err(AuthError::Unavailable {
-                    endpoint: name.to_owned(),
-                    message: format!("HTTP {status}: {message}"),
-                });
-            }
-            return Err(AuthError::Refused { endpoint: name.to_owned(), status, message });
-        }
-        let bad = |m: &str| AuthError::Unavailable { endpoint: name.to_owned(), message: m.to_owned() };
-        let t: TokenAnswer = serde_json::from_slice(&answer.body).map_err(|_| bad("the answer is not a token"))?;
-        let value = t.access_token.filter(|v| !v.is_empty()).ok_or_else(|| bad("no access_token in the answer"))?;
-        let secs = match t.expires_in {
-            Some(serde_json::Value::Number(n)) => n.as_u64(),
-            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-            _ => None,
-        }
-        .unwrap_or(3600);
-        if secs == 0 {
-            return Err(bad("the token has already expired"));
-        }
-        Ok(Token::new(Secret::new(value), Duration::from_secs(secs)))
+        let body = fetch(&self.retry, &name, || form_post(self.http.post(url), form)).await?;
+        read_token(&name, &body, DEFAULT_LIFETIME)
     }
 }
 

@@ -8,7 +8,7 @@ pub enum AzureError {
     Config { setting: &'static str, message: String },
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
-    Client(String),
+    Client(exodns_http::TlsError),
 }
 
 impl AzureError {

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use exodns_core::DomainFilter;
 use exodns_core::duration::parse_go_duration;
-use exodns_http::TlsSettings;
 use exodns_http::retry::RetryPolicy;
 use exodns_provider::{BuildError, Provider, ProviderContext, ProviderInfo, ProviderKind};
 
@@ -125,15 +124,8 @@ pub fn provider(
     let arm = check_url("resource manager endpoint", &cloud.resource_manager).map_err(flag)?;
     let credential = Credential::from_config(&cfg, &env).map_err(flag)?;
     tracing::info!(provider = name, credential = %credential.describe(), subscription = %cfg.subscription_id, resource_group = %cfg.resource_group, "Azure credentials");
-    let tls = exodns_http::client_config(&TlsSettings::default(), true)
-        .or_else(|_| exodns_http::client_config(&TlsSettings::default(), false))
-        .map_err(BuildError::other)?;
-    let http = exodns_http::client_builder(tls)
-        .timeout(Duration::from_secs(30))
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| BuildError::other(crate::AzureError::Client(exodns_core::error_chain(&e))))?;
+    let http = exodns_http::cloud_client(Duration::from_secs(30))
+        .map_err(|e| BuildError::other(crate::AzureError::Client(e)))?;
     let retry = RetryPolicy::with_retries(args.azure_maxretries_count);
     let auth = Arc::new(Auth::new(credential, cloud, http.clone(), retry));
     let client = ArmClient::new(http, &arm, &cfg.subscription_id, &cfg.resource_group, flavor, auth, retry);

@@ -41,6 +41,14 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Read from credential files and token answers. There is no `Serialize`: a secret is never
+/// written out by accident.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <String as serde::Deserialize>::deserialize(d).map(Secret)
+    }
+}
+
 impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -57,5 +65,7 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
         assert_eq!(s.expose(), "hunter2");
+        let read: Secret = serde_json::from_str(r#""from-json""#).unwrap();
+        assert_eq!((read.expose(), format!("{read:?}")), ("from-json", "<redacted>".to_owned()));
     }
 }

@@ -19,8 +19,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use exodns_core::Secret;
-use exodns_http::retry::{self, CallError, RetryPolicy};
-use exodns_http::token::{Token, TokenCache};
+use exodns_http::bearer::TokenSource;
+use exodns_http::retry::RetryPolicy;
+pub use exodns_http::token::TokenError as AuthError;
+use exodns_http::token::{Token, TokenCache, fetch, form_post, read_token};
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use serde::Deserialize;
@@ -83,7 +85,7 @@ struct CredentialsFile {
     #[serde(default)]
     client_email: String,
     #[serde(default)]
-    private_key: Option<Secret0>,
+    private_key: Option<Secret>,
     #[serde(default)]
     private_key_id: String,
     #[serde(default)]
@@ -122,15 +124,6 @@ struct SourceFormat {
     subject_token_field_name: Option<String>,
 }
 
-/// Serde helper, so that a key or token read from JSON goes straight into a [`Secret`].
-struct Secret0(Secret);
-
-impl<'de> Deserialize<'de> for Secret0 {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Secret0(Secret::new(String::deserialize(d)?)))
-    }
-}
-
 impl Credentials {
     /// Reads a credentials file (`GOOGLE_APPLICATION_CREDENTIALS`). Errors name the file and the
     /// field, never a key.
@@ -149,7 +142,7 @@ impl Credentials {
                     if v.is_empty() { Err(format!("service-account key without {field:?}")) } else { Ok(()) }
                 };
                 need(&f.client_email, "client_email")?;
-                let private_key = f.private_key.map(|k| k.0).unwrap_or_default();
+                let private_key = f.private_key.unwrap_or_default();
                 need(private_key.expose(), "private_key")?;
                 let token_uri =
                     if f.token_uri.is_empty() { "https://oauth2.googleapis.com/token".to_owned() } else { f.token_uri };
@@ -253,58 +246,6 @@ fn pem_decode(pem: &str) -> Option<(String, Vec<u8>)> {
     Some((label, STANDARD.decode(b64).ok()?))
 }
 
-/// Why no token could be had.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthError {
-    /// The token endpoint refused the credentials (400/401/403): retrying will not help until
-    /// they are fixed.
-    #[error("{source_name} refused the credentials (HTTP {status}): {message}")]
-    Refused { source_name: String, status: u16, message: String },
-    /// No answer, or a 5xx / 429 after retries.
-    #[error("{source_name}: {message}")]
-    Unavailable { source_name: String, message: String },
-    /// The credentials cannot be used (a file that cannot be read, a key that cannot sign).
-    #[error("{0}")]
-    Setup(String),
-}
-
-impl AuthError {
-    pub fn is_transient(&self) -> bool {
-        matches!(self, AuthError::Unavailable { .. })
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    #[serde(default)]
-    access_token: Secret0Opt,
-    #[serde(default, rename = "accessToken")]
-    access_token_camel: Secret0Opt,
-    #[serde(default)]
-    expires_in: Option<u64>,
-    #[serde(default, rename = "expireTime")]
-    expire_time: Option<String>,
-}
-
-/// An optional secret in a token answer.
-#[derive(Default)]
-struct Secret0Opt(Option<Secret>);
-
-impl<'de> Deserialize<'de> for Secret0Opt {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Secret0Opt(Option::<Secret0>::deserialize(d)?.map(|s| s.0)))
-    }
-}
-
-#[derive(Deserialize, Default)]
-struct OAuthError {
-    #[serde(default)]
-    error: serde_json::Value,
-    #[serde(default)]
-    error_description: String,
-}
-
 /// Tokens of one set of credentials.
 pub struct Auth {
     creds: Credentials,
@@ -319,52 +260,19 @@ impl std::fmt::Debug for Auth {
     }
 }
 
-impl Auth {
-    pub fn new(creds: Credentials, http: reqwest::Client, retry: RetryPolicy) -> Self {
-        Auth { creds, http, retry, cache: TokenCache::new() }
+impl TokenSource for Auth {
+    fn cache(&self) -> &TokenCache {
+        &self.cache
     }
 
-    pub fn credentials(&self) -> &Credentials {
-        &self.creds
-    }
-
-    /// A current access token.
-    pub async fn token(&self) -> Result<Secret, AuthError> {
-        self.cache.get(|| self.fetch()).await
-    }
-
-    /// Forgets the current token (the API answered 401).
-    pub async fn clear(&self) {
-        self.cache.clear().await;
-    }
-
-    /// The project of the instance, from the metadata server (upstream's auto-detection).
-    pub async fn metadata_project(&self) -> Result<String, AuthError> {
-        let host = match &self.creds {
-            Credentials::Metadata { host } => host.clone(),
-            _ => match Credentials::metadata() {
-                Credentials::Metadata { host } => host,
-                _ => unreachable!("metadata() gives the metadata server"),
-            },
-        };
-        let url = Credentials::metadata_url(&host, "project/project-id");
-        let name = format!("metadata server at {host}");
-        let body = self.send(&name, || self.http.get(&url).header("Metadata-Flavor", "Google")).await?;
-        let project = String::from_utf8_lossy(&body).trim().to_owned();
-        if project.is_empty() {
-            return Err(AuthError::Unavailable { source_name: name, message: "empty project id".into() });
-        }
-        Ok(project)
-    }
-
-    async fn fetch(&self) -> Result<Token, AuthError> {
+    async fn issue(&self) -> Result<Token, AuthError> {
         match &self.creds {
             Credentials::ServiceAccount(sa) => {
                 let assertion = sa.assertion(SystemTime::now())?;
                 let form = [("grant_type", JWT_BEARER), ("assertion", assertion.expose())];
                 let name = format!("token endpoint {}", sa.token_uri);
-                let body = self.send(&name, || form_post(self.http.post(&sa.token_uri), &form)).await?;
-                token_from(&name, &body)
+                let body = fetch(&self.retry, &name, || form_post(self.http.post(&sa.token_uri), &form)).await?;
+                read_token(&name, &body, LIFETIME)
             }
             Credentials::ExternalAccount(ea) => {
                 let subject = ea.subject_token()?;
@@ -378,15 +286,16 @@ impl Auth {
                     ("subject_token", subject.expose()),
                 ];
                 let name = format!("security token service {}", ea.token_url);
-                let body = self.send(&name, || form_post(self.http.post(&ea.token_url), &form)).await?;
-                let federated = token_from(&name, &body)?;
+                let body = fetch(&self.retry, &name, || form_post(self.http.post(&ea.token_url), &form)).await?;
+                let federated = read_token(&name, &body, LIFETIME)?;
                 let Some(url) = &ea.impersonation_url else { return Ok(federated) };
                 let request = serde_json::json!({"scope": [SCOPE], "lifetime": format!("{}s", LIFETIME.as_secs())});
                 let name = format!("service account impersonation {url}");
-                let body = self
-                    .send(&name, || self.http.post(url).bearer_auth(federated.value.expose()).json(&request))
-                    .await?;
-                token_from(&name, &body)
+                let body = fetch(&self.retry, &name, || {
+                    self.http.post(url).bearer_auth(federated.value.expose()).json(&request)
+                })
+                .await?;
+                read_token(&name, &body, LIFETIME)
             }
             Credentials::Metadata { host } => {
                 let url = format!(
@@ -395,93 +304,41 @@ impl Auth {
                     url::form_urlencoded::byte_serialize(SCOPE.as_bytes()).collect::<String>()
                 );
                 let name = format!("metadata server at {host}");
-                let body = self.send(&name, || self.http.get(&url).header("Metadata-Flavor", "Google")).await?;
-                token_from(&name, &body)
+                let body =
+                    fetch(&self.retry, &name, || self.http.get(&url).header("Metadata-Flavor", "Google")).await?;
+                read_token(&name, &body, LIFETIME)
             }
         }
     }
+}
 
-    /// One call to a token source, retried on no answer / 429 / 5xx; a refusal is an error that
-    /// carries the source's own words (never the request).
-    async fn send(&self, name: &str, build: impl Fn() -> reqwest::RequestBuilder) -> Result<bytes::Bytes, AuthError> {
-        let answer = retry::call(&self.retry, name, || async { Ok::<_, std::convert::Infallible>(build()) })
-            .await
-            .map_err(|e| match e {
-                CallError::Transport(message) => AuthError::Unavailable { source_name: name.to_owned(), message },
-                CallError::Build(never) => match never {},
-            })?;
-        if answer.is_success() {
-            return Ok(answer.body);
-        }
-        let status = answer.status.as_u16();
-        let err: OAuthError = serde_json::from_slice(&answer.body).unwrap_or_default();
-        let mut message = match &err.error {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Object(o) => o.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned(),
-            _ => String::new(),
+impl Auth {
+    pub fn new(creds: Credentials, http: reqwest::Client, retry: RetryPolicy) -> Self {
+        Auth { creds, http, retry, cache: TokenCache::new() }
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.creds
+    }
+
+    /// The project of the instance, from the metadata server (upstream's auto-detection).
+    pub async fn metadata_project(&self) -> Result<String, AuthError> {
+        let host = match &self.creds {
+            Credentials::Metadata { host } => host.clone(),
+            _ => match Credentials::metadata() {
+                Credentials::Metadata { host } => host,
+                _ => unreachable!("metadata() gives the metadata server"),
+            },
         };
-        if !err.error_description.is_empty() {
-            message = format!("{message}: {}", err.error_description);
+        let url = Credentials::metadata_url(&host, "project/project-id");
+        let name = format!("metadata server at {host}");
+        let body = fetch(&self.retry, &name, || self.http.get(&url).header("Metadata-Flavor", "Google")).await?;
+        let project = String::from_utf8_lossy(&body).trim().to_owned();
+        if project.is_empty() {
+            return Err(AuthError::Unavailable { issuer: name, message: "empty project id".into() });
         }
-        if message.is_empty() {
-            message = answer.status.canonical_reason().unwrap_or("error").to_owned();
-        }
-        if retry::is_retryable(answer.status) {
-            return Err(AuthError::Unavailable {
-                source_name: name.to_owned(),
-                message: format!("HTTP {status}: {message}"),
-            });
-        }
-        Err(AuthError::Refused { source_name: name.to_owned(), status, message })
+        Ok(project)
     }
-}
-
-/// A request with an `application/x-www-form-urlencoded` body.
-fn form_post(req: reqwest::RequestBuilder, pairs: &[(&str, &str)]) -> reqwest::RequestBuilder {
-    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
-    req.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(body)
-}
-
-fn token_from(name: &str, body: &[u8]) -> Result<Token, AuthError> {
-    let bad = |m: &str| AuthError::Unavailable { source_name: name.to_owned(), message: m.to_owned() };
-    let r: TokenResponse = serde_json::from_slice(body).map_err(|_| bad("answer is not a token JSON object"))?;
-    let value = r
-        .access_token
-        .0
-        .or(r.access_token_camel.0)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| bad("no access token in the answer"))?;
-    let lifetime = match (r.expires_in, r.expire_time.as_deref()) {
-        (Some(secs), _) => Duration::from_secs(secs),
-        (None, Some(t)) => rfc3339_from_now(t).ok_or_else(|| bad("unreadable expireTime"))?,
-        (None, None) => LIFETIME,
-    };
-    if lifetime.is_zero() {
-        return Err(bad("the token has already expired"));
-    }
-    Ok(Token::new(value, lifetime))
-}
-
-/// Time from now until an RFC 3339 UTC time (`2026-12-07T03:00:00Z`, fractions allowed).
-fn rfc3339_from_now(t: &str) -> Option<Duration> {
-    let t = t.trim().strip_suffix('Z')?;
-    let (date, time) = t.split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.split('.').next()?;
-    let mut h = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-    let (hh, mm, ss) = (h.next()??, h.next()??, h.next()??);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let at = days * 86_400 + hh * 3600 + mm * 60 + ss;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
-    Some(Duration::from_secs(u64::try_from(at - now).unwrap_or(0)))
 }
 
 impl ServiceAccount {
@@ -563,16 +420,6 @@ mod tests {
         let Credentials::ExternalAccount(ea) = c else { panic!("external account") };
         assert_eq!(ea.subject_token_field.as_deref(), Some("id_token"));
         assert!(ea.impersonation_url.is_some());
-    }
-
-    #[test]
-    fn rfc3339() {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        // 2100-01-01T00:00:00Z = 4102444800
-        let d = rfc3339_from_now("2100-01-01T00:00:00.5Z").unwrap();
-        assert_eq!(d.as_secs(), 4_102_444_800 - now);
-        assert_eq!(rfc3339_from_now("2000-01-01T00:00:00Z"), Some(Duration::ZERO));
-        assert_eq!(rfc3339_from_now("yesterday"), None);
     }
 
     #[test]

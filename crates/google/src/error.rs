@@ -13,7 +13,7 @@ pub enum GoogleError {
     File { path: PathBuf, message: String },
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
-    Client(String),
+    Client(exodns_http::TlsError),
 }
 
 impl GoogleError {

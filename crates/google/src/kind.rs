@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exodns_core::duration::parse_go_duration;
-use exodns_http::TlsSettings;
 use exodns_http::retry::RetryPolicy;
 use exodns_provider::{BuildError, Provider, ProviderContext, ProviderInfo, ProviderKind};
 use url::Url;
@@ -75,15 +74,8 @@ pub fn provider(args: &GoogleArgs, ctx: &ProviderContext) -> Result<GoogleProvid
         None => Credentials::metadata(),
     };
     tracing::info!(credentials = %creds.describe(), "Google credentials");
-    let tls = exodns_http::client_config(&TlsSettings::default(), true)
-        .or_else(|_| exodns_http::client_config(&TlsSettings::default(), false))
-        .map_err(BuildError::other)?;
-    let http = exodns_http::client_builder(tls)
-        .timeout(Duration::from_secs(30))
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| BuildError::other(crate::GoogleError::Client(exodns_core::error_chain(&e))))?;
+    let http = exodns_http::cloud_client(Duration::from_secs(30))
+        .map_err(|e| BuildError::other(crate::GoogleError::Client(e)))?;
     let retry = RetryPolicy::default();
     let auth = Arc::new(Auth::new(creds, http.clone(), retry));
     let client = DnsClient::new(http, &endpoint, auth, retry);

@@ -85,37 +85,6 @@ impl Change {
     }
 }
 
-/// Google's error body: `{"error":{"code":412,"message":"…","errors":[{"reason":"conditionNotMet"}]}}`.
-#[derive(Debug, Default, Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    error: ErrorDetail,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ErrorDetail {
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    errors: Vec<ErrorItem>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ErrorItem {
-    #[serde(default)]
-    reason: String,
-}
-
-/// The message and first reason of an error body; the body cut short when it is not Google's JSON.
-pub fn error_message(body: &[u8]) -> (String, String) {
-    match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(b) if !b.error.message.is_empty() => {
-            (b.error.message, b.error.errors.into_iter().next().map(|e| e.reason).unwrap_or_default())
-        }
-        _ => (String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_owned(), String::new()),
-    }
-}
-
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(match serde_json::Value::deserialize(d)? {
         serde_json::Value::String(s) => s,
@@ -129,7 +98,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_zones_and_errors() {
+    fn reads_zones() {
         let page: ManagedZonesPage = serde_json::from_str(
             r#"{"managedZones":[{"name":"z","dnsName":"example.org.","id":"123","visibility":"public","kind":"dns#managedZone"},
             {"name":"p","dnsName":"peer.org.","id":7,"peeringConfig":{"targetNetwork":{}}}],"nextPageToken":"t"}"#,
@@ -139,11 +108,6 @@ mod tests {
         assert_eq!(page.managed_zones[1].id, "7");
         assert!(page.managed_zones[1].peering_config.is_some());
         assert_eq!(page.next_page_token.as_deref(), Some("t"));
-        let (m, r) = error_message(
-            br#"{"error":{"code":412,"message":"Precondition not met","errors":[{"reason":"conditionNotMet"}]}}"#,
-        );
-        assert_eq!((m.as_str(), r.as_str()), ("Precondition not met", "conditionNotMet"));
-        assert_eq!(error_message(b"<html>bad gateway</html>").0, "<html>bad gateway</html>");
     }
 
     #[test]

@@ -5,14 +5,18 @@
 //!   HTTP/1.1 by ALPN, the system roots or a CA file ([`TlsSettings`]), a client certificate,
 //!   or (for tests) any server certificate;
 //! - [`client_builder`]: a reqwest client builder on that configuration, with exodns's
-//!   `User-Agent` and `TCP_NODELAY`; the caller adds its timeouts;
+//!   `User-Agent` and `TCP_NODELAY`; the caller adds its timeouts; [`cloud_client`], one for a
+//!   cloud's public API;
 //! - [`retry_after`]: a `Retry-After` header in seconds;
 //! - [`retry::call`]: one call tried again on no answer, a 429 or a 5xx, honouring `Retry-After`;
-//! - [`token::TokenCache`]: a bearer token kept until shortly before it expires (the clouds' OAuth).
+//! - [`token`]: a bearer token kept until shortly before it expires, and the calls to the issuers
+//!   that give them (the clouds' OAuth);
+//! - [`bearer::BearerClient`]: calls of a JSON REST API with those tokens (Cloud DNS, ARM).
 //!
 //! How an answer or a failure is classified (which statuses are worth a retry) stays with each
 //! provider: they follow their upstream counterparts, which differ.
 
+pub mod bearer;
 pub mod retry;
 mod tls;
 pub mod token;
@@ -28,6 +32,20 @@ pub const USER_AGENT: &str = concat!("exodns/", env!("CARGO_PKG_VERSION"));
 /// `TCP_NODELAY`. Timeouts and pool settings are the caller's.
 pub fn client_builder(tls: rustls::ClientConfig) -> reqwest::ClientBuilder {
     reqwest::Client::builder().use_preconfigured_tls(tls).tcp_nodelay(true).user_agent(USER_AGENT)
+}
+
+/// A client of a cloud's public API: the system roots (none where there are none, for an
+/// `http://` endpoint on the loopback in tests), [`USER_AGENT`], `timeout` per request, ten
+/// seconds to connect, idle connections closed after thirty.
+pub fn cloud_client(timeout: Duration) -> Result<reqwest::Client, TlsError> {
+    let tls =
+        client_config(&TlsSettings::default(), true).or_else(|_| client_config(&TlsSettings::default(), false))?;
+    client_builder(tls)
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| TlsError::Config(exodns_core::error_chain(&e)))
 }
 
 /// The `Retry-After` header of an answer, when it is a number of seconds (the HTTP-date form is

@@ -18,6 +18,8 @@ use exodns_testbed::prism::{Prism, load_spec, trim_spec};
 use exodns_testbed::{Proc, exodns_bin, skip_or_fail, wait_until_log};
 use serde_json::{Value, json};
 
+use crate::common::{assert_no_violations, dns_endpoint_yaml, run_once};
+
 const SUB: &str = "00000000-0000-0000-0000-00000000c10d";
 const RG: &str = "rg-dns";
 const TENANT: &str = "tenant-exodns";
@@ -126,18 +128,7 @@ impl Turn {
     /// Desired records: a DNSEndpoint (name, type, targets) and, when given, a LoadBalancer
     /// Service `tagged.<zone>` with the `azure-tags` annotation.
     fn desire(&self, zone: &str, records: &[(&str, &str, &[&str])], tags: Option<&str>) {
-        let mut yaml = String::from(
-            "apiVersion: externaldns.k8s.io/v1alpha1\nkind: DNSEndpoint\nmetadata: {name: records, namespace: default}\nspec:\n  endpoints:",
-        );
-        if records.is_empty() {
-            yaml.push_str(" []\n");
-        } else {
-            yaml.push('\n');
-        }
-        for (name, rtype, targets) in records {
-            let t: Vec<String> = targets.iter().map(|t| format!("{t:?}")).collect();
-            yaml.push_str(&format!("  - {{dnsName: {name}, recordType: {rtype}, targets: [{}]}}\n", t.join(", ")));
-        }
+        let mut yaml = dns_endpoint_yaml(records);
         if let Some(tags) = tags {
             yaml.push_str(&format!(
                 "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: tagged\n  namespace: default\n  annotations:\n    external-dns.kubernetes.io/hostname: tagged.{zone}\n    external-dns.kubernetes.io/azure-tags: \"{tags}\"\nspec:\n  type: LoadBalancer\n  ports: [{{port: 80}}]\nstatus:\n  loadBalancer:\n    ingress: [{{ip: 192.0.2.77}}]\n"
@@ -168,11 +159,7 @@ impl Turn {
     }
 
     fn run_once(&self, mut cmd: Command) -> String {
-        cmd.arg("--once");
-        let mut p = Proc::spawn("exodns-azure", &mut cmd);
-        let status = p.wait(Duration::from_secs(60));
-        let log = p.log();
-        assert!(status.success(), "exodns --once failed:\n{log}");
+        let log = run_once("exodns-azure", &mut cmd);
         check_log(&log);
         log
     }
@@ -193,10 +180,8 @@ impl Turn {
     }
 
     fn done(&self) {
-        for prism in [&self.bed.public, &self.bed.private] {
-            let v: Vec<String> = prism.violations().into_iter().filter(|l| !l.contains("socket hang up")).collect();
-            assert!(v.is_empty(), "{} request(s) failed Prism's validation:\n{}", v.len(), v.join("\n"));
-        }
+        assert_no_violations(&self.bed.public);
+        assert_no_violations(&self.bed.private);
         assert!(self.fake().grants().iter().all(|g| g.ok), "refused grants: {:?}", self.fake().grants());
         assert_eq!(self.fake().with(|s| s.wrong_api_versions), 0, "a request with another api-version than upstream's");
     }
@@ -433,7 +418,7 @@ fn azure_faults_are_retried_and_auth_errors_delete_nothing() {
     server.clear_faults();
     assert_eq!(t.writes(), writes, "a write without a readable zone");
     assert!(t.record("example.org", "A", "web").is_some());
-    t.fake().with(|s| s.forget_refused_grants());
+    t.fake().with(|s| s.issuer.forget_refused());
     t.done();
 }
 
@@ -473,13 +458,13 @@ fn azure_each_credential_kind_gets_its_token_and_refreshes_it() {
     assert_eq!(t.record("example.org", "A", "web").unwrap()["ARecords"], a(&["192.0.2.12"]));
 
     // Short-lived tokens are renewed before they expire.
-    t.fake().with(|s| s.token_lifetime = Duration::from_secs(4));
+    t.fake().with(|s| s.issuer.token_lifetime = Duration::from_secs(4));
     let before = t.fake().grants().len();
     let cfg = t.config(false, json!({"aadClientId": CLIENT, "aadClientSecret": SECRET}));
     let mut cmd = t.command("azure", &cfg, "sync", &["--domain-filter=example.org", "--interval=1s"]);
     let p = Proc::spawn("exodns-azure-refresh", &mut cmd);
     wait_until_log("three tokens", Duration::from_secs(30), || t.fake().grants().len() >= before + 3, || p.log());
     drop(p);
-    assert_eq!(t.fake().with(|s| s.bad_token_uses), 0, "a request carried an expired token");
+    assert_eq!(t.fake().with(|s| s.issuer.bad_token_uses), 0, "a request carried an expired token");
     t.done();
 }

@@ -145,3 +145,33 @@ pub fn metric_sum(page: &str, prefix: &str, labels: &[&str]) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// A DNSEndpoint `default/records` holding `records` (name, type, targets), as manifest YAML.
+pub fn dns_endpoint_yaml(records: &[(&str, &str, &[&str])]) -> String {
+    let mut yaml = String::from(
+        "apiVersion: externaldns.k8s.io/v1alpha1\nkind: DNSEndpoint\nmetadata: {name: records, namespace: default}\nspec:\n  endpoints:",
+    );
+    yaml.push_str(if records.is_empty() { " []\n" } else { "\n" });
+    for (name, rtype, targets) in records {
+        let t: Vec<String> = targets.iter().map(|t| format!("{t:?}")).collect();
+        yaml.push_str(&format!("  - {{dnsName: {name}, recordType: {rtype}, targets: [{}]}}\n", t.join(", ")));
+    }
+    yaml
+}
+
+/// `cmd --once`, given a minute: its log. Panics when it fails.
+pub fn run_once(name: &str, cmd: &mut std::process::Command) -> String {
+    cmd.arg("--once");
+    let mut p = exodns_testbed::Proc::spawn(name, cmd);
+    let status = p.wait(std::time::Duration::from_secs(60));
+    let log = p.log();
+    assert!(status.success(), "exodns --once failed:\n{log}");
+    log
+}
+
+/// No request failed Prism's validation, less the connections a fake dropped on purpose (Prism
+/// logs those as a failed forward: "socket hang up").
+pub fn assert_no_violations(prism: &exodns_testbed::prism::Prism) {
+    let v: Vec<String> = prism.violations().into_iter().filter(|l| !l.contains("socket hang up")).collect();
+    assert!(v.is_empty(), "{} request(s) failed Prism's validation:\n{}", v.len(), v.join("\n"));
+}

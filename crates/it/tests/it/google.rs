@@ -18,6 +18,8 @@ use exodns_testbed::kube::testbed_var;
 use exodns_testbed::prism::{Prism, load_spec, trim_spec};
 use exodns_testbed::{Proc, exodns_bin, skip_or_fail, wait_until_log};
 
+use crate::common::{assert_no_violations, dns_endpoint_yaml, run_once};
+
 const PROJECT: &str = "exodns-it";
 const OWNER: &str = "gcp-it";
 const EMAIL: &str = "exodns@exodns-it.iam.gserviceaccount.com";
@@ -92,19 +94,8 @@ impl Turn {
 
     /// Writes the desired records as a DNSEndpoint manifest: (name, type, targets).
     fn desire(&self, records: &[(&str, &str, &[&str])]) -> PathBuf {
-        let mut yaml = String::from(
-            "apiVersion: externaldns.k8s.io/v1alpha1\nkind: DNSEndpoint\nmetadata: {name: records, namespace: default}\nspec:\n  endpoints:\n",
-        );
-        for (name, rtype, targets) in records {
-            let t: Vec<String> = targets.iter().map(|t| format!("{t:?}")).collect();
-            yaml.push_str(&format!("  - {{dnsName: {name}, recordType: {rtype}, targets: [{}]}}\n", t.join(", ")));
-        }
-        if records.is_empty() {
-            yaml.push_str("  []\n");
-            yaml = yaml.replace("endpoints:\n  []", "endpoints: []");
-        }
         let path = self.dir.path().join("desired.yaml");
-        std::fs::write(&path, yaml).unwrap();
+        std::fs::write(&path, dns_endpoint_yaml(records)).unwrap();
         path
     }
 
@@ -134,12 +125,7 @@ impl Turn {
 
     /// `exodns --once`; its log. Panics when it fails.
     fn once(&self, policy: &str, extra: &[&str]) -> String {
-        let mut cmd = self.command(policy, extra);
-        cmd.arg("--once");
-        let mut p = Proc::spawn("exodns-google", &mut cmd);
-        let status = p.wait(Duration::from_secs(60));
-        let log = p.log();
-        assert!(status.success(), "exodns --once failed:\n{log}");
+        let log = run_once("exodns-google", &mut self.command(policy, extra));
         self.check_log(&log);
         log
     }
@@ -170,13 +156,6 @@ impl Turn {
         assert_no_violations(&self.bed.prism);
         assert!(self.fake().grants().iter().all(|g| g.ok), "refused grants: {:?}", self.fake().grants());
     }
-}
-
-/// Prism's refusals, less the connections the fake dropped on purpose (Prism logs those as a
-/// failed forward: "socket hang up").
-fn assert_no_violations(prism: &Prism) {
-    let v: Vec<String> = prism.violations().into_iter().filter(|l| !l.contains("socket hang up")).collect();
-    assert!(v.is_empty(), "{} request(s) failed Prism's validation:\n{}", v.len(), v.join("\n"));
 }
 
 fn heritage(resource: &str) -> String {
@@ -432,12 +411,12 @@ fn google_each_credential_kind_gets_its_token_and_refreshes_it() {
     t.check_log(&p.log());
 
     // Short-lived tokens are renewed before they expire: no request ever carries an old one.
-    t.fake().with(|s| s.token_lifetime = Duration::from_secs(4));
+    t.fake().with(|s| s.issuer.token_lifetime = Duration::from_secs(4));
     let before = t.fake().grants().len();
     let mut cmd = t.command("sync", &["--interval=1s"]);
     let p = Proc::spawn("exodns-google-refresh", &mut cmd);
     wait_until_log("three tokens", Duration::from_secs(30), || t.fake().grants().len() >= before + 3, || p.log());
     drop(p);
-    assert_eq!(t.fake().with(|s| s.bad_token_uses), 0, "a request carried an expired token");
+    assert_eq!(t.fake().with(|s| s.issuer.bad_token_uses), 0, "a request carried an expired token");
     t.done();
 }

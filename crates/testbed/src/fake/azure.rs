@@ -14,9 +14,8 @@
 // no concern.
 #![allow(clippy::result_large_err)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::http::{HeaderMap, Method};
@@ -25,17 +24,9 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+pub use super::issuer::Grant;
+use super::issuer::{FormGrant, Issuer};
 use super::{FakeServer, json_response, query_pairs, query_param};
-
-/// One token request, as judged by the fake.
-#[derive(Debug, Clone)]
-pub struct Grant {
-    /// `client-secret`, `workload-identity`, `managed-identity`.
-    pub kind: &'static str,
-    pub ok: bool,
-    pub problem: String,
-    pub at: Instant,
-}
 
 /// The credentials the token endpoints accept.
 #[derive(Debug, Clone, Default)]
@@ -79,11 +70,8 @@ pub struct FakeArm {
     pub page_size: usize,
     before_next_write: Option<Hook>,
     pub identities: Identities,
-    pub token_lifetime: Duration,
-    tokens: HashMap<String, Instant>,
-    grants: Vec<Grant>,
-    /// ARM requests with a token the fake did not issue or that had expired.
-    pub bad_token_uses: usize,
+    /// Grants judged, tokens issued (`azfake-…`).
+    pub issuer: Issuer,
     /// Writes (PUT, DELETE) applied, and refused with 412.
     pub writes_applied: usize,
     pub writes_refused_412: usize,
@@ -135,7 +123,7 @@ impl AzureFake {
     }
 
     pub fn grants(&self) -> Vec<Grant> {
-        self.with(|s| s.grants.clone())
+        self.with(|s| s.issuer.grants().to_vec())
     }
 
     /// The record sets of a zone: (TYPE, relative name) → properties.
@@ -160,10 +148,7 @@ impl FakeArm {
             page_size: 50,
             before_next_write: None,
             identities: Identities::default(),
-            token_lifetime: Duration::from_secs(3600),
-            tokens: HashMap::new(),
-            grants: Vec::new(),
-            bad_token_uses: 0,
+            issuer: Issuer::new("azfake"),
             writes_applied: 0,
             writes_refused_412: 0,
             wrong_api_versions: 0,
@@ -204,11 +189,6 @@ impl FakeArm {
         self.zones.push(zone);
     }
 
-    /// Drops the refused grants from the record (a test that refused on purpose).
-    pub fn forget_refused_grants(&mut self) {
-        self.grants.retain(|g| g.ok);
-    }
-
     /// Sets a record set's properties directly (`None`: removes it), as another writer would.
     pub fn set(&mut self, zone: &str, rtype: &str, name: &str, props: Option<Value>) {
         self.next += 1;
@@ -226,18 +206,13 @@ impl FakeArm {
     }
 
     fn grant(&mut self, kind: &'static str, problems: Vec<String>, imds: bool) -> Response {
-        let ok = problems.is_empty();
-        self.grants.push(Grant { kind, ok, problem: problems.join("; "), at: Instant::now() });
-        if !ok {
+        let Some(token) = self.issuer.grant(kind, &problems) else {
             return json_response(
                 if imds { 400 } else { 401 },
                 &json!({"error": "invalid_client", "error_description": format!("AADSTS7000215: {}", problems.join("; "))}),
             );
-        }
-        self.next += 1;
-        let token = format!("azfake-{kind}-{}", self.next);
-        self.tokens.insert(token.clone(), Instant::now() + self.token_lifetime);
-        let secs = self.token_lifetime.as_secs();
+        };
+        let secs = self.issuer.token_lifetime.as_secs();
         if imds {
             json_response(
                 200,
@@ -253,17 +228,10 @@ impl FakeArm {
     }
 
     fn authorize(&mut self, headers: &HeaderMap) -> Result<(), Response> {
-        let token = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        match self.tokens.get(token) {
-            Some(exp) if *exp > Instant::now() => Ok(()),
-            _ => {
-                self.bad_token_uses += 1;
-                Err(arm_error(401, "InvalidAuthenticationToken", "The access token is invalid."))
-            }
+        if self.issuer.accepts(headers) {
+            Ok(())
+        } else {
+            Err(arm_error(401, "InvalidAuthenticationToken", "The access token is invalid."))
         }
     }
 
@@ -543,46 +511,24 @@ async fn record(
 
 async fn token(State(s): Shared, UrlPath(tenant): UrlPath<String>, headers: HeaderMap, body: Bytes) -> Response {
     let mut st = lock(&s);
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let f = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or_default();
     let id = st.identities.clone();
     let mut problems = Vec::new();
-    if !headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
-    {
-        problems.push("content-type is not a form".to_owned());
-    }
+    let form = FormGrant::read(&headers, &body, &mut problems);
     if tenant != id.tenant {
         problems.push(format!("tenant {tenant}"));
     }
     // Azure's SDK appends `/.default` to the audience as it is (a double slash for ARM's).
     let scope = format!("{}/.default", id.audience);
-    let kind = if pairs.iter().any(|(k, _)| k == "client_assertion") { "workload-identity" } else { "client-secret" };
-    let mut expect: Vec<(&str, String)> =
-        vec![("grant_type", "client_credentials".into()), ("client_id", id.client_id.clone()), ("scope", scope)];
+    let kind = if form.has("client_assertion") { "workload-identity" } else { "client-secret" };
+    let mut want =
+        vec![("grant_type", "client_credentials"), ("client_id", id.client_id.as_str()), ("scope", scope.as_str())];
     if kind == "workload-identity" {
-        expect.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()));
-        expect.push(("client_assertion", id.federated_token.clone()));
+        want.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"));
+        want.push(("client_assertion", id.federated_token.as_str()));
     } else {
-        expect.push(("client_secret", id.client_secret.clone()));
+        want.push(("client_secret", id.client_secret.as_str()));
     }
-    for (k, want) in &expect {
-        if f(k) != want {
-            let shown = if k.starts_with("client_secret")
-                || k.starts_with("client_assertion") && *k != "client_assertion_type"
-            {
-                "<other>"
-            } else {
-                f(k)
-            };
-            problems.push(format!("{k} is {shown:?}"));
-        }
-    }
-    if pairs.len() != expect.len() {
-        problems.push(format!("{} form fields, expected {}", pairs.len(), expect.len()));
-    }
+    form.expect(&want, &["client_secret", "client_assertion"], &[], &mut problems);
     st.grant(kind, problems, false)
 }
 

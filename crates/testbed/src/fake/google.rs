@@ -9,16 +9,16 @@
 //! Every token request is checked field by field against what Google's endpoints expect — the
 //! JWT's RS256 signature under the service account's public key, its `kid`, `iss`, `aud`,
 //! `scope`, `iat`/`exp`; the STS form; the `Metadata-Flavor` header — and recorded as a
-//! [`Grant`]. The DNS API accepts only tokens it issued and that have not expired.
+//! [`Grant`] ([`super::issuer`]). The DNS API accepts only tokens it issued and that have not expired.
 
 // Checks answer with the ready error response as their `Err`: test code, where its size is of
 // no concern.
 #![allow(clippy::result_large_err)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::http::HeaderMap;
@@ -29,23 +29,13 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+pub use super::issuer::Grant;
+use super::issuer::{FormGrant, Issuer, bearer};
 use super::{FakeServer, json_response, query_pairs, query_param};
 
 /// The Cloud DNS read-write scope the provider must ask for.
 pub const DNS_SCOPE: &str = "https://www.googleapis.com/auth/ndev.clouddns.readwrite";
 const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
-
-/// One token request, as judged by the fake.
-#[derive(Debug, Clone)]
-pub struct Grant {
-    /// `jwt-bearer`, `token-exchange`, `impersonation`, `metadata`.
-    pub kind: &'static str,
-    /// Every field was as Google expects.
-    pub ok: bool,
-    /// What was wrong (empty when `ok`).
-    pub problem: String,
-    pub at: Instant,
-}
 
 /// A service account the token endpoint trusts.
 #[derive(Debug, Clone)]
@@ -107,14 +97,10 @@ pub struct FakeDns {
     federation: Option<Federation>,
     /// The project the metadata server names.
     pub metadata_project: String,
-    /// Lifetime of the tokens issued.
-    pub token_lifetime: Duration,
     /// Refuse every token request (as for a deleted key).
     pub refuse_tokens: bool,
-    tokens: HashMap<String, Instant>,
-    grants: Vec<Grant>,
-    /// API requests that came with a token the fake did not issue or that had expired.
-    pub bad_token_uses: usize,
+    /// Grants judged, tokens issued (`ya29.fake-…`).
+    pub issuer: Issuer,
     /// Changes applied.
     pub changes_applied: usize,
     /// Changes refused (4xx).
@@ -224,7 +210,7 @@ impl GoogleFake {
 
     /// Every token request so far.
     pub fn grants(&self) -> Vec<Grant> {
-        self.with(|s| s.grants.clone())
+        self.with(|s| s.issuer.grants().to_vec())
     }
 }
 
@@ -240,11 +226,8 @@ impl FakeDns {
             trusted: Vec::new(),
             federation: None,
             metadata_project: project.to_owned(),
-            token_lifetime: Duration::from_secs(3600),
             refuse_tokens: false,
-            tokens: HashMap::new(),
-            grants: Vec::new(),
-            bad_token_uses: 0,
+            issuer: Issuer::new("ya29.fake"),
             changes_applied: 0,
             changes_refused: 0,
             created_while_pending: false,
@@ -308,33 +291,26 @@ impl FakeDns {
         self.zones.iter().find(|z| z.name == name)
     }
 
-    fn grant(&mut self, kind: &'static str, problems: Vec<String>) -> Result<Value, Response> {
-        let ok = problems.is_empty() && !self.refuse_tokens;
-        let problem =
-            if self.refuse_tokens && problems.is_empty() { "refused by the test".into() } else { problems.join("; ") };
-        self.grants.push(Grant { kind, ok, problem: problem.clone(), at: Instant::now() });
-        if !ok {
-            return Err(json_response(400, &json!({"error": "invalid_grant", "error_description": problem})));
+    fn grant(&mut self, kind: &'static str, mut problems: Vec<String>) -> Result<Value, Response> {
+        if self.refuse_tokens && problems.is_empty() {
+            problems.push("refused by the test".into());
         }
-        self.next_id += 1;
-        let token = format!("ya29.fake-{}-{}", kind, self.next_id);
-        self.tokens.insert(token.clone(), Instant::now() + self.token_lifetime);
-        Ok(json!({"access_token": token, "expires_in": self.token_lifetime.as_secs(), "token_type": "Bearer"}))
+        match self.issuer.grant(kind, &problems) {
+            Some(token) => Ok(
+                json!({"access_token": token, "expires_in": self.issuer.token_lifetime.as_secs(), "token_type": "Bearer"}),
+            ),
+            None => {
+                Err(json_response(400, &json!({"error": "invalid_grant", "error_description": problems.join("; ")})))
+            }
+        }
     }
 
     /// Checks the bearer token of an API request.
     fn authorize(&mut self, headers: &HeaderMap) -> Result<(), Response> {
-        let token = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        match self.tokens.get(token) {
-            Some(exp) if *exp > Instant::now() => Ok(()),
-            _ => {
-                self.bad_token_uses += 1;
-                Err(google_error(401, "authError", "Request had invalid authentication credentials."))
-            }
+        if self.issuer.accepts(headers) {
+            Ok(())
+        } else {
+            Err(google_error(401, "authError", "Request had invalid authentication credentials."))
         }
     }
 }
@@ -581,34 +557,13 @@ async fn get_change(
     json_response(200, &c.body)
 }
 
-/// A form body as pairs.
-fn form(body: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
-}
-
 async fn jwt_grant(State(s): Shared, headers: HeaderMap, body: Bytes) -> Response {
     let mut st = lock(&s);
-    let pairs = form(&body);
     let mut problems = Vec::new();
-    if !headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
-    {
-        problems.push("content-type is not application/x-www-form-urlencoded".to_owned());
-    }
-    if field(&pairs, "grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
-        problems.push(format!("grant_type {:?}", field(&pairs, "grant_type")));
-    }
-    if pairs.len() != 2 {
-        problems.push(format!("{} form fields, expected grant_type and assertion", pairs.len()));
-    }
+    let form = FormGrant::read(&headers, &body, &mut problems);
+    form.expect(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")], &[], &["assertion"], &mut problems);
     let token_uri = format!("{}/token", st.base_url);
-    problems.extend(check_jwt(field(&pairs, "assertion"), &st.trusted, &token_uri));
+    problems.extend(check_jwt(form.get("assertion"), &st.trusted, &token_uri));
     match st.grant("jwt-bearer", problems) {
         Ok(v) => json_response(200, &v),
         Err(r) => r,
@@ -656,26 +611,23 @@ fn check_jwt(jwt: &str, trusted: &[Trusted], token_uri: &str) -> Vec<String> {
     problems
 }
 
-async fn token_exchange(State(s): Shared, body: Bytes) -> Response {
+async fn token_exchange(State(s): Shared, headers: HeaderMap, body: Bytes) -> Response {
     let mut st = lock(&s);
-    let pairs = form(&body);
     let mut problems = Vec::new();
+    let form = FormGrant::read(&headers, &body, &mut problems);
     let Some(fed) = st.federation.clone() else {
         return json_response(400, &json!({"error": "invalid_request", "error_description": "no federation"}));
     };
     let scope = if fed.impersonate.is_some() { CLOUD_PLATFORM } else { DNS_SCOPE };
-    for (k, want) in [
+    let want = [
         ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
         ("audience", fed.audience.as_str()),
         ("requested_token_type", "urn:ietf:params:oauth:token-type:access_token"),
         ("subject_token_type", fed.subject_token_type.as_str()),
         ("subject_token", fed.subject_token.as_str()),
         ("scope", scope),
-    ] {
-        if field(&pairs, k) != want {
-            problems.push(format!("{k} is {:?}", if k == "subject_token" { "<other>" } else { field(&pairs, k) }));
-        }
-    }
+    ];
+    form.expect(&want, &["subject_token"], &[], &mut problems);
     match st.grant("token-exchange", problems) {
         Ok(mut v) => {
             v["issued_token_type"] = "urn:ietf:params:oauth:token-type:access_token".into();
@@ -692,12 +644,7 @@ async fn impersonate(State(s): Shared, UrlPath(action): UrlPath<String>, headers
     if action != format!("{want}:generateAccessToken") {
         problems.push(format!("impersonation of {action}"));
     }
-    let bearer = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !bearer.starts_with("ya29.fake-token-exchange-") || st.tokens.get(bearer).is_none_or(|e| *e <= Instant::now()) {
+    if !st.issuer.is_current(bearer(&headers), Some("token-exchange")) {
         problems.push("not authorized with a current STS token".into());
     }
     let req: Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -706,7 +653,8 @@ async fn impersonate(State(s): Shared, UrlPath(action): UrlPath<String>, headers
     }
     match st.grant("impersonation", problems) {
         Ok(v) => {
-            let expire = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + st.token_lifetime.as_secs();
+            let expire =
+                SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + st.issuer.token_lifetime.as_secs();
             json_response(200, &json!({"accessToken": v["access_token"], "expireTime": super::rfc3339(expire)}))
         }
         Err(r) => r,
@@ -718,7 +666,7 @@ async fn metadata_token(State(s): Shared, RawQuery(q): RawQuery, headers: Header
     let mut problems = Vec::new();
     if headers.get("metadata-flavor").and_then(|v| v.to_str().ok()) != Some("Google") {
         problems.push("no Metadata-Flavor: Google header".into());
-        st.grants.push(Grant { kind: "metadata", ok: false, problem: problems.join("; "), at: Instant::now() });
+        st.issuer.grant("metadata", &problems);
         return json_response(403, &json!({"error": "missing Metadata-Flavor"}));
     }
     let pairs = query_pairs(q.as_deref());

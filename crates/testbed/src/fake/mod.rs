@@ -18,6 +18,7 @@ pub mod azure;
 pub mod cloudflare;
 pub mod google;
 pub mod hetzner;
+pub mod issuer;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
