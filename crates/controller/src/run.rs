@@ -38,6 +38,9 @@ pub struct Settings {
     pub cache_sync_timeout: Duration,
     /// One full sync, then return (`--once`).
     pub once: bool,
+    /// `--provider-cache-time`: a full sync within this long of the last read of the provider
+    /// plans against the cached records instead of reading again (zero: every full sync reads).
+    pub provider_cache_time: Duration,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             interval: Duration::from_secs(60),
             cache_sync_timeout: Duration::from_secs(600),
             once: false,
+            provider_cache_time: Duration::ZERO,
         }
     }
 }
@@ -75,6 +79,8 @@ pub struct Controller {
     desired: DesiredIndex,
     records: RecordCache,
     frozen_zones: Vec<ZoneFailure>,
+    /// When the provider's records were last read (for `--provider-cache-time`).
+    records_read_at: Option<Instant>,
     dirty: BTreeSet<DnsName>,
     /// Names whose deletes or updates were held back while a source was unhealthy or an object's
     /// input was invalid: planned again once that clears.
@@ -103,6 +109,7 @@ impl Controller {
             desired: DesiredIndex::default(),
             records: RecordCache::default(),
             frozen_zones: Vec::new(),
+            records_read_at: None,
             dirty: BTreeSet::new(),
             held: BTreeSet::new(),
             dirty_since: None,
@@ -156,6 +163,8 @@ impl Controller {
                     Err(e) if self.settings.once => return Err(e.into()),
                     Err(e) => {
                         warn!(retry_in = ?backoff, "full sync failed: {e}");
+                        // Its effect on the provider is unknown: the next sync reads it again.
+                        self.records.invalidate();
                         next_full = Instant::now() + backoff;
                         backoff = (backoff * 2).min(self.settings.interval.max(FIRST_BACKOFF));
                     }
@@ -343,23 +352,34 @@ impl Controller {
         self.recompute_all();
         let desired = self.desired.all_endpoints();
         let protected = self.protection();
-        let records = match self.syncer.provider().records().await {
-            Ok(r) => r,
-            Err(e) => {
-                self.records.invalidate();
-                self.status.sync_failed(&e.to_string());
-                if let Some(m) = &self.metrics {
-                    m.registry_error();
+        let cache_time = self.settings.provider_cache_time;
+        let cached = !cache_time.is_zero()
+            && self.records.is_valid()
+            && self.frozen_zones.is_empty()
+            && self.records_read_at.is_some_and(|t| t.elapsed() < cache_time);
+        let (current, unreadable) = if cached {
+            debug!("full sync against the cached records (--provider-cache-time)");
+            (self.records.all(), Vec::new())
+        } else {
+            let records = match self.syncer.provider().records().await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.records.invalidate();
+                    self.status.sync_failed(&e.to_string());
+                    if let Some(m) = &self.metrics {
+                        m.registry_error();
+                    }
+                    return Err(SyncError::Records(e));
                 }
-                return Err(SyncError::Records(e));
-            }
+            };
+            self.records.replace(records.endpoints.clone());
+            self.records_read_at = Some(Instant::now());
+            self.frozen_zones = records.unreadable_zones.clone();
+            (records.endpoints, records.unreadable_zones)
         };
-        self.records.replace(records.endpoints.clone());
-        self.frozen_zones = records.unreadable_zones.clone();
         let wanted: HashMap<EndpointKey, Targets> = desired.iter().map(|e| (e.key(), e.targets.clone())).collect();
         let by_type = count_by_type(desired.iter());
-        let mut result =
-            self.syncer.sync_against(desired, records.endpoints, records.unreadable_zones, &protected).await;
+        let mut result = self.syncer.sync_against(desired, current, unreadable, &protected).await;
         if let Ok(report) = &mut result {
             // Upstream's `verified_records`: desired records the provider already holds as desired.
             let verified = report.current.iter().filter(|c| wanted.get(&c.key()).is_some_and(|t| t.same(&c.targets)));

@@ -134,6 +134,11 @@ impl RecordCache {
         self.valid
     }
 
+    /// Every cached record.
+    pub fn all(&self) -> Vec<Endpoint> {
+        self.by_name.values().flatten().cloned().collect()
+    }
+
     pub fn records_at<'a>(&self, names: impl IntoIterator<Item = &'a DnsName>) -> Vec<Endpoint> {
         let mut seen = HashSet::new();
         names

@@ -99,6 +99,13 @@ struct Rig {
 }
 
 fn mk_rig(source: Arc<FakeSource>) -> Rig {
+    mk_rig_with(
+        source,
+        Settings { debounce: Duration::from_millis(10), interval: Duration::from_secs(3600), ..Settings::default() },
+    )
+}
+
+fn mk_rig_with(source: Arc<FakeSource>, settings: Settings) -> Rig {
     let provider = Arc::new(Counting {
         inner: InMemoryProvider::new(&["example.org".into()]),
         reads: AtomicUsize::new(0),
@@ -108,8 +115,6 @@ fn mk_rig(source: Arc<FakeSource>) -> Rig {
         Arc::new(TxtRegistry::new(TxtConfig { owner_id: "test".into(), ..TxtConfig::default() }).unwrap());
     let options = PlanOptions { owner_id: "test".into(), ..PlanOptions::default() };
     let syncer = Syncer::new(provider.clone(), registry.clone(), options);
-    let settings =
-        Settings { debounce: Duration::from_millis(10), interval: Duration::from_secs(3600), ..Settings::default() };
     let controller = Controller::new(source.clone(), syncer, registry, settings);
     let (events, rx) = mpsc::channel(64);
     let task = tokio::spawn(async move {
@@ -321,4 +326,36 @@ mod equivalence {
             });
         }
     }
+}
+
+/// `--provider-cache-time`: full syncs within the cache time plan against the cache (the zone is
+/// read once); once it has passed, the next full sync reads again. On tokio's paused clock, so
+/// the intervals pass without waiting.
+#[tokio::test(start_paused = true)]
+async fn provider_cache_time_spares_reads_of_the_zone() {
+    let source = Arc::new(FakeSource::default());
+    *source.synced.lock().unwrap() = true;
+    source.set("web", "10.0.0.1");
+    let interval = Duration::from_secs(60);
+    let settings = |cache: u64| Settings {
+        debounce: Duration::from_millis(10),
+        interval,
+        provider_cache_time: Duration::from_secs(cache),
+        ..Settings::default()
+    };
+    let reads = |rig: &Rig| rig.provider.reads.load(Ordering::SeqCst);
+
+    let cached = mk_rig_with(source.clone(), settings(600));
+    cached.until("the first sync", |r| r.has("web.example.org A 10.0.0.1")).await;
+    tokio::time::sleep(interval * 5 + Duration::from_secs(1)).await;
+    assert_eq!(reads(&cached), 1, "five full syncs within the cache time read the zone once");
+    tokio::time::sleep(interval * 5).await;
+    assert_eq!(reads(&cached), 2, "after 10 minutes the zone is read again");
+    cached.task.abort();
+
+    let uncached = mk_rig_with(source, settings(0));
+    uncached.until("the first sync", |r| r.has("web.example.org A 10.0.0.1")).await;
+    tokio::time::sleep(interval * 5 + Duration::from_secs(1)).await;
+    assert_eq!(reads(&uncached), 6, "without a cache time every full sync reads");
+    uncached.task.abort();
 }

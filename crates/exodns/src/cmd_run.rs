@@ -29,6 +29,7 @@ pub fn settings(cfg: &Config) -> Settings {
         interval: cfg.general.interval,
         cache_sync_timeout: cfg.general.cache_sync_timeout,
         once: cfg.general.once,
+        provider_cache_time: cfg.general.provider_cache_time,
     }
 }
 

@@ -141,6 +141,10 @@ pub struct SourceFlags {
     /// Never publish targets in these networks (repeat for several).
     #[arg(long, env = "EXTERNAL_DNS_EXCLUDE_TARGET_NET", global = true, value_delimiter = '\n')]
     pub exclude_target_net: Vec<String>,
+    /// Accepted for upstream compatibility: exodns always re-plans a Service whose records come
+    /// from its EndpointSlices when they change (upstream does only with this flag).
+    #[arg(long, env = "EXTERNAL_DNS_LISTEN_ENDPOINT_EVENTS", global = true)]
+    pub listen_endpoint_events: bool,
     /// Publish CNAME records as ALIAS records where the provider has them (PowerDNS, Route 53):
     /// marks them `alias=true` unless an `alias` annotation says otherwise.
     #[arg(long, env = "EXTERNAL_DNS_PREFER_ALIAS", global = true)]
@@ -197,6 +201,7 @@ impl Default for SourceFlags {
             compatibility: String::new(),
             fqdn_target_template: Vec::new(),
             prefer_alias: false,
+            listen_endpoint_events: false,
         }
     }
 }

@@ -50,6 +50,11 @@ pub struct General {
     /// (Upstream's minimum between event-triggered full syncs; exodns syncs only what changed.)
     #[arg(long, env = "EXTERNAL_DNS_MIN_EVENT_SYNC_INTERVAL", global = true, default_value = "50ms", value_parser = duration)]
     pub min_event_sync_interval: Duration,
+    /// A full synchronisation within this long of the last read of the provider's records plans
+    /// against exodns's cache of them (which takes in what exodns writes) instead of reading
+    /// again; 0 reads at every one.
+    #[arg(long, env = "EXTERNAL_DNS_PROVIDER_CACHE_TIME", global = true, default_value = "0s", value_parser = duration)]
+    pub provider_cache_time: Duration,
     /// Accepted for upstream compatibility: exodns always reacts to events.
     #[arg(long, env = "EXTERNAL_DNS_EVENTS", global = true)]
     pub events: bool,

@@ -25,8 +25,6 @@ const NOT_YET: &[&str] = &[
     "create-ptr",
     "events-emit",
     "gateway-listener-sets",
-    "listen-endpoint-events",
-    "provider-cache-time",
     "resolve-service-load-balancer-hostname",
     "txt-cache-interval",
 ];
