@@ -3,6 +3,9 @@
 //!
 //! - [`Pdns`]: a throwaway PowerDNS Authoritative (`scripts/testbed/pdns.sh`) in a temporary
 //!   directory, with its REST API and DNS port; stopped (by PID, through the script) on drop.
+//! - [`DnsServer`]: a throwaway BIND or Knot (`scripts/testbed/bind.sh`, `knot.sh`) that takes
+//!   RFC2136 UPDATE and AXFR signed with TSIG; records by hand with `nsupdate`, zones read with
+//!   `dig AXFR`.
 //! - [`dns_query`]: one DNS question over UDP (TCP when the answer is truncated).
 //! - [`Moto`]: a throwaway moto server (Route 53, STS, DynamoDB, …), and [`Route53Rules`], AWS's
 //!   change-batch rules that moto lacks, as a proxy in front of it.
@@ -18,6 +21,7 @@
 //!   it, tests skip with a printed notice ([`skip_or_fail`], [`Pdns::start_or_skip`]).
 
 mod dns;
+mod dns_server;
 pub mod fake;
 pub mod kube;
 mod moto;
@@ -28,6 +32,7 @@ mod route53_rules;
 mod wait;
 
 pub use dns::{DnsAnswer, dns_query, dns_query_full};
+pub use dns_server::{DnsServer, DnsServerOptions, Flavor, TsigKey, ZoneRecord};
 pub use moto::{Moto, TEST_ACCESS_KEY, TEST_SECRET_KEY};
 pub use pdns::{Pdns, PdnsOptions, http_client};
 pub use process::{Proc, exodns_bin, free_port};
