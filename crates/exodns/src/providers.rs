@@ -63,6 +63,7 @@ providers! {
     InMemory(inmemory) => exodns_provider::inmemory::InMemory,
     Pdns(pdns) => exodns_pdns::Pdns,
     Aws(aws) => exodns_aws::Aws,
+    Rfc2136(rfc2136) => exodns_rfc2136::Rfc2136,
     Webhook(webhook) => exodns_webhook::Webhook,
     Google(google) => exodns_google::Google,
     Azure(azure) => exodns_azure::Azure,

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use bytes::Bytes;
 use exodns_core::endpoint::label;
 use exodns_core::{DnsName, Endpoint, RecordType};
+use exodns_provider::grouping::UnionFind;
 
 use crate::convert::{content, physical_type};
 use crate::model::{BODY_HEAD, BODY_TAIL, ChangeType, RRSetChange, RecordOut};
@@ -145,7 +146,8 @@ impl<'a> ZoneBatch<'a> {
         let mut group_of_root: HashMap<usize, usize> = HashMap::new();
         let mut groups: Vec<Vec<usize>> = Vec::new();
         for (i, op) in ops.iter_mut().enumerate() {
-            let root = uf.find(uf.index[&op.name]);
+            let node = uf.node(&op.name);
+            let root = uf.find(node);
             let g = *group_of_root.entry(root).or_insert_with(|| {
                 groups.push(Vec::new());
                 groups.len() - 1
@@ -270,41 +272,6 @@ impl<'a> ZoneBatch<'a> {
 fn to_json(change: &RRSetChange<'_>) -> Vec<u8> {
     // Serialising plain strings and numbers cannot fail.
     serde_json::to_vec(change).unwrap_or_default()
-}
-
-#[derive(Default)]
-struct UnionFind {
-    index: HashMap<String, usize>,
-    parent: Vec<usize>,
-}
-
-impl UnionFind {
-    fn node(&mut self, name: &str) -> usize {
-        if let Some(&i) = self.index.get(name) {
-            return i;
-        }
-        let i = self.parent.len();
-        self.parent.push(i);
-        self.index.insert(name.to_owned(), i);
-        i
-    }
-
-    fn find(&mut self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            self.parent[i] = self.parent[self.parent[i]];
-            i = self.parent[i];
-        }
-        i
-    }
-
-    fn union(&mut self, a: usize, b: usize) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra != rb {
-            // The smaller index stays root, so group order follows first appearance.
-            let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-            self.parent[hi] = lo;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! the same for all: the records, and what a change set did.
 
 mod error;
+pub mod grouping;
 pub mod inmemory;
 mod kind;
 pub mod zones;

@@ -298,11 +298,7 @@ impl DnsServer {
             .output()?;
         let text = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() || text.contains("Transfer failed") || text.trim().is_empty() {
-            return Err(TestbedError::Dns(format!(
-                "AXFR of {zone}: {}{}",
-                text,
-                String::from_utf8_lossy(&out.stderr)
-            )));
+            return Err(TestbedError::Dns(format!("AXFR of {zone}: {}{}", text, String::from_utf8_lossy(&out.stderr))));
         }
         let mut records = Vec::new();
         for line in text.lines().filter(|l| !l.starts_with(';') && !l.trim().is_empty()) {

@@ -13,5 +13,6 @@ mod kube;
 mod kube_e2e;
 mod ops;
 mod pdns;
+mod rfc2136;
 mod switch;
 mod webhook;

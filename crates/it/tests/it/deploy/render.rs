@@ -100,6 +100,11 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 assert!(a.iter().any(|x| x.starts_with("--azure-config-file=")), "{a:?}");
             },
         },
+        Scenario {
+            name: "rfc2136-tsig-secret",
+            values: "provider: rfc2136\nproviders:\n  rfc2136:\n    args:\n      rfc2136-host: 192.0.2.53\n      rfc2136-zone: [example.org, 2.0.192.in-addr.arpa]\n      rfc2136-tsig-keyname: externaldns-key\n      rfc2136-tsig-secret-alg: hmac-sha256\n      rfc2136-axfr: true\n    existingSecret: tsig-key\n    secretFiles:\n      rfc2136-tsig-secret-file: secret\nnetworkPolicy:\n  provider:\n    to:\n      - ipBlock:\n          cidr: 192.0.2.53/32\n".into(),
+            check: check_rfc2136,
+        },
         Scenario { name: "sources-crd", values: sources(&["crd"]), check: check_sources_crd },
         Scenario { name: "sources-gateway", values: sources(&["gateway-httproute", "gateway-grpcroute"]), check: check_sources_gateway },
         Scenario { name: "sources-all", values: sources(&all_sources()), check: check_sources_all },
@@ -457,6 +462,37 @@ fn check_azure_workload_identity(d: &[Value]) {
     let vol = volume_secret(deploy, "azure-config");
     let mount = c["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == vol["name"]).expect("mount");
     assert_eq!(path, format!("{}/azure.json", mount["mountPath"].as_str().unwrap()));
+}
+
+/// RFC2136: its flags, the TSIG secret as a file from the existing Secret (never in the args or
+/// the environment), and egress to the server's port 53 over TCP and UDP only.
+fn check_rfc2136(d: &[Value]) {
+    let deploy = one(d, "Deployment");
+    let c = container(deploy, "exodns");
+    let a = args(c);
+    for want in [
+        "--provider=rfc2136",
+        "--rfc2136-host=192.0.2.53",
+        "--rfc2136-zone=example.org",
+        "--rfc2136-zone=2.0.192.in-addr.arpa",
+        "--rfc2136-tsig-keyname=externaldns-key",
+        "--rfc2136-tsig-secret-alg=hmac-sha256",
+        "--rfc2136-axfr",
+    ] {
+        assert!(a.contains(&want.to_owned()), "{want} missing: {a:?}");
+    }
+    assert!(!a.iter().any(|x| x.starts_with("--rfc2136-tsig-secret=")), "{a:?}");
+    let path = a.iter().find_map(|x| x.strip_prefix("--rfc2136-tsig-secret-file=")).expect("secret file flag");
+    let vol = volume_secret(deploy, "tsig-key");
+    assert_eq!(vol["secret"]["items"], json!([{"key": "secret", "path": "secret"}]));
+    let mount = c["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == vol["name"]).expect("mount");
+    assert_eq!(path, format!("{}/secret", mount["mountPath"].as_str().unwrap()));
+    let np = one(d, "NetworkPolicy");
+    assert_eq!(
+        np["spec"]["egress"][2],
+        json!({"ports": [{"port": 53, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}],
+               "to": [{"ipBlock": {"cidr": "192.0.2.53/32"}}]})
+    );
 }
 
 fn cluster_rules(d: &[Value]) -> BTreeSet<(String, String, String)> {
