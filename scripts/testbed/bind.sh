@@ -15,21 +15,27 @@
 # and, with BIND_TLS=1, a DNS-over-TLS listener with a certificate for 127.0.0.1 and localhost:
 #   TLS_PORT=<port>
 #   TLS_CA=DIR/ca.pem                  (the CA that signed it)
-# Env: BIND_ZONES, BIND_TLS, BIND_START_TIMEOUT (s, default 30). Log: DIR/named.log.
+# and, with BIND_STATS=1, BIND's statistics channel (JSON at STATS_URL/json/v1/server: counts of
+# UPDATE and QUERY messages, AXFRs, TCP requests), for benchmarks:
+#   STATS_URL=http://127.0.0.1:<port>
+# Env: BIND_ZONES, BIND_TLS, BIND_STATS, BIND_START_TIMEOUT (s, default 30). Log: DIR/named.log.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/tsig.sh"
 
 usage() { usage_header; exit 2; }
 
-write_conf() { # DIR DNS_PORT TLS_PORT(or empty)
-  local dir=$1 port=$2 tls_port=$3 z names
+write_conf() { # DIR DNS_PORT TLS_PORT(or empty) STATS_PORT(or empty)
+  local dir=$1 port=$2 tls_port=$3 stats_port=$4 z names
   names=$(tsig_key_names)
   {
     echo "# written by exodns scripts/testbed/bind.sh"
     tsig_keys_bind
     if [ -n "$tls_port" ]; then
       printf 'tls local-tls { key-file "%s/server.key"; cert-file "%s/server.pem"; };\n' "$dir" "$dir"
+    fi
+    if [ -n "$stats_port" ]; then
+      printf 'statistics-channels { inet 127.0.0.1 port %s allow { 127.0.0.1; }; };\n' "$stats_port"
     fi
     cat <<CONF
 controls { };
@@ -81,12 +87,13 @@ cmd_start() {
   local tls=${BIND_TLS:-0}
   if [ "$tls" = 1 ]; then need_cmd openssl "apt-deps.sh"; make_pki "$dir"; fi
 
-  local try pid="" ports port tls_port="" start
+  local try pid="" ports port tls_port="" stats_port="" start
   for ((try = 1; try <= 3; try++)); do
-    mapfile -t ports < <(free_port 2)
+    mapfile -t ports < <(free_port 3)
     port=${ports[0]}
     if [ "$tls" = 1 ]; then tls_port=${ports[1]}; fi
-    write_conf "$dir" "$port" "$tls_port"
+    if [ "${BIND_STATS:-0}" = 1 ]; then stats_port=${ports[2]}; fi
+    write_conf "$dir" "$port" "$tls_port" "$stats_port"
     named-checkconf "$dir/named.conf" >>"$dir/named.log" 2>&1 || { show_log "$dir/named.log"; die "named-checkconf failed"; }
     start=$(now)
     printf '\n==== start %s (dns %s, tls %s)\n' "$(date -u +%FT%TZ)" "$port" "${tls_port:-none}" >>"$dir/named.log"
@@ -116,6 +123,7 @@ cmd_start() {
     printf 'DNS_PID=%s\nDNS_ADDR=127.0.0.1\nDNS_PORT=%s\n' "$pid" "$port"
     tsig_key_lines
     if [ -n "$tls_port" ]; then printf 'TLS_PORT=%s\nTLS_CA=%s/ca.pem\n' "$tls_port" "$dir"; fi
+    if [ -n "$stats_port" ]; then printf 'STATS_URL=http://127.0.0.1:%s\n' "$stats_port"; fi
   } >"$dir/env"
   cat "$dir/env"
 }

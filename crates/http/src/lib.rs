@@ -4,6 +4,8 @@
 //! - [`client_config`]: the rustls client configuration — ring provider, TLS 1.2 and 1.3 only,
 //!   HTTP/1.1 by ALPN, the system roots or a CA file ([`TlsSettings`]), a client certificate,
 //!   or (for tests) any server certificate;
+//! - [`dns_over_tls_config`]: the same for DNS over TLS (the RFC2136 provider): TLS 1.3, ALPN
+//!   `dot`;
 //! - [`client_builder`]: a reqwest client builder on that configuration, with exodns's
 //!   `User-Agent` and `TCP_NODELAY`; the caller adds its timeouts; [`cloud_client`], one for a
 //!   cloud's public API;
@@ -23,7 +25,7 @@ pub mod token;
 
 use std::time::Duration;
 
-pub use tls::{TlsError, TlsSettings, client_config};
+pub use tls::{TlsError, TlsSettings, client_config, dns_over_tls_config};
 
 /// `User-Agent` of every request: `exodns/<version>`.
 pub const USER_AGENT: &str = concat!("exodns/", env!("CARGO_PKG_VERSION"));

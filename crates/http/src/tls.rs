@@ -9,8 +9,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-/// TLS settings of a client (for the PowerDNS provider: upstream's `--tls-ca`,
-/// `--tls-client-cert`, `--tls-client-cert-key` and `--pdns-skip-tls-verify`).
+/// TLS settings of a client (upstream's `--tls-ca`, `--tls-client-cert`, `--tls-client-cert-key`,
+/// and the provider's skip-verify flag).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsSettings {
     /// PEM file with the CA certificate(s) to trust instead of the system roots (`--tls-ca`).
@@ -53,9 +53,24 @@ pub enum TlsError {
 /// loopback needs none). The given CA file replaces the system roots, like upstream. ALPN offers
 /// HTTP/1.1 only: the servers spoken to (the PowerDNS webserver, webhook providers) speak it.
 pub fn client_config(settings: &TlsSettings, https: bool) -> Result<ClientConfig, TlsError> {
+    build(settings, https, &[&rustls::version::TLS13, &rustls::version::TLS12], b"http/1.1")
+}
+
+/// The client TLS configuration for DNS over TLS (RFC 7858, zone transfers over TLS RFC 9103):
+/// TLS 1.3 only, as RFC 9103 requires and upstream's RFC2136 provider sets, ALPN `dot`.
+pub fn dns_over_tls_config(settings: &TlsSettings) -> Result<ClientConfig, TlsError> {
+    build(settings, true, &[&rustls::version::TLS13], b"dot")
+}
+
+fn build(
+    settings: &TlsSettings,
+    https: bool,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[u8],
+) -> Result<ClientConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .with_protocol_versions(versions)
         .map_err(|e| TlsError::Config(e.to_string()))?;
 
     let builder = if settings.skip_verify {
@@ -78,7 +93,7 @@ pub fn client_config(settings: &TlsSettings, https: bool) -> Result<ClientConfig
         (None, None) => builder.with_no_client_auth(),
         _ => return Err(TlsError::CertWithoutKey),
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     Ok(config)
 }
 

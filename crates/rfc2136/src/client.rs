@@ -107,7 +107,8 @@ impl Client {
         Err(last.expect("at least one host"))
     }
 
-    async fn axfr_from(&self, i: usize, zone: &Name) -> Result<Vec<Record>, Rfc2136Error> {
+    /// The records of `zone` by AXFR from host `i`.
+    pub async fn axfr_from(&self, i: usize, zone: &Name) -> Result<Vec<Record>, Rfc2136Error> {
         let server = self.server(i);
         let what = format!("AXFR of {}", zone.to_ascii());
         let transport =
@@ -207,6 +208,11 @@ pub(crate) struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// The host this session writes to.
+    pub fn host(&self) -> usize {
+        self.host
+    }
+
     pub fn server(&self) -> String {
         self.client.server(self.host)
     }

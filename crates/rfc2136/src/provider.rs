@@ -75,14 +75,7 @@ impl Rfc2136Provider {
             zones.push(Zone { name, wire });
         }
         let index = ZoneIndex::new(zones.iter().map(|z| z.name.clone()));
-        Ok(Rfc2136Provider {
-            cfg,
-            client,
-            zones,
-            index,
-            states: Mutex::new(HashMap::new()),
-            counters: Counters::default(),
-        })
+        Ok(Rfc2136Provider { cfg, client, zones, index, states: Mutex::new(HashMap::new()), counters: Counters::default() })
     }
 
     pub fn config(&self) -> &Rfc2136Config {
@@ -113,7 +106,8 @@ impl Rfc2136Provider {
     async fn read_zone(&self, zone: &Zone) -> Result<ZoneState, Rfc2136Error> {
         self.counters.transfers.fetch_add(1, Ordering::Relaxed);
         let records = self.client.axfr(&zone.wire).await?;
-        let (state, stats) = ZoneState::from_transfer(&records, |n| self.index.zone_of(n) == Some(zone.name.as_str()));
+        let (state, stats) =
+            ZoneState::from_transfer(&records, |n| self.index.zone_of(n) == Some(zone.name.as_str()));
         tracing::debug!(
             zone = %zone.name,
             records = records.len(),
@@ -147,9 +141,14 @@ impl Rfc2136Provider {
     ) -> Result<ZoneOutcome, ProviderError> {
         let mut outcome = ZoneOutcome::default();
         let mut session = self.client.session().await.map_err(|e| provider_error(e, 0))?;
+        // Most of the zone changes: one transfer at the end reads it back for less than a
+        // question per record set.
+        let by_transfer = self.cfg.axfr
+            && plan.ops.len() >= TRANSFER_READ_BACK_MIN
+            && plan.ops.len().saturating_mul(4) >= state.rrsets.len();
+        let mut applied_ops = Vec::new();
         let batches = plan.batches(self.cfg.batch_change_size, MAX_MESSAGE);
-        let mut origins: Vec<Origin> =
-            batches.iter().map(|b| Origin { pieces: 1, groups: b.len(), refused: 0 }).collect();
+        let mut origins: Vec<Origin> = batches.iter().map(|b| Origin { pieces: 1, groups: b.len(), refused: 0 }).collect();
         let mut queue: VecDeque<(usize, Vec<usize>)> = batches.into_iter().enumerate().collect();
         let mut zone_refusal: Option<String> = None;
         while let Some((origin, batch)) = queue.pop_front() {
@@ -169,11 +168,15 @@ impl Rfc2136Provider {
             match rcode {
                 ResponseCode::NoError => {
                     outcome.applied += plan.changes(&batch);
-                    for &i in &plan.op_indices(&batch) {
+                    let ops = plan.op_indices(&batch);
+                    for &i in &ops {
                         let op = &plan.ops[i];
                         state.set(&op.name, op.rtype, op.desired.clone());
                     }
-                    if let Err(e) = self.read_back(zone, &mut session, plan, &batch, state, report, &mut outcome).await
+                    if by_transfer {
+                        applied_ops.extend(ops);
+                    } else if let Err(e) =
+                        self.read_back(zone, &mut session, plan, &ops, false, state, report, &mut outcome).await
                     {
                         tracing::warn!(zone = %zone.name, error = %e, "cannot read the changes back; they are taken as written");
                         session = self.client.session().await.map_err(|e| provider_error(e, outcome.applied))?;
@@ -220,37 +223,62 @@ impl Rfc2136Provider {
                 }
             }
         }
+        if !applied_ops.is_empty()
+            && let Err(e) = self.read_back(zone, &mut session, plan, &applied_ops, true, state, report, &mut outcome).await
+        {
+            tracing::warn!(zone = %zone.name, error = %e, "cannot read the changes back; they are taken as written");
+        }
         Ok(outcome)
     }
 
-    /// Asks the server for every record set of an applied batch and reports the ones it does
-    /// not serve as written: a server may answer NOERROR and drop an update (RFC 2136
-    /// §3.4.2.2). The zone state takes what the server really holds.
+    /// Reads back the record sets of `ops`, just applied, from the host that took them: by
+    /// questions pipelined on the session, or by one zone transfer (`by_transfer`, which also
+    /// refreshes the whole zone state). The ones the server does not serve as written are
+    /// reported: a server may answer NOERROR and drop an update (RFC 2136 §3.4.2.2). The zone
+    /// state takes what the server really holds.
     #[allow(clippy::too_many_arguments)]
     async fn read_back(
         &self,
         zone: &Zone,
         session: &mut Session<'_>,
         plan: &ZonePlan<'_>,
-        batch: &[usize],
+        ops: &[usize],
+        by_transfer: bool,
         state: &mut ZoneState,
         report: &mut ApplyReport,
         outcome: &mut ZoneOutcome,
     ) -> Result<(), Rfc2136Error> {
-        let ops = plan.op_indices(batch);
-        let mut questions = Vec::with_capacity(ops.len());
-        for &i in &ops {
-            let op = &plan.ops[i];
-            let (Ok(name), Some(wt)) = (fqdn(op.name.as_str()), wire_type(op.rtype)) else { continue };
-            questions.push((i, name, wt));
-        }
-        let asked: Vec<_> = questions.iter().map(|(_, n, t)| (n.clone(), *t)).collect();
-        self.counters.queries.fetch_add(asked.len() as u64, Ordering::Relaxed);
-        let answers = session.query(&asked).await?;
+        let served: Vec<Option<Rrset>> = if by_transfer {
+            self.counters.transfers.fetch_add(1, Ordering::Relaxed);
+            let records = self.client.axfr_from(session.host(), &zone.wire).await?;
+            let (fresh, _) =
+                ZoneState::from_transfer(&records, |n| self.index.zone_of(n) == Some(zone.name.as_str()));
+            let served = ops.iter().map(|&i| fresh.get(&plan.ops[i].name, plan.ops[i].rtype).cloned()).collect();
+            *state = fresh;
+            served
+        } else {
+            let mut asked = Vec::with_capacity(ops.len());
+            for &i in ops {
+                let op = &plan.ops[i];
+                let (Ok(name), Some(wt)) = (fqdn(op.name.as_str()), wire_type(op.rtype)) else {
+                    return Err(Rfc2136Error::Protocol {
+                        server: session.server(),
+                        what: "read-back".into(),
+                        message: format!("{} {} cannot be asked for", op.name.as_str(), op.rtype),
+                    });
+                };
+                asked.push((name, wt));
+            }
+            self.counters.queries.fetch_add(asked.len() as u64, Ordering::Relaxed);
+            let answers = session.query(&asked).await?;
+            ops.iter()
+                .zip(asked.iter().zip(&answers))
+                .map(|(&i, ((name, wt), answer))| served(answer, name, *wt, plan.ops[i].rtype))
+                .collect()
+        };
         let mut dropped_creates = Vec::new();
-        for ((i, name, wt), answer) in questions.into_iter().zip(answers) {
+        for (&i, served) in ops.iter().zip(served) {
             let op = &plan.ops[i];
-            let served = served(&answer, &name, wt, op.rtype);
             let same = match (&served, &op.desired) {
                 (None, None) => true,
                 (Some(got), Some(want)) => got.targets.same(&want.targets),
@@ -267,10 +295,7 @@ impl Rfc2136Provider {
                     op.rtype
                 ),
                 (Some(got), None) => {
-                    format!(
-                        "{server} answered NOERROR to the UPDATE but still serves {:?}: it ignored the deletion",
-                        got.targets.0
-                    )
+                    format!("{server} answered NOERROR to the UPDATE but still serves {:?}: it ignored the deletion", got.targets.0)
                 }
                 (Some(got), Some(want)) => format!(
                     "{server} answered NOERROR to the UPDATE but serves {:?} instead of {:?}",
@@ -289,7 +314,7 @@ impl Rfc2136Provider {
         }
         // An ownership TXT written beside a record the server dropped would claim a record that
         // is not there: take it back.
-        let withdraw: Vec<usize> = dropped_creates.iter().flat_map(|&i| plan.ownership_of(batch, i)).collect();
+        let withdraw: Vec<usize> = dropped_creates.iter().flat_map(|&i| plan.ownership_of(ops, i)).collect();
         if withdraw.is_empty() {
             return Ok(());
         }
@@ -315,12 +340,7 @@ impl Rfc2136Provider {
 }
 
 /// What the answer serves for (`name`, `wt`): its records of that owner and type.
-fn served(
-    answer: &Message,
-    name: &Name,
-    wt: hickory_proto::rr::RecordType,
-    rt: exodns_core::RecordType,
-) -> Option<Rrset> {
+fn served(answer: &Message, name: &Name, wt: hickory_proto::rr::RecordType, rt: exodns_core::RecordType) -> Option<Rrset> {
     let records: Vec<_> = answer
         .answers
         .iter()
@@ -331,6 +351,10 @@ fn served(
     let targets = canonical_targets(rt, texts.iter().map(String::as_str)).ok()?;
     Some(Rrset { ttl, targets })
 }
+
+/// Record sets written in one apply from which a zone transfer reads them back, when they are
+/// also a quarter of the zone or more.
+const TRANSFER_READ_BACK_MIN: usize = 256;
 
 #[derive(Debug, Default)]
 struct ZoneOutcome {

@@ -137,3 +137,29 @@ async fn a_wrong_secret_leaves_the_zone_unread() {
         assert!(!failure.reason.contains(secret));
     }
 }
+
+/// BIND refuses (REFUSED) an MX whose target has no address in the zone: that record and its
+/// ownership are reported, the rest of the message is applied.
+#[tokio::test]
+async fn a_refused_record_is_reported_and_the_rest_applied() {
+    let Some(server) = DnsServer::start_or_skip(Flavor::Bind, DnsServerOptions::default()) else { return };
+    let p = provider(&server, "hmac-sha256");
+    p.records().await.unwrap();
+    let changes = Changes {
+        create: vec![
+            ep("mx.example.test", RecordType::MX, &["10 nowhere.example.test"]),
+            ownership("mx-mx.example.test", "mx.example.test"),
+            ep("ok.example.test", RecordType::A, &["192.0.2.8"]),
+            ownership("a-ok.example.test", "ok.example.test"),
+        ],
+        ..Changes::default()
+    };
+    let report = p.apply_changes(&changes).await.unwrap();
+    let refused: Vec<String> = report.rejected.iter().map(|r| format!("{} {}", r.endpoint.dns_name.as_str(), r.reason)).collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused.iter().all(|r| r.contains("REFUSED")), "{refused:?}");
+    assert!(refused[0].starts_with("mx.example.test ") && refused[1].starts_with("mx-mx.example.test "), "{refused:?}");
+    assert_eq!(server.dig("ok.example.test", "A").await.unwrap(), ["192.0.2.8"]);
+    assert_eq!(server.dig("a-ok.example.test", "TXT").await.unwrap().len(), 1);
+    assert!(server.dig("mx-mx.example.test", "TXT").await.unwrap().is_empty());
+}

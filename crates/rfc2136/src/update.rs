@@ -210,12 +210,12 @@ impl<'a> ZonePlan<'a> {
         Ok(msg)
     }
 
-    /// Ownership TXT ops of `batch` that own the record of op `owned` and created their record
+    /// Ownership TXT ops among `ops` that own the record of op `owned` and created their record
     /// set (nothing was there before).
-    pub fn ownership_of(&self, batch: &[usize], owned: usize) -> Vec<usize> {
+    pub fn ownership_of(&self, ops: &[usize], owned: usize) -> Vec<usize> {
         let target = &self.ops[owned];
-        self.op_indices(batch)
-            .into_iter()
+        ops.iter()
+            .copied()
             .filter(|&i| {
                 let op = &self.ops[i];
                 op.rtype == RecordType::TXT

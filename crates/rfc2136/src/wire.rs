@@ -16,7 +16,7 @@ use crate::config::TlsSettings;
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
-/// How to reach the servers: plain TCP, or TLS with ALPN `dot` (RFC 9103, as upstream).
+/// How to reach the servers: plain TCP, or TLS 1.3 with ALPN `dot` (RFC 9103, as upstream).
 #[derive(Clone)]
 pub(crate) struct Transport {
     tls: Option<TlsConnector>,
@@ -28,13 +28,12 @@ impl Transport {
         let tls = match tls {
             None => None,
             Some(settings) => {
-                let mut config = exodns_http::client_config(settings, true).map_err(|e| match e {
+                let config = exodns_http::dns_over_tls_config(settings).map_err(|e| match e {
                     exodns_http::TlsError::NoSystemRoots => {
                         "no system CA certificates found; give the DNS server's CA with --tls-ca".to_owned()
                     }
                     other => other.to_string(),
                 })?;
-                config.alpn_protocols = vec![b"dot".to_vec()];
                 Some(TlsConnector::from(Arc::new(config)))
             }
         };
