@@ -139,7 +139,7 @@ pub fn config(args: &Rfc2136Args, ctx: &ProviderContext) -> Result<Rfc2136Config
 
 fn tsig_key(args: &Rfc2136Args) -> Result<TsigKey, BuildError> {
     let needed = |flag: &str| {
-        BuildError::flag(flag, format!("needed for TSIG (or --rfc2136-insecure to send updates unsigned)"))
+        BuildError::flag(flag, "needed for TSIG (or --rfc2136-insecure to send updates unsigned)".to_string())
     };
     let name = args.rfc2136_tsig_keyname.trim();
     if name.is_empty() {

@@ -75,7 +75,14 @@ impl Rfc2136Provider {
             zones.push(Zone { name, wire });
         }
         let index = ZoneIndex::new(zones.iter().map(|z| z.name.clone()));
-        Ok(Rfc2136Provider { cfg, client, zones, index, states: Mutex::new(HashMap::new()), counters: Counters::default() })
+        Ok(Rfc2136Provider {
+            cfg,
+            client,
+            zones,
+            index,
+            states: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+        })
     }
 
     pub fn config(&self) -> &Rfc2136Config {
@@ -106,8 +113,7 @@ impl Rfc2136Provider {
     async fn read_zone(&self, zone: &Zone) -> Result<ZoneState, Rfc2136Error> {
         self.counters.transfers.fetch_add(1, Ordering::Relaxed);
         let records = self.client.axfr(&zone.wire).await?;
-        let (state, stats) =
-            ZoneState::from_transfer(&records, |n| self.index.zone_of(n) == Some(zone.name.as_str()));
+        let (state, stats) = ZoneState::from_transfer(&records, |n| self.index.zone_of(n) == Some(zone.name.as_str()));
         tracing::debug!(
             zone = %zone.name,
             records = records.len(),
@@ -148,7 +154,8 @@ impl Rfc2136Provider {
             && plan.ops.len().saturating_mul(4) >= state.rrsets.len();
         let mut applied_ops = Vec::new();
         let batches = plan.batches(self.cfg.batch_change_size, MAX_MESSAGE);
-        let mut origins: Vec<Origin> = batches.iter().map(|b| Origin { pieces: 1, groups: b.len(), refused: 0 }).collect();
+        let mut origins: Vec<Origin> =
+            batches.iter().map(|b| Origin { pieces: 1, groups: b.len(), refused: 0 }).collect();
         let mut queue: VecDeque<(usize, Vec<usize>)> = batches.into_iter().enumerate().collect();
         let mut zone_refusal: Option<String> = None;
         while let Some((origin, batch)) = queue.pop_front() {
@@ -224,7 +231,8 @@ impl Rfc2136Provider {
             }
         }
         if !applied_ops.is_empty()
-            && let Err(e) = self.read_back(zone, &mut session, plan, &applied_ops, true, state, report, &mut outcome).await
+            && let Err(e) =
+                self.read_back(zone, &mut session, plan, &applied_ops, true, state, report, &mut outcome).await
         {
             tracing::warn!(zone = %zone.name, error = %e, "cannot read the changes back; they are taken as written");
         }
@@ -251,8 +259,7 @@ impl Rfc2136Provider {
         let served: Vec<Option<Rrset>> = if by_transfer {
             self.counters.transfers.fetch_add(1, Ordering::Relaxed);
             let records = self.client.axfr_from(session.host(), &zone.wire).await?;
-            let (fresh, _) =
-                ZoneState::from_transfer(&records, |n| self.index.zone_of(n) == Some(zone.name.as_str()));
+            let (fresh, _) = ZoneState::from_transfer(&records, |n| self.index.zone_of(n) == Some(zone.name.as_str()));
             let served = ops.iter().map(|&i| fresh.get(&plan.ops[i].name, plan.ops[i].rtype).cloned()).collect();
             *state = fresh;
             served
@@ -295,7 +302,10 @@ impl Rfc2136Provider {
                     op.rtype
                 ),
                 (Some(got), None) => {
-                    format!("{server} answered NOERROR to the UPDATE but still serves {:?}: it ignored the deletion", got.targets.0)
+                    format!(
+                        "{server} answered NOERROR to the UPDATE but still serves {:?}: it ignored the deletion",
+                        got.targets.0
+                    )
                 }
                 (Some(got), Some(want)) => format!(
                     "{server} answered NOERROR to the UPDATE but serves {:?} instead of {:?}",
@@ -340,7 +350,12 @@ impl Rfc2136Provider {
 }
 
 /// What the answer serves for (`name`, `wt`): its records of that owner and type.
-fn served(answer: &Message, name: &Name, wt: hickory_proto::rr::RecordType, rt: exodns_core::RecordType) -> Option<Rrset> {
+fn served(
+    answer: &Message,
+    name: &Name,
+    wt: hickory_proto::rr::RecordType,
+    rt: exodns_core::RecordType,
+) -> Option<Rrset> {
     let records: Vec<_> = answer
         .answers
         .iter()

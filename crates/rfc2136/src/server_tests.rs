@@ -155,7 +155,8 @@ async fn a_refused_record_is_reported_and_the_rest_applied() {
         ..Changes::default()
     };
     let report = p.apply_changes(&changes).await.unwrap();
-    let refused: Vec<String> = report.rejected.iter().map(|r| format!("{} {}", r.endpoint.dns_name.as_str(), r.reason)).collect();
+    let refused: Vec<String> =
+        report.rejected.iter().map(|r| format!("{} {}", r.endpoint.dns_name.as_str(), r.reason)).collect();
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(refused.iter().all(|r| r.contains("REFUSED")), "{refused:?}");
     assert!(refused[0].starts_with("mx.example.test ") && refused[1].starts_with("mx-mx.example.test "), "{refused:?}");

@@ -123,12 +123,11 @@ impl<'a> ZonePlan<'a> {
             removed.entry(op.name.clone()).or_default().push(op.rtype);
         }
         let mut refusal: Vec<Option<String>> = vec![None; groups.len()];
-        for i in 0..ops.len() {
-            let gone = removed.get(&ops[i].name).map(Vec::as_slice).unwrap_or_default();
-            let reason = conflict(&ops[i], gone, state).or_else(|| encode(&mut ops[i], gone, state).err());
+        for op in &mut ops {
+            let gone = removed.get(&op.name).map(Vec::as_slice).unwrap_or_default();
+            let reason = conflict(op, gone, state).or_else(|| encode(op, gone, state).err());
             if let Some(reason) = reason {
-                let g = ops[i].group;
-                refusal[g].get_or_insert(reason);
+                refusal[op.group].get_or_insert(reason);
             }
         }
         for (g, members) in groups.iter_mut().enumerate() {
