@@ -266,10 +266,10 @@ impl Verifier {
             return Ok(msg);
         };
         let tsig = &sig.data;
-        if tsig.mac.is_empty() {
-            if let Some(error) = tsig.error {
-                return Err(TsigFailure::Refused { rcode, error });
-            }
+        if tsig.mac.is_empty()
+            && let Some(error) = tsig.error
+        {
+            return Err(TsigFailure::Refused { rcode, error });
         }
         let k = &self.key.0;
         if !sig.name.eq_ignore_root(&k.name) || !k.algorithm.is(&tsig.algorithm) {
