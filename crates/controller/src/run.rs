@@ -38,9 +38,10 @@ pub struct Settings {
     pub cache_sync_timeout: Duration,
     /// One full sync, then return (`--once`).
     pub once: bool,
-    /// `--provider-cache-time`: a full sync within this long of the last read of the provider
-    /// plans against the cached records instead of reading again (zero: every full sync reads).
-    pub provider_cache_time: Duration,
+    /// `--provider-cache-time` and `--txt-cache-interval` (the longer): a full sync within this
+    /// long of the last read of the provider plans against the cached records instead of reading
+    /// again (zero: every full sync reads).
+    pub record_cache_time: Duration,
 }
 
 impl Default for Settings {
@@ -50,7 +51,7 @@ impl Default for Settings {
             interval: Duration::from_secs(60),
             cache_sync_timeout: Duration::from_secs(600),
             once: false,
-            provider_cache_time: Duration::ZERO,
+            record_cache_time: Duration::ZERO,
         }
     }
 }
@@ -352,13 +353,13 @@ impl Controller {
         self.recompute_all();
         let desired = self.desired.all_endpoints();
         let protected = self.protection();
-        let cache_time = self.settings.provider_cache_time;
+        let cache_time = self.settings.record_cache_time;
         let cached = !cache_time.is_zero()
             && self.records.is_valid()
             && self.frozen_zones.is_empty()
             && self.records_read_at.is_some_and(|t| t.elapsed() < cache_time);
         let (current, unreadable) = if cached {
-            debug!("full sync against the cached records (--provider-cache-time)");
+            debug!("full sync against the cached records (--provider-cache-time, --txt-cache-interval)");
             (self.records.all(), Vec::new())
         } else {
             let records = match self.syncer.provider().records().await {

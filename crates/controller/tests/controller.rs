@@ -328,7 +328,7 @@ mod equivalence {
     }
 }
 
-/// `--provider-cache-time`: full syncs within the cache time plan against the cache (the zone is
+/// `--provider-cache-time`, `--txt-cache-interval`: full syncs within the cache time plan against the cache (the zone is
 /// read once); once it has passed, the next full sync reads again. On tokio's paused clock, so
 /// the intervals pass without waiting.
 #[tokio::test(start_paused = true)]
@@ -340,7 +340,7 @@ async fn provider_cache_time_spares_reads_of_the_zone() {
     let settings = |cache: u64| Settings {
         debounce: Duration::from_millis(10),
         interval,
-        provider_cache_time: Duration::from_secs(cache),
+        record_cache_time: Duration::from_secs(cache),
         ..Settings::default()
     };
     let reads = |rig: &Rig| rig.provider.reads.load(Ordering::SeqCst);

@@ -29,8 +29,16 @@ pub fn settings(cfg: &Config) -> Settings {
         interval: cfg.general.interval,
         cache_sync_timeout: cfg.general.cache_sync_timeout,
         once: cfg.general.once,
-        provider_cache_time: cfg.general.provider_cache_time,
+        record_cache_time: record_cache_time(cfg),
     }
+}
+
+/// How long the provider's records may be reused: `--provider-cache-time`, and with the TXT
+/// registry `--txt-cache-interval` (upstream's registry cache, which takes in its writes as
+/// exodns's record cache does); the longer of the two.
+fn record_cache_time(cfg: &Config) -> Duration {
+    let txt = if cfg.registry.registry == "txt" { cfg.registry.txt_cache_interval } else { Duration::ZERO };
+    cfg.general.provider_cache_time.max(txt)
 }
 
 pub fn kube_settings(cfg: &Config) -> KubeSettings {
@@ -138,4 +146,30 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
         print!("{}", output::zone_listing(&records.endpoints));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn cache_time(args: &[&str]) -> Duration {
+        let cli = Cli::try_parse_from(std::iter::once("exodns").chain(args.iter().copied())).unwrap();
+        settings(&cli.config).record_cache_time
+    }
+
+    #[test]
+    fn record_cache_time_from_provider_cache_time_and_txt_cache_interval() {
+        assert_eq!(cache_time(&[]), Duration::ZERO);
+        assert_eq!(cache_time(&["--provider-cache-time=2m"]), Duration::from_secs(120));
+        assert_eq!(cache_time(&["--txt-cache-interval=5m"]), Duration::from_secs(300));
+        assert_eq!(cache_time(&["--txt-cache-interval=5m", "--provider-cache-time=10m"]), Duration::from_secs(600));
+        assert_eq!(
+            cache_time(&["--txt-cache-interval=5m", "--registry=noop"]),
+            Duration::ZERO,
+            "a TXT registry's cache"
+        );
+    }
 }

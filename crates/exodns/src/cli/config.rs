@@ -131,6 +131,11 @@ pub struct RegistryArgs {
     /// Read the AES key from this file instead (a mounted Secret).
     #[arg(long, env = "EXTERNAL_DNS_TXT_ENCRYPT_AES_KEY_FILE", global = true)]
     pub txt_encrypt_aes_key_file: Option<PathBuf>,
+    /// A full synchronisation within this long of the last read of the zone plans against the
+    /// cached records, which take in what exodns writes (as upstream's TXT registry cache); 0
+    /// reads at every one.
+    #[arg(long, env = "EXTERNAL_DNS_TXT_CACHE_INTERVAL", global = true, default_value = "0s", value_parser = duration)]
+    pub txt_cache_interval: Duration,
     /// Take over records owned by this older owner id.
     #[arg(long, env = "EXTERNAL_DNS_MIGRATE_FROM_TXT_OWNER", global = true, default_value = "")]
     pub migrate_from_txt_owner: String,

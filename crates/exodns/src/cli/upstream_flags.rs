@@ -26,7 +26,6 @@ const NOT_YET: &[&str] = &[
     "events-emit",
     "gateway-listener-sets",
     "resolve-service-load-balancer-hostname",
-    "txt-cache-interval",
 ];
 
 /// The type upstream's binder gives a flag (`b.<Kind>Var` in types.go).
