@@ -568,3 +568,21 @@ fn prefer_alias_flag() {
     assert!(alias.contains(&"alias.example.org CNAME lb.example.net alias=true".to_owned()), "{alias:?}");
     assert!(alias.contains(&"public.example.org A 192.0.2.2".to_owned()), "only CNAMEs: {alias:?}");
 }
+
+#[test]
+fn resolve_service_load_balancer_hostname_flag() {
+    // `localhost` resolves from /etc/hosts, without a DNS server.
+    let svc = "apiVersion: v1
+kind: Service
+metadata:
+  name: lb
+  namespace: apps
+  annotations: {external-dns.kubernetes.io/hostname: lb.example.org}
+spec: {type: LoadBalancer}
+status: {loadBalancer: {ingress: [{hostname: localhost}]}}
+";
+    assert_eq!(planned_records(svc, &["--source=service"]), ["lb.example.org CNAME localhost"]);
+    let resolved = planned_records(svc, &["--source=service", "--resolve-service-load-balancer-hostname"]);
+    assert!(resolved.contains(&"lb.example.org A 127.0.0.1".to_owned()), "{resolved:?}");
+    assert!(resolved.iter().all(|r| !r.contains("CNAME")), "{resolved:?}");
+}

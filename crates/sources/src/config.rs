@@ -54,6 +54,7 @@ pub struct SourceConfig {
     /// What upstream's source wrappers do to every endpoint.
     pub post: PostProcess,
     pub compatibility: Option<Compatibility>,
+    pub resolve_service_load_balancer_hostname: bool,
 }
 
 impl Default for SourceConfig {
@@ -158,6 +159,7 @@ impl SourceConfig {
             legacy_annotation_prefix: f.legacy_annotation_prefix(),
             expose_internal_ipv6: f.expose_internal_ipv6,
             compatibility: Compatibility::from_flag(&f.compatibility),
+            resolve_service_load_balancer_hostname: f.resolve_service_load_balancer_hostname,
             post: PostProcess {
                 prefer_alias: f.prefer_alias,
                 ..PostProcess::new(&f.nat64_networks, &f.target_net_filter, &f.exclude_target_net, f.min_ttl)?

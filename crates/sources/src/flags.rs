@@ -141,6 +141,10 @@ pub struct SourceFlags {
     /// Never publish targets in these networks (repeat for several).
     #[arg(long, env = "EXTERNAL_DNS_EXCLUDE_TARGET_NET", global = true, value_delimiter = '\n')]
     pub exclude_target_net: Vec<String>,
+    /// Publish the addresses a LoadBalancer Service's load balancer host name resolves to (A/AAAA
+    /// records) instead of a CNAME to it; re-resolved at every full synchronisation.
+    #[arg(long, env = "EXTERNAL_DNS_RESOLVE_SERVICE_LOAD_BALANCER_HOSTNAME", global = true)]
+    pub resolve_service_load_balancer_hostname: bool,
     /// Accepted for upstream compatibility: exodns always re-plans a Service whose records come
     /// from its EndpointSlices when they change (upstream does only with this flag).
     #[arg(long, env = "EXTERNAL_DNS_LISTEN_ENDPOINT_EVENTS", global = true)]
@@ -202,6 +206,7 @@ impl Default for SourceFlags {
             fqdn_target_template: Vec::new(),
             prefer_alias: false,
             listen_endpoint_events: false,
+            resolve_service_load_balancer_hostname: false,
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Host names come from the `hostname` and `internal-hostname` annotations, then from
 //! `--fqdn-template`. Targets come from the `target` annotation, else from the Service by type:
-//! LoadBalancer (external IPs, else the load balancer's IPs and host names; ClusterIP for
+//! LoadBalancer (external IPs, else the load balancer's IPs and host names — resolved to addresses
+//! with `--resolve-service-load-balancer-hostname`; ClusterIP for
 //! `internal-hostname`), headless ClusterIP (one record per ready pod from the EndpointSlices, and
 //! `<pod hostname>.<name>` for pods with `spec.hostname`), ClusterIP (only for `internal-hostname`
 //! or `--publish-internal-services`), NodePort (node addresses plus an SRV record per node port)
@@ -248,12 +249,29 @@ impl Svc<'_> {
         }
         let ingress =
             self.svc.status.as_ref().and_then(|s| s.load_balancer.as_ref()).and_then(|lb| lb.ingress.as_ref());
-        let mut raw = Vec::new();
+        let mut raw: Vec<String> = Vec::new();
         for i in ingress.into_iter().flatten() {
-            raw.extend(i.ip.as_deref().filter(|s| !s.is_empty()));
-            raw.extend(i.hostname.as_deref().filter(|s| !s.is_empty()));
+            raw.extend(i.ip.clone().filter(|s| !s.is_empty()));
+            let Some(host) = i.hostname.as_deref().filter(|s| !s.is_empty()) else { continue };
+            if ctx.cfg.resolve_service_load_balancer_hostname {
+                match resolve(host) {
+                    Ok(ips) => raw.extend(ips),
+                    // Reported on the object, so its records are kept rather than deleted.
+                    Err(e) => ctx.invalid.push(
+                        Invalid::new(
+                            InvalidKind::Target,
+                            "status.loadBalancer.ingress.hostname",
+                            host,
+                            format!("--resolve-service-load-balancer-hostname: cannot resolve it: {e}"),
+                        )
+                        .on(&ctx.obj),
+                    ),
+                }
+            } else {
+                raw.push(host.to_owned());
+            }
         }
-        ctx.targets("status.loadBalancer.ingress", raw)
+        ctx.targets("status.loadBalancer.ingress", raw.iter().map(String::as_str))
     }
 
     /// Pods the Service selects (an empty selector selects every pod of the namespace).
@@ -420,6 +438,16 @@ impl Svc<'_> {
             }
         }
     }
+}
+
+/// The addresses of a load balancer's host name, with the system resolver (as upstream's
+/// `net.LookupIP`), each once, in a stable order.
+fn resolve(host: &str) -> std::io::Result<Vec<String>> {
+    use std::net::ToSocketAddrs;
+    let mut ips: Vec<String> = (host, 0).to_socket_addrs()?.map(|a| a.ip().to_string()).collect();
+    ips.sort();
+    ips.dedup();
+    Ok(ips)
 }
 
 /// The addresses of one type (`ExternalIP`, `InternalIP`) of a node.
