@@ -250,16 +250,8 @@ fn an_idle_controller_sleeps() {
 /// `exodns plan` over `manifest` (written to a temporary folder) with `args`: the names it would
 /// create, as `name TYPE`.
 fn planned_names(manifest: &str, args: &[&str]) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("objects.yaml"), manifest).unwrap();
-    let path = format!("--manifest-path={}", dir.path().display());
-    let mut all = vec!["plan", "--source=manifest", &path, "--provider=inmemory", "--policy=sync", "--color=never"];
-    all.extend_from_slice(args);
-    let out = exodns(&all);
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    let mut names: Vec<String> = stdout(&out)
-        .lines()
-        .filter_map(|l| l.strip_prefix("+ create "))
+    let mut names: Vec<String> = planned_records(manifest, args)
+        .iter()
         .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
         .collect();
     names.sort();
@@ -333,7 +325,8 @@ status: {podIP: 10.244.1.7}
     assert_eq!(planned_names(pods, &["--source=pod", "--ignore-non-host-network-pods"]), ["agent.pods.example.org A"]);
 }
 
-/// `exodns plan` over `manifest` with `args`: the create lines, as `name TYPE targets ttl=N`.
+/// `exodns plan` over `manifest` (written to a temporary folder) with `args`: the create lines,
+/// as `name TYPE targets ttl=N`.
 fn planned_records(manifest: &str, args: &[&str]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("objects.yaml"), manifest).unwrap();
