@@ -16,9 +16,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
-use exodns_core::endpoint::label;
-use exodns_core::{DnsName, Endpoint, RecordType};
-use exodns_provider::grouping::UnionFind;
+use exodns_core::{Endpoint, RecordType};
+use exodns_provider::grouping::group_changes;
 
 use crate::convert::{content, physical_type};
 use crate::model::{BODY_HEAD, BODY_TAIL, ChangeType, RRSetChange, RecordOut};
@@ -130,30 +129,9 @@ impl<'a> ZoneBatch<'a> {
 
         // Groups: names joined by "same name" (implicit: ops of one name share the node) and by
         // registry ownership (TXT ownedRecord → the owned name).
-        let mut uf = UnionFind::default();
-        for op in &ops {
-            let node = uf.node(&op.name);
-            for src in &op.sources {
-                if src.record_type != RecordType::TXT {
-                    continue;
-                }
-                if let Some(owned) = src.labels.get(label::OWNED_RECORD).and_then(|o| DnsName::parse(o).ok()) {
-                    let other = uf.node(&owned.fqdn());
-                    uf.union(node, other);
-                }
-            }
-        }
-        let mut group_of_root: HashMap<usize, usize> = HashMap::new();
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        for (i, op) in ops.iter_mut().enumerate() {
-            let node = uf.node(&op.name);
-            let root = uf.find(node);
-            let g = *group_of_root.entry(root).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
+        let (group_of, mut groups) = group_changes(ops.iter().map(|op| (op.name.as_str(), op.sources.as_slice())));
+        for (op, g) in ops.iter_mut().zip(group_of) {
             op.group = g;
-            groups[g].push(i);
         }
         for g in &mut groups {
             g.sort_by_key(|&i| ops[i].change); // stable: DELETEs first, order kept otherwise
@@ -278,6 +256,7 @@ fn to_json(change: &RRSetChange<'_>) -> Vec<u8> {
 mod tests {
     use super::*;
     use exodns_core::Ttl;
+    use exodns_core::endpoint::label;
 
     fn ep(name: &str, rt: RecordType, t: &str) -> Endpoint {
         Endpoint::parse(name, rt, &[t]).unwrap()

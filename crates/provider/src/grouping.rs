@@ -5,6 +5,43 @@
 
 use std::collections::HashMap;
 
+use exodns_core::endpoint::label;
+use exodns_core::{DnsName, Endpoint, RecordType};
+
+/// Groups changes that must be applied together. `items` gives each change's name (with or
+/// without the trailing dot) and the endpoints behind it; changes at one name share a group, and
+/// an ownership TXT joins the group of the name it owns. Returns the group of each change and the
+/// changes of each group, groups in order of first appearance.
+pub fn group_changes<'a>(
+    items: impl IntoIterator<Item = (&'a str, &'a [&'a Endpoint])>,
+) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let mut uf = UnionFind::default();
+    let mut nodes = Vec::new();
+    for (name, sources) in items {
+        let node = uf.node(name.trim_end_matches('.'));
+        for src in sources.iter().filter(|s| s.record_type == RecordType::TXT) {
+            if let Some(owned) = src.labels.get(label::OWNED_RECORD).and_then(|o| DnsName::parse(o).ok()) {
+                let other = uf.node(owned.as_str());
+                uf.union(node, other);
+            }
+        }
+        nodes.push(node);
+    }
+    let mut group_of_root: HashMap<usize, usize> = HashMap::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of = Vec::with_capacity(nodes.len());
+    for (i, node) in nodes.into_iter().enumerate() {
+        let root = uf.find(node);
+        let g = *group_of_root.entry(root).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        group_of.push(g);
+        groups[g].push(i);
+    }
+    (group_of, groups)
+}
+
 /// Disjoint sets of names. Group order follows first appearance: the smaller index stays root.
 #[derive(Debug, Default)]
 pub struct UnionFind {

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use exodns_core::endpoint::label;
 use exodns_core::{DnsName, Endpoint, RecordType};
-use exodns_provider::grouping::UnionFind;
+use exodns_provider::grouping::group_changes;
 use hickory_proto::op::update_message::UpdateMessage;
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType as WireType};
@@ -94,27 +94,9 @@ impl<'a> ZonePlan<'a> {
         plan.unchanged = before - ops.len();
 
         // Groups: same name, and ownership TXT → owned name.
-        let mut uf = UnionFind::default();
-        for op in &ops {
-            let node = uf.node(op.name.as_str());
-            for src in op.sources.iter().filter(|s| s.record_type == RecordType::TXT) {
-                if let Some(owned) = src.labels.get(label::OWNED_RECORD).and_then(|o| DnsName::parse(o).ok()) {
-                    let other = uf.node(owned.as_str());
-                    uf.union(node, other);
-                }
-            }
-        }
-        let mut root_group: HashMap<usize, usize> = HashMap::new();
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        for (i, op) in ops.iter_mut().enumerate() {
-            let node = uf.node(op.name.as_str());
-            let root = uf.find(node);
-            let g = *root_group.entry(root).or_insert_with(|| {
-                groups.push(Vec::new());
-                groups.len() - 1
-            });
+        let (group_of, mut groups) = group_changes(ops.iter().map(|op| (op.name.as_str(), op.sources.as_slice())));
+        for (op, g) in ops.iter_mut().zip(group_of) {
             op.group = g;
-            groups[g].push(i);
         }
 
         // What the server would drop, and what cannot be encoded, refuses its whole group.

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::{TestbedError, dns, have_program, path_with_sbin, scripts_dir, skip_or_fail};
+use crate::{TestbedError, dns, have_program, path_with_sbin, scripts_dir, skip_or_fail, stop_by_script};
 
 /// Which server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,18 +335,7 @@ impl DnsServer {
         if self.pid.is_none() {
             return Ok(());
         }
-        let out = Command::new("bash")
-            .arg(scripts_dir().join(self.flavor.script()))
-            .arg("stop")
-            .arg(self.dir.path())
-            .env("PATH", path_with_sbin())
-            .output()?;
-        if !out.status.success() {
-            return Err(TestbedError::Script {
-                script: format!("{} stop", self.flavor.script()),
-                message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            });
-        }
+        stop_by_script(self.flavor.script(), self.dir.path())?;
         self.pid = None;
         Ok(())
     }

@@ -40,6 +40,7 @@ pub use route53_rules::{BatchSize, Route53Rules};
 pub use wait::{wait_until, wait_until_async, wait_until_log};
 
 use std::path::PathBuf;
+use std::process::Command;
 
 /// What went wrong in the test bed.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +88,23 @@ pub fn have_program(program: &str) -> bool {
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
         .any(|dir| dir.join(program).is_file())
+}
+
+/// `bash scripts/testbed/<script> stop <dir>`: stops the server a script started in `dir`.
+pub(crate) fn stop_by_script(script: &str, dir: &std::path::Path) -> Result<(), TestbedError> {
+    let out = Command::new("bash")
+        .arg(scripts_dir().join(script))
+        .arg("stop")
+        .arg(dir)
+        .env("PATH", path_with_sbin())
+        .output()?;
+    if !out.status.success() {
+        return Err(TestbedError::Script {
+            script: format!("{script} stop"),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// A PATH with `/usr/sbin` and `/sbin` in it, for the scripts (which look `pdns_server` up).

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::{TestbedError, dns, have_program, path_with_sbin, scripts_dir, skip_or_fail};
+use crate::{TestbedError, dns, have_program, path_with_sbin, scripts_dir, skip_or_fail, stop_by_script};
 
 /// Settings for [`Pdns::start_with`].
 #[derive(Debug, Clone, Default)]
@@ -151,18 +151,7 @@ impl Pdns {
         if self.pid.is_none() {
             return Ok(());
         }
-        let out = Command::new("bash")
-            .arg(self.script())
-            .arg("stop")
-            .arg(self.dir.path())
-            .env("PATH", path_with_sbin())
-            .output()?;
-        if !out.status.success() {
-            return Err(TestbedError::Script {
-                script: "pdns.sh stop".into(),
-                message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            });
-        }
+        stop_by_script("pdns.sh", self.dir.path())?;
         self.pid = None;
         Ok(())
     }
