@@ -8,7 +8,7 @@
 #   apiserver.sh stop-apiserver DIR    stop only kube-apiserver (etcd keeps the data)
 #   apiserver.sh start-apiserver DIR   start kube-apiserver again: same port, flags, etcd, objects
 #   apiserver.sh crds DIR NAME...      install CRDs (server-side apply) and wait for Established;
-#                                      NAME: gateway | dnsendpoint | cilium | servicemonitor
+#                                      NAME: gateway | dnsendpoint | cilium | servicemonitor | istio
 #
 # start and start-apiserver print exactly these lines on stdout (also written to DIR/env):
 #   KUBECONFIG=DIR/kubeconfig          (context "test": bearer token; "test-cert": client cert)
@@ -235,7 +235,9 @@ crd_files() { # NAME -> files to apply, one per line
                     "$EXODNS_CILIUM_CRD_DIR/ciliumclusterwidenetworkpolicies.yaml" ;;
     servicemonitor)
       printf '%s\n' "$EXODNS_SERVICEMONITOR_CRD_DIR/monitoring.coreos.com_servicemonitors.yaml" ;;
-    *) die "unknown CRD set '$1' (gateway|dnsendpoint|cilium|servicemonitor)" ;;
+    istio)
+      printf '%s\n' "$EXODNS_ISTIO_CRD" ;;
+    *) die "unknown CRD set '$1' (gateway|dnsendpoint|cilium|servicemonitor|istio)" ;;
   esac
 }
 

@@ -31,6 +31,9 @@ pub const ALIAS: &str = "alias";
 pub const RECORD_TYPE: &str = "record-type";
 pub const INGRESS_HOSTNAME_SOURCE: &str = "ingress-hostname-source";
 pub const GATEWAY_HOSTNAME_SOURCE: &str = "gateway-hostname-source";
+/// `name` or `namespace/name` of an Ingress whose load balancer carries an Istio (or Gloo)
+/// Gateway's addresses.
+pub const INGRESS: &str = "ingress";
 
 /// The only value of the `controller` annotation that keeps an object.
 pub const CONTROLLER_VALUE: &str = "dns-controller";

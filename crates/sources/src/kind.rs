@@ -19,7 +19,7 @@ use crate::config::SourceConfig;
 use crate::error::Error;
 use crate::resource::{ObjectType, Watched, is_namespaced};
 use crate::types::{GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute};
-use crate::{crd, gateway, ingress, node, pod, service};
+use crate::{crd, gateway, ingress, istio, node, pod, service};
 
 /// A selector or namespace setting of the flags, as a source applies it to the objects of one
 /// resource it reads.
@@ -207,6 +207,8 @@ source_kinds! {
     Crd => crd::CrdSource,
     Node => node::NodeSource,
     Pod => pod::PodSource,
+    IstioGateway => istio::IstioGatewaySource,
+    IstioVirtualService => istio::IstioVirtualServiceSource,
 }
 
 /// The parts of a description that are plain data.
@@ -358,11 +360,8 @@ mod tests {
         }
         assert_eq!("Manifest".parse::<SourceName>().unwrap(), SourceName::Manifest);
         assert_eq!(" service ".parse::<SourceName>().unwrap(), SourceName::Kind(SourceKind::Service));
-        let err = "istio-gateway".parse::<SourceName>().unwrap_err().to_string();
-        assert!(
-            err.contains("istio-gateway") && err.contains("gateway-httproute") && err.contains("manifest"),
-            "{err}"
-        );
+        let err = "istio-gatway".parse::<SourceName>().unwrap_err().to_string();
+        assert!(err.contains("istio-gatway") && err.contains("istio-gateway") && err.contains("manifest"), "{err}");
     }
 
     /// Every kind has a name, a label, its own objects as its first read, only on-demand reads

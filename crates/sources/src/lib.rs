@@ -25,6 +25,7 @@ pub mod error;
 pub mod flags;
 pub mod gateway;
 pub mod ingress;
+pub mod istio;
 pub mod kind;
 pub mod manifest;
 pub mod node;

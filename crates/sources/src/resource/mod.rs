@@ -30,7 +30,9 @@ use serde::de::DeserializeOwned;
 use crate::annotations::{DEFAULT_PREFIX, LEGACY_PREFIX};
 use crate::config::{INGRESS_CLASS_ANNOTATION, SourceConfig};
 use crate::selector::Selector;
-use crate::types::{DNSEndpoint, GRPCRoute, Gateway, HTTPRoute, TCPRoute, TLSRoute, UDPRoute};
+use crate::types::{
+    DNSEndpoint, GRPCRoute, Gateway, HTTPRoute, IstioGateway, TCPRoute, TLSRoute, UDPRoute, VirtualService,
+};
 
 /// Whether a cluster serves a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +116,8 @@ watched! {
     TcpRoutes => TCPRoute,
     UdpRoutes => UDPRoute,
     DnsEndpoints => DNSEndpoint,
+    IstioGateways => IstioGateway,
+    VirtualServices => VirtualService,
 }
 
 /// What discovery, watches, manifests and RBAC need to know of a resource.

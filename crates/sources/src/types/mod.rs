@@ -1,6 +1,7 @@
 //! The custom resources the sources read, with only the fields they use: Gateway API
-//! (`gateway.networking.k8s.io`) Gateways and Routes ([`gateway`]), and ExternalDNS's
-//! `DNSEndpoint` (`externaldns.k8s.io/v1alpha1`, [`dnsendpoint`]).
+//! (`gateway.networking.k8s.io`) Gateways and Routes ([`gateway`]), ExternalDNS's
+//! `DNSEndpoint` (`externaldns.k8s.io/v1alpha1`, [`dnsendpoint`]), Istio's Gateways and
+//! VirtualServices ([`istio`]).
 //!
 //! They decode from JSON and YAML, ignore fields they do not know, and implement
 //! `k8s_openapi::Resource` + `Metadata` (what kube-rs needs to watch them) and
@@ -9,11 +10,13 @@
 
 pub mod dnsendpoint;
 pub mod gateway;
+pub mod istio;
 
 use serde::{Deserialize, Serialize};
 
 pub use dnsendpoint::*;
 pub use gateway::*;
+pub use istio::*;
 
 /// Implements `k8s_openapi::Resource` and `Metadata` for a namespaced custom resource type with a
 /// `metadata` field.

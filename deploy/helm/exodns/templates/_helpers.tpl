@@ -234,6 +234,14 @@ node:
 pod:
   - {apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"]}
   - {apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"], cluster: true}
+istio-gateway:
+  - {apiGroups: ["networking.istio.io"], resources: ["gateways"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["get", "list", "watch"]}
+istio-virtualservice:
+  - {apiGroups: ["networking.istio.io"], resources: ["virtualservices", "gateways"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["get", "list", "watch"]}
 {{- end }}
 
 {{/*
