@@ -17,6 +17,8 @@
 //! - [`fake`]: stateful fakes of cloud DNS APIs (Cloudflare, Hetzner) with a request log and fault
 //!   injection.
 //! - [`wait_until`] and its kin: polling with a time limit.
+//! - [`WebhookRecorder`]: a webhook provider with an empty zone that records the `Changes` a
+//!   webhook client (upstream ExternalDNS, exodns) sends it.
 //! - [`require_peers`]: with `EXODNS_REQUIRE_PEERS=1`, a missing peer is a test failure; without
 //!   it, tests skip with a printed notice ([`skip_or_fail`], [`Pdns::start_or_skip`]).
 
@@ -30,6 +32,7 @@ pub mod prism;
 mod process;
 mod route53_rules;
 mod wait;
+mod webhook;
 
 pub use dns::{DnsAnswer, dns_query, dns_query_full};
 pub use dns_server::{DnsServer, DnsServerOptions, Flavor, TsigKey, ZoneRecord};
@@ -38,6 +41,7 @@ pub use pdns::{Pdns, PdnsOptions, http_client};
 pub use process::{Proc, exodns_bin, free_port};
 pub use route53_rules::{BatchSize, Route53Rules};
 pub use wait::{wait_until, wait_until_async, wait_until_log};
+pub use webhook::{WEBHOOK_MEDIA_TYPE, WebhookRecorder};
 
 use std::path::PathBuf;
 use std::process::Command;
