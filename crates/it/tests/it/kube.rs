@@ -521,12 +521,19 @@ async fn kube_missing_crd_is_a_clear_error_for_that_source_only() {
     let Some(kube) = apiserver() else { return };
     apply(&kube, APPS);
     set_statuses(&kube, false, false, false);
-    let sources = [SourceKind::Service, SourceKind::GatewayTcpRoute, SourceKind::Crd];
+    let sources = [SourceKind::Service, SourceKind::GatewayTcpRoute, SourceKind::Crd, SourceKind::IstioVirtualService];
     let (source, events) = start_source(client(&kube).await, &sources, SourceConfig::default());
     let took = wait_until_async("health errors for the missing CRDs", Duration::from_secs(10), || {
-        health_of(&source, "gateway-tcproute").error.is_some() && health_of(&source, "crd").error.is_some()
+        ["gateway-tcproute", "crd", "istio-virtualservice"].iter().all(|s| health_of(&source, s).error.is_some())
     })
     .await;
+    let istio = health_of(&source, "istio-virtualservice").error.unwrap();
+    assert!(
+        istio.contains("virtualservices.networking.istio.io")
+            && istio.contains("gateways.networking.istio.io")
+            && istio.contains("install Istio's CRDs"),
+        "{istio}"
+    );
     let tcp = health_of(&source, "gateway-tcproute").error.unwrap();
     let crd = health_of(&source, "crd").error.unwrap();
     eprintln!("after {took:?}:\n  {tcp}\n  {crd}");
@@ -552,9 +559,10 @@ async fn kube_missing_crd_is_a_clear_error_for_that_source_only() {
     apply(&kube, ROUTES);
     apply(&kube, DNSENDPOINT);
     set_statuses(&kube, false, false, true);
-    let took =
-        wait_until_async("the CRD sources after installing the CRDs", Duration::from_secs(90), || healthy(&source))
-            .await;
+    let took = wait_until_async("the CRD sources after installing the CRDs", Duration::from_secs(90), || {
+        ["service", "gateway-tcproute", "crd"].iter().all(|s| health_of(&source, s).healthy())
+    })
+    .await;
     eprintln!("CRD sources healthy {took:?} after the CRDs were installed");
     wait_until_async("the TCPRoute", Duration::from_secs(10), || {
         lines(&source.endpoints(&oref("tcproute/apps/db"))) == vec!["tcp.example.org A 192.0.2.30"]
