@@ -318,8 +318,8 @@ mod tests {
         let f = parse(&["--source", "Service", "--source= pod", "--source=manifest", "--source=service"]).unwrap();
         let sel = f.selection().unwrap();
         assert_eq!(sel, Selection { kinds: vec![SourceKind::Service, SourceKind::Pod], manifest: true });
-        let err = parse(&["--source=istio-gateway"]).unwrap_err().to_string();
-        assert!(err.contains("\"istio-gateway\"") && err.contains("gateway-httproute, "), "{err}");
+        let err = parse(&["--source=istio-gatway"]).unwrap_err().to_string();
+        assert!(err.contains("\"istio-gatway\"") && err.contains("gateway-httproute, "), "{err}");
         let err = SourceFlags::default().selection().unwrap_err().to_string();
         assert!(err.starts_with("--source: required"), "{err}");
         let help = Cli::command().render_long_help().to_string();
