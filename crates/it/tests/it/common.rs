@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use exodns_testbed::kube::KubeApiserver;
 use serde_json::{Value, json};
 
+/// The CRD sets (`apiserver.sh crds`) of every custom resource a cluster source reads: with
+/// them, every source of `exodns_kube::rbac::cluster_sources` can sync.
+pub const CLUSTER_SOURCE_CRDS: &[&str] = &["gateway", "dnsendpoint", "istio"];
+
 /// `kubectl ARGS`; its stdout. Panics when it fails.
 pub fn kubectl(kube: &KubeApiserver, args: &[&str]) -> String {
     kube.kubectl(args, None).unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"))

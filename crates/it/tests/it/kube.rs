@@ -21,7 +21,9 @@ use exodns_testbed::wait_until_async;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::common::{ROUTES, apply, install_shipped_rbac, kubectl, lb_status, patch_status, set_route_statuses};
+use crate::common::{
+    CLUSTER_SOURCE_CRDS, ROUTES, apply, install_shipped_rbac, kubectl, lb_status, patch_status, set_route_statuses,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -276,7 +278,7 @@ fn set_statuses(kube: &KubeApiserver, headless: bool, nodeport: bool, edge: bool
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_watches_match_the_sources() {
     let Some(kube) = apiserver() else { return };
-    kube.install_crds(&["gateway", "dnsendpoint"]).expect("CRDs");
+    kube.install_crds(CLUSTER_SOURCE_CRDS).expect("CRDs");
     for y in [APPS, HEADLESS, NODEPORT, ROUTES, DNSENDPOINT, POD_SOURCE] {
         apply(&kube, y);
     }
@@ -297,7 +299,7 @@ async fn kube_watches_match_the_sources() {
     // Same endpoints as the sources crate computes from the full objects.
     let full = full_objects(
         &kube,
-        "services,pods,nodes,endpointslices,namespaces,ingresses,gateways,httproutes,grpcroutes,tlsroutes,tcproutes,udproutes,dnsendpoints",
+        "services,pods,nodes,endpointslices,namespaces,ingresses,gateways.gateway.networking.k8s.io,httproutes,grpcroutes,tlsroutes,tcproutes,udproutes,dnsendpoints",
     );
     let expected = exodns_sources::manifest::per_object(&full, &kinds, &cfg);
     let want_refs: BTreeSet<String> = expected.iter().map(|(r, _)| r.to_string()).collect();
@@ -629,7 +631,7 @@ async fn kube_apiserver_outage_and_late_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_serviceaccount_with_the_shipped_cluster_role() {
     let Some(kube) = apiserver() else { return };
-    kube.install_crds(&["gateway", "dnsendpoint"]).expect("CRDs");
+    kube.install_crds(CLUSTER_SOURCE_CRDS).expect("CRDs");
     for y in [APPS, HEADLESS, NODEPORT, ROUTES, DNSENDPOINT, POD_SOURCE] {
         apply(&kube, y);
     }
