@@ -368,6 +368,8 @@ impl Controller {
                     self.records.invalidate();
                     self.status.sync_failed(&e.to_string());
                     if let Some(m) = &self.metrics {
+                        // A failed sync, as upstream counts one whose registry read failed.
+                        m.sync_failed();
                         m.registry_error();
                     }
                     return Err(SyncError::Records(e));

@@ -291,5 +291,7 @@ async fn registry_errors_count_the_failed_reads_of_a_powerdns_that_is_down() {
     pdns.stop().expect("stop PowerDNS");
     wait_until("two failed reads counted", Duration::from_secs(60), || errors() >= 2.0);
     assert_eq!(metric(port, "external_dns_source_errors_total"), 0.0, "{}", x.log());
+    // Each failed read is a failed sync too.
+    assert!(metric(port, "external_dns_controller_consecutive_soft_errors") >= 2.0, "{}", x.log());
     assert!(x.log().contains("full sync failed"), "{}", x.log());
 }
