@@ -9,6 +9,7 @@
 #   apiserver.sh start-apiserver DIR   start kube-apiserver again: same port, flags, etcd, objects
 #   apiserver.sh crds DIR NAME...      install CRDs (server-side apply) and wait for Established;
 #                                      NAME: gateway | dnsendpoint | cilium | servicemonitor | istio
+#                                      | contour
 #
 # start and start-apiserver print exactly these lines on stdout (also written to DIR/env):
 #   KUBECONFIG=DIR/kubeconfig          (context "test": bearer token; "test-cert": client cert)
@@ -237,7 +238,9 @@ crd_files() { # NAME -> files to apply, one per line
       printf '%s\n' "$EXODNS_SERVICEMONITOR_CRD_DIR/monitoring.coreos.com_servicemonitors.yaml" ;;
     istio)
       printf '%s\n' "$EXODNS_ISTIO_CRD" ;;
-    *) die "unknown CRD set '$1' (gateway|dnsendpoint|cilium|servicemonitor|istio)" ;;
+    contour)
+      printf '%s\n' "$EXODNS_CONTOUR_CRD" ;;
+    *) die "unknown CRD set '$1' (gateway|dnsendpoint|cilium|servicemonitor|istio|contour)" ;;
   esac
 }
 

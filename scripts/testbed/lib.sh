@@ -24,6 +24,7 @@ EXODNS_CACHE=${EXODNS_CACHE:-$HOME/.cache/exodns}
   CILIUM_VERSION=v1.20.2                # github.com/cilium/cilium
   PROMETHEUS_OPERATOR_VERSION=v0.85.0   # github.com/prometheus-operator/prometheus-operator
   ISTIO_API_VERSION=v1.30.3             # istio.io/api (what external-dns v0.22.0 pins; 1.3 MB zip)
+  CONTOUR_VERSION=v1.33.6               # github.com/projectcontour/contour (external-dns v0.22.0's; 22 MB zip)
 }
 
 # ---- logging ----------------------------------------------------------------------------------

@@ -172,6 +172,46 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Endpoints for each `(field, host name)` with the same targets; bad names become
+    /// diagnostics on their field.
+    pub fn add_hosts(&mut self, hosts: &[(String, String)], targets: &[String]) {
+        for (field, h) in hosts {
+            if let Some(name) = self.hostname(field, h) {
+                self.add(&name, targets);
+            }
+        }
+    }
+
+    /// The `hostname` annotation as `(field, host name)` pairs, or none with
+    /// `--ignore-hostname-annotation`.
+    pub fn annotation_hosts(&self) -> Vec<(String, String)> {
+        if self.cfg.ignore_hostname_annotation {
+            return Vec::new();
+        }
+        let field = self.ann.field(crate::annotations::HOSTNAME);
+        self.ann.hostnames().into_iter().map(|h| (field.clone(), h)).collect()
+    }
+
+    /// Endpoints for the names `--fqdn-template` gives the object (when it applies, see
+    /// [`Ctx::template_hostnames`]), with `targets`.
+    pub fn add_template_hosts(&mut self, kind: &str, api_version: &str, meta: &ObjectMeta, targets: &[String]) {
+        if let Some(hosts) = self.template_hostnames(kind, api_version, meta) {
+            for h in hosts {
+                if let Some(name) = self.hostname("--fqdn-template", &h) {
+                    self.add(&name, targets);
+                }
+            }
+        }
+    }
+
+    /// The `target` annotation when set, else `status` (checked, diagnostics on `field`).
+    pub fn targets_or<'s>(&mut self, field: &str, status: impl IntoIterator<Item = &'s str>) -> Vec<String> {
+        match self.annotation_targets() {
+            Some(t) => t,
+            None => self.targets(field, status),
+        }
+    }
+
     /// Applies `--default-targets`, then merges the object's endpoints.
     pub fn finish(self) -> SourceOutput {
         let Ctx { cfg, endpoints, mut invalid, obj, .. } = self;

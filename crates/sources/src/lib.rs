@@ -20,6 +20,7 @@ pub mod cluster;
 mod common;
 pub mod compat;
 pub mod config;
+pub mod contour;
 pub mod crd;
 pub mod error;
 pub mod flags;

@@ -7,6 +7,7 @@
 mod aws;
 mod azure;
 mod common;
+mod contour;
 mod deploy;
 mod diff;
 mod google;

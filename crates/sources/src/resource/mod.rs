@@ -31,7 +31,7 @@ use crate::annotations::{DEFAULT_PREFIX, LEGACY_PREFIX};
 use crate::config::{INGRESS_CLASS_ANNOTATION, SourceConfig};
 use crate::selector::Selector;
 use crate::types::{
-    DNSEndpoint, GRPCRoute, Gateway, HTTPRoute, IstioGateway, TCPRoute, TLSRoute, UDPRoute, VirtualService,
+    DNSEndpoint, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IstioGateway, TCPRoute, TLSRoute, UDPRoute, VirtualService,
 };
 
 /// Whether a cluster serves a resource.
@@ -118,6 +118,7 @@ watched! {
     DnsEndpoints => DNSEndpoint,
     IstioGateways => IstioGateway,
     VirtualServices => VirtualService,
+    HttpProxies => HTTPProxy,
 }
 
 /// What discovery, watches, manifests and RBAC need to know of a resource.

@@ -8,12 +8,15 @@
 //! [`crate::resource::ObjectType`] (what exodns needs). A new group of custom resources is a new
 //! module here.
 
+pub mod contour;
 pub mod dnsendpoint;
 pub mod gateway;
 pub mod istio;
 
+pub use k8s_openapi::api::core::v1::LoadBalancerStatus;
 use serde::{Deserialize, Serialize};
 
+pub use contour::*;
 pub use dnsendpoint::*;
 pub use gateway::*;
 pub use istio::*;
@@ -64,4 +67,27 @@ pub struct Condition {
 /// Whether `conditions` hold `type_` with status `True`.
 pub fn condition_is_true(conditions: &[Condition], type_: &str) -> bool {
     conditions.iter().find(|c| c.type_ == type_).is_some_and(|c| c.status == "True")
+}
+
+/// How a load balancer entry with both an IP and a host name counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadBalancerTargets {
+    /// Both (upstream's Contour, Kong, Skipper, Ambassador and Gloo sources).
+    Both,
+    /// The IP, else the host name (upstream's Istio sources and `ingress` annotation).
+    IpElseHostname,
+}
+
+/// The targets a load balancer status gives, in order.
+pub fn load_balancer_targets(lb: Option<&LoadBalancerStatus>, how: LoadBalancerTargets) -> Vec<&str> {
+    let mut out = Vec::new();
+    for i in lb.and_then(|l| l.ingress.as_ref()).into_iter().flatten() {
+        let ip = i.ip.as_deref().filter(|s| !s.is_empty());
+        let host = i.hostname.as_deref().filter(|s| !s.is_empty());
+        match how {
+            LoadBalancerTargets::Both => out.extend(ip.into_iter().chain(host)),
+            LoadBalancerTargets::IpElseHostname => out.extend(ip.or(host)),
+        }
+    }
+    out
 }

@@ -242,6 +242,8 @@ istio-virtualservice:
   - {apiGroups: ["networking.istio.io"], resources: ["virtualservices", "gateways"], verbs: ["get", "list", "watch"]}
   - {apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"]}
   - {apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["get", "list", "watch"]}
+contour-httpproxy:
+  - {apiGroups: ["projectcontour.io"], resources: ["httpproxies"], verbs: ["get", "list", "watch"]}
 {{- end }}
 
 {{/*
