@@ -64,6 +64,8 @@ providers! {
     Pdns(pdns) => exodns_pdns::Pdns,
     Aws(aws) => exodns_aws::Aws,
     Rfc2136(rfc2136) => exodns_rfc2136::Rfc2136,
+    Cloudflare(cloudflare) => exodns_cloudflare::Cloudflare,
+    Hetzner(hetzner) => exodns_hetzner::Hetzner,
     Webhook(webhook) => exodns_webhook::Webhook,
     Google(google) => exodns_google::Google,
     Azure(azure) => exodns_azure::Azure,

@@ -13,18 +13,25 @@
 //! - [`retry::call`]: one call tried again on no answer, a 429 or a 5xx, honouring `Retry-After`;
 //! - [`token`]: a bearer token kept until shortly before it expires, and the calls to the issuers
 //!   that give them (the clouds' OAuth);
-//! - [`bearer::BearerClient`]: calls of a JSON REST API with those tokens (Cloud DNS, ARM).
+//! - [`bearer::BearerClient`]: calls of a JSON REST API with those tokens (Cloud DNS, ARM);
+//! - [`RateWindow`] (a vendor's documented request rate) and a [`RequestObserver`] hook, for the
+//!   cloud providers' REST clients that run their own retry loop (with [`RetryPolicy::wait`]).
 //!
 //! How an answer or a failure is classified (which statuses are worth a retry) stays with each
 //! provider: they follow their upstream counterparts, which differ.
 
 pub mod bearer;
+mod observe;
+mod rate;
 pub mod retry;
 mod tls;
 pub mod token;
 
 use std::time::Duration;
 
+pub use observe::{RequestCounter, RequestEvent, RequestObserver};
+pub use rate::RateWindow;
+pub use retry::RetryPolicy;
 pub use tls::{TlsError, TlsSettings, client_config, dns_over_tls_config};
 
 /// `User-Agent` of every request: `exodns/<version>`.

@@ -1,11 +1,13 @@
 //! One HTTP call, tried again on what is worth another try: no answer (refused, reset, timeout),
 //! a 429 or a 5xx. A `Retry-After` in seconds is honoured (up to [`MAX_RETRY_AFTER`]); otherwise
-//! the wait doubles from [`RetryPolicy::initial_backoff`].
+//! the wait doubles from [`RetryPolicy::initial_backoff`]. Clients with a retry loop of their own
+//! (they pace requests or count them) take the wait from [`RetryPolicy::wait`], with jitter.
 
 use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
+use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
@@ -42,6 +44,19 @@ impl RetryPolicy {
     pub fn with_retries(retries: i64) -> Self {
         let max_attempts = u32::try_from(retries.max(0)).unwrap_or(u32::MAX - 1).saturating_add(1);
         RetryPolicy { max_attempts, ..RetryPolicy::default() }
+    }
+
+    /// The wait after failed try number `attempt` (1-based) in a client's own loop: the server's
+    /// `Retry-After` when it sent one (up to [`MAX_RETRY_AFTER`]), else [`Self::backoff`] with
+    /// jitter — a random wait between half of it and all of it, so that clients that failed
+    /// together do not come back together.
+    pub fn wait(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(d) = retry_after {
+            return d.min(MAX_RETRY_AFTER);
+        }
+        let full = self.backoff(attempt);
+        let half = full / 2;
+        half + full.saturating_sub(half).mul_f64(rand::rng().random::<f64>())
     }
 
     /// The wait after failed try number `attempt` (1-based).
@@ -164,6 +179,18 @@ mod tests {
         assert_eq!(r.backoff(40), Duration::from_secs(4));
         assert_eq!(RetryPolicy::with_retries(3).max_attempts, 4);
         assert_eq!(RetryPolicy::with_retries(-1).max_attempts, 1);
+    }
+
+    #[test]
+    fn wait_has_jitter_and_honours_retry_after() {
+        let p = RetryPolicy::default();
+        for attempt in 1..=4 {
+            let full = p.backoff(attempt);
+            let w = p.wait(attempt, None);
+            assert!(w >= full / 2 && w <= full, "attempt {attempt}: {w:?} within [{:?}, {full:?}]", full / 2);
+        }
+        assert_eq!(p.wait(1, Some(Duration::from_secs(3))), Duration::from_secs(3));
+        assert_eq!(p.wait(1, Some(Duration::from_secs(3600))), MAX_RETRY_AFTER, "a huge Retry-After is capped");
     }
 
     #[test]

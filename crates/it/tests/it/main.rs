@@ -6,11 +6,13 @@
 
 mod aws;
 mod azure;
+mod cloudflare;
 mod common;
 mod contour;
 mod deploy;
 mod diff;
 mod google;
+mod hetzner;
 mod istio;
 mod kube;
 mod kube_e2e;

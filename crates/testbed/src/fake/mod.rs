@@ -152,7 +152,25 @@ impl FakeServer {
         self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Forgets the requests so far (for a test that counts those of one step).
+    /// A mark in the request log: [`FakeServer::requests_since`] returns what came after it.
+    /// Tests sharing a fake count their own step's requests this way.
+    pub fn mark(&self) -> usize {
+        self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// The requests that came after `mark`.
+    pub fn requests_since(&self, mark: usize) -> Vec<RequestRecord> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(mark..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// Forgets the requests so far (for a test that owns the fake; tests sharing one use
+    /// [`FakeServer::mark`]).
     pub fn clear_requests(&self) {
         self.shared.requests.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }

@@ -105,6 +105,16 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             values: "provider: rfc2136\nproviders:\n  rfc2136:\n    args:\n      rfc2136-host: 192.0.2.53\n      rfc2136-zone: [example.org, 2.0.192.in-addr.arpa]\n      rfc2136-tsig-keyname: externaldns-key\n      rfc2136-tsig-secret-alg: hmac-sha256\n      rfc2136-axfr: true\n    existingSecret: tsig-key\n    secretFiles:\n      rfc2136-tsig-secret-file: secret\nnetworkPolicy:\n  provider:\n    to:\n      - ipBlock:\n          cidr: 192.0.2.53/32\n".into(),
             check: check_rfc2136,
         },
+        Scenario {
+            name: "cloudflare",
+            values: "provider: cloudflare\nproviders:\n  cloudflare:\n    existingSecret: cloudflare-api\n    args:\n      cloudflare-proxied: true\n".into(),
+            check: |d| check_cloud_provider(d, "cloudflare", "cloudflare-api", "--cloudflare-api-token-file=", "api-token", "--cloudflare-proxied"),
+        },
+        Scenario {
+            name: "hetzner",
+            values: "provider: hetzner\nproviders:\n  hetzner:\n    existingSecret: hetzner-api\n    args:\n      hetzner-action-timeout: 2m\n".into(),
+            check: |d| check_cloud_provider(d, "hetzner", "hetzner-api", "--hetzner-token-file=", "token", "--hetzner-action-timeout=2m"),
+        },
         Scenario { name: "sources-crd", values: sources(&["crd"]), check: check_sources_crd },
         Scenario { name: "sources-gateway", values: sources(&["gateway-httproute", "gateway-grpcroute"]), check: check_sources_gateway },
         Scenario { name: "sources-all", values: sources(&all_sources()), check: check_sources_all },
@@ -493,6 +503,32 @@ fn check_rfc2136(d: &[Value]) {
         json!({"ports": [{"port": 53, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}],
                "to": [{"ipBlock": {"cidr": "192.0.2.53/32"}}]})
     );
+}
+
+/// A cloud provider's default block: its flag, its token file from the existing Secret (mounted
+/// read-only), and egress to its API on 443 only.
+fn check_cloud_provider(d: &[Value], provider: &str, secret: &str, file_flag: &str, key: &str, flag: &str) {
+    let deploy = one(d, "Deployment");
+    let c = container(deploy, "exodns");
+    let a = args(c);
+    for want in [format!("--provider={provider}"), flag.to_owned()] {
+        assert!(a.contains(&want), "{want} missing: {a:?}");
+    }
+    let path = a.iter().find_map(|x| x.strip_prefix(file_flag)).unwrap_or_else(|| panic!("{file_flag} missing: {a:?}"));
+    let vol = volume_secret(deploy, secret);
+    assert_eq!(vol["secret"]["items"], json!([{"key": key, "path": key}]));
+    let mount = c["volumeMounts"].as_array().unwrap().iter().find(|m| m["name"] == vol["name"]).expect("mount");
+    assert_eq!(mount["readOnly"], true);
+    assert_eq!(path, format!("{}/{key}", mount["mountPath"].as_str().unwrap()));
+    let env = c["env"].as_array().cloned().unwrap_or_default();
+    assert!(env.iter().all(|e| e["valueFrom"]["secretKeyRef"].is_null()), "the token goes by file: {env:#?}");
+    let np = one(d, "NetworkPolicy");
+    assert_eq!(
+        np["spec"]["egress"][2],
+        json!({"ports": [{"port": 443, "protocol": "TCP"}]}),
+        "the provider's API on 443 only"
+    );
+    assert_eq!(np["spec"]["egress"].as_array().unwrap().len(), 3, "no other egress: {:#}", np["spec"]["egress"]);
 }
 
 fn cluster_rules(d: &[Value]) -> BTreeSet<(String, String, String)> {
