@@ -3,7 +3,12 @@
 //! measured), then an idle sync, through the given exodns binary (`--once`). Prints, per provider,
 //! the medians of RUNS runs: wall time, requests by kind, the largest write, as markdown.
 //!
-//! cloud-bench EXODNS_BIN [N] [RUNS]     (bench/clouds/run.sh builds both in release mode)
+//! Cloudflare and Hetzner: see `cf_hz.rs`.
+//!
+//! cloud-bench EXODNS_BIN [N] [RUNS] [PROVIDERS]     (bench/clouds/run.sh builds both in release
+//! mode; PROVIDERS: a comma-separated subset of google,azure,cloudflare,hetzner, all by default)
+
+mod cf_hz;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -150,16 +155,34 @@ fn azure(bin: &Path, n: usize, runs: &mut Runs) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let bin = Path::new(args.get(1).expect("usage: cloud-bench EXODNS_BIN [N] [RUNS]"));
+    let bin = Path::new(args.get(1).expect("usage: cloud-bench EXODNS_BIN [N] [RUNS] [PROVIDERS]"));
     let n: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let rounds: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(3);
+    let which = args.get(4).map_or("google,azure,cloudflare,hetzner", String::as_str);
+    let want = |p: &str| which.split(',').any(|w| w.trim() == p);
     let (mut g1, mut g0, mut az) = (Runs::default(), Runs::default(), Runs::default());
     for _ in 0..rounds {
-        google(bin, n, "1s", &mut g1);
-        google(bin, n, "0s", &mut g0);
-        azure(bin, n, &mut az);
+        if want("google") {
+            google(bin, n, "1s", &mut g1);
+            google(bin, n, "0s", &mut g0);
+        }
+        if want("azure") {
+            azure(bin, n, &mut az);
+        }
     }
-    g1.print(&format!("Google, {n} records, --google-batch-change-interval=1s (upstream's default), {rounds} runs"));
-    g0.print(&format!("Google, {n} records, --google-batch-change-interval=0s, {rounds} runs"));
-    az.print(&format!("Azure, {n} records, {rounds} runs"));
+    if want("google") {
+        g1.print(&format!(
+            "Google, {n} records, --google-batch-change-interval=1s (upstream's default), {rounds} runs"
+        ));
+        g0.print(&format!("Google, {n} records, --google-batch-change-interval=0s, {rounds} runs"));
+    }
+    if want("azure") {
+        az.print(&format!("Azure, {n} records, {rounds} runs"));
+    }
+    if want("cloudflare") {
+        cf_hz::cloudflare(bin, n, rounds);
+    }
+    if want("hetzner") {
+        cf_hz::hetzner_runs(bin, n, rounds);
+    }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use exodns_core::error_chain;
-use exodns_http::{RateWindow, RequestEvent, RequestObserver, RetryPolicy, retry_after};
+use exodns_http::{ApiError, RateWindow, RequestEvent, RequestObserver, RetryPolicy, retry_after, try_once};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -16,59 +16,6 @@ use url::Url;
 use crate::config::{CloudflareConfig, Credentials};
 use crate::error::CloudflareError;
 use crate::model::{Envelope, ResultInfo, error_text};
-
-/// A failed API call (after retries). Never holds a credential.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiError {
-    /// Cloudflare answered with an error status; `message` is its error text.
-    #[error("{call}: HTTP {status}: {message}")]
-    Status { call: String, status: u16, message: String, retry_after: Option<Duration> },
-    /// No answer: connection refused or reset, timeout.
-    #[error("{call}: {message}")]
-    Transport { call: String, message: String },
-    /// An answer that is not the JSON expected.
-    #[error("{call}: unreadable answer: {message}")]
-    Decode { call: String, message: String },
-}
-
-impl ApiError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ApiError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    pub fn message(&self) -> &str {
-        match self {
-            ApiError::Status { message, .. }
-            | ApiError::Transport { message, .. }
-            | ApiError::Decode { message, .. } => message,
-        }
-    }
-
-    /// Worth trying again later: no answer, a 5xx or a 429.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            ApiError::Status { status, .. } => *status == 429 || *status >= 500,
-            ApiError::Transport { .. } => true,
-            ApiError::Decode { .. } => false,
-        }
-    }
-
-    /// The credentials were refused (401) or may not do this (403).
-    pub fn is_auth(&self) -> bool {
-        matches!(self.status(), Some(401 | 403))
-    }
-
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            ApiError::Status { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-}
 
 /// The REST client. Cheap to clone (shares the connection pool and the rate window).
 #[derive(Clone)]
@@ -176,26 +123,20 @@ impl CfClient {
             if let Some(b) = &body {
                 req = req.header(CONTENT_TYPE, "application/json").body(b.clone());
             }
-            let outcome = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let after = retry_after(resp.headers());
-                    match resp.bytes().await {
-                        Ok(bytes) => Ok((status, after, bytes)),
-                        Err(e) => Err(error_chain(&e)),
-                    }
-                }
-                Err(e) => Err(error_chain(&e)),
-            };
+            let outcome = try_once(req).await;
             if let Some(obs) = &self.observer {
-                let status = outcome.as_ref().ok().map(|(s, _, _)| *s);
+                let status = outcome.as_ref().ok().map(|a| a.status.as_u16());
                 obs.on_response(&RequestEvent::new(call, attempt, status, started.elapsed(), request_bytes));
             }
             let err = match outcome {
-                Ok((status, _, bytes)) if (200..300).contains(&status) => return Ok(bytes),
-                Ok((status, retry_after, bytes)) => {
-                    ApiError::Status { call: call.to_owned(), status, message: error_text(&bytes), retry_after }
-                }
+                Ok(a) if a.is_success() => return Ok(a.body),
+                Ok(a) => ApiError::Status {
+                    call: call.to_owned(),
+                    status: a.status.as_u16(),
+                    code: String::new(),
+                    message: error_text(&a.body),
+                    retry_after: retry_after(&a.headers),
+                },
                 Err(message) => ApiError::Transport { call: call.to_owned(), message },
             };
             if !err.is_transient() || attempt >= self.retry.max_attempts {
@@ -217,12 +158,17 @@ impl CfClient {
         body: Option<Bytes>,
     ) -> Result<(Option<T>, Option<ResultInfo>), ApiError> {
         let bytes = self.send(call, method, segments, query, body).await?;
-        let env: Envelope<T> = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::Decode { call: call.to_owned(), message: e.to_string() })?;
+        let env: Envelope<T> = serde_json::from_slice(&bytes).map_err(|e| ApiError::decode(call, e))?;
         if !env.success {
             let message =
                 env.errors.iter().map(|m| format!("{}: {}", m.code, m.message)).collect::<Vec<_>>().join("; ");
-            return Err(ApiError::Status { call: call.to_owned(), status: 200, message, retry_after: None });
+            return Err(ApiError::Status {
+                call: call.to_owned(),
+                status: 200,
+                code: String::new(),
+                message,
+                retry_after: None,
+            });
         }
         Ok((env.result, env.result_info))
     }

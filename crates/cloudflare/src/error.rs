@@ -16,5 +16,5 @@ pub enum CloudflareError {
     Client(String),
     /// A call to Cloudflare's API failed.
     #[error("Cloudflare API: {0}")]
-    Api(#[from] crate::client::ApiError),
+    Api(#[from] exodns_http::ApiError),
 }

@@ -26,9 +26,10 @@ mod provider;
 #[cfg(test)]
 mod fixture_tests;
 
-pub use client::{ApiError, CfClient};
+pub use client::CfClient;
 pub use config::{CloudflareConfig, Credentials, CustomHostnames, DEFAULT_BASE_URL, DEFAULT_BATCH_SIZE, RATE_LIMIT};
 pub use convert::{CUSTOM_HOSTNAME, PROXIED, RECORD_COMMENT, REGION_KEY, TAGS, canonical_property};
 pub use error::CloudflareError;
+pub use exodns_http::ApiError;
 pub use kind::{Cloudflare, CloudflareArgs};
 pub use provider::{CloudflareProvider, ManagedZone};

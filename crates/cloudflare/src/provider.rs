@@ -8,13 +8,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use exodns_core::zones::ZoneIndex;
 use exodns_core::{Changes, DnsName, DomainFilter, Endpoint, RecordType, Ttl};
-use exodns_http::RequestObserver;
+use exodns_http::{ApiError, RequestObserver};
 use exodns_provider::{ApplyReport, Provider, ProviderError, Records, RejectReason, Rejected, ZoneFailure};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::batch::{self, Existing, Group, WriteDefaults, ZoneRecords};
-use crate::client::{ApiError, CfClient};
+use crate::client::CfClient;
 use crate::config::{CloudflareConfig, MAX_COMMENT};
 use crate::convert::{self, CUSTOM_HOSTNAME, PROXIED, RECORD_COMMENT, REGION_KEY, Skip, TAGS, proxiable};
 use crate::error::CloudflareError;

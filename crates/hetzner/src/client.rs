@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use exodns_core::{Secret, error_chain};
-use exodns_http::{RequestEvent, RequestObserver, RetryPolicy, retry_after};
+use exodns_http::{ApiError, RequestEvent, RequestObserver, RetryPolicy, retry_after, try_once};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -16,56 +16,10 @@ use url::Url;
 
 use crate::model::{Action, Meta, error_code, error_text};
 
-/// A failed API call (after retries). Never holds the token.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiError {
-    /// Hetzner answered with an error status; `code` is its error code (`uniqueness_error`, …).
-    #[error("{call}: HTTP {status}: {message}")]
-    Status { call: String, status: u16, code: String, message: String, retry_after: Option<Duration> },
-    /// No answer: connection refused or reset, timeout.
-    #[error("{call}: {message}")]
-    Transport { call: String, message: String },
-    /// An answer that is not the JSON expected.
-    #[error("{call}: unreadable answer: {message}")]
-    Decode { call: String, message: String },
-}
-
-impl ApiError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ApiError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    pub fn message(&self) -> &str {
-        match self {
-            ApiError::Status { message, .. }
-            | ApiError::Transport { message, .. }
-            | ApiError::Decode { message, .. } => message,
-        }
-    }
-
-    /// Worth trying again later: no answer, a 5xx, a 429, or the zone locked by another action.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            ApiError::Status { status, code, .. } => *status == 429 || *status >= 500 || code == "locked",
-            ApiError::Transport { .. } => true,
-            ApiError::Decode { .. } => false,
-        }
-    }
-
-    pub fn is_auth(&self) -> bool {
-        matches!(self.status(), Some(401 | 403))
-    }
-
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            ApiError::Status { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
+/// Worth trying again later: what [`ApiError::is_transient`] says, or the zone `locked` by another
+/// action.
+pub fn is_transient(e: &ApiError) -> bool {
+    e.is_transient() || e.code() == "locked"
 }
 
 /// What the last answer's `RateLimit-*` headers said.
@@ -169,37 +123,28 @@ impl HzClient {
             if let Some(b) = &body {
                 req = req.header(CONTENT_TYPE, "application/json").body(b.clone());
             }
-            let outcome = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    self.note_budget(resp.headers());
-                    let after = retry_after(resp.headers());
-                    match resp.bytes().await {
-                        Ok(bytes) => Ok((status, after, bytes)),
-                        Err(e) => Err(error_chain(&e)),
-                    }
-                }
-                Err(e) => Err(error_chain(&e)),
-            };
+            let outcome = try_once(req).await;
+            if let Ok(a) = &outcome {
+                self.note_budget(&a.headers);
+            }
             if let Some(obs) = &self.observer {
-                let status = outcome.as_ref().ok().map(|(s, _, _)| *s);
+                let status = outcome.as_ref().ok().map(|a| a.status.as_u16());
                 obs.on_response(&RequestEvent::new(call, attempt, status, started.elapsed(), request_bytes));
             }
             let err = match outcome {
-                Ok((status, _, bytes)) if (200..300).contains(&status) => {
-                    return serde_json::from_slice(&bytes)
-                        .map_err(|e| ApiError::Decode { call: call.to_owned(), message: e.to_string() });
+                Ok(a) if a.is_success() => {
+                    return serde_json::from_slice(&a.body).map_err(|e| ApiError::decode(call, e));
                 }
-                Ok((status, retry_after, bytes)) => ApiError::Status {
+                Ok(a) => ApiError::Status {
                     call: call.to_owned(),
-                    status,
-                    code: error_code(&bytes).unwrap_or_default(),
-                    message: error_text(&bytes),
-                    retry_after,
+                    status: a.status.as_u16(),
+                    code: error_code(&a.body).unwrap_or_default(),
+                    message: error_text(&a.body),
+                    retry_after: retry_after(&a.headers),
                 },
                 Err(message) => ApiError::Transport { call: call.to_owned(), message },
             };
-            if !err.is_transient() || attempt >= self.retry.max_attempts {
+            if !is_transient(&err) || attempt >= self.retry.max_attempts {
                 return Err(err);
             }
             let wait = self.retry.wait(attempt, err.retry_after());
@@ -221,7 +166,7 @@ impl HzClient {
         loop {
             let query = [("page", page.to_string()), ("per_page", per_page.to_string())];
             let v = self.send(call, Method::GET, segments, &query, None).await?;
-            let decode = |e: serde_json::Error| ApiError::Decode { call: call.to_owned(), message: e.to_string() };
+            let decode = |e: serde_json::Error| ApiError::decode(call, e);
             let items: Vec<T> =
                 serde_json::from_value(v.get(key).cloned().unwrap_or(Value::Array(vec![]))).map_err(decode)?;
             let meta: Meta = serde_json::from_value(v.get("meta").cloned().unwrap_or(Value::Null)).unwrap_or_default();
@@ -249,7 +194,7 @@ impl HzClient {
                 let query: Vec<(&str, String)> = chunk.iter().map(|id| ("id", id.to_string())).collect();
                 let v = self.send("read actions", Method::GET, &["actions"], &query, None).await?;
                 let actions: Vec<Action> = serde_json::from_value(v.get("actions").cloned().unwrap_or(Value::Null))
-                    .map_err(|e| ApiError::Decode { call: "read actions".into(), message: e.to_string() })?;
+                    .map_err(|e| ApiError::decode("read actions", e))?;
                 for id in chunk {
                     match actions.iter().find(|a| a.id == *id) {
                         Some(a) if a.status == "success" => done.push((*id, Ok(()))),

@@ -20,8 +20,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::client::{ApiError, HzClient};
+use crate::client::{HzClient, is_transient};
 use crate::model::{RRSet, Zone};
+use exodns_http::ApiError;
 
 const PROVIDER: &str = <crate::Hetzner as exodns_provider::ProviderKind>::INFO.name;
 
@@ -211,7 +212,7 @@ fn provider_error(e: &ApiError) -> ProviderError {
             PROVIDER,
             format!("{e} (check HETZNER_TOKEN / HCLOUD_TOKEN: a Read & Write API token of the project)"),
         )
-    } else if e.is_transient() {
+    } else if is_transient(e) {
         ProviderError::Transient { provider: PROVIDER.into(), message: e.to_string(), retry_after: e.retry_after() }
     } else {
         ProviderError::permanent(PROVIDER, e.to_string())
@@ -239,7 +240,7 @@ impl HetznerProvider {
                     tracing::error!(zone = %w.zone.name, "{reason}");
                     report.rejected.push(Rejected { endpoint: w.ep.clone(), reason: RejectReason::Refused(reason) });
                 }
-                Err(e) if e.is_transient() => return Err(provider_error(&e)),
+                Err(e) if is_transient(&e) => return Err(provider_error(&e)),
                 Err(e) => {
                     let reason = format!(
                         "Hetzner refused {} of {} {} in zone {}: {}",

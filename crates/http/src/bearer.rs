@@ -55,6 +55,29 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// An unreadable answer to `call`.
+    pub fn decode(call: &str, e: impl std::fmt::Display) -> Self {
+        ApiError::Decode { call: call.to_owned(), message: e.to_string() }
+    }
+
+    /// The API's error code or reason (empty when it named none).
+    pub fn code(&self) -> &str {
+        match self {
+            ApiError::Status { code, .. } => code,
+            _ => "",
+        }
+    }
+
+    /// What went wrong, without the call's name.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Status { message, .. }
+            | ApiError::Transport { message, .. }
+            | ApiError::Decode { message, .. } => message.clone(),
+            ApiError::Auth { source, .. } => source.to_string(),
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Status { status, .. } => Some(*status),

@@ -15,7 +15,8 @@
 //!   that give them (the clouds' OAuth);
 //! - [`bearer::BearerClient`]: calls of a JSON REST API with those tokens (Cloud DNS, ARM);
 //! - [`RateWindow`] (a vendor's documented request rate) and a [`RequestObserver`] hook, for the
-//!   cloud providers' REST clients that run their own retry loop (with [`RetryPolicy::wait`]).
+//!   cloud providers' REST clients that run their own retry loop ([`try_once`],
+//!   [`RetryPolicy::wait`], [`ApiError`]: Cloudflare, Hetzner).
 //!
 //! How an answer or a failure is classified (which statuses are worth a retry) stays with each
 //! provider: they follow their upstream counterparts, which differ.
@@ -29,9 +30,10 @@ pub mod token;
 
 use std::time::Duration;
 
+pub use bearer::ApiError;
 pub use observe::{RequestCounter, RequestEvent, RequestObserver};
 pub use rate::RateWindow;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, try_once};
 pub use tls::{TlsError, TlsSettings, client_config, dns_over_tls_config};
 
 /// `User-Agent` of every request: `exodns/<version>`.

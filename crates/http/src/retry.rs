@@ -115,17 +115,7 @@ where
     loop {
         attempt += 1;
         let request = build().await.map_err(CallError::Build)?;
-        let outcome = match request.send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                let headers = resp.headers().clone();
-                match resp.bytes().await {
-                    Ok(body) => Ok(Answer { status, headers, body, attempts: attempt }),
-                    Err(e) => Err(chain(&e)),
-                }
-            }
-            Err(e) => Err(chain(&e)),
-        };
+        let outcome = try_once(request).await.map(|a| Answer { attempts: attempt, ..a });
         let last = attempt >= policy.max_attempts.max(1);
         let wait = match &outcome {
             Ok(answer) if !is_retryable(answer.status) => return outcome.map_err(CallError::Transport),
@@ -150,6 +140,16 @@ where
         }
         tokio::time::sleep(wait).await;
     }
+}
+
+/// One try of a request, its answer read whole (`attempts` 1), or why none came: for clients with
+/// a retry loop of their own.
+pub async fn try_once(request: reqwest::RequestBuilder) -> Result<Answer, String> {
+    let resp = request.send().await.map_err(|e| chain(&e))?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.map_err(|e| chain(&e))?;
+    Ok(Answer { status, headers, body, attempts: 1 })
 }
 
 /// An error and its sources, on one line (reqwest hides the cause in the chain).

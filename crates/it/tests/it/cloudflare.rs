@@ -19,7 +19,7 @@ use exodns_testbed::kube::{KubeApiserver, peer_binary, testbed_var};
 use exodns_testbed::prism::{Prism, load_spec, trim_spec};
 use exodns_testbed::{Proc, exodns_bin, free_port, skip_or_fail, wait_until_log};
 
-use crate::common::{apply, patch_status};
+use crate::common::{apply, exodns_checked, log_of, manifest_dir, manifest_service, patch_status};
 
 /// A token distinctive enough to grep for in every log.
 const TOKEN: &str = "cf-token-Zq81-do-not-log-9xK3";
@@ -93,23 +93,22 @@ fn find<'a>(recs: &'a [CfRecord], name: &str, rtype: &str) -> Vec<&'a CfRecord> 
     recs.iter().filter(|r| r.name == name && r.rtype == rtype).collect()
 }
 
-/// `exodns ARGS` once, with Cloudflare's environment; panics with its log when it fails.
+/// `exodns ARGS` once, with Cloudflare's environment; its output, whatever its status.
 fn exodns(bed: &Bed, args: &[&str], token: &str) -> Output {
-    let bin = exodns_bin().expect("exodns binary");
+    exodns_with(&exodns_bin().expect("exodns binary"), bed, args, token, &[("RUST_LOG", "debug")])
+}
+
+fn exodns_with(bin: &PathBuf, bed: &Bed, args: &[&str], token: &str, env: &[(&str, &str)]) -> Output {
     Command::new(bin)
         .args(args)
         .env("CF_API_TOKEN", token)
         .env("CLOUDFLARE_BASE_URL", bed.base_url())
-        .env("RUST_LOG", "debug")
+        .envs(env.iter().copied())
         .output()
         .expect("run exodns")
 }
 
-fn log_of(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-/// `exodns --once` from manifests in `dir` into `zone`; must succeed.
+/// `exodns --once` from manifests in `dir` into `zone`; must succeed, the token in no line.
 fn sync_manifests(bed: &Bed, dir: &Path, zone: &str, extra: &[&str]) -> String {
     let mut args = vec![
         "--once".to_owned(),
@@ -124,31 +123,7 @@ fn sync_manifests(bed: &Bed, dir: &Path, zone: &str, extra: &[&str]) -> String {
         args.push("--policy=sync".into());
     }
     args.extend(extra.iter().map(|s| s.to_string()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = exodns(bed, &args, TOKEN);
-    let log = log_of(&out);
-    assert!(out.status.success(), "exodns failed:\n{log}");
-    assert!(!log.contains(TOKEN), "the token is in the log");
-    log
-}
-
-fn manifests(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::Builder::new().prefix("exodns-cf-").tempdir().unwrap();
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
-    }
-    dir
-}
-
-fn service(name: &str, host: &str, status: &str, annotations: &[(&str, &str)]) -> String {
-    let mut extra = String::new();
-    for (k, v) in annotations {
-        extra.push_str(&format!("    {k}: \"{v}\"\n"));
-    }
-    format!(
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: default\n  annotations:\n    external-dns.kubernetes.io/hostname: {host}\n{extra}\
-         spec:\n  type: LoadBalancer\n  ports: [{{port: 80}}]\nstatus:\n  loadBalancer:\n    ingress: [{{{status}}}]\n---\n"
-    )
+    exodns_checked(&args, &[("CF_API_TOKEN", TOKEN.into()), ("CLOUDFLARE_BASE_URL", bed.base_url())], TOKEN)
 }
 
 /// Full sync from a real cluster (Service, Ingress, DNSEndpoint with MX and TXT): records and
@@ -281,26 +256,30 @@ fn cf_proxied_per_annotation_and_flag() {
     let Some(_) = exodns_bin() else { return };
     const ZONE: &str = "proxied.cloudflare.test";
     let zone = bed.fake.add_zone(ZONE);
-    let mut text = service(
+    let mut text = manifest_service(
         "on",
         "on.proxied.cloudflare.test",
         "ip: 203.0.113.1",
         &[("external-dns.kubernetes.io/cloudflare-proxied", "true"), ("external-dns.kubernetes.io/ttl", "600")],
     );
-    text += &service(
+    text += &manifest_service(
         "legacy",
         "legacy.proxied.cloudflare.test",
         "ip: 203.0.113.2",
         &[("external-dns.alpha.kubernetes.io/cloudflare-proxied", "true")],
     );
-    text +=
-        &service("off", "off.proxied.cloudflare.test", "ip: 203.0.113.3", &[("external-dns.kubernetes.io/ttl", "600")]);
-    text += &service("cname", "cname.proxied.cloudflare.test", "hostname: lb.example.net", &[]);
+    text += &manifest_service(
+        "off",
+        "off.proxied.cloudflare.test",
+        "ip: 203.0.113.3",
+        &[("external-dns.kubernetes.io/ttl", "600")],
+    );
+    text += &manifest_service("cname", "cname.proxied.cloudflare.test", "hostname: lb.example.net", &[]);
     text += "apiVersion: externaldns.k8s.io/v1alpha1\nkind: DNSEndpoint\nmetadata: {name: other, namespace: default}\nspec:\n  endpoints:\n\
              \x20 - {dnsName: mx.proxied.cloudflare.test, recordType: MX, targets: [\"10 mail.proxied.cloudflare.test\"]}\n\
              \x20 - {dnsName: _sip._udp.proxied.cloudflare.test, recordType: SRV, targets: [\"0 50 5060 sip.proxied.cloudflare.test.\"]}\n\
              \x20 - {dnsName: t.proxied.cloudflare.test, recordType: TXT, targets: [\"hello\"]}\n";
-    let dir = manifests(&[("objects.yaml", &text)]);
+    let dir = manifest_dir(&[("objects.yaml", &text)]);
     let types = [
         "--managed-record-types=A",
         "--managed-record-types=CNAME",
@@ -356,8 +335,8 @@ fn cf_regional_hostname_and_comment() {
     let Some(_) = exodns_bin() else { return };
     const ZONE: &str = "region.cloudflare.test";
     let zone = bed.fake.add_zone(ZONE);
-    let mut text = service("eu", "eu.region.cloudflare.test", "ip: 203.0.113.1", &[]);
-    text += &service(
+    let mut text = manifest_service("eu", "eu.region.cloudflare.test", "ip: 203.0.113.1", &[]);
+    text += &manifest_service(
         "us",
         "us.region.cloudflare.test",
         "ip: 203.0.113.2",
@@ -367,7 +346,7 @@ fn cf_regional_hostname_and_comment() {
             ("external-dns.kubernetes.io/cloudflare-tags", "team:pay, env:prod"),
         ],
     );
-    let dir = manifests(&[("svc.yaml", &text)]);
+    let dir = manifest_dir(&[("svc.yaml", &text)]);
     let flags = ["--cloudflare-region-key=eu", "--cloudflare-record-comment=managed by exodns"];
     sync_manifests(bed, dir.path(), ZONE, &flags);
     let regional = bed.fake.regional_hostnames(ZONE);
@@ -396,9 +375,9 @@ fn cf_pagination_with_small_pages() {
     let zone = bed.fake.add_zone(ZONE);
     let mut text = String::new();
     for i in 0..12 {
-        text += &service(&format!("s{i}"), &format!("s{i}.{ZONE}"), &format!("ip: 203.0.113.{}", i + 1), &[]);
+        text += &manifest_service(&format!("s{i}"), &format!("s{i}.{ZONE}"), &format!("ip: 203.0.113.{}", i + 1), &[]);
     }
-    let dir = manifests(&[("svc.yaml", &text)]);
+    let dir = manifest_dir(&[("svc.yaml", &text)]);
     let flags = ["--cloudflare-zones-per-page=5", "--cloudflare-dns-records-per-page=5"];
     sync_manifests(bed, dir.path(), ZONE, &flags);
     assert_eq!(bed.fake.records(ZONE).len(), 24, "12 records and their 12 TXT");
@@ -428,7 +407,7 @@ fn cf_batches_stay_within_the_limit() {
     for i in 0..600 {
         eps += &format!("  - {{dnsName: r{i}.{ZONE}, recordType: A, targets: [\"10.{}.{}.1\"]}}\n", i / 250, i % 250);
     }
-    let dir = manifests(&[("many.yaml", &eps)]);
+    let dir = manifest_dir(&[("many.yaml", &eps)]);
     let mark = bed.mark();
     sync_manifests(bed, dir.path(), ZONE, &[]);
     assert_eq!(bed.fake.records(ZONE).len(), 1200);
@@ -456,7 +435,7 @@ fn cf_faults_are_retried_and_converge() {
     let Some(_) = exodns_bin() else { return };
     const ZONE: &str = "faults.cloudflare.test";
     let zone = bed.fake.add_zone(ZONE);
-    let dir = manifests(&[("svc.yaml", &service("web", &format!("web.{ZONE}"), "ip: 203.0.113.5", &[]))]);
+    let dir = manifest_dir(&[("svc.yaml", &manifest_service("web", &format!("web.{ZONE}"), "ip: 203.0.113.5", &[]))]);
     let server = bed.fake.server();
     let mark = bed.mark();
     server.inject(Inject::on("POST", &format!("{zone}/dns_records/batch"), cloudflare::error_fault(429, Some(1))));
@@ -470,7 +449,7 @@ fn cf_faults_are_retried_and_converge() {
 
     // A dropped connection, without Prism in between (Prism would answer for the fake).
     server.inject(Inject::on("GET", &format!("{zone}/dns_records"), Fault::Drop));
-    let dir2 = manifests(&[("svc.yaml", &service("web", &format!("web.{ZONE}"), "ip: 203.0.113.6", &[]))]);
+    let dir2 = manifest_dir(&[("svc.yaml", &manifest_service("web", &format!("web.{ZONE}"), "ip: 203.0.113.6", &[]))]);
     let bin = exodns_bin().unwrap();
     let out = Command::new(bin)
         .args(["--once", "--provider=cloudflare", "--source=manifest", "--policy=sync", "--txt-owner-id=cf-it"])
@@ -495,13 +474,13 @@ fn cf_auth_errors_are_clear_and_delete_nothing() {
     let Some(bin) = exodns_bin() else { return };
     const ZONE: &str = "auth.cloudflare.test";
     let zone = bed.fake.add_zone(ZONE);
-    let dir = manifests(&[("svc.yaml", &service("web", &format!("web.{ZONE}"), "ip: 203.0.113.7", &[]))]);
+    let dir = manifest_dir(&[("svc.yaml", &manifest_service("web", &format!("web.{ZONE}"), "ip: 203.0.113.7", &[]))]);
     sync_manifests(bed, dir.path(), ZONE, &[]);
     let before = triples(&bed.fake.records(ZONE));
     assert_eq!(before.len(), 2);
     let mark = bed.mark();
     // The Service is gone: a sync would delete its records, but the token may only read.
-    let empty = manifests(&[("none.yaml", "")]);
+    let empty = manifest_dir(&[("none.yaml", "")]);
     let start = |token: &str| {
         let mut cmd = Command::new(&bin);
         cmd.args([
@@ -613,7 +592,7 @@ fn cf_handover_from_upstream_plans_nothing() {
     let mut plan = vec!["plan".to_string(), "--color=never".to_string()];
     plan.extend(flags(&[]));
     let plan: Vec<&str> = plan.iter().map(String::as_str).collect();
-    let out = exodns_with(&exodns, bed, &plan);
+    let out = exodns_with(&exodns, bed, &plan, TOKEN, &[]);
     let text = log_of(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("0 to create, 0 to update, 0 to delete"), "exodns would change upstream's zone:\n{text}");
@@ -621,12 +600,8 @@ fn cf_handover_from_upstream_plans_nothing() {
     let mut once = flags(&["--once", "--metrics-address=127.0.0.1:0"]);
     once.retain(|f| f != "plan");
     let once: Vec<&str> = once.iter().map(String::as_str).collect();
-    let out = exodns_with(&exodns, bed, &once);
+    let out = exodns_with(&exodns, bed, &once, TOKEN, &[]);
     assert!(out.status.success(), "{}", log_of(&out));
     assert_eq!(bed.writes(&zone, mark).len(), 0, "exodns wrote to upstream's zone: {:?}", bed.writes(&zone, mark));
     bed.prism.assert_no_violations();
-}
-
-fn exodns_with(bin: &PathBuf, bed: &Bed, args: &[&str]) -> Output {
-    Command::new(bin).args(args).env("CF_API_TOKEN", TOKEN).env("CLOUDFLARE_BASE_URL", bed.base_url()).output().unwrap()
 }

@@ -179,3 +179,46 @@ pub fn assert_no_violations(prism: &exodns_testbed::prism::Prism) {
     let v: Vec<String> = prism.violations().into_iter().filter(|l| !l.contains("socket hang up")).collect();
     assert!(v.is_empty(), "{} request(s) failed Prism's validation:\n{}", v.len(), v.join("\n"));
 }
+
+/// stdout and stderr of a finished process, as one text.
+pub fn log_of(out: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// A temporary folder holding `files` (name, text), for `--source=manifest`.
+pub fn manifest_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("exodns-manifests-").tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+/// A `LoadBalancer` Service for a manifest (status included, as no controller sets it there):
+/// `default/name` for `host`, its load balancer `status` (`ip: …` or `hostname: …`), more
+/// annotations; ends with a document separator.
+pub fn manifest_service(name: &str, host: &str, status: &str, annotations: &[(&str, &str)]) -> String {
+    let mut extra = String::new();
+    for (k, v) in annotations {
+        extra.push_str(&format!("    {k}: \"{v}\"\n"));
+    }
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: default\n  annotations:\n    external-dns.kubernetes.io/hostname: {host}\n{extra}\
+         spec:\n  type: LoadBalancer\n  ports: [{{port: 80}}]\nstatus:\n  loadBalancer:\n    ingress: [{{{status}}}]\n---\n"
+    )
+}
+
+/// `exodns ARGS` once with `env` and `RUST_LOG=debug`; its log. Panics with the log when it fails
+/// or when `secret` shows in it.
+pub fn exodns_checked(args: &[String], env: &[(&str, String)], secret: &str) -> String {
+    let out = std::process::Command::new(exodns_testbed::exodns_bin().expect("exodns binary"))
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("run exodns");
+    let log = log_of(&out);
+    assert!(out.status.success(), "exodns failed:\n{log}");
+    assert!(!log.contains(secret), "the secret is in the log");
+    log
+}
