@@ -1,6 +1,7 @@
 //! The sync loop: desired endpoints in, the provider's records read, ownership decoded, a plan
 //! made and applied — once, or event by event.
 
+pub mod budget;
 mod metered;
 mod run;
 mod state;

@@ -86,6 +86,9 @@ pub struct Controller {
     /// Names whose deletes or updates were held back while a source was unhealthy or an object's
     /// input was invalid: planned again once that clears.
     held: BTreeSet<DnsName>,
+    /// Names whose deletions the deletion budget held, planned again at `budget_release`.
+    budget_names: BTreeSet<DnsName>,
+    budget_release: Option<Instant>,
     /// When the oldest pending change of the dirty names arrived.
     dirty_since: Option<Instant>,
     status: StatusHandle,
@@ -113,6 +116,8 @@ impl Controller {
             records_read_at: None,
             dirty: BTreeSet::new(),
             held: BTreeSet::new(),
+            budget_names: BTreeSet::new(),
+            budget_release: None,
             dirty_since: None,
             status: StatusHandle::default(),
             leader,
@@ -175,6 +180,12 @@ impl Controller {
                 }
                 continue;
             }
+            if leader && self.budget_release.is_some_and(|t| now >= t) {
+                // Held deletions may have been wanted long enough: plan their names again.
+                self.budget_release = None;
+                self.dirty.append(&mut self.budget_names);
+                self.dirty_since.get_or_insert(now);
+            }
             let debounce_at = self.dirty_since.map(|t| t + self.settings.debounce);
             if leader && debounce_at.is_some_and(|t| now >= t) {
                 if let Err(e) = self.incremental_sync().await {
@@ -191,6 +202,7 @@ impl Controller {
                 (true, None) => next_full,
                 (false, _) => now + self.settings.interval,
             }
+            .min(self.budget_release.unwrap_or(next_full).max(now))
             .min(now + HEARTBEAT);
             tokio::select! {
                 ev = events.recv() => match ev {
@@ -471,6 +483,16 @@ impl Controller {
         match result {
             Ok(report) => {
                 self.held.extend(report.held_back.iter().map(|e| e.dns_name.clone()));
+                if kind == SyncKind::Full {
+                    self.syncer.observe_full(&report);
+                }
+                self.budget_names.extend(report.deletions.names().cloned());
+                if let Some(at) = report.deletions.retry_at.map(Instant::from_std) {
+                    self.budget_release = Some(self.budget_release.map_or(at, |t| t.min(at)));
+                }
+                if let Some(m) = &self.metrics {
+                    m.set_deletions_held(&self.syncer.deletions_held());
+                }
                 if report.applied {
                     self.records.record_applied(&report.outgoing, &report.rejected);
                 }

@@ -1,13 +1,16 @@
 //! One full synchronisation, the building block of both `--once` and the loop.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use exodns_core::plan::{OwnerConflict, PlanOptions, plan};
 use exodns_core::registry::{Owned, Registry};
 use exodns_core::source::Protected;
-use exodns_core::{Changes, Endpoint, Invalid};
+use exodns_core::{Changes, DnsName, Endpoint, Invalid};
 use exodns_provider::{Provider, ProviderError, Rejected, ZoneFailure};
 use tracing::{debug, info, warn};
+
+use crate::budget::{DeletionBudget, Filtered};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -65,6 +68,8 @@ pub struct SyncReport {
     pub current: Vec<Endpoint>,
     /// Desired records found as desired, by type (filled by full syncs).
     pub verified_by_type: Vec<(String, i64)>,
+    /// Deletions the deletion budget held or put off.
+    pub deletions: Filtered,
 }
 
 /// Asked right before every write to the provider (leader election's fence).
@@ -85,11 +90,40 @@ pub struct Syncer {
     options: PlanOptions,
     dry_run: bool,
     gate: Option<Arc<dyn WriteGate>>,
+    budget: Option<Mutex<DeletionBudget>>,
 }
 
 impl Syncer {
     pub fn new(provider: Arc<dyn Provider>, registry: Arc<dyn Registry>, options: PlanOptions) -> Self {
-        Syncer { provider, registry, options, dry_run: false, gate: None }
+        Syncer { provider, registry, options, dry_run: false, gate: None, budget: None }
+    }
+
+    /// Limits deletions per zone and sync window (see [`crate::budget`]).
+    pub fn with_deletion_budget(mut self, budget: DeletionBudget) -> Self {
+        self.budget = Some(Mutex::new(budget));
+        self
+    }
+
+    fn budget(&self) -> Option<std::sync::MutexGuard<'_, DeletionBudget>> {
+        self.budget.as_ref().map(|b| b.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The zone of `name` as the deletion budget counts it; empty when the provider cannot tell.
+    fn zone_namer(&self) -> impl Fn(&DnsName) -> String + use<> {
+        let zones = self.provider.zones();
+        move |n: &DnsName| zones.as_ref().and_then(|z| z.zone_of(n)).unwrap_or_default().to_owned()
+    }
+
+    /// After a full sync: tells the deletion budget what each zone holds for this owner.
+    pub fn observe_full(&self, report: &SyncReport) {
+        if let Some(mut b) = self.budget() {
+            b.observe_full(&report.current, &self.zone_namer(), &self.options.owner_id);
+        }
+    }
+
+    /// Deletions the budget holds now, by zone.
+    pub fn deletions_held(&self) -> Vec<(String, usize)> {
+        self.budget().map(|b| b.held_by_zone()).unwrap_or_default()
     }
 
     /// Writes only while `gate` allows (a leader whose lease may have lapsed must not write).
@@ -163,6 +197,30 @@ impl Syncer {
                 "holding back deletes and updates of records whose source input is broken or missing"
             );
         }
+        let deletions = match self.budget() {
+            Some(mut b) => {
+                let now = Instant::now();
+                let f = b.filter(&mut planned.changes, &current, &self.zone_namer(), &self.options.owner_id, now);
+                for h in &f.holds {
+                    warn!(
+                        zone = %h.zone,
+                        held = h.records.len(),
+                        allowance = h.allowance_left,
+                        owned = h.owned,
+                        release_in = ?h.release_at.saturating_duration_since(now),
+                        "deletion budget exceeded: holding every deletion of this zone (creates and updates go on); they go ahead once wanted for --deletion-grace, or with --deletion-budget=off"
+                    );
+                }
+                if !f.deferred.is_empty() {
+                    debug!(
+                        deferred = f.deferred.len(),
+                        "deletions wait for more that may follow before the budget counts them"
+                    );
+                }
+                f
+            }
+            None => Filtered::default(),
+        };
         for c in &planned.conflicts {
             info!(name = %c.dns_name, record_type = %c.record_type, foreign_owner = %c.foreign_owner,
                   resource = c.resource.as_deref().unwrap_or(""), "name is held by another owner; not taking it over");
@@ -172,6 +230,7 @@ impl Syncer {
             conflicts: planned.conflicts,
             frozen_zones,
             held_back,
+            deletions,
             current: owned.endpoints.clone(),
             ..SyncReport::default()
         };

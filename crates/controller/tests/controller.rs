@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use exodns_controller::budget::{BudgetConfig, DeletionBudget, Limit};
 use exodns_controller::{Controller, Settings, Syncer};
 use exodns_core::plan::PlanOptions;
 use exodns_core::registry::{Registry, TxtConfig, TxtRegistry};
@@ -99,13 +100,15 @@ struct Rig {
 }
 
 fn mk_rig(source: Arc<FakeSource>) -> Rig {
-    mk_rig_with(
-        source,
-        Settings { debounce: Duration::from_millis(10), interval: Duration::from_secs(3600), ..Settings::default() },
-    )
+    mk_rig_with(source, quick(), None)
 }
 
-fn mk_rig_with(source: Arc<FakeSource>, settings: Settings) -> Rig {
+/// Debounce of 10 ms, no periodic sync within a test.
+fn quick() -> Settings {
+    Settings { debounce: Duration::from_millis(10), interval: Duration::from_secs(3600), ..Settings::default() }
+}
+
+fn mk_rig_with(source: Arc<FakeSource>, settings: Settings, budget: Option<DeletionBudget>) -> Rig {
     let provider = Arc::new(Counting {
         inner: InMemoryProvider::new(&["example.org".into()]),
         reads: AtomicUsize::new(0),
@@ -114,7 +117,10 @@ fn mk_rig_with(source: Arc<FakeSource>, settings: Settings) -> Rig {
     let registry: Arc<dyn Registry> =
         Arc::new(TxtRegistry::new(TxtConfig { owner_id: "test".into(), ..TxtConfig::default() }).unwrap());
     let options = PlanOptions { owner_id: "test".into(), ..PlanOptions::default() };
-    let syncer = Syncer::new(provider.clone(), registry.clone(), options);
+    let mut syncer = Syncer::new(provider.clone(), registry.clone(), options);
+    if let Some(b) = budget {
+        syncer = syncer.with_deletion_budget(b);
+    }
     let controller = Controller::new(source.clone(), syncer, registry, settings);
     let (events, rx) = mpsc::channel(64);
     let task = tokio::spawn(async move {
@@ -265,65 +271,103 @@ mod equivalence {
         proptest::collection::vec((0u8..4, proptest::option::of((0u8..3, 1u8..4))), 1..12)
     }
 
+    /// Applies `ops` event by event, then checks the zone against one full sync of the final
+    /// state (after `settle`, the longest a held deletion may wait).
+    fn check_ops(ops: Vec<(u8, Option<(u8, u8)>)>, budget: Option<DeletionBudget>, settle: Duration) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let source = Arc::new(FakeSource::default());
+            *source.synced.lock().unwrap() = true;
+            let rig = mk_rig_with(source.clone(), quick(), budget);
+            rig.until("first sync", |r| r.provider.reads.load(Ordering::SeqCst) == 1).await;
+            let mut applies_seen = rig.provider.applies.load(Ordering::SeqCst);
+            for (obj, op) in ops {
+                let object = mk_obj(&format!("o{obj}"));
+                let before = rig.zone();
+                match op {
+                    Some((name, ip)) => {
+                        // Name 0 is the zone apex, whose ownership TXT lies inside the zone.
+                        let host = if name == 0 { "example.org".to_owned() } else { format!("n{name}.example.org") };
+                        let ep = Endpoint::parse(&host, RecordType::A, &[&format!("10.0.0.{ip}")])
+                            .unwrap()
+                            .with_label("resource", object.resource_label());
+                        source
+                            .objects
+                            .lock()
+                            .unwrap()
+                            .insert(object.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
+                    }
+                    None => {
+                        source.objects.lock().unwrap().remove(&object);
+                    }
+                }
+                rig.events.send(SourceEvent::Changed(vec![object])).await.unwrap();
+                // Wait until the loop has taken the event in: either it applied something,
+                // or there was nothing to do (the zone stays as it was for a little while).
+                let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+                while tokio::time::Instant::now() < deadline {
+                    let applies = rig.provider.applies.load(Ordering::SeqCst);
+                    if applies != applies_seen && rig.zone() != before {
+                        applies_seen = applies;
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(rig.provider.reads.load(Ordering::SeqCst), 1, "an event caused a zone read");
+
+            // The same final state, synced in one go into an empty zone.
+            let fresh = InMemoryProvider::new(&["example.org".into()]);
+            let registry: Arc<dyn Registry> =
+                Arc::new(TxtRegistry::new(TxtConfig { owner_id: "test".into(), ..TxtConfig::default() }).unwrap());
+            let syncer = Syncer::new(
+                Arc::new(fresh),
+                registry,
+                PlanOptions { owner_id: "test".into(), ..PlanOptions::default() },
+            );
+            let desired: Vec<Endpoint> =
+                source.objects.lock().unwrap().values().flat_map(|o| o.endpoints.clone()).collect();
+            let merged = exodns_core::endpoint::merge_endpoints(desired);
+            syncer.sync_once(merged).await.unwrap();
+            let fresh_zone = {
+                let records = syncer.provider().records().await.unwrap().endpoints;
+                let p = InMemoryProvider::new(&[]).with_records(records);
+                zone_shape(&p)
+            };
+            // Held deletions are planned again when their time comes, without a zone read.
+            let deadline = tokio::time::Instant::now() + settle;
+            while zone_shape(&rig.provider.inner) != fresh_zone && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(rig.provider.reads.load(Ordering::SeqCst), 1, "a held deletion caused a zone read");
+            assert_eq!(zone_shape(&rig.provider.inner), fresh_zone);
+            rig.task.abort();
+        });
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
         #[test]
         fn incremental_equals_full(ops in ops()) {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-            rt.block_on(async move {
-                let source = Arc::new(FakeSource::default());
-                *source.synced.lock().unwrap() = true;
-                let rig = mk_rig(source.clone());
-                rig.until("first sync", |r| r.provider.reads.load(Ordering::SeqCst) == 1).await;
-                let mut applies_seen = rig.provider.applies.load(Ordering::SeqCst);
-                for (obj, op) in ops {
-                    let object = mk_obj(&format!("o{obj}"));
-                    let before = rig.zone();
-                    match op {
-                        Some((name, ip)) => {
-                            // Name 0 is the zone apex, whose ownership TXT lies inside the zone.
-                            let host = if name == 0 { "example.org".to_owned() } else { format!("n{name}.example.org") };
-                            let ep = Endpoint::parse(&host, RecordType::A, &[&format!("10.0.0.{ip}")])
-                                .unwrap()
-                                .with_label("resource", object.resource_label());
-                            source.objects.lock().unwrap().insert(object.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
-                        }
-                        None => {
-                            source.objects.lock().unwrap().remove(&object);
-                        }
-                    }
-                    rig.events.send(SourceEvent::Changed(vec![object])).await.unwrap();
-                    // Wait until the loop has taken the event in: either it applied something,
-                    // or there was nothing to do (the zone stays as it was for a little while).
-                    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
-                    while tokio::time::Instant::now() < deadline {
-                        let applies = rig.provider.applies.load(Ordering::SeqCst);
-                        if applies != applies_seen && rig.zone() != before {
-                            applies_seen = applies;
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                assert_eq!(rig.provider.reads.load(Ordering::SeqCst), 1, "an event caused a zone read");
+            check_ops(ops, None, Duration::ZERO);
+        }
+    }
 
-                // The same final state, synced in one go into an empty zone.
-                let fresh = InMemoryProvider::new(&["example.org".into()]);
-                let registry: Arc<dyn Registry> =
-                    Arc::new(TxtRegistry::new(TxtConfig { owner_id: "test".into(), ..TxtConfig::default() }).unwrap());
-                let syncer = Syncer::new(Arc::new(fresh), registry, PlanOptions { owner_id: "test".into(), ..PlanOptions::default() });
-                let desired: Vec<Endpoint> = source.objects.lock().unwrap().values().flat_map(|o| o.endpoints.clone()).collect();
-                let merged = exodns_core::endpoint::merge_endpoints(desired);
-                syncer.sync_once(merged).await.unwrap();
-                let fresh_zone = {
-                    let records = syncer.provider().records().await.unwrap().endpoints;
-                    let p = InMemoryProvider::new(&[]).with_records(records);
-                    zone_shape(&p)
-                };
-                assert_eq!(zone_shape(&rig.provider.inner), fresh_zone);
-                rig.task.abort();
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
+        /// With a deletion budget of one record per window, every other deletion is held, then
+        /// released after the grace by the loop's own timer: the zone still ends as one full
+        /// sync of the final state.
+        #[test]
+        fn incremental_with_a_deletion_budget_converges(ops in ops()) {
+            let budget = DeletionBudget::new(BudgetConfig {
+                limit: Limit::Count(1),
+                grace: Duration::from_millis(200),
+                window: Duration::from_secs(3600),
+                settle: Duration::from_millis(20),
             });
+            check_ops(ops, Some(budget), Duration::from_secs(3));
         }
     }
 }
@@ -345,7 +389,7 @@ async fn provider_cache_time_spares_reads_of_the_zone() {
     };
     let reads = |rig: &Rig| rig.provider.reads.load(Ordering::SeqCst);
 
-    let cached = mk_rig_with(source.clone(), settings(600));
+    let cached = mk_rig_with(source.clone(), settings(600), None);
     cached.until("the first sync", |r| r.has("web.example.org A 10.0.0.1")).await;
     tokio::time::sleep(interval * 5 + Duration::from_secs(1)).await;
     assert_eq!(reads(&cached), 1, "five full syncs within the cache time read the zone once");
@@ -353,7 +397,7 @@ async fn provider_cache_time_spares_reads_of_the_zone() {
     assert_eq!(reads(&cached), 2, "after 10 minutes the zone is read again");
     cached.task.abort();
 
-    let uncached = mk_rig_with(source, settings(0));
+    let uncached = mk_rig_with(source, settings(0), None);
     uncached.until("the first sync", |r| r.has("web.example.org A 10.0.0.1")).await;
     tokio::time::sleep(interval * 5 + Duration::from_secs(1)).await;
     assert_eq!(reads(&uncached), 6, "without a cache time every full sync reads");

@@ -85,7 +85,9 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let info = cfg.general.provider.map(|p| p.info()).context("--provider is required")?;
     let metered: Arc<dyn Provider> = Arc::new(MeteredProvider::new(provider.clone(), info, metrics.clone()));
     let registry = wiring::registry(cfg)?;
-    let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?).dry_run(cfg.general.dry_run);
+    let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?)
+        .dry_run(cfg.general.dry_run)
+        .with_deletion_budget(wiring::deletion_budget(cfg));
 
     let (events_tx, events) = mpsc::channel(4096);
     let source = object_source(cfg, &sel, source_cfg, events_tx.clone()).await?;

@@ -1,8 +1,10 @@
 //! Flags → parts: plan options, registry, provider.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+use exodns_controller::budget::{BudgetConfig, DeletionBudget, SETTLE};
 use exodns_core::plan::{PlanOptions, Policy};
 use exodns_core::registry::{AesKey, NoopRegistry, Registry, TxtConfig, TxtRegistry};
 use exodns_core::{DomainFilter, RecordType};
@@ -29,6 +31,18 @@ pub fn domain_filter(cfg: &Config) -> anyhow::Result<DomainFilter> {
         &f.regex_domain_filter,
         &f.regex_domain_exclusion,
     )?)
+}
+
+/// `--deletion-budget` and `--deletion-grace` (3 intervals unless given), counted per --interval.
+pub fn deletion_budget(cfg: &Config) -> DeletionBudget {
+    let g = &cfg.general;
+    DeletionBudget::new(BudgetConfig {
+        limit: g.deletion_budget,
+        grace: g.deletion_grace.unwrap_or(g.interval * 3),
+        window: g.interval,
+        // A single run cannot wait for more deletions to come.
+        settle: if g.once { Duration::ZERO } else { SETTLE },
+    })
 }
 
 pub fn policy(cfg: &Config) -> anyhow::Result<Policy> {

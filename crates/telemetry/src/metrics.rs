@@ -21,6 +21,11 @@ struct KindLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ZoneLabel {
+    zone: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SourceLabel {
     source: String,
 }
@@ -142,6 +147,7 @@ pub struct Metrics {
     invalid_endpoints: Family<KindLabel, Counter>,
     leader: Gauge,
     source_synced: Family<SourceLabel, Gauge>,
+    deletions_held: Family<ZoneLabel, Gauge>,
 }
 
 fn unix_now() -> f64 {
@@ -177,6 +183,7 @@ impl Metrics {
             invalid_endpoints: Family::default(),
             leader: Gauge::default(),
             source_synced: Family::default(),
+            deletions_held: Family::default(),
         };
         // Upstream's names: `external_dns_<subsystem>_<name>`.
         let ed = registry.sub_registry_with_prefix("external_dns");
@@ -232,6 +239,11 @@ impl Metrics {
         x.register("invalid_endpoints", "Input refused, by kind", m.invalid_endpoints.clone());
         x.register("leader", "1 while this replica may write to the provider", m.leader.clone());
         x.register("source_synced", "1 once a source has its first full list", m.source_synced.clone());
+        x.register(
+            "deletions_held",
+            "Deletions the deletion budget holds now, by zone (--deletion-budget)",
+            m.deletions_held.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -334,6 +346,13 @@ impl Metrics {
 
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
+    }
+
+    /// Deletions the deletion budget holds, by zone (zones holding none read 0).
+    pub fn set_deletions_held(&self, by_zone: &[(String, usize)]) {
+        for (zone, n) in by_zone {
+            self.deletions_held.get_or_create(&ZoneLabel { zone: zone.clone() }).set(*n as i64);
+        }
     }
 
     pub fn set_source_synced(&self, source: &str, synced: bool) {

@@ -62,6 +62,14 @@ pub struct General {
     /// (the wait goes on; exodns never exits for it, unlike upstream's fixed 60 s).
     #[arg(long, env = "EXTERNAL_DNS_CACHE_SYNC_TIMEOUT", global = true, default_value = "10m", value_parser = duration)]
     pub cache_sync_timeout: Duration,
+    /// Deletions a zone may take per --interval: a share of the records it holds for this owner
+    /// (`30%`, at least 10 records), a number of records, or `off`. A sync that would delete more
+    /// holds all deletions of that zone (creates and updates go on).
+    #[arg(long, env = "EXTERNAL_DNS_DELETION_BUDGET", global = true, default_value = "30%")]
+    pub deletion_budget: exodns_controller::budget::Limit,
+    /// How long held deletions must stay wanted before they go ahead [default: 3 × --interval].
+    #[arg(long, env = "EXTERNAL_DNS_DELETION_GRACE", global = true, value_parser = duration)]
+    pub deletion_grace: Option<Duration>,
     /// Synchronise once and exit.
     #[arg(long, env = "EXTERNAL_DNS_ONCE", global = true)]
     pub once: bool,

@@ -2,7 +2,10 @@
 //! tests create (LoadBalancer Services, an Ingress and Gateway API routes, the shipped RBAC) with
 //! the statuses the missing controllers would set.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use exodns_testbed::kube::KubeApiserver;
 use serde_json::{Value, json};
@@ -221,4 +224,16 @@ pub fn exodns_checked(args: &[String], env: &[(&str, String)], secret: &str) -> 
     assert!(out.status.success(), "exodns failed:\n{log}");
     assert!(!log.contains(secret), "the secret is in the log");
     log
+}
+
+/// Status code and body of a plain HTTP GET on loopback; `None` when nothing listens.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let code = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Some((code, body))
 }

@@ -6,6 +6,7 @@
 
 mod aws;
 mod azure;
+mod budget;
 mod cloudflare;
 mod common;
 mod contour;

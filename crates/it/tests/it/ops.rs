@@ -2,8 +2,6 @@
 //! processes, what `/healthz` and `/readyz` say while the apiserver is away, and the error
 //! counters of `/metrics` while a CRD is missing or PowerDNS is down.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -11,21 +9,9 @@ use std::time::{Duration, Instant};
 use exodns_testbed::kube::KubeApiserver;
 use exodns_testbed::{Pdns, PdnsOptions, Proc, exodns_bin, free_port, wait_until};
 
-use crate::common::{apply, lb_service_annotated, lb_status, metric_sum, patch_status, publish_lb};
+use crate::common::{apply, http_get, lb_service_annotated, lb_status, metric_sum, patch_status, publish_lb};
 
 const ZONE: &str = "example.org";
-
-/// Status code and body of a plain HTTP GET on loopback; `None` when nothing listens.
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let code = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Some((code, body))
-}
 
 /// A metric's value from `/metrics` (0 when absent).
 fn metric(port: u16, line_prefix: &str) -> f64 {
