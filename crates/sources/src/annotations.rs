@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use exodns_core::endpoint::MAX_TTL;
+use exodns_core::spelling::Spelling;
 use exodns_core::target::{canonical_target, infer_type};
 use exodns_core::{Invalid, InvalidKind, ObjectRef, ProviderSpecific, Ttl};
 
@@ -121,11 +122,11 @@ impl Annotations {
 
     /// `target`: the checked targets (canonical form); bad ones become diagnostics. An empty
     /// result with a non-empty annotation means every target was bad.
-    pub fn targets(&self, obj: &ObjectRef, invalid: &mut Vec<Invalid>) -> Vec<String> {
+    pub fn targets(&self, obj: &ObjectRef, invalid: &mut Vec<Invalid>, written: &mut Spelling) -> Vec<String> {
         let Some(raw) = self.get(TARGET) else {
             return Vec::new();
         };
-        check_targets(split_list(raw).iter().map(String::as_str), obj, &self.field(TARGET), invalid)
+        check_targets(target_list(raw).iter().map(String::as_str), obj, &self.field(TARGET), invalid, written)
     }
 
     pub fn has_targets(&self) -> bool {
@@ -223,13 +224,20 @@ pub fn split_list(raw: &str) -> Vec<String> {
     raw.replace(' ', "").split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
 }
 
+/// A `target` annotation's entries as upstream reads them: split at commas, spaces removed, one
+/// trailing dot dropped (`lb.example.net.` and `192.0.2.1.` are `lb.example.net`, `192.0.2.1`).
+pub fn target_list(raw: &str) -> Vec<String> {
+    split_list(raw).into_iter().map(|t| t.strip_suffix('.').map(str::to_owned).unwrap_or(t)).collect()
+}
+
 /// Checks bare targets (the type is inferred from each) and returns their canonical forms;
-/// bad ones become diagnostics on `field`.
+/// bad ones become diagnostics on `field`. How each was written goes to `written`.
 pub fn check_targets<'a>(
     raw: impl IntoIterator<Item = &'a str>,
     obj: &ObjectRef,
     field: &str,
     invalid: &mut Vec<Invalid>,
+    written: &mut Spelling,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for t in raw {
@@ -239,6 +247,7 @@ pub fn check_targets<'a>(
         }
         match canonical_target(infer_type(t), t) {
             Ok(c) => {
+                written.set_target(&c, t);
                 if !out.contains(&c) {
                     out.push(c);
                 }

@@ -2,6 +2,7 @@
 //! building endpoints with their labels, the template and default-target rules, and merging.
 
 use exodns_core::endpoint::{endpoints_for_targets, label};
+use exodns_core::spelling::Spelling;
 use exodns_core::{DnsName, Endpoint, Invalid, InvalidKind, ObjectRef, ProviderSpecific, RecordType, Ttl};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -32,6 +33,10 @@ pub(crate) struct Ctx<'a> {
     pub endpoints: Vec<Endpoint>,
     pub invalid: Vec<Invalid>,
     annotation_targets: Option<Vec<String>>,
+    /// Host names as the object wrote them, where that differs from their canonical form.
+    written_names: Vec<(DnsName, String)>,
+    /// Targets as written (upstream puts them on the webhook wire that way).
+    written_targets: Spelling,
 }
 
 /// The reference of an object, or a diagnostic when it has no name.
@@ -91,13 +96,20 @@ impl<'a> Ctx<'a> {
             endpoints: Vec::new(),
             invalid,
             annotation_targets: None,
+            written_names: Vec::new(),
+            written_targets: Spelling::default(),
         })
     }
 
     /// Parses a host name; a bad one becomes a diagnostic on `field`.
     pub fn hostname(&mut self, field: &str, raw: &str) -> Option<DnsName> {
         match DnsName::parse(raw) {
-            Ok(n) => Some(n),
+            Ok(n) => {
+                if n.as_str() != raw && !self.written_names.iter().any(|(c, _)| *c == n) {
+                    self.written_names.push((n.clone(), raw.to_owned()));
+                }
+                Some(n)
+            }
             Err(e) => {
                 self.invalid.push(e.invalid(field, raw).on(&self.obj));
                 None
@@ -107,7 +119,17 @@ impl<'a> Ctx<'a> {
 
     /// Checks discovered targets; bad ones become diagnostics on `field`.
     pub fn targets<'s>(&mut self, field: &str, raw: impl IntoIterator<Item = &'s str>) -> Vec<String> {
-        check_targets(raw, &self.obj, field, &mut self.invalid)
+        check_targets(raw, &self.obj, field, &mut self.invalid, &mut self.written_targets)
+    }
+
+    /// `name` as the object wrote it (its canonical form when written so).
+    pub fn written_name<'n>(&'n self, name: &'n DnsName) -> &'n str {
+        self.written_names.iter().find(|(c, _)| c == name).map_or(name.as_str(), |(_, w)| w.as_str())
+    }
+
+    /// Records that the target `canonical` was written `written`.
+    pub fn written_target(&mut self, canonical: &str, written: &str) {
+        self.written_targets.set_target(canonical, written);
     }
 
     /// The `target` annotation, checked once: `None` when absent or empty.
@@ -116,7 +138,7 @@ impl<'a> Ctx<'a> {
             return None;
         }
         if self.annotation_targets.is_none() {
-            let t = self.ann.targets(&self.obj, &mut self.invalid);
+            let t = self.ann.targets(&self.obj, &mut self.invalid, &mut self.written_targets);
             self.annotation_targets = Some(t);
         }
         self.annotation_targets.clone()
@@ -214,9 +236,16 @@ impl<'a> Ctx<'a> {
 
     /// Applies `--default-targets`, then merges the object's endpoints.
     pub fn finish(self) -> SourceOutput {
-        let Ctx { cfg, endpoints, mut invalid, obj, .. } = self;
+        let Ctx { cfg, endpoints, mut invalid, obj, written_names, written_targets, .. } = self;
         let mut out = Vec::with_capacity(endpoints.len());
-        for ep in endpoints {
+        for mut ep in endpoints {
+            // The name and targets as written, for the webhook wire (upstream's form).
+            if let Some((_, w)) = written_names.iter().find(|(c, _)| *c == ep.dns_name) {
+                ep.spelling.set_name(ep.dns_name.as_str(), w);
+            }
+            for t in &ep.targets.0 {
+                ep.spelling.set_target(t, written_targets.target(t));
+            }
             let replace = !cfg.default_targets.is_empty()
                 && (ep.targets.is_empty()
                     || (cfg.force_default_targets

@@ -92,7 +92,19 @@ fn entry_endpoint(e: &DNSEndpointEntry, i: usize, cfg: &SourceConfig) -> Result<
         // Filled from --default-targets when the object's endpoints are finished.
         Targets::default()
     } else {
-        canonical_targets(rt, targets.iter().copied()).map_err(|err| err.at(at("targets")))?
+        canonical_targets(rt, targets.iter().copied()).map_err(|mut err| {
+            if matches!(rt, RecordType::A | RecordType::AAAA)
+                && e.provider_specific.iter().any(|p| p.name == "alias" && p.value.eq_ignore_ascii_case("true"))
+            {
+                // Upstream publishes these (Route 53 alias records); no provider of exodns writes one.
+                err.reason = format!(
+                    "{}; an {rt} record with alias=true and a host name is an AWS alias record, which exodns \
+                     does not write: use a CNAME with alias=true (PowerDNS writes it as ALIAS)",
+                    err.reason
+                );
+            }
+            err.at(at("targets"))
+        })?
     };
     let ttl = match e.record_ttl {
         None | Some(0) => Ttl::default(),
@@ -101,9 +113,24 @@ fn entry_endpoint(e: &DNSEndpointEntry, i: usize, cfg: &SourceConfig) -> Result<
     check_set_identifier(&e.set_identifier)
         .map_err(|reason| Invalid::new(InvalidKind::SetIdentifier, at("setIdentifier"), &e.set_identifier, reason))?;
     let mut ep = Endpoint::new(name, rt, targets).with_ttl(ttl).with_set_identifier(e.set_identifier.clone());
+    let written: Vec<String> = e.targets.iter().map(|t| wire_form(rt, t)).collect();
+    ep.spell(&e.dns_name, written.iter().map(String::as_str));
     ep.labels = e.labels.clone().into();
     ep.provider_specific = e.provider_specific.clone();
     Ok(ep)
+}
+
+/// A target as upstream puts it on the webhook wire: as written, except for the trailing dot
+/// upstream's rules demand (SRV and NAPTR hosts absolute) or refuse (NS, PTR and the other
+/// single-host types but CNAME and DNAME). exodns accepts both spellings of those (see
+/// docs/sources.md) and sends the one upstream's providers expect.
+fn wire_form(rt: RecordType, raw: &str) -> String {
+    let t = raw.trim();
+    match rt {
+        RecordType::SRV | RecordType::NAPTR if !t.ends_with('.') => format!("{t}."),
+        RecordType::NS | RecordType::PTR => t.strip_suffix('.').unwrap_or(t).to_owned(),
+        _ => t.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +160,37 @@ mod tests {
             spec: DNSEndpointSpec { endpoints: entries },
             status: Some(DNSEndpointStatus { observed_generation: Some(1) }),
         }
+    }
+
+    /// The webhook wire carries entries as written, with the trailing dots upstream's rules
+    /// want: SRV and NAPTR hosts absolute, NS hosts bare; TXT unquoted, names in capitals.
+    #[test]
+    fn entries_keep_their_spelling_for_the_wire() {
+        let obj = mk_dns_endpoint(
+            "dns",
+            "records",
+            vec![
+                entry("_sip._udp.Example.org", "SRV", &["0 50 5060 Sip.example.org"]),
+                entry("sub.example.org", "NS", &["ns1.example.net."]),
+                entry("txt.example.org", "TXT", &["hello world"]),
+                entry("c.example.org", "CNAME", &["Alias.example.net."]),
+            ],
+        );
+        let out = endpoints(&obj, &SourceConfig::default());
+        assert!(out.invalid.is_empty(), "{:?}", out.invalid);
+        let wire: Vec<(String, Vec<String>)> =
+            out.endpoints.iter().map(|e| (e.wire_name().to_owned(), e.wire_targets())).collect();
+        let want = |n: &str, t: &str| (n.to_owned(), vec![t.to_owned()]);
+        assert_eq!(
+            wire,
+            vec![
+                want("_sip._udp.Example.org", "0 50 5060 Sip.example.org."),
+                want("c.example.org", "Alias.example.net."),
+                want("sub.example.org", "ns1.example.net"),
+                want("txt.example.org", "hello world"),
+            ]
+        );
+        assert_eq!(out.endpoints[0].targets.0, ["0 50 5060 sip.example.org"], "planned on the canonical form");
     }
 
     #[test]

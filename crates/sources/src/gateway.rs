@@ -17,7 +17,7 @@ use exodns_core::{DnsName, Invalid, InvalidKind, ObjectRef};
 use k8s_openapi::api::core::v1::Namespace;
 
 use crate::SourceOutput;
-use crate::annotations::{Annotations, GATEWAY_HOSTNAME_SOURCE, HOSTNAME, HostnameSource, TARGET, split_list};
+use crate::annotations::{Annotations, GATEWAY_HOSTNAME_SOURCE, HOSTNAME, HostnameSource, TARGET, target_list};
 use crate::cluster::{ClusterView, ClusterViewExt, namespace_of};
 use crate::common::{Ctx, Routing};
 use crate::config::SourceConfig;
@@ -285,7 +285,7 @@ fn resolve_parent(
     }
     let label = format!("gateway {ns}/{}", r.name);
     let targets = if gw_ann.has_targets() {
-        let raw = split_list(gw_ann.get(TARGET).unwrap_or_default());
+        let raw = target_list(gw_ann.get(TARGET).unwrap_or_default());
         ctx.targets(&format!("{label} {}", gw_ann.field(TARGET)), raw.iter().map(String::as_str))
     } else {
         let addrs = gateway.status.as_ref().map(|s| s.addresses.as_slice()).unwrap_or_default();

@@ -424,13 +424,16 @@ impl Svc<'_> {
                 continue;
             };
             let proto = port.protocol.as_deref().filter(|p| !p.is_empty()).unwrap_or("TCP").to_ascii_lowercase();
+            // Written with the host as the object wrote it, as upstream does.
+            let host = ctx.written_name(host).to_owned();
             let raw_name = format!("_{}._{proto}.{host}", self.name());
             let Some(name) = ctx.hostname(&format!("spec.ports[{i}]"), &raw_name) else {
                 continue;
             };
-            let raw_target = format!("0 50 {node_port} {host}.");
+            let raw_target = format!("0 50 {node_port} {}.", host.strip_suffix('.').unwrap_or(&host));
             match canonical_target(RecordType::SRV, &raw_target) {
                 Ok(t) => {
+                    ctx.written_target(&t, &raw_target);
                     let ep = ctx.decorate(Endpoint::new(name, RecordType::SRV, Targets(vec![t])).with_ttl(ctx.ttl));
                     ctx.endpoints.push(ep);
                 }

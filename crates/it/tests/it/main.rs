@@ -22,3 +22,4 @@ mod pdns;
 mod rfc2136;
 mod switch;
 mod webhook;
+mod wire;
