@@ -329,7 +329,18 @@ impl Controller {
     fn set_object(&mut self, object: &ObjectRef) -> Vec<DnsName> {
         let now = self.source.endpoints(object);
         if let Some(oe) = &now {
-            for inv in &oe.invalid {
+            // Said once, and again only when what is wrong changes: the object is recomputed at
+            // every change of anything it depends on.
+            let before = self.desired.invalid_of(object);
+            for inv in oe.invalid.iter().filter(|i| !before.contains(i)) {
+                warn!(
+                    object = %object,
+                    field = %inv.field,
+                    value = %inv.value,
+                    reason = %inv.reason,
+                    record_type = inv.record_type.map(|t| t.to_string()).unwrap_or_default(),
+                    "invalid input"
+                );
                 self.source.note(object, &ObjectNote::Invalid { message: inv.to_string() });
                 if let Some(m) = &self.metrics {
                     m.invalid_input(inv.kind.as_str());
@@ -338,7 +349,7 @@ impl Controller {
         }
         let touched = self.desired.set(object, now);
         if let Some(m) = &self.metrics {
-            m.set_invalid_now(self.desired.invalid_count());
+            m.set_invalid_now(&self.desired.invalid_by_label());
         }
         touched
     }
@@ -442,6 +453,14 @@ impl Controller {
                     names.dedup();
                     self.source.note(&o, &ObjectNote::Published { names });
                 }
+            }
+        }
+        for h in &report.deletions.holds {
+            let note =
+                ObjectNote::DeletionHeld { zone: h.zone.clone(), held: h.records.len(), allowance: h.allowance_left };
+            let objects: BTreeSet<&str> = h.records.iter().filter_map(|e| e.resource()).collect();
+            for o in objects.into_iter().filter_map(ObjectRef::from_resource_label) {
+                self.source.note(&o, &note);
             }
         }
         for c in &report.conflicts {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use exodns_core::endpoint::merge_endpoints;
-use exodns_core::{Changes, DnsName, Endpoint, ObjectRef};
+use exodns_core::{Changes, DnsName, Endpoint, Invalid, ObjectRef};
 use exodns_provider::Rejected;
 
 use exodns_core::source::SourceOutput;
@@ -15,8 +15,16 @@ pub struct DesiredIndex {
     by_object: HashMap<ObjectRef, SourceOutput>,
     /// Almost every name is wanted by one object: a small vector, not a tree.
     by_name: HashMap<DnsName, Vec<ObjectRef>>,
-    /// Pieces of refused input over all objects, kept as objects come and go.
-    invalid_total: usize,
+    /// Pieces of refused input over all objects by (record type, source), kept as objects come
+    /// and go (upstream's `external_dns_source_invalid_endpoints` labels).
+    invalid_by_label: HashMap<(String, String), usize>,
+}
+
+/// The labels of one piece of refused input: its record type (`unknown` when the input did not
+/// get that far) and the kind of its object.
+fn invalid_label(object: &ObjectRef, inv: &Invalid) -> (String, String) {
+    let rt = inv.record_type.map_or_else(|| "unknown".to_owned(), |t| t.to_string());
+    (rt, object.kind.clone())
 }
 
 impl DesiredIndex {
@@ -29,7 +37,15 @@ impl DesiredIndex {
         }
         let mut touched: BTreeSet<DnsName> = BTreeSet::new();
         if let Some(old) = self.by_object.remove(object) {
-            self.invalid_total -= old.invalid.len();
+            for inv in &old.invalid {
+                let label = invalid_label(object, inv);
+                if let Some(n) = self.invalid_by_label.get_mut(&label) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.invalid_by_label.remove(&label);
+                    }
+                }
+            }
             for ep in &old.endpoints {
                 touched.insert(ep.dns_name.clone());
                 if let Some(set) = self.by_name.get_mut(&ep.dns_name) {
@@ -41,7 +57,9 @@ impl DesiredIndex {
             }
         }
         if let Some(new) = now {
-            self.invalid_total += new.invalid.len();
+            for inv in &new.invalid {
+                *self.invalid_by_label.entry(invalid_label(object, inv)).or_default() += 1;
+            }
             for ep in &new.endpoints {
                 touched.insert(ep.dns_name.clone());
                 let set = self.by_name.entry(ep.dns_name.clone()).or_default();
@@ -79,8 +97,16 @@ impl DesiredIndex {
     }
 
     /// Pieces of input refused right now, over all objects.
-    pub fn invalid_count(&self) -> usize {
-        self.invalid_total
+    /// Refused input right now by (record type, source).
+    pub fn invalid_by_label(&self) -> Vec<(String, String, usize)> {
+        let mut v: Vec<_> = self.invalid_by_label.iter().map(|((rt, src), n)| (rt.clone(), src.clone(), *n)).collect();
+        v.sort();
+        v
+    }
+
+    /// The input of `object` refused at its last recomputation.
+    pub fn invalid_of(&self, object: &ObjectRef) -> &[Invalid] {
+        self.by_object.get(object).map_or(&[], |o| o.invalid.as_slice())
     }
 
     /// `resource` labels of objects that have invalid input right now.

@@ -11,7 +11,7 @@ use exodns_controller::budget::{BudgetConfig, DeletionBudget, Limit};
 use exodns_controller::{Controller, Settings, Syncer};
 use exodns_core::plan::PlanOptions;
 use exodns_core::registry::{Registry, TxtConfig, TxtRegistry};
-use exodns_core::source::{ObjectSource, SourceEvent, SourceHealth, SourceOutput};
+use exodns_core::source::{ObjectNote, ObjectSource, SourceEvent, SourceHealth, SourceOutput};
 use exodns_core::{Changes, DomainFilter, Endpoint, ObjectRef, RecordType};
 use exodns_provider::inmemory::InMemoryProvider;
 use exodns_provider::{ApplyReport, Provider, ProviderError, Records};
@@ -23,6 +23,7 @@ struct FakeSource {
     objects: Mutex<HashMap<ObjectRef, SourceOutput>>,
     synced: Mutex<bool>,
     error: Mutex<Option<String>>,
+    notes: Mutex<Vec<(ObjectRef, ObjectNote)>>,
 }
 
 impl FakeSource {
@@ -55,6 +56,9 @@ impl ObjectSource for FakeSource {
             synced: *self.synced.lock().unwrap(),
             error: self.error.lock().unwrap().clone(),
         }]
+    }
+    fn note(&self, object: &ObjectRef, note: &ObjectNote) {
+        self.notes.lock().unwrap().push((object.clone(), note.clone()));
     }
 }
 
@@ -239,6 +243,44 @@ async fn apex_records_carry_their_ownership_inside_the_zone() {
     let apex = rig.source.remove("apex");
     rig.events.send(SourceEvent::Changed(vec![apex])).await.unwrap();
     rig.until("apex deleted with its TXT", |r| r.zone().is_empty()).await;
+    rig.task.abort();
+}
+
+/// 15 of 20 objects stop wanting their records (a filter changed, say): nothing is deleted,
+/// and each of them is told why, naming the zone and the budget.
+#[tokio::test]
+async fn a_held_mass_delete_tells_each_object() {
+    let source = Arc::new(FakeSource::default());
+    *source.synced.lock().unwrap() = true;
+    for i in 0..20 {
+        source.set(&format!("s{i}"), "10.0.0.1");
+    }
+    let budget = DeletionBudget::new(BudgetConfig {
+        limit: Limit::default(),
+        grace: Duration::from_secs(3600),
+        window: Duration::from_secs(3600),
+        settle: Duration::ZERO,
+    });
+    let rig = mk_rig_with(source.clone(), Some(budget));
+    rig.until("20 published", |r| r.zone().len() == 40).await;
+    let gone: Vec<ObjectRef> = (0..15)
+        .map(|i| {
+            let o = mk_obj(&format!("s{i}"));
+            source.objects.lock().unwrap().insert(o.clone(), SourceOutput::default());
+            o
+        })
+        .collect();
+    rig.events.send(SourceEvent::Changed(gone.clone())).await.unwrap();
+    rig.until("each object told", |_| {
+        let notes = source.notes.lock().unwrap();
+        gone.iter().all(|o| {
+            notes
+                .iter()
+                .any(|(n, note)| n == o && matches!(note, ObjectNote::DeletionHeld { held: 15, allowance: 10, .. }))
+        })
+    })
+    .await;
+    assert_eq!(rig.zone().len(), 40, "nothing deleted");
     rig.task.abort();
 }
 

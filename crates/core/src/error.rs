@@ -6,6 +6,7 @@
 use std::fmt;
 
 use crate::object::ObjectRef;
+use crate::record_type::RecordType;
 
 /// Longest part of a rejected value quoted back in a message; long junk stays readable.
 const MAX_QUOTED: usize = 80;
@@ -52,11 +53,26 @@ pub struct Invalid {
     pub field: String,
     pub value: String,
     pub reason: String,
+    /// The type of the record the input was for, when known (a bad target of an MX entry).
+    pub record_type: Option<RecordType>,
 }
 
 impl Invalid {
     pub fn new(kind: InvalidKind, field: impl Into<String>, value: &str, reason: impl Into<String>) -> Self {
-        Self { kind, object: None, field: field.into(), value: quote_value(value), reason: reason.into() }
+        Self {
+            kind,
+            object: None,
+            field: field.into(),
+            value: quote_value(value),
+            reason: reason.into(),
+            record_type: None,
+        }
+    }
+
+    /// Says which type of record the input was for (kept if one is already set).
+    pub fn for_type(mut self, rt: RecordType) -> Self {
+        self.record_type.get_or_insert(rt);
+        self
     }
 
     /// Attaches the object the input came from (kept if one is already set).

@@ -34,7 +34,9 @@ pub enum NameError {
     /// §2), so such text is a mistyped address, never a name to publish or point at.
     #[error("the last label {label:?} is all digits: this is neither an IPv4 address nor a host name")]
     NumericTld { label: String },
-    #[error("the name is not valid IDNA: {0}")]
+    #[error(
+        "the name holds Unicode that IDNA (UTS #46) refuses (a mark or control character where no host name may have one): {0}"
+    )]
     Idna(String),
 }
 

@@ -6,6 +6,9 @@
 //! [`ObjectSource`] without depending on the controller.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
 
 use crate::endpoint::{label, merge_endpoints};
 use crate::{Changes, Endpoint, Invalid, ObjectRef};
@@ -101,6 +104,9 @@ pub enum ObjectNote {
     Conflict { name: String, foreign_owner: String },
     /// Part of the object's input was refused (the rest is published).
     Invalid { message: String },
+    /// The deletion of the object's records is held by the deletion budget (the object no
+    /// longer wants them — a changed filter, say — along with many others in its zone).
+    DeletionHeld { zone: String, held: usize, allowance: usize },
 }
 
 /// The objects of the enabled sources.
@@ -127,6 +133,12 @@ pub trait ObjectSource: Send + Sync {
     /// cluster; files and documents of manifests): upstream's `source_errors_total`.
     fn read_errors(&self) -> u64 {
         0
+    }
+
+    /// Waits, at most `limit`, for the writes `note` and `published` started in the background
+    /// (Events, statuses): a `--once` run ends right after its sync and must not drop them.
+    fn flush(&self, _limit: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::ready(()))
     }
 }
 

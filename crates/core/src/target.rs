@@ -129,7 +129,7 @@ pub fn infer_type(target: &str) -> RecordType {
 
 /// Validates one target of a record of type `rt` and returns its canonical form.
 pub fn canonical_target(rt: RecordType, raw: &str) -> Result<String, Invalid> {
-    let bad = |reason: String| Invalid::new(InvalidKind::Target, "target", raw, reason);
+    let bad = |reason: String| Invalid::new(InvalidKind::Target, "target", raw, reason).for_type(rt);
     let t = raw.trim();
     if t.is_empty() {
         return Err(bad(format!("a {rt} record needs a non-empty target")));

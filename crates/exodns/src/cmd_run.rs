@@ -20,6 +20,8 @@ use crate::sources::object_source;
 use crate::{output, shutdown, wiring};
 use exodns_sources::SourceConfig;
 
+/// How long a `--once` run waits for its status writes and Events before it ends.
+const ONCE_FLUSH: Duration = Duration::from_secs(10);
 /// How long a stopping leader may take to hand its lease back.
 const RELEASE_GRACE: Duration = Duration::from_secs(5);
 
@@ -108,6 +110,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
         syncer = syncer.with_gate(Arc::new(move || fence.is_open()));
         leadership = Some(l);
     }
+    let writes = source.clone();
     let mut controller = Controller::new(source, syncer, registry, settings(cfg)).with_metrics(metrics.clone());
     if let Some(l) = &leadership {
         controller = controller.with_leader(l.is_leader.clone());
@@ -142,6 +145,10 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
         }
     }
     outcome?;
+    if cfg.general.once {
+        // DNSEndpoint statuses and Events of the one sync go out before the process ends.
+        writes.flush(ONCE_FLUSH).await;
+    }
     if cfg.general.once && info.ephemeral {
         // The in-memory zone ends with the process: show it.
         let records = provider.records().await?;

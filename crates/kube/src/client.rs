@@ -148,11 +148,15 @@ pub fn client_from_config(config: Config, settings: &KubeSettings) -> Result<Kub
     // Only ring is compiled in; make it the process default so rustls never has to guess.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let url = config.cluster_url.to_string();
+    let events_builder = ClientBuilder::try_from(config.clone()).map_err(|e| KubeError::Client(error_chain(&e)))?;
     let builder = ClientBuilder::try_from(config).map_err(|e| KubeError::Client(error_chain(&e)))?;
     let (watch_starts, _) = broadcast::channel(256);
     let layer = ThrottleLayer::new(settings.effective_qps(), settings.effective_burst(), settings.request_timeout)
         .with_watch_starts(watch_starts.clone());
-    Ok(KubeClient { client: builder.with_layer(&layer).build(), watch_starts, url })
+    // Events have their own rate (the event sink's) rather than a share of --kube-api-qps: at
+    // upstream's 5 per second, 50 objects going bad at once would be told of 10 s later.
+    let events = events_builder.with_layer(&ThrottleLayer::new(None, 1, settings.request_timeout)).build();
+    Ok(KubeClient { client: builder.with_layer(&layer).build(), events, watch_starts, url })
 }
 
 /// A kube-rs client with what exodns adds: the rate limit, and word of every watch request
@@ -161,6 +165,8 @@ pub fn client_from_config(config: Config, settings: &KubeSettings) -> Result<Kub
 #[derive(Clone)]
 pub struct KubeClient {
     client: Client,
+    /// For Events only: the same apiserver, without the --kube-api-qps limit.
+    events: Client,
     watch_starts: broadcast::Sender<WatchStart>,
     url: String,
 }
@@ -175,6 +181,11 @@ impl KubeClient {
     /// The kube-rs client (for `Api`s of your own; requests go through the same limit).
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The client Events are posted with (limited by the event sink, not --kube-api-qps).
+    pub(crate) fn events_client(&self) -> &Client {
+        &self.events
     }
 
     /// The apiserver URL.

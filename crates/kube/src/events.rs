@@ -2,11 +2,13 @@
 //! annotation" — the messages an application team reads with `kubectl describe`.
 //!
 //! The controller repeats itself (an invalid annotation is seen at every recomputation), so
-//! repeats of the same event on the same object are dropped for a while, and a token bucket keeps
-//! a burst of changes from flooding the apiserver with Events.
+//! repeats of the same event on the same object are dropped for a while. A token bucket keeps a
+//! flood of changes from flooding the apiserver, with a burst large enough that 50 objects going
+//! bad at once are each told within moments (they are different objects: no repeats to drop).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use exodns_core::source::ObjectNote;
@@ -21,8 +23,8 @@ use crate::error::KubeError;
 /// The same event on the same object is sent again only after this long.
 const REPEAT_AFTER: Duration = Duration::from_secs(600);
 /// Events per second on average, and the burst allowed.
-const EVENTS_PER_SECOND: f64 = 1.0;
-const EVENT_BURST: u32 = 20;
+const EVENTS_PER_SECOND: f64 = 10.0;
+const EVENT_BURST: u32 = 100;
 /// Longest note Kubernetes accepts is 1 kB.
 const MAX_NOTE: usize = 1000;
 
@@ -55,6 +57,15 @@ fn render(note: &ObjectNote) -> Rendered {
         ObjectNote::Invalid { message } => {
             Rendered { type_: EventType::Warning, reason: "InvalidInput", action: "Read", note: message.clone() }
         }
+        ObjectNote::DeletionHeld { zone, held, allowance } => Rendered {
+            type_: EventType::Warning,
+            reason: "DeletionHeld",
+            action: "Sync",
+            note: format!(
+                "the records of this object are not deleted yet: {held} deletions in zone {zone} exceed the deletion \
+                 budget ({allowance}); they go ahead after --deletion-grace, or with --deletion-budget=off"
+            ),
+        },
     }
 }
 
@@ -75,6 +86,8 @@ pub(crate) struct EventSink {
     sent: Mutex<HashMap<(String, String, String), Instant>>,
     bucket: TokenBucket,
     runtime: tokio::runtime::Handle,
+    /// Events being posted now.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl EventSink {
@@ -82,10 +95,11 @@ impl EventSink {
         let instance = std::env::var("POD_NAME").ok();
         let reporter = Reporter { controller: "exodns".into(), instance };
         EventSink {
-            recorder: Recorder::new(client.client().clone(), reporter),
+            recorder: Recorder::new(client.events_client().clone(), reporter),
             sent: Mutex::new(HashMap::new()),
             bucket: TokenBucket::new(EVENTS_PER_SECOND, EVENT_BURST),
             runtime,
+            in_flight: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -124,12 +138,20 @@ impl EventSink {
             secondary: None,
         };
         let recorder = self.recorder.clone();
+        let in_flight = self.in_flight.clone();
+        in_flight.fetch_add(1, Ordering::SeqCst);
         self.runtime.spawn(async move {
             if let Err(e) = recorder.publish(&event, &regarding).await {
                 let e = KubeError::from_kube(&e);
                 warn!(object = %key.0, reason = %event.reason, error_kind = e.metric_label(), "cannot record an Event: {e}");
             }
+            in_flight.fetch_sub(1, Ordering::SeqCst);
         });
+    }
+
+    /// Events still being posted.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
     }
 }
 

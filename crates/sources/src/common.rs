@@ -32,6 +32,10 @@ pub(crate) struct Ctx<'a> {
     pub provider_specific: Vec<ProviderSpecific>,
     pub endpoints: Vec<Endpoint>,
     pub invalid: Vec<Invalid>,
+    /// The `ttl` annotation is bad: the object's records would carry a TTL nobody asked for, so
+    /// it publishes nothing until the annotation is fixed (what it has published stays, see
+    /// `Protected`). Its other input is still checked and reported.
+    bad_ttl: bool,
     annotation_targets: Option<Vec<String>>,
     /// Host names as the object wrote them, where that differs from their canonical form.
     written_names: Vec<(DnsName, String)>,
@@ -74,6 +78,7 @@ impl<'a> Ctx<'a> {
         }
         let mut invalid = Vec::new();
         let ttl = ann.ttl(&obj, &mut invalid);
+        let bad_ttl = !invalid.is_empty();
         let (set_identifier, provider_specific) = match routing {
             Routing::Ignored => (String::new(), Vec::new()),
             Routing::Annotations => match ann.set_identifier(&obj) {
@@ -95,6 +100,7 @@ impl<'a> Ctx<'a> {
             provider_specific,
             endpoints: Vec::new(),
             invalid,
+            bad_ttl,
             annotation_targets: None,
             written_names: Vec::new(),
             written_targets: Spelling::default(),
@@ -236,7 +242,10 @@ impl<'a> Ctx<'a> {
 
     /// Applies `--default-targets`, then merges the object's endpoints.
     pub fn finish(self) -> SourceOutput {
-        let Ctx { cfg, endpoints, mut invalid, obj, written_names, written_targets, .. } = self;
+        let Ctx { cfg, mut endpoints, mut invalid, obj, written_names, written_targets, bad_ttl, .. } = self;
+        if bad_ttl {
+            endpoints.clear();
+        }
         let mut out = Vec::with_capacity(endpoints.len());
         for mut ep in endpoints {
             // The name and targets as written, for the webhook wire (upstream's form).

@@ -388,14 +388,26 @@ fn bad_values_are_reported_and_the_rest_published() {
         mk_lb_service("testing", "foo", &["1.2.3.4"], &[]),
         &[hostname("good.example.org,bad_*.example.org"), ("external-dns.kubernetes.io/ttl", "abc")],
     );
+    // A bad TTL: nothing published (its records would carry a TTL nobody asked for); every
+    // problem is reported.
     let out = lines(&endpoints(&svc, &none, &SourceConfig::default()));
-    assert_eq!(out[0], "good.example.org A 1.2.3.4 (service/testing/foo)");
     assert!(
-        out[1].starts_with("INVALID service/testing/foo: annotation external-dns.kubernetes.io/ttl \"abc\""),
+        out[0].starts_with("INVALID service/testing/foo: annotation external-dns.kubernetes.io/ttl \"abc\""),
         "{out:?}"
     );
     assert!(
-        out[2].starts_with(
+        out[1].starts_with(
+            "INVALID service/testing/foo: annotation external-dns.kubernetes.io/hostname \"bad_*.example.org\""
+        ),
+        "{out:?}"
+    );
+    assert_eq!(out.len(), 2, "{out:?}");
+    // A bad host name among good ones: the good ones are published.
+    let svc = with_annotations(svc, &[("external-dns.kubernetes.io/ttl", "60")]);
+    let out = lines(&endpoints(&svc, &none, &SourceConfig::default()));
+    assert_eq!(out[0], "good.example.org A ttl=60 1.2.3.4 (service/testing/foo)");
+    assert!(
+        out[1].starts_with(
             "INVALID service/testing/foo: annotation external-dns.kubernetes.io/hostname \"bad_*.example.org\""
         ),
         "{out:?}"

@@ -21,6 +21,12 @@ struct KindLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InvalidLabels {
+    record_type: String,
+    source_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ZoneLabel {
     zone: String,
 }
@@ -135,7 +141,7 @@ pub struct Metrics {
     source_endpoints: Gauge,
     source_records: Family<RecordTypeLabel, Gauge>,
     source_errors: Counter,
-    source_invalid: Gauge,
+    source_invalid: Family<InvalidLabels, Gauge>,
     sync_duration: Family<KindLabel, Histogram>,
     event_to_applied: Histogram,
     provider_requests: Family<ProviderRequestLabels, Counter>,
@@ -173,7 +179,7 @@ impl Metrics {
             source_endpoints: Gauge::default(),
             source_records: Family::default(),
             source_errors: Counter::default(),
-            source_invalid: Gauge::default(),
+            source_invalid: Family::default(),
             sync_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 16))),
             event_to_applied: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
             provider_requests: Family::default(),
@@ -215,7 +221,11 @@ impl Metrics {
             "Failed attempts to read source objects (lists, watches, manifest files)",
             m.source_errors.clone(),
         );
-        s.register("invalid_endpoints", "Invalid source input in the last recomputation", m.source_invalid.clone());
+        s.register(
+            "invalid_endpoints",
+            "Source input refused right now, by record type and source",
+            m.source_invalid.clone(),
+        );
         let w = ed.sub_registry_with_prefix("webhook_provider");
         for (call, (requests, errors)) in WEBHOOK_CALLS.iter().zip(&m.webhook_client) {
             w.register(format!("{call}_requests"), format!("Webhook provider {call} requests"), requests.clone());
@@ -328,9 +338,13 @@ impl Metrics {
         self.invalid_endpoints.get_or_create(&KindLabel { kind: kind.into() }).inc();
     }
 
-    /// How many pieces of input are refused right now, over all objects.
-    pub fn set_invalid_now(&self, n: usize) {
-        self.source_invalid.set(n as i64);
+    /// Pieces of input refused right now, by (record type, source type).
+    pub fn set_invalid_now(&self, by_label: &[(String, String, usize)]) {
+        self.source_invalid.clear();
+        for (record_type, source_type, n) in by_label {
+            let labels = InvalidLabels { record_type: record_type.clone(), source_type: source_type.clone() };
+            self.source_invalid.get_or_create(&labels).set(*n as i64);
+        }
     }
 
     /// Counts failed attempts of the sources to read objects (a list, a watch, discovery, a
@@ -387,6 +401,8 @@ mod tests {
         m.provider_request("pdns", "apply", "ok");
         m.webhook_client_request("apply", "transient");
         m.set_leader(true);
+        m.set_invalid_now(&[("unknown".into(), "service".into(), 3), ("MX".into(), "crd".into(), 1)]);
+        m.set_deletions_held(&[("example.org".into(), 80)]);
         let text = m.encode();
         for name in [
             "external_dns_controller_last_sync_timestamp_seconds ",
@@ -404,6 +420,9 @@ mod tests {
             "external_dns_webhook_provider_records_requests_total 0",
             "exodns_owner_conflicts_total 1",
             "exodns_leader 1",
+            "external_dns_source_invalid_endpoints{record_type=\"unknown\",source_type=\"service\"} 3",
+            "external_dns_source_invalid_endpoints{record_type=\"MX\",source_type=\"crd\"} 1",
+            "exodns_deletions_held{zone=\"example.org\"} 80",
         ] {
             assert!(text.contains(name), "missing {name:?} in:\n{text}");
         }

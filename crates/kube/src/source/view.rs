@@ -6,7 +6,10 @@ use exodns_sources::cluster::{AnyArc, ClusterView};
 use exodns_sources::kind::{Source, SourceVisitor};
 use exodns_sources::{ObjectType, SourceKind, Watched};
 use kube::api::{Api, Patch, PatchParams};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::{debug, warn};
 
 use crate::error::KubeError;
@@ -140,5 +143,18 @@ impl ObjectSource for KubeSource {
         if let Some(kind) = self.kind_of(object) {
             kind.visit(WriteStatus { shared: &self.shared, object });
         }
+    }
+
+    /// Waits for the status writes and Events still on their way.
+    fn flush(&self, limit: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let s = &self.shared;
+            let deadline = tokio::time::Instant::now() + limit;
+            while (!lock(&s.status_writes).is_empty() || s.events_out.in_flight() > 0)
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
     }
 }
