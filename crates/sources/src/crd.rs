@@ -96,10 +96,11 @@ fn entry_endpoint(e: &DNSEndpointEntry, i: usize, cfg: &SourceConfig) -> Result<
             if matches!(rt, RecordType::A | RecordType::AAAA)
                 && e.provider_specific.iter().any(|p| p.name == "alias" && p.value.eq_ignore_ascii_case("true"))
             {
-                // Upstream publishes these (Route 53 alias records); no provider of exodns writes one.
+                // Upstream publishes these as they are; exodns asks for the form every provider
+                // reads the same way.
                 err.reason = format!(
-                    "{}; an {rt} record with alias=true and a host name is an AWS alias record, which exodns \
-                     does not write: use a CNAME with alias=true (PowerDNS writes it as ALIAS)",
+                    "{}; for an alias record write a CNAME with alias=true: Route 53 writes it as alias A and \
+                     AAAA records, PowerDNS as ALIAS",
                     err.reason
                 );
             }

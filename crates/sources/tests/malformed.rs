@@ -105,7 +105,7 @@ fn cases() -> Vec<(&'static str, String, [&'static str; 2])> {
             ["service/default/s3", "status.loadBalancer.ingress"],
         ),
         ("A with a host name", crd("{dnsName: a.example.org, recordType: A, targets: [example.com]}"), ["crd/default/bad", "spec.endpoints[1].targets"]),
-        ("A alias with a host name", crd("{dnsName: a.example.org, recordType: A, targets: [lb.example.net], providerSpecific: [{name: alias, value: \"true\"}]}"), ["crd/default/bad", "use a CNAME with alias=true"]),
+        ("A alias with a host name", crd("{dnsName: a.example.org, recordType: A, targets: [lb.example.net], providerSpecific: [{name: alias, value: \"true\"}]}"), ["crd/default/bad", "write a CNAME with alias=true"]),
         ("AAAA with IPv4", crd("{dnsName: a.example.org, recordType: AAAA, targets: [192.0.2.1]}"), ["crd/default/bad", "spec.endpoints[1].targets"]),
         ("MX without preference", crd("{dnsName: a.example.org, recordType: MX, targets: [mail.example.org]}"), ["crd/default/bad", "spec.endpoints[1].targets"]),
         ("SRV port out of range", crd("{dnsName: _s._tcp.example.org, recordType: SRV, targets: [\"0 5 70000 s.example.org\"]}"), ["crd/default/bad", "spec.endpoints[1].targets"]),
