@@ -261,7 +261,7 @@ async fn a_held_mass_delete_tells_each_object() {
         window: Duration::from_secs(3600),
         settle: Duration::ZERO,
     });
-    let rig = mk_rig_with(source.clone(), Some(budget));
+    let rig = mk_rig_with(source.clone(), quick(), Some(budget));
     rig.until("20 published", |r| r.zone().len() == 40).await;
     let gone: Vec<ObjectRef> = (0..15)
         .map(|i| {
