@@ -40,6 +40,20 @@ pub async fn dns_query(addr: IpAddr, port: u16, name: &str, rtype: &str) -> Resu
     Ok(data)
 }
 
+/// [`dns_query`] that fails on SERVFAIL (`TestbedError::Dns` naming the question): what PowerDNS
+/// answers for a LUA record whose code does not compile or run. Other rcodes (NXDOMAIN, …) give
+/// no answers, as in [`dns_query`].
+pub async fn dns_answers(addr: IpAddr, port: u16, name: &str, rtype: &str) -> Result<Vec<String>, TestbedError> {
+    let answer = dns_query_full(addr, port, name, rtype).await?;
+    if answer.rcode == "ServFail" {
+        return Err(TestbedError::Dns(format!("SERVFAIL for {name} {rtype} from {addr}:{port}")));
+    }
+    let want = rtype.to_ascii_uppercase();
+    let mut data: Vec<String> = answer.answers.into_iter().filter(|a| a.1 == want).map(|a| a.3).collect();
+    data.sort();
+    Ok(data)
+}
+
 pub async fn dns_query_full(addr: IpAddr, port: u16, name: &str, rtype: &str) -> Result<DnsAnswer, TestbedError> {
     let err = |m: String| TestbedError::Dns(m);
     let qtype =

@@ -6,7 +6,10 @@
 //! - [`DnsServer`]: a throwaway BIND or Knot (`scripts/testbed/bind.sh`, `knot.sh`) that takes
 //!   RFC2136 UPDATE and AXFR signed with TSIG; records by hand with `nsupdate`, zones read with
 //!   `dig AXFR`.
-//! - [`dns_query`]: one DNS question over UDP (TCP when the answer is truncated).
+//! - [`dns_query`]: one DNS question over UDP (TCP when the answer is truncated); [`dns_answers`]
+//!   fails on SERVFAIL, as [`Pdns::dig`], [`Pdns::answers`] and [`Pdns::wait_for_answers`] do.
+//! - [`Backends`]: HTTP and TCP listeners on [`BACKEND_ADDRS`] (127.0.0.2–.4, one port), stopped
+//!   and started again by tests, for health-checked LUA records.
 //! - [`Moto`]: a throwaway moto server (Route 53, STS, DynamoDB, …), and [`Route53Rules`], AWS's
 //!   change-batch rules that moto lacks, as a proxy in front of it.
 //! - [`kube::KubeApiserver`]: a throwaway etcd + kube-apiserver (`scripts/testbed/apiserver.sh`).
@@ -22,6 +25,7 @@
 //! - [`require_peers`]: with `EXODNS_REQUIRE_PEERS=1`, a missing peer is a test failure; without
 //!   it, tests skip with a printed notice ([`skip_or_fail`], [`Pdns::start_or_skip`]).
 
+mod backend;
 mod dns;
 mod dns_server;
 pub mod fake;
@@ -34,7 +38,8 @@ mod route53_rules;
 mod wait;
 mod webhook;
 
-pub use dns::{DnsAnswer, dns_query, dns_query_full};
+pub use backend::{BACKEND_ADDRS, Backend, BackendKind, Backends};
+pub use dns::{DnsAnswer, dns_answers, dns_query, dns_query_full};
 pub use dns_server::{DnsServer, DnsServerOptions, Flavor, TsigKey, ZoneRecord};
 pub use moto::{Moto, TEST_ACCESS_KEY, TEST_SECRET_KEY};
 pub use pdns::{Pdns, PdnsOptions, http_client};

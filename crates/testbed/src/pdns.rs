@@ -285,19 +285,24 @@ impl Pdns {
     }
 
     /// One DNS question to this server; answers of type `rtype` in presentation form (see
-    /// [`crate::dns_query`]).
+    /// [`crate::dns_query`]). A SERVFAIL is an error ([`crate::dns_answers`]).
     pub async fn dig(&self, name: &str, rtype: &str) -> Result<Vec<String>, TestbedError> {
-        dns::dns_query(self.dns_addr, self.dns_port, name, rtype).await
+        dns::dns_answers(self.dns_addr, self.dns_port, name, rtype).await
     }
 
-    /// [`dig`](Self::dig), with no answer (empty) on a DNS error.
+    /// [`dig`](Self::dig), with no answer (empty) on a DNS error such as a timeout; panics on a
+    /// SERVFAIL (a published record PowerDNS cannot serve is always a test failure).
     pub async fn answers(&self, name: &str, rtype: &str) -> Vec<String> {
-        self.dig(name, rtype).await.unwrap_or_default()
+        match self.dig(name, rtype).await {
+            Ok(a) => a,
+            Err(TestbedError::Dns(m)) if m.starts_with("SERVFAIL") => panic!("{m}"),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Asks `name rtype` every 20 ms until the answers are exactly `want` (in any order); returns
-    /// how long that took. Panics after `limit` with the last answers and `log()` (the log of
-    /// whatever should have written the records).
+    /// how long that took. Panics on a SERVFAIL, and after `limit` with the last answers and
+    /// `log()` (the log of whatever should have written the records).
     pub async fn wait_for_answers(
         &self,
         name: &str,
@@ -321,6 +326,28 @@ impl Pdns {
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// Asks `name rtype` every 20 ms for `during` and panics (naming the answer, with `log()`)
+    /// as soon as one fails `ok` or is a SERVFAIL; returns how many answers were checked. For
+    /// "X never answers" and "no NXDOMAIN/NODATA while …" (`ok = |a| !a.is_empty()`).
+    pub async fn hold_answers(
+        &self,
+        name: &str,
+        rtype: &str,
+        during: std::time::Duration,
+        ok: impl Fn(&[String]) -> bool,
+        log: impl Fn() -> String,
+    ) -> usize {
+        let started = std::time::Instant::now();
+        let mut checked = 0;
+        while started.elapsed() < during {
+            let got = self.answers(name, rtype).await;
+            assert!(ok(&got), "{name} {rtype}: {got:?} after {:?}; log:\n{}", started.elapsed(), log());
+            checked += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        checked
     }
 }
 

@@ -17,6 +17,7 @@ mod hetzner;
 mod istio;
 mod kube;
 mod kube_e2e;
+mod lua;
 mod malformed;
 mod ops;
 mod pdns;

@@ -1,0 +1,165 @@
+//! PowerDNS LUA records against a real `pdns_server` (`enable-lua-records=yes`, health checks
+//! every second) and live members: HTTP and TCP listeners on 127.0.0.2–.4 that the tests stop and
+//! start again. Records are rendered by `exodns_core::failover::render` and written through the
+//! PowerDNS API, so these tests pin what PowerDNS does with what the renderer prints; the
+//! FailoverRecord and pool tests build on them.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use exodns_core::DnsName;
+use exodns_core::failover::{
+    HealthCheck, Member, Placement, Policy, Port, Protocol, Region, StringMatch, Timeout, UrlPath, render,
+};
+use exodns_testbed::{BACKEND_ADDRS, Backends, Pdns, PdnsOptions, TestbedError};
+
+const ZONE: &str = "example.org";
+const HOST: &str = "app.example.org";
+/// What the issue allows between a listener stopping (or starting) and the answer following.
+const FOLLOW: Duration = Duration::from_secs(3);
+/// The first answers come before PowerDNS's first check (every address counts as down until
+/// then): the whole set is awaited this long.
+const FIRST_CHECK: Duration = Duration::from_secs(10);
+
+async fn pdns_with_zone() -> Option<Pdns> {
+    let pdns = Pdns::start_or_skip(PdnsOptions::default())?;
+    pdns.create_zone(ZONE).await.expect("zone");
+    Some(pdns)
+}
+
+fn member(region: &str, addr: IpAddr) -> Member {
+    Member::new(Region::parse(region, "region").unwrap(), addr)
+}
+
+fn check(protocol: Protocol, port: u16, expect: Option<&str>) -> HealthCheck {
+    HealthCheck {
+        protocol,
+        port: Port::parse(i64::from(port), "port").unwrap(),
+        path: UrlPath::default(),
+        expect: expect.map(|e| StringMatch::parse(e, "expect").unwrap()),
+        timeout: Timeout::parse(1, "timeout").unwrap(),
+    }
+}
+
+/// Renders `policy` + `members` at [`HOST`], writes it as a LUA rrset, and returns the content.
+async fn publish(pdns: &Pdns, policy: &Policy, members: &[Member]) -> String {
+    let host = DnsName::parse(HOST).unwrap();
+    let rendered = render(&host, policy, members).expect("renders");
+    let content = rendered.targets[0].clone();
+    pdns.put_rrset(ZONE, HOST, "LUA", policy.ttl.0, &[&content]).await.expect("LUA rrset accepted");
+    content
+}
+
+fn ips(addrs: &[IpAddr]) -> Vec<String> {
+    addrs.iter().map(IpAddr::to_string).collect()
+}
+
+/// Waits until [`HOST`] answers exactly `want` (panics past `limit` or on a SERVFAIL).
+async fn answers_become(pdns: &Pdns, want: &[IpAddr], limit: Duration) -> Duration {
+    let want = ips(want);
+    let want: Vec<&str> = want.iter().map(String::as_str).collect();
+    pdns.wait_for_answers(HOST, "A", &want, limit, || pdns.log()).await
+}
+
+/// Queries [`HOST`] (a query starts PowerDNS's checks) until each of `addrs` has been probed
+/// twice, so that the first result is in.
+async fn probed_twice(pdns: &Pdns, backends: &Backends, addrs: &[IpAddr]) {
+    let started = std::time::Instant::now();
+    while !addrs.iter().all(|a| backends.get(*a).hits() >= 2) {
+        assert!(started.elapsed() < FIRST_CHECK, "{addrs:?} not probed twice in {FIRST_CHECK:?}:\n{}", pdns.log());
+        pdns.answers(HOST, "A").await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Active-active: every live member answers; a stopped one leaves the answer and comes back.
+async fn member_leaves_and_returns(pdns: &Pdns, backends: &mut Backends) {
+    let all = backends.addrs();
+    answers_become(pdns, &all, FIRST_CHECK).await;
+    let dead = all[1];
+    backends.stop(dead);
+    let live: Vec<IpAddr> = all.iter().copied().filter(|a| *a != dead).collect();
+    let left = answers_become(pdns, &live, FOLLOW).await;
+    backends.start(dead);
+    let back = answers_become(pdns, &all, FOLLOW).await;
+    eprintln!("{dead} left the answer after {left:?}, returned after {back:?}");
+}
+
+#[tokio::test]
+async fn active_active_http_members_leave_and_return_within_3s() {
+    let Some(pdns) = pdns_with_zone().await else { return };
+    let mut backends = Backends::http(&BACKEND_ADDRS, "/healthz", "status: ready").expect("listeners");
+    let policy = Policy {
+        health_check: Some(check(Protocol::Http, backends.port(), Some("ready"))),
+        ..Policy::new(Placement::ActiveActive)
+    };
+    let members: Vec<Member> = BACKEND_ADDRS.iter().zip(["eu", "us", "ap"]).map(|(a, r)| member(r, *a)).collect();
+    let content = publish(&pdns, &policy, &members).await;
+    assert!(content.starts_with("A \"ifurlup('http://app.example.org:"), "{content}");
+    member_leaves_and_returns(&pdns, &mut backends).await;
+
+    // A page without the expected text fails the check as a dead listener does.
+    let wrong = BACKEND_ADDRS[2];
+    backends.get(wrong).set_body("status: draining");
+    answers_become(&pdns, &BACKEND_ADDRS[..2], FOLLOW).await;
+    backends.get(wrong).set_body("status: ready");
+    answers_become(&pdns, &BACKEND_ADDRS, FOLLOW).await;
+}
+
+#[tokio::test]
+async fn active_active_tcp_members_leave_and_return_within_3s() {
+    let Some(pdns) = pdns_with_zone().await else { return };
+    let mut backends = Backends::tcp(&BACKEND_ADDRS).expect("listeners");
+    let policy = Policy {
+        health_check: Some(check(Protocol::Tcp, backends.port(), None)),
+        ..Policy::new(Placement::ActiveActive)
+    };
+    let members: Vec<Member> = BACKEND_ADDRS.iter().map(|a| member("eu", *a)).collect();
+    let content = publish(&pdns, &policy, &members).await;
+    assert!(content.starts_with(&format!("A \"ifportup({}, ", backends.port())), "{content}");
+    member_leaves_and_returns(&pdns, &mut backends).await;
+}
+
+#[tokio::test]
+async fn hot_standby_answers_the_primary_only_and_fails_over_within_3s() {
+    let Some(pdns) = pdns_with_zone().await else { return };
+    let [primary, standby, second_standby] = BACKEND_ADDRS;
+    let mut backends = Backends::http(&BACKEND_ADDRS, "/healthz", "ok").expect("listeners");
+    let policy = Policy {
+        health_check: Some(check(Protocol::Http, backends.port(), None)),
+        regions: vec![Region::parse("eu", "regions").unwrap(), Region::parse("us", "regions").unwrap()],
+        ..Policy::new(Placement::ActiveHotStandby)
+    };
+    let mut members = vec![member("us", standby), member("eu", primary)];
+    publish(&pdns, &policy, &members).await;
+
+    // Before its first check PowerDNS answers a random address: wait until both members have
+    // been probed twice (the first result is in), then for the primary alone.
+    probed_twice(&pdns, &backends, &[primary, standby]).await;
+    answers_become(&pdns, &[primary], FOLLOW).await;
+    assert_eq!(backends.get(second_standby).hits(), 0, "not a member yet");
+    backends.stop(primary);
+    let over = answers_become(&pdns, &[standby], FOLLOW).await;
+    backends.start(primary);
+    let back = answers_become(&pdns, &[primary], FOLLOW).await;
+    eprintln!("standby answered after {over:?}, primary again after {back:?}");
+
+    // A new standby address changes the content but not the options: the primary's check state
+    // is kept, so the answer never moves to a standby.
+    members.push(member("us", second_standby));
+    let content = publish(&pdns, &policy, &members).await;
+    assert!(content.contains("{{'127.0.0.2'}, {'127.0.0.3', '127.0.0.4'}}"), "{content}");
+    let checked = pdns.hold_answers(HOST, "A", Duration::from_secs(5), |a| a == ips(&[primary]), || pdns.log()).await;
+    assert!(checked > 20, "only {checked} answers in 5 s");
+}
+
+/// PowerDNS takes broken Lua (HTTP 204) and then SERVFAILs: the test bed's queries say so.
+#[tokio::test]
+async fn broken_lua_is_accepted_and_then_servfails() {
+    let Some(pdns) = pdns_with_zone().await else { return };
+    pdns.put_rrset(ZONE, "broken.example.org", "LUA", 30, &["A \"ifportup(8080, {'127.0.0.2'\""])
+        .await
+        .expect("PowerDNS accepts content it cannot run");
+    let err = pdns.dig("broken.example.org", "A").await.expect_err("a SERVFAIL is an error");
+    assert!(matches!(&err, TestbedError::Dns(m) if m.starts_with("SERVFAIL")), "{err}");
+}
