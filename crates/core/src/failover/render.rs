@@ -179,28 +179,79 @@ fn options(policy: &Policy, hc: &HealthCheck) -> String {
     o
 }
 
-/// `A "code"`, the code split into quoted segments of at most [`MAX_SEGMENT`] bytes. The code is
-/// ASCII without `"` or `\` (see the module doc), so it needs no escaping.
+/// `A "code"`, the code in quoted segments of at most [`MAX_SEGMENT`] bytes. The code is ASCII
+/// without `"` or `\` (see the module doc), so it needs no escaping.
 fn lua_content(family: Family, code: &str) -> String {
     debug_assert!(code.is_ascii() && !code.contains(['"', '\\']), "{code}");
     let mut out = String::with_capacity(code.len() + 8);
     out.push_str(family.record_type().as_str());
-    for seg in code.as_bytes().chunks(MAX_SEGMENT) {
+    for seg in segments(code) {
         out.push_str(" \"");
-        // ASCII: every byte boundary is a char boundary.
-        out.push_str(std::str::from_utf8(seg).unwrap_or_default());
+        out.push_str(&seg);
         out.push('"');
     }
     out
 }
 
-/// The record type and Lua code of a LUA content (`A "a" "b"` → (A, `ab`)); escapes are kept as
-/// written. `None` when it is not a type token followed by quoted segments.
+/// What PowerDNS 4.7 puts between two segments when it runs the code: the closing quote, the
+/// separator and the opening quote each become a space (measured: `TXT "'a' .. 'b" "c'"`
+/// answers `ab   c`).
+pub const SEGMENT_JOIN: &str = "   ";
+
+/// Cuts `code` so that the segments, joined with [`SEGMENT_JOIN`], are the same program: cuts fall
+/// between tokens outside string literals (at a space, or after `,` `{` `(` `}`), where more
+/// whitespace changes nothing; a string literal longer than a segment is cut as `'…' .. '…'`.
+/// The code's string literals are single-quoted without escapes (the renderer's grammar).
+fn segments(code: &str) -> Vec<String> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    // "'" when the segment continues a string literal cut by the previous one.
+    let mut reopen = "";
+    while reopen.len() + (b.len() - start) > MAX_SEGMENT {
+        let room = MAX_SEGMENT - reopen.len();
+        let mut in_str = !reopen.is_empty();
+        let mut cut = None;
+        for i in start..=start + room {
+            let between = i > start && i < b.len() && (b[i] == b' ' || b",{(} ".contains(&b[i - 1]));
+            if !in_str && between {
+                cut = Some(i);
+            }
+            if i < start + room && b[i] == b'\'' {
+                in_str = !in_str;
+            }
+        }
+        let mut seg = String::from(reopen);
+        match cut {
+            Some(i) => {
+                seg.push_str(code[start..i].trim_end_matches(' '));
+                start = i + code[i..].len() - code[i..].trim_start_matches(' ').len();
+                reopen = "";
+            }
+            None => {
+                // No token boundary: the segment lies inside one string literal.
+                let i = start + room - "' ..".len();
+                seg.push_str(&code[start..i]);
+                seg.push_str("' ..");
+                start = i;
+                reopen = "'";
+            }
+        }
+        out.push(seg);
+    }
+    out.push(format!("{reopen}{}", &code[start..]));
+    out
+}
+
+/// The record type and Lua code of a LUA content as PowerDNS runs it: segments joined with
+/// [`SEGMENT_JOIN`] (`A "a" "b"` → (A, `a   b`)); escapes are kept as written. `None` when it is
+/// not a type token followed by quoted segments.
 pub fn lua_code(content: &str) -> Option<(RecordType, String)> {
     let (token, rest) = content.trim().split_once(' ')?;
     let rtype: RecordType = token.parse().ok()?;
     let mut code = String::with_capacity(rest.len());
     let mut rest = rest.trim_start();
+    let mut first = true;
     while !rest.is_empty() {
         let inner = rest.strip_prefix('"')?;
         let mut end = None;
@@ -217,6 +268,10 @@ pub fn lua_code(content: &str) -> Option<(RecordType, String)> {
             }
         }
         let end = end?;
+        if !first {
+            code.push_str(SEGMENT_JOIN);
+        }
+        first = false;
         code.push_str(&inner[..end]);
         rest = inner[end + 1..].trim_start();
     }

@@ -127,10 +127,84 @@ fn long_content_is_split_in_segments() {
     assert_eq!(code.matches("'10.0.1.").count(), 80);
 }
 
+/// The tokens of renderer-made Lua: string literals whole (a `'a' .. 'b'` concatenation merged
+/// into `'ab'`), every other non-space character on its own. Whitespace between tokens is what
+/// cutting a content in segments may change, and all it may change.
+fn tokens(code: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut chars = code.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' => {}
+            '\'' => {
+                let mut lit = String::from("'");
+                for c in chars.by_ref() {
+                    lit.push(c);
+                    if c == '\'' {
+                        break;
+                    }
+                }
+                out.push(lit);
+            }
+            c => out.push(c.to_string()),
+        }
+    }
+    // 'a' . . 'b' → 'ab'
+    let mut merged: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < out.len() {
+        let concat = out.get(i + 1).is_some_and(|t| t == ".") && out.get(i + 2).is_some_and(|t| t == ".");
+        if out[i].starts_with('\'') && concat && out.get(i + 3).is_some_and(|t| t.starts_with('\'')) {
+            let joined = format!("{}{}", out[i].trim_end_matches('\''), out[i + 3].trim_start_matches('\''));
+            out[i + 3] = joined;
+            i += 3;
+            continue;
+        }
+        merged.push(out[i].clone());
+        i += 1;
+    }
+    merged
+}
+
+fn assert_segments_fit(content: &str) {
+    let (_, rest) = content.split_once(' ').unwrap();
+    let segments: Vec<&str> = rest.strip_prefix('"').unwrap().strip_suffix('"').unwrap().split("\" \"").collect();
+    for s in &segments {
+        assert!(s.len() <= MAX_SEGMENT && !s.is_empty(), "{} bytes: {s}", s.len());
+    }
+}
+
+#[test]
+fn segments_are_cut_between_tokens_or_as_concatenated_strings() {
+    // 80 members and a long URL and stringmatch: cuts fall between tokens and inside the URL.
+    let label = "l".repeat(63);
+    let host = DnsName::parse(&format!("{label}.{label}.{label}.example.org")).unwrap();
+    let mut hc = check(Protocol::Https, 8443);
+    hc.path = UrlPath::parse(&format!("/{}", "p".repeat(199)), "x").unwrap();
+    hc.expect = Some(StringMatch::parse(&"ok ".repeat(66), "x").unwrap());
+    let p = policy(Placement::ActiveActive, Some(hc));
+    let members: Vec<Member> = (1..=80).map(|i| member("eu", &format!("10.0.1.{i}"))).collect();
+    let r = render(&host, &p, &members).unwrap();
+    let content = &r.targets[0];
+    assert_segments_fit(content);
+    let addrs: Vec<String> = (1..=80).map(|i| format!("'10.0.1.{i}'")).collect();
+    let want = format!(
+        "ifurlup('https://{}:8443/{}', {{{}}}, {{selector='all', timeout=2, stringmatch='{}'}})",
+        host.as_str(),
+        "p".repeat(199),
+        addrs.join(", "),
+        "ok ".repeat(66)
+    );
+    let (_, code) = lua_code(content).unwrap();
+    assert!(code.contains("' ..   '"), "the URL is longer than a segment: {code}");
+    assert_eq!(tokens(&code), tokens(&want));
+}
+
 #[test]
 fn lua_code_reads_contents_back() {
     assert_eq!(lua_code(r#"A "pickrandom({'1.1.1.1'})""#), Some((RecordType::A, "pickrandom({'1.1.1.1'})".into())));
-    assert_eq!(lua_code(r#"aaaa "a" "b""#), Some((RecordType::AAAA, "ab".into())));
+    // PowerDNS 4.7 runs the segments joined with three spaces.
+    assert_eq!(lua_code(r#"aaaa "a" "b""#), Some((RecordType::AAAA, "a   b".into())));
     assert_eq!(lua_code(r#"A unquoted"#), None);
     assert_eq!(lua_code(r#"A "open"#), None);
     assert_eq!(lua_code(r#"BOGUS "x""#), None);

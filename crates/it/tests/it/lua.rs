@@ -153,6 +153,28 @@ async fn hot_standby_answers_the_primary_only_and_fails_over_within_3s() {
     assert!(checked > 20, "only {checked} answers in 5 s");
 }
 
+/// A content over 255 bytes goes in segments, which PowerDNS 4.7 runs joined with three spaces:
+/// the renderer cuts between tokens (and a long URL as a concatenation), so the record answers.
+#[tokio::test]
+async fn long_content_in_segments_answers() {
+    let Some(pdns) = pdns_with_zone().await else { return };
+    let host = format!("{}x.{ZONE}", "long-name-".repeat(6));
+    let backends = Backends::http(&BACKEND_ADDRS, &format!("/{}", "p".repeat(150)), "ready").expect("listeners");
+    let mut hc = check(Protocol::Http, backends.port(), Some("ready"));
+    hc.path = UrlPath::parse(&format!("/{}", "p".repeat(150)), "path").unwrap();
+    let policy = Policy { health_check: Some(hc), ..Policy::new(Placement::ActiveActive) };
+    // 60 members that never answer, and the three listeners.
+    let mut members: Vec<Member> = (1..=60).map(|i| member("eu", IpAddr::from([127, 0, 1, i]))).collect();
+    members.extend(BACKEND_ADDRS.iter().map(|a| member("us", *a)));
+    let rendered = render(&DnsName::parse(&host).unwrap(), &policy, &members).expect("renders");
+    let content = &rendered.targets[0];
+    assert!(content.matches("\" \"").count() >= 4, "{content}");
+    pdns.put_rrset(ZONE, &host, "LUA", 30, &[content]).await.expect("LUA rrset accepted");
+    let want = ips(&BACKEND_ADDRS);
+    let want: Vec<&str> = want.iter().map(String::as_str).collect();
+    pdns.wait_for_answers(&host, "A", &want, FIRST_CHECK, || pdns.log()).await;
+}
+
 /// PowerDNS takes broken Lua (HTTP 204) and then SERVFAILs: the test bed's queries say so.
 #[tokio::test]
 async fn broken_lua_is_accepted_and_then_servfails() {
