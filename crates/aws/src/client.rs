@@ -337,7 +337,7 @@ impl Route53Client {
             let mut req = rb.build().map_err(|e| ApiError::Transport { call: name, message: error_chain(&e) })?;
             crate::sign::sign_request(&mut req, &creds, "route53", &self.endpoint.signing_region, SystemTime::now())
                 .map_err(|message| ApiError::Transport { call: name, message })?;
-            let outcome = match self.http.execute(req).await {
+            let outcome = match exodns_http::execute(&self.http, req).await {
                 Ok(resp) => {
                     let status = resp.status();
                     match resp.bytes().await {

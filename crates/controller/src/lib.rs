@@ -3,6 +3,7 @@
 
 pub mod budget;
 mod metered;
+mod record_events;
 mod run;
 mod state;
 mod status;

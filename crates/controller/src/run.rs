@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use exodns_core::endpoint::EndpointKey;
 use exodns_core::registry::Registry;
-use exodns_core::source::{ObjectNote, ObjectSource, Protected, SourceEvent, SourceHealth};
+use exodns_core::source::{ObjectNote, ObjectSource, Protected, RecordEvent, SourceEvent, SourceHealth};
 use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType, Targets};
 use exodns_provider::ZoneFailure;
 use exodns_telemetry::{Metrics, SyncKind, SyncSummary};
@@ -42,6 +42,8 @@ pub struct Settings {
     /// long of the last read of the provider plans against the cached records instead of reading
     /// again (zero: every full sync reads).
     pub record_cache_time: Duration,
+    /// Upstream's per-record Events to post (`--events-emit`).
+    pub record_events: Vec<RecordEvent>,
 }
 
 impl Default for Settings {
@@ -52,6 +54,7 @@ impl Default for Settings {
             cache_sync_timeout: Duration::from_secs(600),
             once: false,
             record_cache_time: Duration::ZERO,
+            record_events: Vec::new(),
         }
     }
 }
@@ -381,6 +384,12 @@ impl Controller {
             && self.records.is_valid()
             && self.frozen_zones.is_empty()
             && self.records_read_at.is_some_and(|t| t.elapsed() < cache_time);
+        if let Some(m) = self.metrics.as_ref().filter(|_| !cache_time.is_zero()) {
+            m.provider_cache_read(cached);
+        }
+        if let Some(m) = &self.metrics {
+            m.set_deduplicated(&self.desired.duplicates_by_label());
+        }
         let (current, unreadable) = if cached {
             debug!("full sync against the cached records (--provider-cache-time, --txt-cache-interval)");
             (self.records.all(), Vec::new())
@@ -470,6 +479,19 @@ impl Controller {
                 self.source.note(&o, &note);
             }
         }
+        if report.applied {
+            self.record_notes(&report.planned, &report.rejected, false);
+        }
+    }
+
+    /// `--events-emit`: upstream's Event per record of `changes`.
+    fn record_notes(&self, changes: &exodns_core::Changes, rejected: &[exodns_provider::Rejected], failed: bool) {
+        let owner = self.registry.owner_id();
+        for (o, note) in
+            crate::record_events::record_notes(&self.settings.record_events, changes, rejected, failed, owner)
+        {
+            self.source.note(&o, &note);
+        }
     }
 
     /// `names` plus the names of the TXT records that can carry their ownership.
@@ -514,6 +536,9 @@ impl Controller {
                 }
                 if report.applied {
                     self.records.record_applied(&report.outgoing, &report.rejected);
+                    if let Some(m) = self.metrics.as_ref().filter(|_| !self.settings.record_cache_time.is_zero()) {
+                        m.provider_cache_apply();
+                    }
                 }
                 let c = &report.outgoing;
                 let took = started.elapsed();
@@ -543,6 +568,9 @@ impl Controller {
                 Ok(())
             }
             Err(e) => {
+                if let Some(changes) = self.syncer.take_failed() {
+                    self.record_notes(&changes, &[], true);
+                }
                 self.status.sync_failed(&e.to_string());
                 if let Some(m) = &self.metrics {
                     m.sync_failed();

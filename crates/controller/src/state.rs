@@ -96,6 +96,26 @@ impl DesiredIndex {
         merge_sorted(self.by_object.values().flat_map(|oe| oe.endpoints.iter().cloned()).collect())
     }
 
+    /// Desired endpoints that repeat one of another object exactly (name, type, set identifier
+    /// and targets), by (record type, source kind of the repeating object): upstream's
+    /// `deduplicated_endpoints`. The first by object is kept, as objects are ordered.
+    pub fn duplicates_by_label(&self) -> Vec<(String, String, usize)> {
+        let mut objects: Vec<&ObjectRef> = self.by_object.keys().collect();
+        objects.sort();
+        let mut seen: HashSet<(&DnsName, exodns_core::RecordType, &str, Vec<&str>)> = HashSet::new();
+        let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
+        for o in objects {
+            for ep in &self.by_object[o].endpoints {
+                let mut targets: Vec<&str> = ep.targets.iter().collect();
+                targets.sort_unstable();
+                if !seen.insert((&ep.dns_name, ep.record_type, ep.set_identifier.as_str(), targets)) {
+                    *counts.entry((ep.record_type.to_string(), o.kind.clone())).or_default() += 1;
+                }
+            }
+        }
+        counts.into_iter().map(|((rt, kind), n)| (rt, kind, n)).collect()
+    }
+
     /// Pieces of input refused right now, over all objects.
     /// Refused input right now by (record type, source).
     pub fn invalid_by_label(&self) -> Vec<(String, String, usize)> {

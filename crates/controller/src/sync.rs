@@ -91,11 +91,13 @@ pub struct Syncer {
     dry_run: bool,
     gate: Option<Arc<dyn WriteGate>>,
     budget: Option<Mutex<DeletionBudget>>,
+    /// The planned changes of the last sync whose apply failed (for `RecordError` Events).
+    failed: Mutex<Option<Changes>>,
 }
 
 impl Syncer {
     pub fn new(provider: Arc<dyn Provider>, registry: Arc<dyn Registry>, options: PlanOptions) -> Self {
-        Syncer { provider, registry, options, dry_run: false, gate: None, budget: None }
+        Syncer { provider, registry, options, dry_run: false, gate: None, budget: None, failed: Mutex::new(None) }
     }
 
     /// Limits deletions per zone and sync window (see [`crate::budget`]).
@@ -136,6 +138,11 @@ impl Syncer {
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
         self
+    }
+
+    /// The planned changes of the last failed apply, once.
+    pub fn take_failed(&self) -> Option<Changes> {
+        self.failed.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     pub fn provider(&self) -> &Arc<dyn Provider> {
@@ -251,7 +258,13 @@ impl Syncer {
         if self.gate.as_ref().is_some_and(|g| !g.may_write()) {
             return Err(SyncError::NotLeader);
         }
-        let applied = self.provider.apply_changes(&report.outgoing).await.map_err(SyncError::Apply)?;
+        let applied = match self.provider.apply_changes(&report.outgoing).await {
+            Ok(a) => a,
+            Err(e) => {
+                *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(report.planned);
+                return Err(SyncError::Apply(e));
+            }
+        };
         for r in &applied.rejected {
             warn!(record = %r.endpoint, reason = %r.reason, "provider refused a change");
         }

@@ -13,6 +13,7 @@ pub mod filter;
 pub mod labels;
 pub mod name;
 pub mod object;
+pub mod observe;
 pub mod plan;
 pub mod record_type;
 pub mod registry;

@@ -107,6 +107,69 @@ pub enum ObjectNote {
     /// The deletion of the object's records is held by the deletion budget (the object no
     /// longer wants them — a changed filter, say — along with many others in its zone).
     DeletionHeld { zone: String, held: usize, allowance: usize },
+    /// One record of the object was written, deleted or failed (upstream's `--events-emit`
+    /// Events); `record` is upstream's description of it.
+    Record { reason: RecordEvent, action: RecordAction, record: String },
+}
+
+/// Upstream's record Event reasons (`--events-emit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordEvent {
+    /// Created or updated at the provider.
+    Ready,
+    /// Deleted at the provider.
+    Deleted,
+    /// The provider refused it, or the write failed.
+    Error,
+}
+
+impl RecordEvent {
+    pub const ALL: [RecordEvent; 3] = [RecordEvent::Ready, RecordEvent::Deleted, RecordEvent::Error];
+
+    /// Upstream's reason: `RecordReady`, `RecordDeleted`, `RecordError`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            RecordEvent::Ready => "RecordReady",
+            RecordEvent::Deleted => "RecordDeleted",
+            RecordEvent::Error => "RecordError",
+        }
+    }
+
+    /// The value of `--events-emit` that names it (as upstream spells it, case forgiven).
+    pub fn parse(s: &str) -> Option<RecordEvent> {
+        RecordEvent::ALL.into_iter().find(|e| e.reason().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// What happened to the record: upstream's Event actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordAction {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl RecordAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordAction::Created => "Created",
+            RecordAction::Updated => "Updated",
+            RecordAction::Deleted => "Deleted",
+        }
+    }
+}
+
+/// Upstream's description of a record in its Events:
+/// `(external-dns) record:NAME,owner:OWNER,type:TYPE,ttl:TTL,targets:T1,T2`.
+pub fn record_event_note(ep: &Endpoint, owner: &str) -> String {
+    format!(
+        "(external-dns) record:{},owner:{},type:{},ttl:{},targets:{}",
+        ep.dns_name,
+        ep.owner().unwrap_or(owner),
+        ep.record_type,
+        ep.ttl.0,
+        ep.targets.0.join(",")
+    )
 }
 
 /// The objects of the enabled sources.

@@ -16,7 +16,6 @@ use tokio::sync::mpsc;
 use crate::cli::{Config, PlanArgs, PlanOutput};
 use crate::sources::object_source;
 use crate::{output, wiring};
-use exodns_sources::SourceConfig;
 
 /// Reads `--current-endpoints`: a JSON array of webhook `Endpoint`s. Bad items are reported and
 /// skipped, as a provider listing would skip them.
@@ -37,7 +36,7 @@ fn read_current(path: &std::path::Path) -> anyhow::Result<(Vec<Endpoint>, Vec<In
 
 pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let sel = cfg.sources.selection()?;
-    let source_cfg = SourceConfig::new(&cfg.sources)?;
+    let source_cfg = wiring::source_config(cfg)?;
     let (tx, mut events) = mpsc::channel(4096);
     let source = object_source(cfg, &sel, source_cfg, tx).await?;
     until_synced(source.as_ref(), &mut events, cfg.general.cache_sync_timeout).await?;

@@ -18,21 +18,21 @@ use crate::cli::Config;
 use crate::health::ControllerHealth;
 use crate::sources::object_source;
 use crate::{output, shutdown, wiring};
-use exodns_sources::SourceConfig;
 
 /// How long a `--once` run waits for its status writes and Events before it ends.
 const ONCE_FLUSH: Duration = Duration::from_secs(10);
 /// How long a stopping leader may take to hand its lease back.
 const RELEASE_GRACE: Duration = Duration::from_secs(5);
 
-pub fn settings(cfg: &Config) -> Settings {
-    Settings {
+pub fn settings(cfg: &Config) -> anyhow::Result<Settings> {
+    Ok(Settings {
         debounce: cfg.general.min_event_sync_interval,
         interval: cfg.general.interval,
         cache_sync_timeout: cfg.general.cache_sync_timeout,
         once: cfg.general.once,
         record_cache_time: record_cache_time(cfg),
-    }
+        record_events: wiring::record_events(cfg)?,
+    })
 }
 
 /// How long the provider's records may be reused: `--provider-cache-time`, and with the TXT
@@ -81,8 +81,11 @@ fn leader_settings(cfg: &Config) -> LeaderSettings {
 
 pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let sel = cfg.sources.selection()?;
-    let source_cfg = SourceConfig::new(&cfg.sources)?;
+    let source_cfg = wiring::source_config(cfg)?;
+    let loop_settings = settings(cfg)?;
     let metrics = Arc::new(Metrics::new(&cfg.registry.txt_owner_id));
+    let observed = metrics.clone();
+    exodns_core::observe::set_http_observer(move |r| observed.http_request(r));
     let provider = wiring::provider(cfg).await?;
     let info = cfg.general.provider.map(|p| p.info()).context("--provider is required")?;
     let metered: Arc<dyn Provider> = Arc::new(MeteredProvider::new(provider.clone(), info, metrics.clone()));
@@ -111,7 +114,7 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
         leadership = Some(l);
     }
     let writes = source.clone();
-    let mut controller = Controller::new(source, syncer, registry, settings(cfg)).with_metrics(metrics.clone());
+    let mut controller = Controller::new(source, syncer, registry, loop_settings).with_metrics(metrics.clone());
     if let Some(l) = &leadership {
         controller = controller.with_leader(l.is_leader.clone());
     }
@@ -166,7 +169,7 @@ mod tests {
 
     fn cache_time(args: &[&str]) -> Duration {
         let cli = Cli::try_parse_from(std::iter::once("exodns").chain(args.iter().copied())).unwrap();
-        settings(&cli.config).record_cache_time
+        settings(&cli.config).unwrap().record_cache_time
     }
 
     #[test]

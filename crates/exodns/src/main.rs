@@ -10,6 +10,10 @@ mod output;
 mod providers;
 mod shutdown;
 mod sources;
+#[cfg(test)]
+mod upstream_metrics;
+#[cfg(test)]
+mod upstream_module;
 mod wiring;
 
 use clap::Parser;

@@ -7,8 +7,10 @@ use anyhow::{Context, bail};
 use exodns_controller::budget::{BudgetConfig, DeletionBudget, SETTLE};
 use exodns_core::plan::{PlanOptions, Policy};
 use exodns_core::registry::{AesKey, NoopRegistry, Registry, TxtConfig, TxtRegistry};
+use exodns_core::source::RecordEvent;
 use exodns_core::{DomainFilter, RecordType};
 use exodns_provider::{Provider, ProviderContext, secret_from};
+use exodns_sources::SourceConfig;
 
 use crate::cli::Config;
 use crate::providers::{self, ProviderName};
@@ -31,6 +33,34 @@ pub fn domain_filter(cfg: &Config) -> anyhow::Result<DomainFilter> {
         &f.regex_domain_filter,
         &f.regex_domain_exclusion,
     )?)
+}
+
+/// `--events-emit`: upstream's record Event reasons (commas also separate them). An unknown one
+/// stops exodns at start (upstream ignores it silently, so a misspelt reason would post nothing).
+pub fn record_events(cfg: &Config) -> anyhow::Result<Vec<RecordEvent>> {
+    let mut out = Vec::new();
+    for v in cfg.general.events_emit.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|v| !v.is_empty()) {
+        let Some(e) = RecordEvent::parse(v) else {
+            let known: Vec<&str> = RecordEvent::ALL.iter().map(|e| e.reason()).collect();
+            bail!("--events-emit: {v:?} is not an Event exodns posts; use {}", known.join(", "));
+        };
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+/// The checked source flags, with the wrappers that depend on other flags (PTR records need
+/// PTR managed); flags accepted but not acted on as asked are warned about here.
+pub fn source_config(cfg: &Config) -> anyhow::Result<SourceConfig> {
+    for why in cfg.sources.ignored() {
+        tracing::warn!("{why}");
+    }
+    let managed = record_types("managed-record-types", &cfg.filters.managed_record_types)?;
+    // As upstream: managed, whatever --exclude-record-types says.
+    let ptr = managed.contains(&RecordType::PTR);
+    Ok(SourceConfig::new(&cfg.sources)?.with_managed_ptr(cfg.sources.create_ptr, ptr)?)
 }
 
 /// `--deletion-budget` and `--deletion-grace` (3 intervals unless given), counted per --interval.

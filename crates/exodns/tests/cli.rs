@@ -579,3 +579,66 @@ status: {loadBalancer: {ingress: [{hostname: localhost}]}}
     assert!(resolved.contains(&"lb.example.org A 127.0.0.1".to_owned()), "{resolved:?}");
     assert!(resolved.iter().all(|r| !r.contains("CNAME")), "{resolved:?}");
 }
+
+#[test]
+fn create_ptr_flag() {
+    let svcs = "apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: apps
+  annotations: {external-dns.kubernetes.io/hostname: 'web.example.org,www.example.org'}
+spec: {type: LoadBalancer}
+status: {loadBalancer: {ingress: [{ip: 192.0.2.10}, {ip: '2001:db8::a'}]}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: api
+  namespace: apps
+  annotations: {external-dns.kubernetes.io/hostname: api.example.org, external-dns.kubernetes.io/record-type: ptr}
+spec: {type: LoadBalancer}
+status: {loadBalancer: {ingress: [{ip: 192.0.2.11}]}}
+";
+    let ptr = "--managed-record-types=A,AAAA,CNAME,PTR";
+    let with = planned_records(svcs, &["--source=service", ptr, "--create-ptr"]);
+    let ptrs: Vec<&String> = with.iter().filter(|l| l.contains(" PTR ")).collect();
+    assert_eq!(
+        ptrs,
+        [
+            "10.2.0.192.in-addr.arpa PTR web.example.org, www.example.org",
+            "11.2.0.192.in-addr.arpa PTR api.example.org",
+            "a.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR web.example.org, www.example.org",
+        ]
+    );
+    // Without the flag, only the object whose annotation asks.
+    let annotated = planned_records(svcs, &["--source=service", ptr]);
+    let ptrs: Vec<&String> = annotated.iter().filter(|l| l.contains(" PTR ")).collect();
+    assert_eq!(ptrs, ["11.2.0.192.in-addr.arpa PTR api.example.org"]);
+    // PTR not managed: no reverse records, whatever the annotation says (as upstream).
+    assert!(planned_records(svcs, &["--source=service"]).iter().all(|l| !l.contains(" PTR ")));
+    let out = exodns(&["plan", "--source=service", "--provider=inmemory", "--policy=sync", "--create-ptr"]);
+    assert!(!out.status.success() && stderr(&out).contains("--create-ptr"), "{}", stderr(&out));
+}
+
+#[test]
+fn crd_source_apiversion_and_kind_flags() {
+    let args = ["--source=crd", "--crd-source-apiversion=externaldns.k8s.io/v1alpha1", "--crd-source-kind=DNSEndpoint"];
+    assert_eq!(planned_names(TARGETS, &args).len(), 5, "upstream's documented values");
+    // Upstream v0.21 and later read DNSEndpoints whatever these say; so does exodns, and warns.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("objects.yaml"), TARGETS).unwrap();
+    let path = format!("--manifest-path={}", dir.path().display());
+    let out = exodns(&[
+        "plan",
+        "--source=manifest",
+        "--source=crd",
+        &path,
+        "--provider=inmemory",
+        "--policy=sync",
+        "--crd-source-kind=MyEndpoint",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().filter(|l| l.starts_with("+ create ")).count(), 5);
+    assert!(stderr(&out).contains("--crd-source-kind=\"MyEndpoint\""), "{}", stderr(&out));
+}

@@ -36,6 +36,34 @@ pub use rate::RateWindow;
 pub use retry::{RetryPolicy, try_once};
 pub use tls::{TlsError, TlsSettings, client_config, dns_over_tls_config};
 
+/// Sends `request` and reports it to `exodns_core::observe` (upstream's
+/// `external_dns_http_request_duration_seconds`): every provider request goes through here.
+pub async fn send(request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+    let (client, request) = request.build_split();
+    execute(&client, request?).await
+}
+
+/// [`send`] for a built request.
+pub async fn execute(client: &reqwest::Client, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
+    let url = request.url().clone();
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let result = client.execute(request).await;
+    let host = match url.port() {
+        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    exodns_core::observe::http_request(&exodns_core::observe::HttpRequest {
+        scheme: url.scheme(),
+        host: &host,
+        path: url.path(),
+        method: method.as_str(),
+        status: result.as_ref().ok().map(|r| r.status().as_u16()),
+        elapsed: started.elapsed(),
+    });
+    result
+}
+
 /// `User-Agent` of every request: `exodns/<version>`.
 pub const USER_AGENT: &str = concat!("exodns/", env!("CARGO_PKG_VERSION"));
 

@@ -145,7 +145,7 @@ where
 /// One try of a request, its answer read whole (`attempts` 1), or why none came: for clients with
 /// a retry loop of their own.
 pub async fn try_once(request: reqwest::RequestBuilder) -> Result<Answer, String> {
-    let resp = request.send().await.map_err(|e| chain(&e))?;
+    let resp = crate::send(request).await.map_err(|e| chain(&e))?;
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp.bytes().await.map_err(|e| chain(&e))?;

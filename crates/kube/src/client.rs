@@ -148,14 +148,20 @@ pub fn client_from_config(config: Config, settings: &KubeSettings) -> Result<Kub
     // Only ring is compiled in; make it the process default so rustls never has to guess.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let url = config.cluster_url.to_string();
+    let origin = Origin {
+        scheme: config.cluster_url.scheme_str().unwrap_or("https").to_owned(),
+        host: config.cluster_url.authority().map(|a| a.to_string()).unwrap_or_default(),
+    };
     let events_builder = ClientBuilder::try_from(config.clone()).map_err(|e| KubeError::Client(error_chain(&e)))?;
     let builder = ClientBuilder::try_from(config).map_err(|e| KubeError::Client(error_chain(&e)))?;
     let (watch_starts, _) = broadcast::channel(256);
     let layer = ThrottleLayer::new(settings.effective_qps(), settings.effective_burst(), settings.request_timeout)
-        .with_watch_starts(watch_starts.clone());
+        .with_watch_starts(watch_starts.clone())
+        .with_origin(origin.clone());
     // Events have their own rate (the event sink's) rather than a share of --kube-api-qps: at
     // upstream's 5 per second, 50 objects going bad at once would be told of 10 s later.
-    let events = events_builder.with_layer(&ThrottleLayer::new(None, 1, settings.request_timeout)).build();
+    let events =
+        events_builder.with_layer(&ThrottleLayer::new(None, 1, settings.request_timeout).with_origin(origin)).build();
     Ok(KubeClient { client: builder.with_layer(&layer).build(), events, watch_starts, url })
 }
 
@@ -285,11 +291,31 @@ pub struct ThrottleLayer {
     bucket: Option<Arc<TokenBucket>>,
     timeout: Duration,
     watch_starts: Option<broadcast::Sender<WatchStart>>,
+    origin: Option<Origin>,
+}
+
+/// The apiserver's scheme and host, for the request metrics (the requests carry only a path).
+#[derive(Debug, Clone)]
+pub struct Origin {
+    scheme: String,
+    host: String,
 }
 
 impl ThrottleLayer {
     pub fn new(qps: Option<f64>, burst: u32, timeout: Duration) -> Self {
-        ThrottleLayer { bucket: qps.map(|q| Arc::new(TokenBucket::new(q, burst))), timeout, watch_starts: None }
+        ThrottleLayer {
+            bucket: qps.map(|q| Arc::new(TokenBucket::new(q, burst))),
+            timeout,
+            watch_starts: None,
+            origin: None,
+        }
+    }
+
+    /// Reports every request but watches to `exodns_core::observe` (upstream instruments its
+    /// apiserver client too).
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = Some(origin);
+        self
     }
 
     /// Reports every answered watch request on `tx`.
@@ -316,6 +342,7 @@ where
             bucket: self.bucket.clone(),
             timeout: self.timeout,
             watch_starts: self.watch_starts.clone(),
+            origin: self.origin.clone(),
             _r: std::marker::PhantomData,
         }
     }
@@ -328,6 +355,7 @@ pub struct Throttle<R, F> {
     bucket: Option<Arc<TokenBucket>>,
     timeout: Duration,
     watch_starts: Option<broadcast::Sender<WatchStart>>,
+    origin: Option<Origin>,
     _r: std::marker::PhantomData<fn() -> R>,
 }
 
@@ -338,6 +366,7 @@ impl<R, F: Send + 'static> Clone for Throttle<R, F> {
             bucket: self.bucket.clone(),
             timeout: self.timeout,
             watch_starts: self.watch_starts.clone(),
+            origin: self.origin.clone(),
             _r: std::marker::PhantomData,
         }
     }
@@ -368,6 +397,8 @@ where
         let inner = self.inner.clone();
         let bucket = self.bucket.clone().filter(|_| !watch);
         let timeout = self.timeout;
+        let observed =
+            self.origin.clone().filter(|_| !watch).map(|o| (o, req.method().clone(), req.uri().path().to_owned()));
         let report = self.watch_starts.clone().filter(|_| watch).and_then(|tx| {
             let (group, plural) = collection_of(req.uri().path())?;
             Some((tx, group, plural))
@@ -384,10 +415,22 @@ where
                 }
                 return res;
             }
-            match tokio::time::timeout(timeout, fut).await {
+            let started = std::time::Instant::now();
+            let result = match tokio::time::timeout(timeout, fut).await {
                 Ok(r) => r,
                 Err(_) => Err(format!("no answer within {timeout:?} (--kube-api-request-timeout)").into()),
+            };
+            if let Some((origin, method, path)) = observed {
+                exodns_core::observe::http_request(&exodns_core::observe::HttpRequest {
+                    scheme: &origin.scheme,
+                    host: &origin.host,
+                    path: &path,
+                    method: method.as_str(),
+                    status: result.as_ref().ok().map(|r| r.status().as_u16()),
+                    elapsed: started.elapsed(),
+                });
             }
+            result
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Kubernetes Events on source objects: "published", "conflict with another owner", "invalid
-//! annotation" — the messages an application team reads with `kubectl describe`.
+//! annotation" — the messages an application team reads with `kubectl describe` — and, with
+//! `--events-emit`, upstream's per-record `RecordReady`, `RecordDeleted` and `RecordError`.
 //!
 //! The controller repeats itself (an invalid annotation is seen at every recomputation), so
 //! repeats of the same event on the same object are dropped for a while. A token bucket keeps a
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use exodns_core::source::ObjectNote;
+use exodns_core::source::{ObjectNote, RecordEvent};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tracing::{debug, warn};
@@ -65,6 +66,13 @@ fn render(note: &ObjectNote) -> Rendered {
                 "the records of this object are not deleted yet: {held} deletions in zone {zone} exceed the deletion \
                  budget ({allowance}); they go ahead after --deletion-grace, or with --deletion-budget=off"
             ),
+        },
+        // Upstream's reasons and actions; a failure is a Warning here (upstream posts Normal).
+        ObjectNote::Record { reason, action, record } => Rendered {
+            type_: if *reason == RecordEvent::Error { EventType::Warning } else { EventType::Normal },
+            reason: reason.reason(),
+            action: action.as_str(),
+            note: record.clone(),
         },
     }
 }

@@ -302,7 +302,7 @@ impl PdnsClient {
             if let Some(b) = &body {
                 req = req.header(CONTENT_TYPE, "application/json").body(b.clone());
             }
-            let outcome = match req.send().await {
+            let outcome = match exodns_http::send(req).await {
                 Ok(resp) => {
                     let status = resp.status();
                     let retry_after = retry_after(resp.headers());

@@ -167,6 +167,16 @@ impl SourceConfig {
         })
     }
 
+    /// Installs the PTR wrapper when PTR is a managed record type (`managed`), as upstream:
+    /// `--create-ptr` without it is refused.
+    pub fn with_managed_ptr(mut self, create_ptr: bool, managed: bool) -> Result<Self, Error> {
+        if create_ptr && !managed {
+            return Err(Error::config("--create-ptr", "needs PTR in --managed-record-types (as upstream)"));
+        }
+        self.post.ptr = managed.then_some(create_ptr);
+        Ok(self)
+    }
+
     /// Whether a template names hosts (`--fqdn-template`, `--fqdn-target-template`).
     pub fn has_dns_name_template(&self) -> bool {
         self.fqdn_template.is_some() || self.fqdn_target_template.is_some()

@@ -157,10 +157,28 @@ pub struct SourceFlags {
     /// kops-dns-controller.
     #[arg(long, env = "EXTERNAL_DNS_COMPATIBILITY", global = true, default_value = "", value_parser = crate::compat::Compatibility::VALUES)]
     pub compatibility: String,
+    /// Give every A and AAAA record a PTR record per address, in the reverse zones
+    /// (in-addr.arpa, ip6.arpa) the provider holds; a `record-type` annotation decides per
+    /// object (`ptr`: yes, anything else: no). Needs PTR in --managed-record-types, and the
+    /// reverse zones in --domain-filter when one is set.
+    #[arg(long, env = "EXTERNAL_DNS_CREATE_PTR", global = true)]
+    pub create_ptr: bool,
+    /// apiVersion of the crd source's objects. Accepted for upstream compatibility: exodns
+    /// reads DNSEndpoint externaldns.k8s.io/v1alpha1, as upstream has since v0.21 whatever this
+    /// says; another value is warned about at start.
+    #[arg(long, env = "EXTERNAL_DNS_CRD_SOURCE_APIVERSION", global = true, default_value = CRD_SOURCE_APIVERSION)]
+    pub crd_source_apiversion: String,
+    /// Kind of the crd source's objects (see --crd-source-apiversion).
+    #[arg(long, env = "EXTERNAL_DNS_CRD_SOURCE_KIND", global = true, default_value = CRD_SOURCE_KIND)]
+    pub crd_source_kind: String,
     /// TTL of records whose source sets none (0: the provider's default).
     #[arg(long, env = "EXTERNAL_DNS_MIN_TTL", global = true, default_value = "0s", value_parser = duration)]
     pub min_ttl: Duration,
 }
+
+/// The only `--crd-source-apiversion` and `--crd-source-kind` upstream reads since v0.21.
+pub const CRD_SOURCE_APIVERSION: &str = "externaldns.k8s.io/v1alpha1";
+pub const CRD_SOURCE_KIND: &str = "DNSEndpoint";
 
 fn duration(s: &str) -> Result<Duration, String> {
     exodns_core::duration::parse_go_duration(s).map_err(|e| e.to_string())
@@ -207,6 +225,9 @@ impl Default for SourceFlags {
             prefer_alias: false,
             listen_endpoint_events: false,
             resolve_service_load_balancer_hostname: false,
+            create_ptr: false,
+            crd_source_apiversion: CRD_SOURCE_APIVERSION.to_owned(),
+            crd_source_kind: CRD_SOURCE_KIND.to_owned(),
         }
     }
 }
@@ -243,6 +264,20 @@ impl SourceFlags {
     /// `--exclude-unschedulable`, after its negated form.
     pub fn exclude_unschedulable(&self) -> bool {
         self.exclude_unschedulable && !self.no_exclude_unschedulable
+    }
+
+    /// What to warn about at start: flags accepted but not acted on as their value asks.
+    pub fn ignored(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.crd_source_apiversion.trim() != CRD_SOURCE_APIVERSION || self.crd_source_kind.trim() != CRD_SOURCE_KIND
+        {
+            out.push(format!(
+                "--crd-source-apiversion={:?} --crd-source-kind={:?}: the crd source reads {CRD_SOURCE_KIND} \
+                 {CRD_SOURCE_APIVERSION} objects (as upstream ExternalDNS v0.21 and later, which ignore these flags)",
+                self.crd_source_apiversion, self.crd_source_kind
+            ));
+        }
+        out
     }
 
     /// `--enable-legacy-annotation-prefix`, after its negated form.

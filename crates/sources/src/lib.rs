@@ -32,6 +32,7 @@ pub mod manifest;
 pub mod node;
 pub mod pod;
 pub mod post;
+pub mod ptr;
 pub mod resource;
 pub mod selector;
 pub mod service;

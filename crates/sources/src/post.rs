@@ -1,7 +1,7 @@
 //! What upstream's source wrappers do to every endpoint after its source made it, in upstream's
 //! order: `--nat64-networks` adds an A record beside each AAAA record in a NAT64 prefix;
 //! `--target-net-filter` / `--exclude-target-net` keep the targets in (and not in) the given
-//! networks; `--min-ttl` gives a TTL to records that have none; `--prefer-alias` marks CNAME
+//! networks; `--create-ptr` adds reverse records (see [`crate::ptr`]); `--min-ttl` gives a TTL to records that have none; `--prefer-alias` marks CNAME
 //! records `alias=true` where no `alias` annotation decided. The wrappers act on each
 //! endpoint alone, so exodns applies them per object, where the manifest reader and the cluster
 //! watches both take an object's endpoints ([`endpoints_of`]).
@@ -57,6 +57,9 @@ pub struct PostProcess {
     pub exclude_target_net: Vec<IpNet>,
     pub min_ttl: Ttl,
     pub prefer_alias: bool,
+    /// `Some(--create-ptr)` when PTR is a managed record type (upstream installs its PTR
+    /// wrapper only then); `None`: no reverse records, and `record-type` stays a property.
+    pub ptr: Option<bool>,
 }
 
 fn nets(flag: &'static str, values: &[String]) -> Result<Vec<IpNet>, Error> {
@@ -96,6 +99,7 @@ impl PostProcess {
             exclude_target_net: nets("--exclude-target-net", exclude_target_net)?,
             min_ttl,
             prefer_alias: false,
+            ptr: None,
         })
     }
 
@@ -150,6 +154,12 @@ impl PostProcess {
                 !ep.targets.is_empty()
             });
         }
+        let mut merge = nat64;
+        if let Some(default) = self.ptr {
+            let ptrs = crate::ptr::ptr_endpoints(&mut endpoints, default);
+            merge |= !ptrs.is_empty();
+            endpoints.extend(ptrs);
+        }
         if self.min_ttl.is_set() {
             for ep in endpoints.iter_mut().filter(|ep| !ep.ttl.is_set()) {
                 ep.ttl = self.min_ttl;
@@ -163,8 +173,8 @@ impl PostProcess {
             }
         }
         let out = SourceOutput { endpoints, invalid };
-        // An added A record may share its name with one the object made.
-        if nat64 { out.merged() } else { out }
+        // An added A or PTR record may share its name with one the object made.
+        if merge { out.merged() } else { out }
     }
 }
 

@@ -3,6 +3,7 @@
 //! `/metrics` endpoints.
 
 mod metrics;
+mod process;
 mod server;
 
 pub use metrics::{Metrics, MetricsText, SyncKind, SyncSummary, encode_registry, register_build_info};

@@ -51,15 +51,32 @@ struct OwnerMismatchLabels {
     domain: String,
 }
 
+/// Upstream's labels of `http_request_duration_seconds` (`handler` is constant).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    handler: String,
+    scheme: String,
+    host: String,
+    path: String,
+    method: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FromCacheLabel {
+    from_cache: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
     revision: String,
     arch: String,
+    os: String,
 }
 
 /// Registers `name` on `registry`: a gauge at 1 labelled with this build's `version`, `revision`
-/// (`EXODNS_REVISION` at build time) and `arch`.
+/// (`EXODNS_REVISION` at build time), `arch` and `os` (upstream's labels but `go_version`).
 pub fn register_build_info(registry: &mut Registry, name: &str, help: &str) {
     let build: Family<BuildLabels, Gauge> = Family::default();
     build
@@ -67,6 +84,7 @@ pub fn register_build_info(registry: &mut Registry, name: &str, help: &str) {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             revision: option_env!("EXODNS_REVISION").unwrap_or("unknown").to_owned(),
             arch: std::env::consts::ARCH.to_owned(),
+            os: std::env::consts::OS.to_owned(),
         })
         .set(1);
     registry.register(name, help, build);
@@ -154,6 +172,12 @@ pub struct Metrics {
     leader: Gauge,
     source_synced: Family<SourceLabel, Gauge>,
     deletions_held: Family<ZoneLabel, Gauge>,
+    source_deduplicated: Family<InvalidLabels, Gauge>,
+    http_duration: Family<HttpLabels, Histogram>,
+    /// Counts, but gauges: upstream's counters have no `_total`, which prometheus-client would add.
+    cache_records_calls: Family<FromCacheLabel, Gauge>,
+    cache_apply_calls: Gauge,
+    process: Option<crate::process::ProcessMetrics>,
 }
 
 fn unix_now() -> f64 {
@@ -190,6 +214,11 @@ impl Metrics {
             leader: Gauge::default(),
             source_synced: Family::default(),
             deletions_held: Family::default(),
+            source_deduplicated: Family::default(),
+            http_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 16))),
+            cache_records_calls: Family::default(),
+            cache_apply_calls: Gauge::default(),
+            process: None,
         };
         // Upstream's names: `external_dns_<subsystem>_<name>`.
         let ed = registry.sub_registry_with_prefix("external_dns");
@@ -200,7 +229,7 @@ impl Metrics {
             "Time of the last successful sync that changed or verified records",
             m.last_sync.clone(),
         );
-        c.register("last_reconcile_timestamp_seconds", "Time of the last successful sync", m.last_reconcile.clone());
+        c.register("last_reconcile_timestamp_seconds", "Time of the last sync attempted", m.last_reconcile.clone());
         c.register("no_op_runs", "Syncs that found nothing to change", m.no_op_runs.clone());
         c.register("consecutive_soft_errors", "Failed syncs in a row", m.consecutive_soft_errors.clone());
         c.register("verified_records", "Desired records found as desired at the provider", m.verified_records.clone());
@@ -225,6 +254,27 @@ impl Metrics {
             "invalid_endpoints",
             "Source input refused right now, by record type and source",
             m.source_invalid.clone(),
+        );
+        s.register(
+            "deduplicated_endpoints",
+            "Desired endpoints that repeat another object's record exactly, by record type and source",
+            m.source_deduplicated.clone(),
+        );
+        ed.sub_registry_with_prefix("http").register(
+            "request_duration_seconds",
+            "Duration of HTTP requests to the apiserver and the DNS provider's API (upstream's is a summary)",
+            m.http_duration.clone(),
+        );
+        let p = ed.sub_registry_with_prefix("provider");
+        p.register(
+            "cache_records_calls",
+            "Reads of the provider's records by full syncs, from exodns's record cache or not (with --provider-cache-time)",
+            m.cache_records_calls.clone(),
+        );
+        p.register(
+            "cache_apply_changes_calls",
+            "Applies to the provider (with --provider-cache-time)",
+            m.cache_apply_calls.clone(),
         );
         let w = ed.sub_registry_with_prefix("webhook_provider");
         for (call, (requests, errors)) in WEBHOOK_CALLS.iter().zip(&m.webhook_client) {
@@ -254,12 +304,49 @@ impl Metrics {
             "Deletions the deletion budget holds now, by zone (--deletion-budget)",
             m.deletions_held.clone(),
         );
-        Metrics { registry, ..m }
+        let process = Some(crate::process::ProcessMetrics::register(&mut registry));
+        Metrics { registry, process, ..m }
     }
 
     /// The Prometheus text exposition.
     pub fn encode(&self) -> String {
+        if let Some(p) = &self.process {
+            p.refresh();
+        }
         encode_registry(&self.registry)
+    }
+
+    /// One HTTP request exodns made (see `exodns_core::observe`), labelled as upstream labels it:
+    /// the last path segment, values lowercased, no status when no answer came.
+    pub fn http_request(&self, r: &exodns_core::observe::HttpRequest<'_>) {
+        let labels = HttpLabels {
+            handler: "instrumented_http".into(),
+            scheme: r.scheme.to_lowercase(),
+            host: r.host.to_lowercase(),
+            path: r.path.rsplit('/').next().unwrap_or_default().to_lowercase(),
+            method: r.method.to_lowercase(),
+            status: r.status.map(|s| s.to_string()).unwrap_or_default(),
+        };
+        self.http_duration.get_or_create(&labels).observe(r.elapsed.as_secs_f64());
+    }
+
+    /// A full sync's read of the provider's records, from the record cache or not.
+    pub fn provider_cache_read(&self, from_cache: bool) {
+        self.cache_records_calls.get_or_create(&FromCacheLabel { from_cache: from_cache.to_string() }).inc();
+    }
+
+    /// An apply to the provider while its records are cached.
+    pub fn provider_cache_apply(&self) {
+        self.cache_apply_calls.inc();
+    }
+
+    /// Desired endpoints that repeat another object's exactly, by (record type, source type).
+    pub fn set_deduplicated(&self, by_label: &[(String, String, usize)]) {
+        self.source_deduplicated.clear();
+        for (record_type, source_type, n) in by_label {
+            let labels = InvalidLabels { record_type: record_type.clone(), source_type: source_type.clone() };
+            self.source_deduplicated.get_or_create(&labels).set(*n as i64);
+        }
     }
 
     pub fn sync_succeeded(&self, kind: SyncKind, took: Duration, event_latency: Option<Duration>, s: &SyncSummary) {
@@ -308,7 +395,10 @@ impl Metrics {
         set_by_type(&self.verified_records, &s.verified_by_type);
     }
 
+    /// A failed sync: it was attempted (upstream's `last_reconcile_timestamp_seconds` is the
+    /// time of the last attempt).
     pub fn sync_failed(&self) {
+        self.last_reconcile.set(unix_now());
         self.consecutive_soft_errors.inc();
     }
 

@@ -271,8 +271,9 @@ impl WebhookProvider {
         if let Some(b) = body {
             req = req.header(CONTENT_TYPE, MEDIA_TYPE).body(b);
         }
-        let mut resp =
-            req.send().await.map_err(|e| Failure::Transient(format!("{what}: {}", error_chain(&e)), None))?;
+        let mut resp = exodns_http::send(req)
+            .await
+            .map_err(|e| Failure::Transient(format!("{what}: {}", error_chain(&e)), None))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let cap = self.cfg.max_body_size;

@@ -58,6 +58,12 @@ pub struct General {
     /// Accepted for upstream compatibility: exodns always reacts to events.
     #[arg(long, env = "EXTERNAL_DNS_EVENTS", global = true)]
     pub events: bool,
+    /// Also post upstream's Kubernetes Event per record on the object it belongs to:
+    /// RecordReady (created or updated), RecordDeleted, RecordError (refused or failed); repeat
+    /// for several. exodns's own Events (Published, OwnerConflict, InvalidInput, DeletionHeld)
+    /// are posted either way.
+    #[arg(long, env = "EXTERNAL_DNS_EVENTS_EMIT", global = true, value_delimiter = '\n')]
+    pub events_emit: Vec<String>,
     /// How long to wait for the first list of every watched resource before logging an error
     /// (the wait goes on; exodns never exits for it, unlike upstream's fixed 60 s).
     #[arg(long, env = "EXTERNAL_DNS_CACHE_SYNC_TIMEOUT", global = true, default_value = "10m", value_parser = duration)]

@@ -12,6 +12,7 @@ use clap::{CommandFactory, Parser};
 
 use super::Cli;
 use crate::providers::ProviderName;
+use crate::upstream_module::upstream_file;
 use crate::wiring::REGISTRIES;
 
 const VERSIONS: &[&str] = &["v0.22.0", "v0.23.0"];
@@ -19,8 +20,7 @@ const VERSIONS: &[&str] = &["v0.22.0", "v0.23.0"];
 /// General, source and registry flags of upstream that exodns does not take yet (issue 16). Each
 /// must still be refused — an accepted one fails the test until it leaves this list — so the
 /// list is exactly what is missing.
-const NOT_YET: &[&str] =
-    &["crd-source-apiversion", "crd-source-kind", "create-ptr", "events-emit", "gateway-listener-sets"];
+const NOT_YET: &[&str] = &["gateway-listener-sets"];
 
 /// The type upstream's binder gives a flag (`b.<Kind>Var` in types.go).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,49 +118,9 @@ fn exodns_has(owner: &Owner) -> bool {
     }
 }
 
-/// `pkg/apis/externaldns/types.go` of upstream's module `version`, read from the module zip in
-/// Go's module cache (downloaded when missing). The zip, not the unpacked module: `go mod
-/// download` refuses to unpack a module that needs a newer Go (v0.23.0 wants Go 1.27) but still
-/// fetches and names its zip. `None` (after a notice) when Go or the module proxy cannot be had,
-/// unless `EXODNS_REQUIRE_PEERS=1`: then it panics.
+/// `pkg/apis/externaldns/types.go` of upstream's module `version` (see [`upstream_file`]).
 fn types_go(version: &str) -> Option<String> {
-    let why = match read_types_go(version) {
-        Ok(text) => return Some(text),
-        Err(why) => why,
-    };
-    if std::env::var("EXODNS_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
-        panic!("upstream's module {version}: {why}, and EXODNS_REQUIRE_PEERS=1");
-    }
-    eprintln!(
-        "NOTICE: skipping upstream's flags of {version}: {why}; set EXODNS_REQUIRE_PEERS=1 to make this a failure"
-    );
-    None
-}
-
-fn read_types_go(version: &str) -> Result<String, String> {
-    let module = format!("sigs.k8s.io/external-dns@{version}");
-    let scratch = tempfile::tempdir().unwrap();
-    // Outside any module, no workspace, no toolchain download: as scripts/testbed/lib.sh does.
-    let out = Command::new("go")
-        .args(["mod", "download", "-json", &module])
-        .current_dir(scratch.path())
-        .env("GOWORK", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOFLAGS", "-mod=mod")
-        .output()
-        .map_err(|e| format!("go: {e}"))?;
-    let info: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|_| format!("go mod download: {}", String::from_utf8_lossy(&out.stderr)))?;
-    let Some(zip) = info["Zip"].as_str().filter(|z| std::path::Path::new(z).is_file()) else {
-        return Err(format!("go mod download: no zip: {}", info["Error"]));
-    };
-    let entry = format!("{module}/pkg/apis/externaldns/types.go");
-    let read = "import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())";
-    let out = Command::new("python3").args(["-c", read, zip, &entry]).output().map_err(|e| format!("python3: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("reading {entry} from {zip}: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    String::from_utf8(out.stdout).map_err(|e| format!("{entry}: {e}"))
+    upstream_file(version, "pkg/apis/externaldns/types.go")
 }
 
 /// The string literals in `args`, in order.

@@ -10,9 +10,10 @@
 //! keeps name, namespace, uid, labels (label filters, selectors and templates read them) and the
 //! annotations exodns reads: those under `external-dns.kubernetes.io/`,
 //! `external-dns.alpha.kubernetes.io/` and `--annotation-prefix`, `kubernetes.io/ingress.class`,
-//! and any key `--annotation-filter` names (all of them when `--fqdn-template` reads
-//! `.Annotations`). Gone: managedFields, `kubectl.kubernetes.io/last-applied-configuration`,
-//! resourceVersion, timestamps, owner references, finalizers.
+//! and any key `--annotation-filter` names (all of them when `--fqdn-template` or
+//! `--fqdn-target-template` reads `.Annotations`). Gone: managedFields,
+//! `kubectl.kubernetes.io/last-applied-configuration`, resourceVersion, timestamps, owner
+//! references, finalizers.
 
 mod builtin;
 
@@ -245,7 +246,9 @@ impl Strip {
             prefixes.push(cfg.annotation_prefix.clone());
         }
         // A template may read any annotation (`.Annotations.x`, `index .Annotations $k`).
-        let keep_all_annotations = cfg.fqdn_template.as_ref().is_some_and(|t| t.as_str().contains("Annotations"));
+        let keep_all_annotations = [&cfg.fqdn_template, &cfg.fqdn_target_template]
+            .iter()
+            .any(|t| t.as_ref().is_some_and(|t| t.as_str().contains("Annotations")));
         Strip { prefixes, annotation_filter: cfg.annotation_filter.clone(), keep_all_annotations }
     }
 
