@@ -35,9 +35,10 @@ pub const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
 /// The first label that stands for the zone apex in ownership TXT names.
 pub const APEX_LABEL: &str = "_apex";
 
-/// The types the mapper recognises when reading a TXT name, in upstream's order. The order
-/// matters: a templated affix is matched against these in turn and the first fit wins.
-pub const MAPPED_TYPES: [RecordType; 10] = [
+/// The types the mapper recognises when reading a TXT name, in upstream's order (v0.23's, which
+/// added TLSA: upstream v0.22 reads a `tlsa-` name as an old-format TXT of a record named so).
+/// The order matters: a templated affix is matched against these in turn and the first fit wins.
+pub const MAPPED_TYPES: [RecordType; 11] = [
     RecordType::A,
     RecordType::AAAA,
     RecordType::CNAME,
@@ -48,6 +49,7 @@ pub const MAPPED_TYPES: [RecordType; 10] = [
     RecordType::NAPTR,
     RecordType::TXT,
     RecordType::DNAME,
+    RecordType::TLSA,
 ];
 
 /// Maps record names to ownership TXT names and back (`--txt-prefix`, `--txt-suffix`,
@@ -271,6 +273,7 @@ fn type_in_front(name: &str) -> (&str, Option<RecordType>) {
         "naptr" => RecordType::NAPTR,
         "txt" => RecordType::TXT,
         "dname" => RecordType::DNAME,
+        "tlsa" => RecordType::TLSA,
         _ => return (name, None),
     };
     debug_assert!(MAPPED_TYPES.contains(&rt));

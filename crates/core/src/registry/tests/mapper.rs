@@ -38,6 +38,7 @@ fn to_txt_name_vectors() {
         ("%{record_type}-", "", "", "foo.example.com", "NS", "ns-foo.example.com"),
         ("%{record_type}-", "", "", "foo.example.com", "MX", "mx-foo.example.com"),
         ("%{record_type}-", "", "", "foo.example.com", "SRV", "srv-foo.example.com"),
+        ("%{record_type}-", "", "", "foo.example.com", "TLSA", "tlsa-foo.example.com"),
         ("%{record_type}-", "", "", "2.49.168.192.in-addr.arpa", "PTR", "ptr-2.49.168.192.in-addr.arpa"),
         ("%{record_type}-", "", "", "foo.example.com", "NAPTR", "naptr-foo.example.com"),
         ("%{record_type}-", "", "", "foo.example.com", "DNAME", "dname-foo.example.com"),
@@ -222,4 +223,22 @@ fn old_format_names() {
         let old = mapper.to_old_format_txt_name("foo.example.com");
         assert_eq!(read(&mapper, &old), Some(("foo.example.com".to_owned(), None)), "{mapper:?}");
     }
+}
+
+/// Upstream v0.23 writes `tlsa-` ownership records for TLSA: read back as TLSA ownership, with
+/// and without a templated affix.
+#[test]
+fn tlsa_as_upstream_v0_23() {
+    let plain = m("", "", "");
+    assert_eq!(plain.to_txt_name("_443._tcp.www.example.org", RecordType::TLSA), "tlsa-_443._tcp.www.example.org");
+    assert_eq!(
+        read(&plain, "tlsa-_443._tcp.www.example.org"),
+        Some(("_443._tcp.www.example.org".to_owned(), Some(RecordType::TLSA)))
+    );
+    let templated = m("%{record_type}.own.", "", "");
+    assert_eq!(templated.to_txt_name("_443._tcp.example.org", rt("TLSA")), "tlsa.own._443._tcp.example.org");
+    assert_eq!(
+        read(&templated, "tlsa.own._443._tcp.example.org"),
+        Some(("_443._tcp.example.org".to_owned(), Some(RecordType::TLSA)))
+    );
 }
