@@ -303,6 +303,10 @@ fn ten_thousand_random_policies_compile_under_luajit() {
         let mut reversed = case.members.clone();
         reversed.reverse();
         assert_eq!(render(&case.host, &case.policy, &reversed).as_ref(), Ok(&rendered), "seed {seed}");
+        // The canonical form reads back as the same policy (pools carry it in a label).
+        let canonical = case.policy.canonical();
+        let back = Policy::from_canonical(&canonical).unwrap_or_else(|| panic!("seed {seed}: {canonical}"));
+        assert_eq!((back.canonical(), back.hash()), (canonical, case.policy.hash()), "seed {seed}");
         *placements.entry(format!("{}/{}", case.policy.placement, rendered.record_type)).or_default() += 1;
         if rendered.record_type != RecordType::LUA {
             for t in &rendered.targets {

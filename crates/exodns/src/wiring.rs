@@ -60,7 +60,9 @@ pub fn source_config(cfg: &Config) -> anyhow::Result<SourceConfig> {
     let managed = record_types("managed-record-types", &cfg.filters.managed_record_types)?;
     // As upstream: managed, whatever --exclude-record-types says.
     let ptr = managed.contains(&RecordType::PTR);
-    Ok(SourceConfig::new(&cfg.sources)?.with_managed_ptr(cfg.sources.create_ptr, ptr)?)
+    Ok(SourceConfig::new(&cfg.sources)?
+        .with_managed_ptr(cfg.sources.create_ptr, ptr)?
+        .default_failover_region(&cfg.registry.txt_owner_id))
 }
 
 /// `--deletion-budget` and `--deletion-grace` (3 intervals unless given), counted per --interval.

@@ -3,6 +3,7 @@
 //! at sync time.
 
 use exodns_core::DnsName;
+use exodns_core::failover::Region;
 use exodns_core::target::{canonical_target, infer_type};
 
 use crate::annotations::DEFAULT_PREFIX;
@@ -55,6 +56,9 @@ pub struct SourceConfig {
     pub post: PostProcess,
     pub compatibility: Option<Compatibility>,
     pub resolve_service_load_balancer_hostname: bool,
+    /// Where FailoverRecord targets without a region serve from; see
+    /// [`SourceConfig::default_failover_region`].
+    pub failover_region: Option<Region>,
 }
 
 impl Default for SourceConfig {
@@ -132,7 +136,14 @@ impl SourceConfig {
                     .map_err(|e| Error::config("--pod-source-domain", format!("{d:?} is not a DNS name: {e}")))?,
             ),
         };
+        let failover_region = match opt(&f.failover_region) {
+            None => None,
+            Some(r) => {
+                Some(Region::parse(&r, "--failover-region").map_err(|e| Error::config("--failover-region", e.reason))?)
+            }
+        };
         Ok(SourceConfig {
+            failover_region,
             annotation_prefix: prefix.to_owned(),
             namespace: opt(&f.namespace),
             label_filter,
@@ -175,6 +186,15 @@ impl SourceConfig {
         }
         self.post.ptr = managed.then_some(create_ptr);
         Ok(self)
+    }
+
+    /// `--failover-region`'s default, `--txt-owner-id`, when the flag is not set and the owner id
+    /// is a DNS label (otherwise targets without a region are reported).
+    pub fn default_failover_region(mut self, owner_id: &str) -> Self {
+        if self.failover_region.is_none() {
+            self.failover_region = Region::parse(owner_id, "--txt-owner-id").ok();
+        }
+        self
     }
 
     /// Whether a template names hosts (`--fqdn-template`, `--fqdn-target-template`).

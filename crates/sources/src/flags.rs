@@ -174,6 +174,10 @@ pub struct SourceFlags {
     /// TTL of records whose source sets none (0: the provider's default).
     #[arg(long, env = "EXTERNAL_DNS_MIN_TTL", global = true, default_value = "0s", value_parser = duration)]
     pub min_ttl: Duration,
+    /// The region this exodns publishes failover members for (`<region>._pool.<hostname>`,
+    /// failover source) [default: --txt-owner-id].
+    #[arg(long, env = "EXTERNAL_DNS_FAILOVER_REGION", global = true, default_value = "")]
+    pub failover_region: String,
 }
 
 /// The only `--crd-source-apiversion` and `--crd-source-kind` upstream reads since v0.21.
@@ -228,6 +232,7 @@ impl Default for SourceFlags {
             create_ptr: false,
             crd_source_apiversion: CRD_SOURCE_APIVERSION.to_owned(),
             crd_source_kind: CRD_SOURCE_KIND.to_owned(),
+            failover_region: String::new(),
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::config::SourceConfig;
 use crate::error::Error;
 use crate::resource::{ObjectType, Watched, is_namespaced};
 use crate::types::{GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute};
-use crate::{contour, crd, gateway, ingress, istio, node, pod, service};
+use crate::{contour, crd, failover, gateway, ingress, istio, node, pod, service};
 
 /// A selector or namespace setting of the flags, as a source applies it to the objects of one
 /// resource it reads.
@@ -210,6 +210,7 @@ source_kinds! {
     IstioGateway => istio::IstioGatewaySource,
     IstioVirtualService => istio::IstioVirtualServiceSource,
     ContourHttpProxy => contour::ContourHttpProxySource,
+    Failover => failover::FailoverSource,
 }
 
 /// The parts of a description that are plain data.

@@ -23,6 +23,7 @@ pub mod config;
 pub mod contour;
 pub mod crd;
 pub mod error;
+pub mod failover;
 pub mod flags;
 pub mod gateway;
 pub mod ingress;

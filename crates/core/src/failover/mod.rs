@@ -13,6 +13,7 @@
 //! is printed. Pure: no I/O.
 
 pub mod policy;
+pub mod pool;
 mod render;
 
 pub use policy::{

@@ -457,3 +457,58 @@ impl Member {
         Member { region, address }
     }
 }
+
+impl Policy {
+    /// The policy back from [`Policy::canonical`]; `None` for any other text. (A source hands
+    /// the policy to the pool planner through an endpoint label in this form.)
+    pub fn from_canonical(s: &str) -> Option<Policy> {
+        fn word<'a>(rest: &mut &'a str) -> &'a str {
+            match rest.split_once(' ') {
+                Some((w, r)) => {
+                    *rest = r;
+                    w
+                }
+                None => std::mem::take(rest),
+            }
+        }
+        const F: &str = "canonical";
+        let mut rest = s.strip_prefix("v1 ")?;
+        let family = Family::parse(word(&mut rest), F).ok()?;
+        let ttl = failover_ttl(word(&mut rest).strip_prefix("ttl=")?.parse().ok()?, F).ok()?;
+        let placement = Placement::parse(word(&mut rest), F).ok()?;
+        let selector = Selector::parse(word(&mut rest).strip_prefix("selector=")?, F).ok()?;
+        let mut health_check = None;
+        if let Some(c) = rest.strip_prefix("check=") {
+            rest = c;
+            let (proto, port) = word(&mut rest).split_once(':')?;
+            let protocol = Protocol::parse(proto, F).ok()?;
+            let port = Port::parse(port.parse().ok()?, F).ok()?;
+            let timeout = Timeout::parse(word(&mut rest).strip_prefix("timeout=")?.parse().ok()?, F).ok()?;
+            let mut path = UrlPath::default();
+            if let Some(p) = rest.strip_prefix("path=") {
+                rest = p;
+                path = UrlPath::parse(word(&mut rest), F).ok()?;
+            }
+            let mut expect = None;
+            if let Some(e) = rest.strip_prefix("expect=") {
+                let (len, after) = e.split_once(':')?;
+                let len: usize = len.parse().ok()?;
+                expect = Some(StringMatch::parse(after.get(..len)?, F).ok()?);
+                rest = after.get(len..)?.strip_prefix(' ')?;
+            }
+            health_check = Some(HealthCheck { protocol, port, path, expect, timeout });
+        }
+        let regions = word(&mut rest).strip_prefix("regions=")?;
+        let regions: Vec<Region> =
+            regions.split(',').filter(|r| !r.is_empty()).map(|r| Region::parse(r, F).ok()).collect::<Option<_>>()?;
+        let mut weights = BTreeMap::new();
+        for w in word(&mut rest).strip_prefix("weights=")?.split(',').filter(|w| !w.is_empty()) {
+            let (r, n) = w.split_once(':')?;
+            weights.insert(Region::parse(r, F).ok()?, Weight::parse(n.parse().ok()?, F).ok()?);
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        Some(Policy { family, ttl, placement, health_check, selector, regions, weights })
+    }
+}

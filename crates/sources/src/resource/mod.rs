@@ -32,7 +32,8 @@ use crate::annotations::{DEFAULT_PREFIX, LEGACY_PREFIX};
 use crate::config::{INGRESS_CLASS_ANNOTATION, SourceConfig};
 use crate::selector::Selector;
 use crate::types::{
-    DNSEndpoint, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IstioGateway, TCPRoute, TLSRoute, UDPRoute, VirtualService,
+    DNSEndpoint, FailoverRecord, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IstioGateway, TCPRoute, TLSRoute, UDPRoute,
+    VirtualService,
 };
 
 /// Whether a cluster serves a resource.
@@ -120,6 +121,7 @@ watched! {
     IstioGateways => IstioGateway,
     VirtualServices => VirtualService,
     HttpProxies => HTTPProxy,
+    FailoverRecords => FailoverRecord,
 }
 
 /// What discovery, watches, manifests and RBAC need to know of a resource.

@@ -1,7 +1,7 @@
 //! The custom resources the sources read, with only the fields they use: Gateway API
 //! (`gateway.networking.k8s.io`) Gateways and Routes ([`gateway`]), ExternalDNS's
 //! `DNSEndpoint` (`externaldns.k8s.io/v1alpha1`, [`dnsendpoint`]), Istio's Gateways and
-//! VirtualServices ([`istio`]).
+//! VirtualServices ([`istio`]), exodns's `FailoverRecord` (`exodns.io/v1alpha1`, [`failover`]).
 //!
 //! They decode from JSON and YAML, ignore fields they do not know, and implement
 //! `k8s_openapi::Resource` + `Metadata` (what kube-rs needs to watch them) and
@@ -10,6 +10,7 @@
 
 pub mod contour;
 pub mod dnsendpoint;
+pub mod failover;
 pub mod gateway;
 pub mod istio;
 
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use contour::*;
 pub use dnsendpoint::*;
+pub use failover::*;
 pub use gateway::*;
 pub use istio::*;
 

@@ -244,6 +244,8 @@ istio-virtualservice:
   - {apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["get", "list", "watch"]}
 contour-httpproxy:
   - {apiGroups: ["projectcontour.io"], resources: ["httpproxies"], verbs: ["get", "list", "watch"]}
+failover:
+  - {apiGroups: ["exodns.io"], resources: ["failoverrecords"], verbs: ["get", "list", "watch"]}
 {{- end }}
 
 {{/*

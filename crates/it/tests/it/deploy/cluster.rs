@@ -18,9 +18,11 @@ fn chart_renderings_pass_server_side_dry_run() {
     };
     // The sources' CRDs too: the chart's ServiceAccount then runs exodns with every source.
     api.install_crds(&["cilium", "servicemonitor", "gateway", "istio", "contour"]).expect("CRDs");
-    let crd = chart_dir().join("crds/dnsendpoints.externaldns.k8s.io.yaml");
-    kubectl(&api, &["apply", "--server-side", "--field-manager=exodns-test", "-f", crd.to_str().unwrap()]);
-    kubectl(&api, &["wait", "--for=condition=Established", "--timeout=60s", "crd/dnsendpoints.externaldns.k8s.io"]);
+    for name in ["dnsendpoints.externaldns.k8s.io", "failoverrecords.exodns.io"] {
+        let crd = chart_dir().join(format!("crds/{name}.yaml"));
+        kubectl(&api, &["apply", "--server-side", "--field-manager=exodns-test", "-f", crd.to_str().unwrap()]);
+        kubectl(&api, &["wait", "--for=condition=Established", "--timeout=60s", &format!("crd/{name}")]);
+    }
     kubectl(&api, &["create", "namespace", NAMESPACE]);
 
     // A DNSEndpoint with every field validates against our CRD.
