@@ -417,7 +417,10 @@ impl Controller {
         let mut result = self.syncer.sync_against(desired, current, unreadable, &protected).await;
         if let Ok(report) = &mut result {
             // Upstream's `verified_records`: desired records the provider already holds as desired.
-            let verified = report.current.iter().filter(|c| wanted.get(&c.key()).is_some_and(|t| t.same(&c.targets)));
+            let verified = report
+                .current
+                .iter()
+                .filter(|c| wanted.get(&c.key()).is_some_and(|t| t.same_for(c.record_type, &c.targets)));
             report.verified_by_type = count_by_type(verified);
         }
         let all: Vec<ObjectRef> = self.desired.objects().cloned().collect();

@@ -62,6 +62,19 @@ impl Targets {
         a.iter().zip(&b).all(|(x, y)| same_target(x, y))
     }
 
+    /// [`same`](Self::same), except for LUA records, whose code is compared byte for byte (a
+    /// `stringmatch='OK'` is not `stringmatch='ok'`).
+    pub fn same_for(&self, rt: RecordType, other: &Targets) -> bool {
+        if rt != RecordType::LUA {
+            return self.same(other);
+        }
+        let mut a: Vec<&str> = self.iter().collect();
+        let mut b: Vec<&str> = other.iter().collect();
+        a.sort_unstable();
+        b.sort_unstable();
+        a == b
+    }
+
     /// Upstream's order for choosing among candidates: fewer targets first; then, comparing the
     /// sorted targets pairwise, IP addresses before names, addresses by value, names by text.
     pub fn is_less(&self, other: &Targets) -> bool {
@@ -150,6 +163,7 @@ pub fn canonical_target(rt: RecordType, raw: &str) -> Result<String, Invalid> {
         RecordType::SRV => srv(t).map_err(bad),
         RecordType::CAA => caa(t).map_err(bad),
         RecordType::NAPTR => naptr(t).map_err(bad),
+        RecordType::LUA => lua(t).map_err(bad),
         _ => Ok(t.to_owned()),
     }
 }
@@ -232,6 +246,64 @@ pub fn with_absolute_hosts(rt: RecordType, target: &str) -> std::borrow::Cow<'_,
         }
         _ => Cow::Borrowed(target),
     }
+}
+
+/// Longest LUA target accepted: what one DNS message could carry. PowerDNS 4.7 takes a 44 KB one.
+pub const MAX_LUA_LEN: usize = 65_535;
+
+/// A PowerDNS LUA record: a record type and quoted Lua code, in the form PowerDNS reads back —
+/// the type upper-case (it stores `a "…"` as `A "…"`), one space before each quoted segment (it
+/// refuses other spacing). Escapes inside a segment are kept as written. What the code does is
+/// not checked here: PowerDNS compiles it only when asked (see `--pdns-dns-server`).
+fn lua(t: &str) -> Result<String, String> {
+    const FORM: &str = "a LUA target is a record type and quoted Lua code, as A \"ifportup(443, {'192.0.2.1'})\"";
+    if t.len() > MAX_LUA_LEN {
+        return Err(format!("a LUA target is {} bytes long; exodns takes at most {MAX_LUA_LEN}", t.len()));
+    }
+    if let Some(c) = t.chars().find(|c| c.is_control() && *c != '\t' && *c != ' ') {
+        return Err(format!("a LUA target holds the control character {c:?}"));
+    }
+    let (token, rest) = t.split_once(|c: char| c.is_ascii_whitespace()).unwrap_or((t, ""));
+    let rtype: RecordType = token.parse().map_err(|_| format!("{FORM}; {token:?} is not a record type"))?;
+    if matches!(rtype, RecordType::LUA | RecordType::SOA) {
+        return Err(format!("{FORM}; a LUA record cannot make a {rtype} record"));
+    }
+    let mut out = String::from(rtype.as_str());
+    let mut rest = rest.trim_start();
+    let mut code_len = 0;
+    if rest.is_empty() {
+        return Err(format!("{FORM}; the code is missing"));
+    }
+    while !rest.is_empty() {
+        let inner = rest.strip_prefix('"').ok_or_else(|| format!("{FORM}; the code must be in double quotes"))?;
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in inner.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let end = end.ok_or_else(|| format!("{FORM}; a quote is not closed"))?;
+        out.push_str(" \"");
+        out.push_str(&inner[..end]);
+        out.push('"');
+        code_len += inner[..end].trim().len();
+        rest = &inner[end + 1..];
+        if !rest.is_empty() && !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
+            return Err(format!("{FORM}; quoted segments are separated by a space"));
+        }
+        rest = rest.trim_start();
+    }
+    if code_len == 0 {
+        return Err(format!("{FORM}; the code is empty"));
+    }
+    Ok(out)
 }
 
 fn number<T: std::str::FromStr>(field: &str, what: &str, record: &str) -> Result<T, String> {
@@ -360,6 +432,42 @@ mod tests {
         assert!(a.same(&b));
         assert!(Targets::from_iter(["2001:db8::1"]).same(&Targets::from_iter(["2001:DB8:0::1"])));
         assert!(!Targets::from_iter(["1.1.1.1"]).same(&Targets::from_iter(["1.1.1.2"])));
+    }
+
+    #[test]
+    fn lua_targets_take_powerdns_read_back_form() {
+        let code = "\"ifportup(443, {'192.0.2.1'})\"";
+        assert_eq!(ok(RecordType::LUA, &format!("a {code}")), format!("A {code}"));
+        assert_eq!(ok(RecordType::LUA, &format!("  aaaa\t {code}   \"--x\" ")), format!("AAAA {code} \"--x\""));
+        assert_eq!(ok(RecordType::LUA, r#"TXT "'a\"b'""#), r#"TXT "'a\"b'""#, "escapes kept");
+        for (t, why) in [
+            ("A", "the code is missing"),
+            ("A ifportup(443, {'192.0.2.1'})", "double quotes"),
+            ("A \"ifportup(443\"x", "separated by a space"),
+            ("A \"ifportup(443", "not closed"),
+            ("A \"ifportup(443\\\"", "not closed"),
+            ("A \"\"", "empty"),
+            ("A \"  \" \"\"", "empty"),
+            ("BOGUS \"x\"", "not a record type"),
+            ("\"x\"", "not a record type"),
+            ("LUA \"x\"", "cannot make a LUA"),
+            ("A \"x\ny\"", "control character"),
+        ] {
+            let err = canonical_target(RecordType::LUA, t).expect_err(t);
+            assert!(err.reason.contains(why), "{t:?}: {}", err.reason);
+        }
+    }
+
+    #[test]
+    fn lua_targets_compare_byte_for_byte() {
+        let a = Targets::from_iter(["A \"ifurlup('http://x/', {'192.0.2.1'}, {stringmatch='OK'})\""]);
+        let b = Targets::from_iter(["A \"ifurlup('http://x/', {'192.0.2.1'}, {stringmatch='ok'})\""]);
+        assert!(a.same(&b), "upstream's comparison ignores case");
+        assert!(!a.same_for(RecordType::LUA, &b));
+        assert!(a.same_for(RecordType::LUA, &a.clone()));
+        let two = Targets::from_iter(["A \"x\"", "A \"y\""]);
+        assert!(two.same_for(RecordType::LUA, &Targets::from_iter(["A \"y\"", "A \"x\""])));
+        assert!(a.same_for(RecordType::TXT, &b));
     }
 
     #[test]

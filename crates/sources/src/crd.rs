@@ -194,6 +194,35 @@ mod tests {
         assert_eq!(out.endpoints[0].targets.0, ["0 50 5060 sip.example.org"], "planned on the canonical form");
     }
 
+    /// PowerDNS LUA entries: the type token upper-cased as PowerDNS reads it back; content that
+    /// is not a type and quoted code is refused on the entry's targets, the rest published.
+    #[test]
+    fn lua_entries_take_the_read_back_form_or_are_refused() {
+        let code = "\"ifportup(443, {'192.0.2.1', '192.0.2.2'})\"";
+        let obj = mk_dns_endpoint(
+            "dns",
+            "lua",
+            vec![
+                entry("app.example.org", "LUA", &[&format!("a {code}")]),
+                entry("bad.example.org", "LUA", &["A ifportup(443, {'192.0.2.1'})"]),
+                entry("empty.example.org", "lua", &["A \"\""]),
+            ],
+        );
+        let out = endpoints(&obj, &SourceConfig::default());
+        assert_eq!(out.endpoints.len(), 1, "{:?}", out.endpoints);
+        assert_eq!(out.endpoints[0].record_type, RecordType::LUA);
+        assert_eq!(out.endpoints[0].targets.0, [format!("A {code}")]);
+        let fields: Vec<(String, &str)> = out
+            .invalid
+            .iter()
+            .map(|i| (i.object.as_ref().map(|o| o.to_string()).unwrap_or_default(), i.field.as_str()))
+            .collect();
+        let want = |f: &'static str| ("crd/dns/lua".to_owned(), f);
+        assert_eq!(fields, [want("spec.endpoints[1].targets"), want("spec.endpoints[2].targets")]);
+        assert!(out.invalid[0].reason.contains("double quotes"), "{}", out.invalid[0].reason);
+        assert!(out.invalid[1].reason.contains("empty"), "{}", out.invalid[1].reason);
+    }
+
     #[test]
     fn entries_verbatim_with_resource_label() {
         let mut mx = entry("example.org", "MX", &["10 mail.example.org."]);

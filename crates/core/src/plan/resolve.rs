@@ -126,7 +126,7 @@ fn resolve_update<'a>(current: &Endpoint, cands: impl Iterator<Item = &'a Endpoi
 pub(super) fn needs_update(current: &Endpoint, desired: &Endpoint, old_owner_id: &str) -> bool {
     // An unset desired TTL means "whatever the provider has": never a reason to update.
     (desired.ttl.is_set() && desired.ttl != current.ttl)
-        || !desired.targets.same(&current.targets)
+        || !desired.targets.same_for(desired.record_type, &current.targets)
         || provider_specific_changed(desired, current)
         // Migration: the TXT registry has already relabelled the old owner's records to us, so
         // this is true for every record it returns; the owner filter keeps only ours.

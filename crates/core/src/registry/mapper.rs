@@ -36,9 +36,11 @@ pub const RECORD_TYPE_TEMPLATE: &str = "%{record_type}";
 pub const APEX_LABEL: &str = "_apex";
 
 /// The types the mapper recognises when reading a TXT name, in upstream's order (v0.23's, which
-/// added TLSA: upstream v0.22 reads a `tlsa-` name as an old-format TXT of a record named so).
+/// added TLSA: upstream v0.22 reads a `tlsa-` name as an old-format TXT of a record named so),
+/// then LUA (PowerDNS), which upstream does not know: it reads a `lua-` name as the old-format
+/// TXT of a record named so, which does not exist, and leaves the LUA record alone.
 /// The order matters: a templated affix is matched against these in turn and the first fit wins.
-pub const MAPPED_TYPES: [RecordType; 11] = [
+pub const MAPPED_TYPES: [RecordType; 12] = [
     RecordType::A,
     RecordType::AAAA,
     RecordType::CNAME,
@@ -50,6 +52,7 @@ pub const MAPPED_TYPES: [RecordType; 11] = [
     RecordType::TXT,
     RecordType::DNAME,
     RecordType::TLSA,
+    RecordType::LUA,
 ];
 
 /// Maps record names to ownership TXT names and back (`--txt-prefix`, `--txt-suffix`,
@@ -274,6 +277,7 @@ fn type_in_front(name: &str) -> (&str, Option<RecordType>) {
         "txt" => RecordType::TXT,
         "dname" => RecordType::DNAME,
         "tlsa" => RecordType::TLSA,
+        "lua" => RecordType::LUA,
         _ => return (name, None),
     };
     debug_assert!(MAPPED_TYPES.contains(&rt));

@@ -5,13 +5,16 @@
 //! FailoverRecord and pool tests build on them.
 
 use std::net::IpAddr;
+use std::process::Command;
 use std::time::Duration;
 
 use exodns_core::DnsName;
 use exodns_core::failover::{
     HealthCheck, Member, Placement, Policy, Port, Protocol, Region, StringMatch, Timeout, UrlPath, render,
 };
-use exodns_testbed::{BACKEND_ADDRS, Backends, Pdns, PdnsOptions, TestbedError};
+use exodns_testbed::{BACKEND_ADDRS, Backends, Pdns, PdnsOptions, TestbedError, exodns_bin, free_port};
+
+use crate::common::{dns_endpoint_yaml, manifest_dir, run_once};
 
 const ZONE: &str = "example.org";
 const HOST: &str = "app.example.org";
@@ -184,4 +187,68 @@ async fn broken_lua_is_accepted_and_then_servfails() {
         .expect("PowerDNS accepts content it cannot run");
     let err = pdns.dig("broken.example.org", "A").await.expect_err("a SERVFAIL is an error");
     assert!(matches!(&err, TestbedError::Dns(m) if m.starts_with("SERVFAIL")), "{err}");
+}
+
+/// A DNSEndpoint LUA entry through the real binary (manifest source → planner → TXT registry →
+/// PowerDNS): written `a "…"`, published as PowerDNS reads it back (`A "…"`), answered over DNS,
+/// and the next sync writes nothing. A bad LUA entry is refused naming the object and the field;
+/// the other entries are published.
+#[tokio::test]
+async fn dnsendpoint_lua_entry_publishes_as_read_back_and_resyncs_without_a_patch() {
+    let Some(bin) = exodns_bin() else { return };
+    let Some(pdns) = pdns_with_zone().await else { return };
+    let backends = Backends::tcp(&BACKEND_ADDRS[..2]).expect("listeners");
+    let code = format!("ifportup({}, {{'127.0.0.2', '127.0.0.3'}}, {{selector='all', timeout=1}})", backends.port());
+    let written = format!("a \"{code}\"");
+    let unquoted = format!("A {code}");
+    let manifest = |greeting: &str| {
+        dns_endpoint_yaml(&[
+            (HOST, "LUA", &[&written]),
+            ("plain.example.org", "A", &["192.0.2.1"]),
+            ("greet.example.org", "LUA", &[&format!("txt \"'{greeting}'\"")]),
+        ])
+    };
+    // In an object of its own: an object with a bad entry holds back updates of its records.
+    let broken =
+        dns_endpoint_yaml(&[("bad.example.org", "LUA", &[&unquoted])]).replace("name: records", "name: broken");
+    let dir = manifest_dir(&[("records.yaml", &manifest("Hello")), ("broken.yaml", &broken)]);
+    let run = || {
+        let mut cmd = Command::new(&bin);
+        cmd.args(["--source=manifest", "--provider=pdns", "--policy=sync", "--txt-owner-id=lua-it"])
+            .args(["--managed-record-types=A", "--managed-record-types=LUA"])
+            .arg(format!("--manifest-path={}", dir.path().display()))
+            .arg(format!("--pdns-server={}", pdns.api_url()))
+            .arg(format!("--metrics-address=127.0.0.1:{}", free_port()))
+            .env("EXTERNAL_DNS_PDNS_API_KEY", pdns.api_key())
+            .env("RUST_LOG", "info");
+        run_once("exodns", &mut cmd)
+    };
+    let log = run();
+
+    let rrsets = pdns.rrsets(ZONE).await.expect("zone");
+    let lua = rrsets.get(&(format!("{HOST}."), "LUA".to_owned()));
+    assert_eq!(lua, Some(&vec![format!("A \"{code}\"")]), "{rrsets:?}\n{log}");
+    let owner = rrsets.get(&(format!("lua-{HOST}."), "TXT".to_owned()));
+    assert!(owner.is_some_and(|t| t[0].contains("external-dns/owner=lua-it")), "{rrsets:?}");
+    answers_become(&pdns, &BACKEND_ADDRS[..2], FIRST_CHECK).await;
+    assert_eq!(pdns.answers("plain.example.org", "A").await, ["192.0.2.1"]);
+    assert!(!rrsets.keys().any(|(n, _)| n.starts_with("bad.")), "{rrsets:?}");
+    assert!(
+        log.lines().any(|l| l.contains("invalid input")
+            && l.contains("object=crd/default/broken")
+            && l.contains("spec.endpoints[0].targets")
+            && l.contains("double quotes")),
+        "the unquoted entry is not reported:\n{log}"
+    );
+
+    let serial = |z: serde_json::Value| z["serial"].as_u64().expect("serial");
+    let before = serial(pdns.get_zone(ZONE).await.expect("zone"));
+    let again = run();
+    assert_eq!(serial(pdns.get_zone(ZONE).await.expect("zone")), before, "the second sync wrote:\n{again}");
+
+    // Lua code is compared byte for byte: a change of case alone is published.
+    assert_eq!(pdns.answers("greet.example.org", "TXT").await, ["\"Hello\""]);
+    std::fs::write(dir.path().join("records.yaml"), manifest("hello")).unwrap();
+    let log = run();
+    assert_eq!(pdns.answers("greet.example.org", "TXT").await, ["\"hello\""], "{log}");
 }

@@ -39,6 +39,7 @@ fn to_txt_name_vectors() {
         ("%{record_type}-", "", "", "foo.example.com", "MX", "mx-foo.example.com"),
         ("%{record_type}-", "", "", "foo.example.com", "SRV", "srv-foo.example.com"),
         ("%{record_type}-", "", "", "foo.example.com", "TLSA", "tlsa-foo.example.com"),
+        ("%{record_type}-", "", "", "foo.example.com", "LUA", "lua-foo.example.com"),
         ("%{record_type}-", "", "", "2.49.168.192.in-addr.arpa", "PTR", "ptr-2.49.168.192.in-addr.arpa"),
         ("%{record_type}-", "", "", "foo.example.com", "NAPTR", "naptr-foo.example.com"),
         ("%{record_type}-", "", "", "foo.example.com", "DNAME", "dname-foo.example.com"),
@@ -240,5 +241,18 @@ fn tlsa_as_upstream_v0_23() {
     assert_eq!(
         read(&templated, "tlsa.own._443._tcp.example.org"),
         Some(("_443._tcp.example.org".to_owned(), Some(RecordType::TLSA)))
+    );
+}
+
+/// LUA records (PowerDNS) are owned through `lua-<name>` TXT records, read back as LUA ownership.
+#[test]
+fn lua_ownership_names() {
+    let plain = m("", "", "");
+    assert_eq!(plain.to_txt_name("app.example.org", RecordType::LUA), "lua-app.example.org");
+    assert_eq!(read(&plain, "lua-app.example.org"), Some(("app.example.org".to_owned(), Some(RecordType::LUA))));
+    let templated = m("%{record_type}.own.", "", "");
+    assert_eq!(
+        read(&templated, "lua.own.app.example.org"),
+        Some(("app.example.org".to_owned(), Some(RecordType::LUA)))
     );
 }
