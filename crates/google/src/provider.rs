@@ -325,6 +325,18 @@ impl GoogleProvider {
         }
     }
 
+    /// Whether the zone, read again, already holds what `change` makes: every addition as sent,
+    /// every deletion gone (or replaced by an addition). A read that fails says no.
+    async fn zone_holds(&self, project: &str, zone: &Zone, change: &Change) -> bool {
+        match self.client.list_rrsets(project, &zone.id).await {
+            Ok(rrsets) => holds(&rrsets, change),
+            Err(e) => {
+                tracing::debug!(zone = %zone.name, error = %e, "could not read the zone again after a conflict");
+                false
+            }
+        }
+    }
+
     fn remember(&self, change: &Change) {
         let mut raw = self.raw();
         for d in &change.deletions {
@@ -370,6 +382,14 @@ impl GoogleProvider {
                 }
                 Err(e) => e,
             };
+            if err.status() == Some(409) && self.zone_holds(project, zone, &change).await {
+                // A retry whose first try was applied, its answer lost: the zone is as wanted.
+                tracing::info!(zone = %zone.name, "a change refused as existing was found applied (a retry met its own first try)");
+                self.remember(&change);
+                outcome.applied += change.len();
+                outcome.changes += 1;
+                continue;
+            }
             match err.status() {
                 Some(409 | 412) => {
                     tracing::warn!(zone = %zone.name, error = %err, "records changed since they were read; they are re-read and planned again");
@@ -402,6 +422,24 @@ impl GoogleProvider {
         }
         Ok(())
     }
+}
+
+/// Whether `rrsets` (a zone as read) hold the result of `change`.
+fn holds(rrsets: &[RRSet], change: &Change) -> bool {
+    let key = |r: &RRSet| (r.name.trim_end_matches('.').to_ascii_lowercase(), r.rtype.to_ascii_uppercase());
+    let zone: HashMap<_, &RRSet> = rrsets.iter().map(|r| (key(r), r)).collect();
+    let sorted = |r: &RRSet| {
+        let mut d = r.rrdatas.clone();
+        d.sort();
+        d
+    };
+    let added =
+        change.additions.iter().all(|a| zone.get(&key(a)).is_some_and(|z| z.ttl == a.ttl && sorted(z) == sorted(a)));
+    let deleted = change
+        .deletions
+        .iter()
+        .all(|d| !zone.contains_key(&key(d)) || change.additions.iter().any(|a| key(a) == key(d)));
+    added && deleted
 }
 
 #[derive(Debug, Default)]
@@ -536,5 +574,37 @@ impl Provider for GoogleProvider {
             ));
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rr(name: &str, ttl: u32, data: &[&str]) -> RRSet {
+        RRSet {
+            name: name.into(),
+            rtype: "A".into(),
+            ttl,
+            rrdatas: data.iter().map(|d| (*d).to_owned()).collect(),
+            routing_policy: None,
+        }
+    }
+
+    #[test]
+    fn a_zone_holds_a_change_only_when_every_part_is_there() {
+        let old = rr("web.example.org.", 300, &["192.0.2.1"]);
+        let new = rr("web.example.org.", 300, &["192.0.2.2", "192.0.2.3"]);
+        let gone = rr("old.example.org.", 300, &["192.0.2.9"]);
+        let change =
+            Change { additions: vec![new.clone()], deletions: vec![old.clone(), gone.clone()], ..Change::default() };
+        // Applied: the replacement is there (rrdatas in another order, name in another case).
+        let applied = rr("WEB.example.org.", 300, &["192.0.2.3", "192.0.2.2"]);
+        assert!(holds(std::slice::from_ref(&applied), &change));
+        // Not applied, or applied differently: the old data, another TTL, a deletion still there.
+        assert!(!holds(&[old], &change));
+        assert!(!holds(&[rr("web.example.org.", 60, &["192.0.2.2", "192.0.2.3"])], &change));
+        assert!(!holds(&[applied, gone], &change));
+        assert!(!holds(&[], &change));
     }
 }

@@ -35,6 +35,10 @@ const START_LIMIT: Duration = Duration::from_secs(180);
 /// The marker of each request Prism refused or whose answer broke the spec.
 const VIOLATION_MARK: &str = "Request terminated with error";
 
+/// When set, every Prism writes its log into this directory (not its temporary one), where
+/// `scripts/prism-violations` counts the requests and violations of the whole suite.
+pub const LOG_DIR_ENV: &str = "EXODNS_PRISM_LOG_DIR";
+
 /// A vendor spec from a file (JSON).
 pub fn load_spec(path: &Path) -> Result<Value, TestbedError> {
     let text = std::fs::read_to_string(path)?;
@@ -176,7 +180,11 @@ impl Prism {
         let spec_path = dir.path().join("spec.json");
         std::fs::write(&spec_path, spec)?;
         let port = crate::free_port();
-        let log = dir.path().join("prism.log");
+        let log = match std::env::var_os(LOG_DIR_ENV) {
+            // Kept past the test for the suite-wide count in scripts/test.
+            Some(shared) => Path::new(&shared).join(format!("prism-{}-{port}.log", std::process::id())),
+            None => dir.path().join("prism.log"),
+        };
         let out = std::fs::File::create(&log)?;
         let mut child = Command::new("bash")
             .arg("-c")

@@ -284,6 +284,25 @@ fn google_stale_read_is_refused_reread_and_converges() {
     t.done();
 }
 
+/// A `changes.create` applied whose answer is lost: the client's retry meets its own first try
+/// (409 `alreadyExists`). The zone, read again, holds the change, so `--once` succeeds.
+#[test]
+fn google_a_retry_that_meets_its_own_applied_change_succeeds() {
+    let Some(t) = turn() else { return };
+    t.fake().server().inject(Inject::on("POST", "/changes", Fault::LoseAnswer));
+    t.desire(&[("web.example.org", "A", &["192.0.2.10"])]);
+    let log = t.once("sync", &[]);
+    assert_eq!(t.fake().server().pending_faults(), 0, "the answer was lost once");
+    assert_eq!(t.writes(), 2, "the change was retried once");
+    assert_eq!(t.fake().with(|s| s.changes_applied), 1, "only the first try was applied");
+    assert_eq!(t.record("web.example.org.", "A"), Some(vec!["192.0.2.10".into()]));
+    assert!(log.contains("found applied"), "{log}");
+    // And the zone is as wanted: the next sync writes nothing.
+    t.once("sync", &[]);
+    assert_eq!(t.writes(), 2);
+    t.done();
+}
+
 #[test]
 fn google_faults_are_retried_and_auth_errors_delete_nothing() {
     let Some(t) = turn() else { return };

@@ -5,100 +5,17 @@
 //! values unquoted as the user gave them.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 use exodns_testbed::kube::{KubeApiserver, peer_binary};
-use exodns_testbed::{exodns_bin, free_port, skip_or_fail};
+use exodns_testbed::{WebhookRecorder, exodns_bin, free_port, skip_or_fail};
 use serde_json::value::RawValue;
 
 use crate::common::{apply, patch_status};
 
-const MEDIA_TYPE: &str = "application/external.dns.webhook+json;version=1";
-
-/// A webhook server that serves an empty zone, echoes `/adjustendpoints` and records every POST.
-struct Recorder {
-    addr: SocketAddr,
-    posts: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl Recorder {
-    fn start() -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let posts = Arc::new(Mutex::new(Vec::new()));
-        let p = posts.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let p = p.clone();
-                std::thread::spawn(move || serve(conn, &p));
-            }
-        });
-        Recorder { addr, posts }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The bodies of the POSTs to `path`.
-    fn bodies(&self, path: &str) -> Vec<String> {
-        self.posts.lock().unwrap().iter().filter(|(p, _)| p == path).map(|(_, b)| b.clone()).collect()
-    }
-}
-
-/// HTTP/1.1 with keep-alive, bodies by `Content-Length` (what both clients send).
-fn serve(conn: std::net::TcpStream, posts: &Mutex<Vec<(String, String)>>) {
-    let mut out = conn.try_clone().unwrap();
-    let mut reader = BufReader::new(conn);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let (method, path) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
-        let mut length = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0u8; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let body = String::from_utf8_lossy(&body).trim().to_owned();
-        let (status, answer) = match (method.as_str(), path.as_str()) {
-            ("GET", "/") => ("200 OK", r#"{"include":["example.org","example.net"]}"#.to_owned()),
-            ("GET", "/records") => ("200 OK", "[]".to_owned()),
-            ("POST", "/adjustendpoints") => ("200 OK", body.clone()),
-            ("POST", _) => ("204 No Content", String::new()),
-            _ => ("404 Not Found", String::new()),
-        };
-        if method == "POST" {
-            posts.lock().unwrap().push((path, body));
-        }
-        let head =
-            format!("HTTP/1.1 {status}\r\nContent-Type: {MEDIA_TYPE}\r\nContent-Length: {}\r\n\r\n", answer.len());
-        if out.write_all(head.as_bytes()).and_then(|()| out.write_all(answer.as_bytes())).is_err() {
-            return;
-        }
-    }
-}
+/// The zones both clients are told they may write.
+const DOMAIN_FILTER: &str = r#"{"include":["example.org","example.net"]}"#;
 
 /// A `Changes` body as its lists, each item's bytes as sent, sorted.
 fn sorted_changes(body: &str) -> BTreeMap<String, Vec<String>> {
@@ -214,9 +131,10 @@ fn exodns_sends_upstreams_changes_byte_for_byte() {
         v.push(format!("--metrics-address=127.0.0.1:{}", free_port()));
         v
     };
-    let theirs = Recorder::start();
+    let recorder = || WebhookRecorder::with_domain_filter(DOMAIN_FILTER).expect("webhook recorder");
+    let theirs = recorder();
     let up_log = run(&upstream, &flags(&theirs.url()));
-    let ours = Recorder::start();
+    let ours = recorder();
     let our_log = run(&exodns, &flags(&ours.url()));
 
     let up = theirs.bodies("/records");

@@ -59,6 +59,9 @@ pub enum Fault {
     Drop,
     /// Wait, then handle the request as usual.
     Delay(Duration),
+    /// Handle the request as usual, then close the connection without the answer: a response
+    /// lost on the way, so the client cannot tell that its request was applied.
+    LoseAnswer,
 }
 
 /// A fault for the next `times` requests whose method and path match.
@@ -275,6 +278,11 @@ async fn handle(
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
             route(router, parts, body).await
+        }
+        Some(Fault::LoseAnswer) => {
+            record.status = route(router, parts, body).await.status().as_u16();
+            shared.requests.lock().unwrap_or_else(|p| p.into_inner()).push(record);
+            return Err(std::io::Error::other("fault: answer lost"));
         }
         None => route(router, parts, body).await,
     };
