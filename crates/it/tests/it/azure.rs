@@ -18,7 +18,7 @@ use exodns_testbed::prism::{Prism, load_spec, trim_spec};
 use exodns_testbed::{Proc, exodns_bin, skip_or_fail, wait_until_log};
 use serde_json::{Value, json};
 
-use crate::common::{assert_no_violations, dns_endpoint_yaml, run_once};
+use crate::common::{dns_endpoint_yaml, run_once};
 
 const SUB: &str = "00000000-0000-0000-0000-00000000c10d";
 const RG: &str = "rg-dns";
@@ -180,8 +180,8 @@ impl Turn {
     }
 
     fn done(&self) {
-        assert_no_violations(&self.bed.public);
-        assert_no_violations(&self.bed.private);
+        self.bed.public.assert_no_violations();
+        self.bed.private.assert_no_violations();
         assert!(self.fake().grants().iter().all(|g| g.ok), "refused grants: {:?}", self.fake().grants());
         assert_eq!(self.fake().with(|s| s.wrong_api_versions), 0, "a request with another api-version than upstream's");
     }

@@ -18,7 +18,7 @@ use exodns_testbed::kube::testbed_var;
 use exodns_testbed::prism::{Prism, load_spec, trim_spec};
 use exodns_testbed::{Proc, exodns_bin, skip_or_fail, wait_until_log};
 
-use crate::common::{assert_no_violations, dns_endpoint_yaml, run_once};
+use crate::common::{dns_endpoint_yaml, run_once};
 
 const PROJECT: &str = "exodns-it";
 const OWNER: &str = "gcp-it";
@@ -153,7 +153,7 @@ impl Turn {
     }
 
     fn done(&self) {
-        assert_no_violations(&self.bed.prism);
+        self.bed.prism.assert_no_violations();
         assert!(self.fake().grants().iter().all(|g| g.ok), "refused grants: {:?}", self.fake().grants());
     }
 }
@@ -375,7 +375,7 @@ fn google_faults_are_retried_and_auth_errors_delete_nothing() {
     server.clear_faults();
     assert_eq!(t.writes(), writes, "a write without a readable zone");
     assert_eq!(t.record("web.example.org.", "A"), Some(vec!["192.0.2.10".into()]));
-    assert_no_violations(&t.bed.prism);
+    t.bed.prism.assert_no_violations();
 }
 
 #[test]
