@@ -34,6 +34,8 @@ pub struct SourceConfig {
     pub gateway_name: Option<String>,
     pub gateway_namespace: Option<String>,
     pub gateway_label_filter: Selector,
+    /// Routes may attach to ListenerSets (`--gateway-listener-sets`).
+    pub gateway_listener_sets: bool,
     pub publish_internal_services: bool,
     pub publish_host_ip: bool,
     pub always_publish_not_ready_addresses: bool,
@@ -153,6 +155,7 @@ impl SourceConfig {
             gateway_name: opt(&f.gateway_name),
             gateway_namespace: opt(&f.gateway_namespace),
             gateway_label_filter,
+            gateway_listener_sets: f.gateway_listener_sets,
             publish_internal_services: f.publish_internal_services,
             publish_host_ip: f.publish_host_ip,
             always_publish_not_ready_addresses: f.always_publish_not_ready_addresses,

@@ -157,6 +157,10 @@ pub struct SourceFlags {
     /// kops-dns-controller.
     #[arg(long, env = "EXTERNAL_DNS_COMPATIBILITY", global = true, default_value = "", value_parser = crate::compat::Compatibility::VALUES)]
     pub compatibility: String,
+    /// Gateway route sources: also publish routes attached to ListenerSets (Gateway API 1.5
+    /// and later), with the listeners of the ListenerSet and the addresses of its parent Gateway.
+    #[arg(long, env = "EXTERNAL_DNS_GATEWAY_LISTENER_SETS", global = true)]
+    pub gateway_listener_sets: bool,
     /// Give every A and AAAA record a PTR record per address, in the reverse zones
     /// (in-addr.arpa, ip6.arpa) the provider holds; a `record-type` annotation decides per
     /// object (`ptr`: yes, anything else: no). Needs PTR in --managed-record-types, and the
@@ -230,6 +234,7 @@ impl Default for SourceFlags {
             listen_endpoint_events: false,
             resolve_service_load_balancer_hostname: false,
             create_ptr: false,
+            gateway_listener_sets: false,
             crd_source_apiversion: CRD_SOURCE_APIVERSION.to_owned(),
             crd_source_kind: CRD_SOURCE_KIND.to_owned(),
             failover_region: String::new(),

@@ -8,6 +8,11 @@
 //! `gwMatchingHost`). Targets come from the Gateway's `target` annotation, else its
 //! `status.addresses`; every other annotation (hostname, ttl, set-identifier, provider-specific)
 //! comes from the route.
+//!
+//! With `--gateway-listener-sets` a parent may also be a ListenerSet: attached when its parent
+//! Gateway allows ListenerSets from its namespace (`spec.allowedListeners`, none by default) and
+//! it is `Accepted`; its listeners count when `status.listeners` accepts them; "Same namespace"
+//! means the ListenerSet's; targets come from its `target` annotation, else the Gateway's.
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -25,7 +30,8 @@ use crate::kind::{AnyObject, Change, Filter, Read, Source};
 use crate::resource::Watched;
 use crate::selector::Selector;
 use crate::types::{
-    GATEWAY_GROUP, Gateway, GatewayRoute, Listener, ParentReference, RouteKind, RouteParentStatus, condition_is_true,
+    GATEWAY_GROUP, Gateway, GatewayRoute, Listener, ListenerSet, ParentReference, RouteKind, RouteNamespaces,
+    RouteParentStatus, condition_is_true,
 };
 
 /// The source of one route kind (`gateway-httproute`, …).
@@ -39,55 +45,101 @@ impl<R: GatewayRoute> Source for RouteSource<R> {
         Read::own(R::RESOURCE),
         Read::lookup(Watched::Gateways).labels(Filter::Gateways).namespace(Filter::Gateways),
         Read::lookup(Watched::Namespaces).on_demand(),
+        Read::lookup(Watched::ListenerSets).on_demand(),
     ];
 
     fn endpoints(route: &R, view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
         endpoints(route, view, cfg)
     }
 
-    fn dependents(change: &Change<'_>, view: &dyn ClusterView, _cfg: &SourceConfig, out: &mut Vec<ObjectRef>) {
+    fn dependents(change: &Change<'_>, view: &dyn ClusterView, cfg: &SourceConfig, out: &mut Vec<ObjectRef>) {
         if let Some(ns) = change.either::<Namespace>() {
             // Routes of the namespace: a Gateway's allowedRoutes may select it by label.
             let ns = ns.metadata.name.as_deref().unwrap_or_default();
             out.extend(view.list::<R>(Some(ns)).iter().map(|r| Self::object_ref(r.meta())));
         } else if let Some(gw) = change.either::<Gateway>() {
-            // Routes that name the Gateway as a parent, in their spec or their status.
+            // Routes that name the Gateway as a parent, in their spec or their status, or a
+            // ListenerSet of it.
             let gw_ns = gw.metadata.namespace.as_deref().unwrap_or_default();
             let gw_name = gw.metadata.name.as_deref().unwrap_or_default();
-            for r in view.list::<R>(None) {
-                let route_ns = r.meta().namespace.as_deref().unwrap_or_default();
-                let names = |p: &ParentReference| names_gateway(p, route_ns, gw_ns, gw_name);
-                let in_spec = r.route_spec().parent_refs.iter().any(names);
-                let in_status = r.route_status().is_some_and(|st| st.parents.iter().any(|p| names(&p.parent_ref)));
-                if in_spec || in_status {
-                    out.push(Self::object_ref(r.meta()));
+            let mut parents = vec![("Gateway", gw_ns.to_owned(), gw_name.to_owned())];
+            if cfg.gateway_listener_sets {
+                for ls in view.list::<ListenerSet>(None) {
+                    let (ns, name) = listener_set_gateway(&ls);
+                    if ns == gw_ns && name == gw_name {
+                        parents.push(("ListenerSet", namespace_of(&ls.metadata).to_owned(), meta_name(&ls.metadata)));
+                    }
                 }
+            }
+            Self::routes_naming(view, &parents, out);
+        } else if let Some(ls) = change.either::<ListenerSet>() {
+            let parent = ("ListenerSet", namespace_of(&ls.metadata).to_owned(), meta_name(&ls.metadata));
+            Self::routes_naming(view, &[parent], out);
+        }
+    }
+
+    fn needs(object: AnyObject<'_>, cfg: &SourceConfig) -> Vec<Watched> {
+        let mut out = Vec::new();
+        if object.get::<Gateway>().is_some_and(selects_namespaces) {
+            out.push(Watched::Namespaces);
+        }
+        if cfg.gateway_listener_sets && object.get::<R>().is_some() {
+            out.push(Watched::ListenerSets);
+        }
+        out
+    }
+}
+
+impl<R: GatewayRoute> RouteSource<R> {
+    /// Routes that name one of `parents` (kind, namespace, name), in their spec or their status.
+    fn routes_naming(view: &dyn ClusterView, parents: &[(&str, String, String)], out: &mut Vec<ObjectRef>) {
+        for r in view.list::<R>(None) {
+            let route_ns = r.meta().namespace.as_deref().unwrap_or_default();
+            let names =
+                |p: &ParentReference| parents.iter().any(|(kind, ns, name)| names_parent(p, route_ns, kind, ns, name));
+            let in_spec = r.route_spec().parent_refs.iter().any(names);
+            let in_status = r.route_status().is_some_and(|st| st.parents.iter().any(|p| names(&p.parent_ref)));
+            if in_spec || in_status {
+                out.push(Self::object_ref(r.meta()));
             }
         }
     }
-
-    fn needs(object: AnyObject<'_>, _cfg: &SourceConfig) -> Vec<Watched> {
-        match object.get::<Gateway>() {
-            Some(gw) if selects_namespaces(gw) => vec![Watched::Namespaces],
-            _ => Vec::new(),
-        }
-    }
 }
 
-/// Whether a listener of the Gateway admits routes from namespaces chosen by label.
+fn meta_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    meta.name.clone().unwrap_or_default()
+}
+
+/// The Gateway (namespace, name) a ListenerSet attaches to.
+fn listener_set_gateway(ls: &ListenerSet) -> (&str, &str) {
+    let p = &ls.spec.parent_ref;
+    (p.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or(namespace_of(&ls.metadata)), p.name.as_str())
+}
+
+/// Whether a listener of the Gateway admits routes, or the Gateway ListenerSets, from
+/// namespaces chosen by label.
 fn selects_namespaces(gw: &Gateway) -> bool {
-    gw.spec.listeners.iter().any(|l| {
+    let listeners = gw.spec.listeners.iter().any(|l| {
         l.allowed_routes.as_ref().and_then(|a| a.namespaces.as_ref()).and_then(|n| n.from.as_deref())
             == Some("Selector")
-    })
+    });
+    let listener_sets = gw.spec.allowed_listeners.as_ref().and_then(|a| a.namespaces.as_ref());
+    listeners || listener_sets.and_then(|n| n.from.as_deref()) == Some("Selector")
 }
 
 /// Whether a parent reference of a route in `route_ns` names the Gateway `gw_ns/gw_name`.
+#[cfg(test)]
 pub(crate) fn names_gateway(p: &ParentReference, route_ns: &str, gw_ns: &str, gw_name: &str) -> bool {
-    p.name == gw_name
-        && p.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or(route_ns) == gw_ns
+    names_parent(p, route_ns, "Gateway", gw_ns, gw_name)
+}
+
+/// Whether a parent reference of a route in `route_ns` names the `kind` `ns/name` of the Gateway
+/// API group.
+fn names_parent(p: &ParentReference, route_ns: &str, kind: &str, ns: &str, name: &str) -> bool {
+    p.name == name
+        && p.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or(route_ns) == ns
         && p.group.as_deref().filter(|g| !g.is_empty()).unwrap_or(GATEWAY_GROUP) == GATEWAY_GROUP
-        && p.kind.as_deref().filter(|k| !k.is_empty()).unwrap_or("Gateway") == "Gateway"
+        && p.kind.as_deref().filter(|k| !k.is_empty()).unwrap_or("Gateway") == kind
 }
 
 /// The endpoints of one route of any kind.
@@ -111,8 +163,8 @@ pub fn endpoints<R: GatewayRoute>(route: &R, cluster: &dyn ClusterView, cfg: &So
             continue;
         };
         let listeners: Vec<&Listener> = match rps.parent_ref.section_name.as_deref().filter(|s| !s.is_empty()) {
-            Some(section) => parent.gateway.spec.listeners.iter().filter(|l| l.name == section).collect(),
-            None => parent.gateway.spec.listeners.iter().collect(),
+            Some(section) => parent.listeners.iter().filter(|l| l.name == section).collect(),
+            None => parent.listeners.iter().collect(),
         };
         for lis in listeners {
             if !protocol_matches(kind.protocol(), &lis.protocol) {
@@ -224,10 +276,13 @@ fn valid_host(h: &str) -> Result<String, String> {
 }
 
 struct Parent {
-    /// `gateway <namespace>/<name>`, prefixed to fields of the Gateway in diagnostics (which are
-    /// about the route, whose records they change).
+    /// `gateway <namespace>/<name>` (or `listenerset …`), prefixed to fields of the parent in
+    /// diagnostics (which are about the route, whose records they change).
     label: String,
-    gateway: std::sync::Arc<Gateway>,
+    /// The namespace of the parent object ("Same" in `allowedRoutes` means it).
+    namespace: String,
+    /// Its listeners that routes may attach to.
+    listeners: Vec<Listener>,
     targets: Vec<String>,
 }
 
@@ -256,20 +311,33 @@ fn resolve_parent(
         tracing::debug!(route = %ctx.obj, parent = %r.name, "status parent not in spec.parentRefs");
         return None;
     }
-    if or_default(&r.group, GATEWAY_GROUP) != GATEWAY_GROUP || or_default(&r.kind, "Gateway") != "Gateway" {
+    let kind = or_default(&r.kind, "Gateway");
+    let listener_set = kind == "ListenerSet" && cfg.gateway_listener_sets;
+    if or_default(&r.group, GATEWAY_GROUP) != GATEWAY_GROUP || (kind != "Gateway" && !listener_set) {
         tracing::debug!(route = %ctx.obj, kind = ?r.kind, "parent is not a Gateway");
         return None;
     }
     let ns = or_default(&r.namespace, route_ns);
-    if cfg.gateway_namespace.as_deref().is_some_and(|g| g != ns) {
+    let ls = if listener_set {
+        let Some(ls) = cluster.get::<ListenerSet>(ns, &r.name) else {
+            tracing::debug!(route = %ctx.obj, listenerset = %format!("{ns}/{}", r.name), "parent ListenerSet not found");
+            return None;
+        };
+        Some(ls)
+    } else {
+        None
+    };
+    // The Gateway filters apply to the Gateway, whichever the parent (as upstream).
+    let (gw_ns, gw_name) = ls.as_deref().map_or((ns, r.name.as_str()), listener_set_gateway);
+    if cfg.gateway_namespace.as_deref().is_some_and(|g| g != gw_ns) {
         return None;
     }
-    if cfg.gateway_name.as_deref().is_some_and(|g| g != r.name) {
-        tracing::debug!(route = %ctx.obj, gateway = %r.name, "skipped by --gateway-name");
+    if cfg.gateway_name.as_deref().is_some_and(|g| g != gw_name) {
+        tracing::debug!(route = %ctx.obj, gateway = %gw_name, "skipped by --gateway-name");
         return None;
     }
-    let Some(gateway) = cluster.gateway(ns, &r.name) else {
-        tracing::debug!(route = %ctx.obj, gateway = %format!("{ns}/{}", r.name), "parent Gateway not found");
+    let Some(gateway) = cluster.gateway(gw_ns, gw_name) else {
+        tracing::debug!(route = %ctx.obj, gateway = %format!("{gw_ns}/{gw_name}"), "parent Gateway not found");
         return None;
     };
     if !cfg.gateway_label_filter.matches(gateway.metadata.labels.as_ref()) {
@@ -283,15 +351,78 @@ fn resolve_parent(
         tracing::debug!(route = %ctx.obj, index, "parent has not accepted the route");
         return None;
     }
-    let label = format!("gateway {ns}/{}", r.name);
-    let targets = if gw_ann.has_targets() {
-        let raw = target_list(gw_ann.get(TARGET).unwrap_or_default());
-        ctx.targets(&format!("{label} {}", gw_ann.field(TARGET)), raw.iter().map(String::as_str))
-    } else {
-        let addrs = gateway.status.as_ref().map(|s| s.addresses.as_slice()).unwrap_or_default();
-        ctx.targets(&format!("{label} status.addresses"), addrs.iter().map(|a| a.value.as_str()))
+    let gw_label = format!("gateway {gw_ns}/{gw_name}");
+    let gw_targets = |ctx: &mut Ctx<'_>| {
+        if gw_ann.has_targets() {
+            let raw = target_list(gw_ann.get(TARGET).unwrap_or_default());
+            ctx.targets(&format!("{gw_label} {}", gw_ann.field(TARGET)), raw.iter().map(String::as_str))
+        } else {
+            let addrs = gateway.status.as_ref().map(|s| s.addresses.as_slice()).unwrap_or_default();
+            ctx.targets(&format!("{gw_label} status.addresses"), addrs.iter().map(|a| a.value.as_str()))
+        }
     };
-    Some(Parent { label, gateway, targets })
+    let Some(ls) = ls else {
+        let targets = gw_targets(ctx);
+        return Some(Parent {
+            label: gw_label.clone(),
+            namespace: ns.to_owned(),
+            listeners: gateway.spec.listeners.clone(),
+            targets,
+        });
+    };
+    let label = format!("listenerset {ns}/{}", r.name);
+    if !gateway_allows_listener_set(ctx, cluster, &gateway, &gw_label, ns) {
+        tracing::debug!(route = %ctx.obj, %label, "the parent Gateway does not allow ListenerSets from this namespace");
+        return None;
+    }
+    let status = ls.status.as_ref();
+    if !status.is_some_and(|st| condition_is_true(&st.conditions, "Accepted")) {
+        tracing::debug!(route = %ctx.obj, %label, "ListenerSet not accepted");
+        return None;
+    }
+    let ls_ann = Annotations::read(ls.metadata.annotations.as_ref(), cfg);
+    if !ls_ann.controller_matches() {
+        return None;
+    }
+    let targets = if ls_ann.has_targets() {
+        let raw = target_list(ls_ann.get(TARGET).unwrap_or_default());
+        ctx.targets(&format!("{label} {}", ls_ann.field(TARGET)), raw.iter().map(String::as_str))
+    } else {
+        gw_targets(ctx)
+    };
+    // A listener counts once the ListenerSet's status accepts it.
+    let accepted = |name: &str| {
+        status.is_some_and(|st| {
+            st.listeners.iter().any(|l| l.name == name && condition_is_true(&l.conditions, "Accepted"))
+        })
+    };
+    let listeners = ls.spec.listeners.iter().filter(|l| accepted(&l.name)).cloned().collect();
+    Some(Parent { label, namespace: ns.to_owned(), listeners, targets })
+}
+
+/// Whether `gateway` lets ListenerSets of namespace `ls_ns` attach (`spec.allowedListeners`).
+fn gateway_allows_listener_set(
+    ctx: &mut Ctx<'_>,
+    cluster: &dyn ClusterView,
+    gateway: &Gateway,
+    gw_label: &str,
+    ls_ns: &str,
+) -> bool {
+    let namespaces: Option<&RouteNamespaces> =
+        gateway.spec.allowed_listeners.as_ref().and_then(|a| a.namespaces.as_ref());
+    match namespaces.and_then(|n| n.from.as_deref()).unwrap_or("None") {
+        "All" => true,
+        "Same" => namespace_of(&gateway.metadata) == ls_ns,
+        "Selector" => match Selector::from_label_selector(namespaces.and_then(|n| n.selector.as_ref())) {
+            Ok(sel) => cluster.namespace(ls_ns).is_some_and(|ns| sel.matches(ns.metadata.labels.as_ref())),
+            Err(e) => {
+                let field = format!("{gw_label} spec.allowedListeners.namespaces.selector");
+                ctx.invalid.push(Invalid::new(InvalidKind::Object, field, "", e).on(&ctx.obj));
+                false
+            }
+        },
+        _ => false,
+    }
 }
 
 fn route_allowed(
@@ -307,7 +438,7 @@ fn route_allowed(
     let from = namespaces.and_then(|n| n.from.as_deref()).unwrap_or("Same");
     let ns_ok = match from {
         "All" => true,
-        "Same" => namespace_of(&parent.gateway.metadata) == route_ns,
+        "Same" => parent.namespace == route_ns,
         "Selector" => match Selector::from_label_selector(namespaces.and_then(|n| n.selector.as_ref())) {
             Ok(sel) => match cluster.namespace(route_ns) {
                 Some(ns) => sel.matches(ns.metadata.labels.as_ref()),

@@ -400,3 +400,132 @@ fn gateway_parent_matching() {
     assert!(names_gateway(&p(Some("infra"), Some("Gateway")), "apps", "infra", "gw"));
     assert!(!names_gateway(&p(Some("infra"), Some("ListenerSet")), "apps", "infra", "gw"));
 }
+
+/// A ListenerSet `ns/name` of the Gateway `infra/gw` with `listeners`, accepted, its listeners
+/// accepted but those named in `refused`.
+fn mk_listener_set(ns: &str, name: &str, listeners: Vec<Listener>, refused: &[&str]) -> ListenerSet {
+    use crate::types::{Condition, ListenerEntryStatus, ListenerSetSpec, ListenerSetStatus, ParentGatewayReference};
+    let accepted = |ok: bool| {
+        vec![Condition {
+            type_: "Accepted".into(),
+            status: if ok { "True" } else { "False" }.into(),
+            ..Default::default()
+        }]
+    };
+    ListenerSet {
+        metadata: meta(ns, name),
+        status: Some(ListenerSetStatus {
+            conditions: accepted(true),
+            listeners: listeners
+                .iter()
+                .map(|l| ListenerEntryStatus {
+                    name: l.name.clone(),
+                    conditions: accepted(!refused.contains(&l.name.as_str())),
+                })
+                .collect(),
+        }),
+        spec: ListenerSetSpec {
+            parent_ref: ParentGatewayReference {
+                name: "gw".into(),
+                namespace: Some("infra".into()),
+                ..Default::default()
+            },
+            listeners,
+        },
+    }
+}
+
+fn ls_ref(ns: &str, name: &str, section: Option<&str>) -> ParentReference {
+    ParentReference {
+        kind: Some("ListenerSet".into()),
+        section_name: section.map(str::to_owned),
+        ..parent_ref(ns, name)
+    }
+}
+
+#[test]
+fn listener_sets_with_the_flag() {
+    use crate::types::AllowedListeners;
+    let mut gw = mk_gateway(
+        "infra",
+        "gw",
+        vec![mk_listener("web", "HTTP", 80, Some("*.infra.example.org"), "All")],
+        &["192.0.2.1"],
+    );
+    let allow = |from: &str| {
+        Some(AllowedListeners { namespaces: Some(RouteNamespaces { from: Some(from.into()), selector: None }) })
+    };
+    gw.spec.allowed_listeners = allow("All");
+    let ls = mk_listener_set(
+        "team",
+        "team-ls",
+        vec![
+            mk_listener("shop", "HTTP", 80, Some("*.shop.example.org"), ""),
+            mk_listener("pending", "HTTP", 80, Some("*.pending.example.org"), ""),
+        ],
+        &["pending"],
+    );
+    let mut objs = objects(vec![gw.clone()], &[]);
+    objs.push(Object::new(ls.clone()));
+    let route = mk_http_route(
+        "team",
+        "r",
+        &["www.shop.example.org", "www.pending.example.org"],
+        &[ls_ref("team", "team-ls", None)],
+    );
+    let on = cfg(|f| f.gateway_listener_sets = true);
+    // Only the accepted listener; "Same" namespace of its allowedRoutes is the ListenerSet's.
+    assert_eq!(run(&route, &objs, &on), ["www.shop.example.org 192.0.2.1"]);
+    assert!(run(&route, &objs, &SourceConfig::default()).is_empty(), "no ListenerSets without the flag");
+    // A section of the ListenerSet; one the status refuses.
+    let pending =
+        mk_http_route("team", "p", &["www.pending.example.org"], &[ls_ref("team", "team-ls", Some("pending"))]);
+    assert!(run(&pending, &objs, &on).is_empty());
+    // The ListenerSet's target annotation wins over the Gateway's addresses.
+    let mut objs2 = objects(vec![gw.clone()], &[]);
+    objs2.push(Object::new(with_annotations(ls.clone(), &[("external-dns.kubernetes.io/target", "198.51.100.7")])));
+    assert_eq!(run(&route, &objs2, &on), ["www.shop.example.org 198.51.100.7"]);
+    // The Gateway must allow ListenerSets from the namespace (none by default).
+    for (from, published) in [("Same", false), ("None", false), ("All", true)] {
+        let mut g = gw.clone();
+        g.spec.allowed_listeners = allow(from);
+        let mut o = objects(vec![g], &[]);
+        o.push(Object::new(ls.clone()));
+        assert_eq!(!run(&route, &o, &on).is_empty(), published, "allowedListeners from {from}");
+    }
+    let mut g = gw.clone();
+    g.spec.allowed_listeners = None;
+    let mut o = objects(vec![g], &[]);
+    o.push(Object::new(ls.clone()));
+    assert!(run(&route, &o, &on).is_empty(), "allowedListeners unset");
+    // --gateway-name names the parent Gateway, not the ListenerSet.
+    assert_eq!(
+        run(
+            &route,
+            &objs,
+            &cfg(|f| {
+                f.gateway_listener_sets = true;
+                f.gateway_name = "gw".into()
+            })
+        )
+        .len(),
+        1
+    );
+    assert!(
+        run(
+            &route,
+            &objs,
+            &cfg(|f| {
+                f.gateway_listener_sets = true;
+                f.gateway_name = "team-ls".into()
+            })
+        )
+        .is_empty()
+    );
+    // A ListenerSet not accepted attaches nothing.
+    let mut unaccepted = ls.clone();
+    unaccepted.status.as_mut().unwrap().conditions[0].status = "False".into();
+    let mut o = objects(vec![gw], &[]);
+    o.push(Object::new(unaccepted));
+    assert!(run(&route, &o, &on).is_empty());
+}

@@ -47,7 +47,7 @@ macro_rules! with_meta {
         }
     )*};
 }
-with_meta!(Service, Pod, Node, Ingress, Gateway, HTTPRoute, Namespace, EndpointSlice);
+with_meta!(Service, Pod, Node, Ingress, Gateway, HTTPRoute, Namespace, EndpointSlice, crate::types::ListenerSet);
 
 pub fn with_annotations<T: WithMeta>(mut o: T, pairs: &[(&str, &str)]) -> T {
     o.meta_mut().annotations.get_or_insert_default().extend(map(pairs));
@@ -212,7 +212,7 @@ pub fn mk_listener(name: &str, protocol: &str, port: i32, hostname: Option<&str>
 pub fn mk_gateway(ns: &str, name: &str, listeners: Vec<Listener>, addresses: &[&str]) -> Gateway {
     Gateway {
         metadata: meta(ns, name),
-        spec: GatewaySpec { gateway_class_name: "test".into(), listeners },
+        spec: GatewaySpec { gateway_class_name: "test".into(), listeners, allowed_listeners: None },
         status: Some(GatewayStatus {
             addresses: addresses.iter().map(|a| GatewayStatusAddress { type_: None, value: a.to_string() }).collect(),
             conditions: vec![Condition { type_: "Accepted".into(), status: "True".into(), ..Default::default() }],

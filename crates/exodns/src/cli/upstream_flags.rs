@@ -20,7 +20,7 @@ const VERSIONS: &[&str] = &["v0.22.0", "v0.23.0"];
 /// General, source and registry flags of upstream that exodns does not take yet (issue 16). Each
 /// must still be refused — an accepted one fails the test until it leaves this list — so the
 /// list is exactly what is missing.
-const NOT_YET: &[&str] = &["gateway-listener-sets"];
+const NOT_YET: &[&str] = &[];
 
 /// The type upstream's binder gives a flag (`b.<Kind>Var` in types.go).
 #[derive(Debug, Clone, PartialEq, Eq)]

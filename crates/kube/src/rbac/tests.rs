@@ -184,7 +184,12 @@ fn least_privilege_per_source() {
     assert_eq!(r(&[SourceKind::Service]), vec!["/services", "discovery.k8s.io/endpointslices", "/pods", "/nodes"]);
     assert_eq!(
         r(&[SourceKind::GatewayTcpRoute]),
-        vec!["/namespaces", "gateway.networking.k8s.io/gateways", "gateway.networking.k8s.io/tcproutes"]
+        vec![
+            "/namespaces",
+            "gateway.networking.k8s.io/gateways",
+            "gateway.networking.k8s.io/tcproutes",
+            "gateway.networking.k8s.io/listenersets"
+        ]
     );
     assert_eq!(
         r(&[SourceKind::Crd]),

@@ -32,8 +32,8 @@ use crate::annotations::{DEFAULT_PREFIX, LEGACY_PREFIX};
 use crate::config::{INGRESS_CLASS_ANNOTATION, SourceConfig};
 use crate::selector::Selector;
 use crate::types::{
-    DNSEndpoint, FailoverRecord, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IstioGateway, TCPRoute, TLSRoute, UDPRoute,
-    VirtualService,
+    DNSEndpoint, FailoverRecord, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IstioGateway, ListenerSet, TCPRoute,
+    TLSRoute, UDPRoute, VirtualService,
 };
 
 /// Whether a cluster serves a resource.
@@ -117,6 +117,7 @@ watched! {
     TlsRoutes => TLSRoute,
     TcpRoutes => TCPRoute,
     UdpRoutes => UDPRoute,
+    ListenerSets => ListenerSet,
     DnsEndpoints => DNSEndpoint,
     IstioGateways => IstioGateway,
     VirtualServices => VirtualService,

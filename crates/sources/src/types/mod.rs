@@ -13,6 +13,7 @@ pub mod dnsendpoint;
 pub mod failover;
 pub mod gateway;
 pub mod istio;
+pub mod listenerset;
 
 pub use k8s_openapi::api::core::v1::LoadBalancerStatus;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,7 @@ pub use dnsendpoint::*;
 pub use failover::*;
 pub use gateway::*;
 pub use istio::*;
+pub use listenerset::*;
 
 /// Implements `k8s_openapi::Resource` and `Metadata` for a namespaced custom resource type with a
 /// `metadata` field.

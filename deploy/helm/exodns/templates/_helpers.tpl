@@ -212,19 +212,19 @@ service:
 ingress:
   - {apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["get", "list", "watch"]}
 gateway-httproute:
-  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "httproutes", "listenersets"], verbs: ["get", "list", "watch"]}
   - {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"], cluster: true}
 gateway-grpcroute:
-  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "grpcroutes"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "grpcroutes", "listenersets"], verbs: ["get", "list", "watch"]}
   - {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"], cluster: true}
 gateway-tlsroute:
-  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "tlsroutes"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "tlsroutes", "listenersets"], verbs: ["get", "list", "watch"]}
   - {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"], cluster: true}
 gateway-tcproute:
-  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "tcproutes"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "tcproutes", "listenersets"], verbs: ["get", "list", "watch"]}
   - {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"], cluster: true}
 gateway-udproute:
-  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "udproutes"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "udproutes", "listenersets"], verbs: ["get", "list", "watch"]}
   - {apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch"], cluster: true}
 crd:
   - {apiGroups: ["externaldns.k8s.io"], resources: ["dnsendpoints"], verbs: ["get", "list", "watch"]}
@@ -364,6 +364,9 @@ flag text as upstream's chart, so the arguments both understand are identical.
 {{- end }}
 {{- if $v.gatewayNamespace }}
 - --gateway-namespace={{ $v.gatewayNamespace }}
+{{- end }}
+{{- if $v.enableGatewayListenerSets }}
+- --gateway-listener-sets
 {{- end }}
 {{- range $v.domainFilters }}
 - --domain-filter={{ . }}
