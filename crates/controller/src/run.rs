@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use exodns_core::endpoint::EndpointKey;
+use exodns_core::failover::pool;
 use exodns_core::registry::Registry;
 use exodns_core::source::{ObjectNote, ObjectSource, Protected, RecordEvent, SourceEvent, SourceHealth};
 use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType, Targets};
@@ -432,7 +433,10 @@ impl Controller {
             return self.full_sync().await;
         }
         let started = Instant::now();
-        let names: BTreeSet<DnsName> = std::mem::take(&mut self.dirty);
+        let mut names: BTreeSet<DnsName> = std::mem::take(&mut self.dirty);
+        if self.syncer.has_pools() {
+            self.add_pool_names(&mut names);
+        }
         let since = self.dirty_since.take();
         let desired = self.desired.endpoints_at(&names);
         let lookup = self.names_with_ownership(&names);
@@ -495,6 +499,19 @@ impl Controller {
         {
             self.source.note(&o, &note);
         }
+    }
+
+    /// A pool's record is rendered from every member of it: a dirty pool hostname, or member,
+    /// brings in the hostname and every name under `_pool.<hostname>` (members and their TXTs),
+    /// desired or cached.
+    fn add_pool_names(&self, names: &mut BTreeSet<DnsName>) {
+        let mut hosts: BTreeSet<DnsName> = names.iter().cloned().collect();
+        hosts.extend(names.iter().filter_map(|n| pool::member_of(n).map(|(_, h)| h)));
+        let under = |n: &DnsName| pool::member_of(n).is_some_and(|(_, h)| hosts.contains(&h));
+        let found: Vec<DnsName> =
+            self.desired.names().chain(self.records.names()).filter(|n| under(n)).cloned().collect();
+        names.extend(found);
+        names.extend(hosts);
     }
 
     /// `names` plus the names of the TXT records that can carry their ownership.

@@ -139,6 +139,11 @@ impl DesiredIndex {
         names.into_iter().flat_map(|n| self.by_name.get(n).into_iter().flatten().cloned()).collect()
     }
 
+    /// Every name some object wants.
+    pub fn names(&self) -> impl Iterator<Item = &DnsName> {
+        self.by_name.keys()
+    }
+
     pub fn objects(&self) -> impl Iterator<Item = &ObjectRef> {
         self.by_object.keys()
     }
@@ -178,6 +183,11 @@ impl RecordCache {
 
     pub fn is_valid(&self) -> bool {
         self.valid
+    }
+
+    /// Every name with a cached record.
+    pub fn names(&self) -> impl Iterator<Item = &DnsName> {
+        self.by_name.keys()
     }
 
     /// Every cached record.

@@ -3,7 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use exodns_core::failover::pool::{PoolPlan, PoolReport, PoolSettings, plan_pools};
 use exodns_core::plan::{OwnerConflict, PlanOptions, plan};
+use exodns_core::record_type::RecordType;
 use exodns_core::registry::{Owned, Registry};
 use exodns_core::source::Protected;
 use exodns_core::{Changes, DnsName, Endpoint, Invalid};
@@ -70,6 +72,16 @@ pub struct SyncReport {
     pub verified_by_type: Vec<(String, i64)>,
     /// Deletions the deletion budget held or put off.
     pub deletions: Filtered,
+    /// The failover pools this sync saw (see [`Pools`]).
+    pub pools: Vec<PoolReport>,
+}
+
+/// Failover pools: records at pool hostnames planned in a second pass under the shared pool
+/// owner, with its own registry (see `exodns_core::failover::pool`).
+#[derive(Clone)]
+pub struct Pools {
+    pub registry: Arc<dyn Registry>,
+    pub settings: PoolSettings,
 }
 
 /// Asked right before every write to the provider (leader election's fence).
@@ -93,11 +105,31 @@ pub struct Syncer {
     budget: Option<Mutex<DeletionBudget>>,
     /// The planned changes of the last sync whose apply failed (for `RecordError` Events).
     failed: Mutex<Option<Changes>>,
+    pools: Option<Pools>,
 }
 
 impl Syncer {
     pub fn new(provider: Arc<dyn Provider>, registry: Arc<dyn Registry>, options: PlanOptions) -> Self {
-        Syncer { provider, registry, options, dry_run: false, gate: None, budget: None, failed: Mutex::new(None) }
+        Syncer {
+            provider,
+            registry,
+            options,
+            dry_run: false,
+            gate: None,
+            budget: None,
+            failed: Mutex::new(None),
+            pools: None,
+        }
+    }
+
+    /// Plans failover pools (a second pass under the pool owner).
+    pub fn with_pools(mut self, pools: Pools) -> Self {
+        self.pools = Some(pools);
+        self
+    }
+
+    pub fn has_pools(&self) -> bool {
+        self.pools.is_some()
     }
 
     /// Limits deletions per zone and sync window (see [`crate::budget`]).
@@ -169,8 +201,10 @@ impl Syncer {
         frozen_zones: Vec<ZoneFailure>,
         protected: &Protected,
     ) -> Result<SyncReport, SyncError> {
+        let pool_owned =
+            self.pools.as_ref().map(|p| p.registry.records(current.clone()).with_zones(self.provider.zones()));
         let owned = self.registry.records(current).with_zones(self.provider.zones());
-        self.plan_and_apply(desired, owned, frozen_zones, protected).await
+        self.plan_and_apply_with(desired, owned, pool_owned, frozen_zones, protected).await
     }
 
     /// Plans `desired` against records whose ownership is already decoded (`exodns plan
@@ -182,21 +216,58 @@ impl Syncer {
         frozen_zones: Vec<ZoneFailure>,
         protected: &Protected,
     ) -> Result<SyncReport, SyncError> {
-        let mut desired = self.provider.adjust_endpoints(desired).await.map_err(SyncError::Adjust)?;
+        let pool_owned = self.pools.as_ref().map(|_| Owned::new(owned.endpoints.clone()));
+        self.plan_and_apply_with(desired, owned, pool_owned, frozen_zones, protected).await
+    }
+
+    async fn plan_and_apply_with(
+        &self,
+        desired: Vec<Endpoint>,
+        owned: Owned,
+        pool_owned: Option<Owned>,
+        frozen_zones: Vec<ZoneFailure>,
+        protected: &Protected,
+    ) -> Result<SyncReport, SyncError> {
+        let mut desired = desired;
         let mut current = owned.endpoints.clone();
+        // An unread zone is unknown, not empty: plan nothing under it.
+        let frozen = |ep: &Endpoint| frozen_zones.iter().any(|z| ep.dns_name.is_within(&z.zone));
         if !frozen_zones.is_empty() {
-            // An unread zone is unknown, not empty: plan nothing under it.
-            let frozen = |ep: &Endpoint| frozen_zones.iter().any(|z| ep.dns_name.is_within(&z.zone));
             for z in &frozen_zones {
                 warn!(zone = %z.zone, reason = %z.reason, "zone could not be read; its names are left alone this sync");
             }
             desired.retain(|ep| !frozen(ep));
             current.retain(|ep| !frozen(ep));
         }
+        let mut pool_plan: Option<PoolPlan> = None;
+        if let Some(p) = &self.pools {
+            let mut pp = plan_pools(desired, &mut current, &p.settings);
+            desired = std::mem::take(&mut pp.desired);
+            pool_plan = Some(pp);
+        }
+        let desired = self.provider.adjust_endpoints(desired).await.map_err(SyncError::Adjust)?;
         // The provider's filter can change (a webhook negotiated late, zones created since): ask
         // each time.
         let options = PlanOptions { provider_filter: self.provider.domain_filter(), ..self.options.clone() };
         let mut planned = plan(&desired, &current, &options);
+        let pool_changes = match (&pool_plan, &self.pools) {
+            (Some(pp), Some(p)) => {
+                let opts = PlanOptions {
+                    owner_id: p.settings.pool_owner.clone(),
+                    old_owner_id: String::new(),
+                    managed_types: vec![RecordType::A, RecordType::AAAA, RecordType::LUA],
+                    excluded_types: Vec::new(),
+                    ..options.clone()
+                };
+                let pool_current = pp.pool_current(&current, &self.options.owner_id);
+                let pooled = plan(&pp.pool_desired, &pool_current, &opts);
+                for r in &pp.reports {
+                    debug!(host = %r.host, outcome = ?r.outcome, content = r.content.as_deref().unwrap_or(""), "failover pool");
+                }
+                pooled.changes
+            }
+            _ => Changes::default(),
+        };
         let held_back = protected.hold_back(&mut planned.changes);
         if !held_back.is_empty() {
             warn!(
@@ -232,8 +303,11 @@ impl Syncer {
             info!(name = %c.dns_name, record_type = %c.record_type, foreign_owner = %c.foreign_owner,
                   resource = c.resource.as_deref().unwrap_or(""), "name is held by another owner; not taking it over");
         }
+        let mut all_planned = planned.changes.clone();
+        merge(&mut all_planned, pool_changes.clone());
         let mut report = SyncReport {
-            planned: planned.changes.clone(),
+            planned: all_planned,
+            pools: pool_plan.map(|p| p.reports).unwrap_or_default(),
             conflicts: planned.conflicts,
             frozen_zones,
             held_back,
@@ -241,11 +315,20 @@ impl Syncer {
             current: owned.endpoints.clone(),
             ..SyncReport::default()
         };
-        if !planned.changes.has_changes() {
+        if !planned.changes.has_changes() && !pool_changes.has_changes() {
             debug!("no changes");
             return Ok(report);
         }
-        let outgoing = self.registry.apply(planned.changes, &owned);
+        let mut outgoing = self.registry.apply(planned.changes, &owned);
+        if let (Some(p), Some(pool_owned)) = (&self.pools, &pool_owned)
+            && pool_changes.has_changes()
+        {
+            // One apply: a plain record of ours at a pool's hostname is replaced in the same
+            // request (one PowerDNS PATCH per zone).
+            let pooled = p.registry.apply(pool_changes, pool_owned);
+            merge(&mut outgoing.changes, pooled.changes);
+            outgoing.invalid.extend(pooled.invalid);
+        }
         for inv in &outgoing.invalid {
             warn!("{inv}");
         }
@@ -272,4 +355,11 @@ impl Syncer {
         report.applied = true;
         Ok(report)
     }
+}
+
+fn merge(into: &mut Changes, from: Changes) {
+    into.create.extend(from.create);
+    into.update_old.extend(from.update_old);
+    into.update_new.extend(from.update_new);
+    into.delete.extend(from.delete);
 }

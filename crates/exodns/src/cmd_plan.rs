@@ -37,6 +37,7 @@ fn read_current(path: &std::path::Path) -> anyhow::Result<(Vec<Endpoint>, Vec<In
 pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let sel = cfg.sources.selection()?;
     let source_cfg = wiring::source_config(cfg)?;
+    let pools = wiring::pools(cfg, &sel, &source_cfg)?;
     let (tx, mut events) = mpsc::channel(4096);
     let source = object_source(cfg, &sel, source_cfg, tx).await?;
     until_synced(source.as_ref(), &mut events, cfg.general.cache_sync_timeout).await?;
@@ -58,11 +59,11 @@ pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
                 tracing::warn!("{inv}");
             }
             let provider: Arc<dyn Provider> = Arc::new(InMemoryProvider::new(&[]));
-            let syncer = Syncer::new(provider, registry, options).dry_run(true);
+            let syncer = with_pools(Syncer::new(provider, registry, options).dry_run(true), pools);
             syncer.plan_and_apply(desired, Owned::new(current), Vec::new(), &protected).await?
         }
         None => {
-            let syncer = Syncer::new(wiring::provider(cfg).await?, registry, options).dry_run(true);
+            let syncer = with_pools(Syncer::new(wiring::provider(cfg).await?, registry, options).dry_run(true), pools);
             syncer.sync_protected(desired, &protected).await?
         }
     };
@@ -92,4 +93,11 @@ pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn with_pools(syncer: Syncer, pools: Option<exodns_controller::Pools>) -> Syncer {
+    match pools {
+        Some(p) => syncer.with_pools(p),
+        None => syncer,
+    }
 }

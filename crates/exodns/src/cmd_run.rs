@@ -93,6 +93,9 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?)
         .dry_run(cfg.general.dry_run)
         .with_deletion_budget(wiring::deletion_budget(cfg));
+    if let Some(pools) = wiring::pools(cfg, &sel, &source_cfg)? {
+        syncer = syncer.with_pools(pools);
+    }
 
     let (events_tx, events) = mpsc::channel(4096);
     let source = object_source(cfg, &sel, source_cfg, events_tx.clone()).await?;

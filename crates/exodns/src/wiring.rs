@@ -4,13 +4,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use exodns_controller::Pools;
 use exodns_controller::budget::{BudgetConfig, DeletionBudget, SETTLE};
+use exodns_core::failover::pool::PoolSettings;
 use exodns_core::plan::{PlanOptions, Policy};
 use exodns_core::registry::{AesKey, NoopRegistry, Registry, TxtConfig, TxtRegistry};
 use exodns_core::source::RecordEvent;
 use exodns_core::{DomainFilter, RecordType};
 use exodns_provider::{Provider, ProviderContext, secret_from};
 use exodns_sources::SourceConfig;
+use exodns_sources::flags::Selection;
+use exodns_sources::kind::SourceKind;
 
 use crate::cli::Config;
 use crate::providers::{self, ProviderName};
@@ -119,22 +123,54 @@ pub fn registry(cfg: &Config) -> anyhow::Result<Arc<dyn Registry>> {
     let r = &cfg.registry;
     match r.registry.as_str() {
         "noop" => Ok(Arc::new(NoopRegistry)),
-        "txt" => {
-            let txt = TxtConfig {
-                owner_id: r.txt_owner_id.clone(),
-                prefix: r.txt_prefix.clone(),
-                suffix: r.txt_suffix.clone(),
-                wildcard_replacement: r.txt_wildcard_replacement.clone(),
-                encrypt: r.txt_encrypt_enabled,
-                encryption_key: aes_key(cfg)?,
-                old_owner_id: r.migrate_from_txt_owner.clone(),
-                managed_types: record_types("managed-record-types", &cfg.filters.managed_record_types)?,
-                excluded_types: record_types("exclude-record-types", &cfg.filters.exclude_record_types)?,
-            };
-            Ok(Arc::new(TxtRegistry::new(txt).context("TXT registry")?))
-        }
+        "txt" => Ok(Arc::new(TxtRegistry::new(txt_config(cfg)?).context("TXT registry")?)),
         other => bail!("--registry {other:?}: exodns has {}", REGISTRIES.join(", ")),
     }
+}
+
+fn txt_config(cfg: &Config) -> anyhow::Result<TxtConfig> {
+    let r = &cfg.registry;
+    Ok(TxtConfig {
+        owner_id: r.txt_owner_id.clone(),
+        prefix: r.txt_prefix.clone(),
+        suffix: r.txt_suffix.clone(),
+        wildcard_replacement: r.txt_wildcard_replacement.clone(),
+        encrypt: r.txt_encrypt_enabled,
+        encryption_key: aes_key(cfg)?,
+        old_owner_id: r.migrate_from_txt_owner.clone(),
+        managed_types: record_types("managed-record-types", &cfg.filters.managed_record_types)?,
+        excluded_types: record_types("exclude-record-types", &cfg.filters.exclude_record_types)?,
+    })
+}
+
+/// Failover pools, when the failover source is enabled with the TXT registry: the pool pass's
+/// registry owns pool records as `--failover-pool-owner`, with the same TXT names and
+/// encryption as ours.
+pub fn pools(cfg: &Config, sel: &Selection, source_cfg: &SourceConfig) -> anyhow::Result<Option<Pools>> {
+    let failover = sel.kinds.contains(&SourceKind::Failover) || (sel.manifest && sel.kinds.is_empty());
+    if !failover || cfg.registry.registry != "txt" {
+        return Ok(None);
+    }
+    let pool_owner = cfg.registry.failover_pool_owner.trim().to_owned();
+    if pool_owner.is_empty() || pool_owner == cfg.registry.txt_owner_id {
+        bail!(
+            "--failover-pool-owner must be set and differ from --txt-owner-id (pool records are shared by every region)"
+        );
+    }
+    let txt = TxtConfig {
+        owner_id: pool_owner.clone(),
+        old_owner_id: String::new(),
+        managed_types: vec![RecordType::A, RecordType::AAAA, RecordType::LUA],
+        excluded_types: Vec::new(),
+        ..txt_config(cfg)?
+    };
+    let registry: Arc<dyn Registry> = Arc::new(TxtRegistry::new(txt).context("TXT registry of the pool owner")?);
+    let settings = PoolSettings {
+        owner_id: cfg.registry.txt_owner_id.clone(),
+        pool_owner,
+        region: source_cfg.failover_region.clone(),
+    };
+    Ok(Some(Pools { registry, settings }))
 }
 
 /// The provider of `--provider`, with the general flags every provider gets.

@@ -9,12 +9,16 @@
 //! [`DECLARATION_LABEL`] holds the policy in [`Policy::canonical`] form; the pool planner takes
 //! these out of the desired records before anything is planned.
 
-use crate::endpoint::{Endpoint, label};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use crate::endpoint::{Endpoint, FORCE_UPDATE_PROPERTY, label};
 use crate::name::DnsName;
 use crate::record_type::RecordType;
 use crate::target::Targets;
 
-use super::policy::{Policy, Region};
+use super::policy::{Member, Policy, Region};
+use super::render::render;
 
 /// The label between a member's region and the hostname.
 pub const POOL_LABEL: &str = "_pool";
@@ -50,3 +54,285 @@ pub fn declared(ep: &Endpoint) -> Option<Policy> {
     }
     Policy::from_canonical(ep.labels.get(DECLARATION_LABEL)?)
 }
+
+/// Who plans the pools of a sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Our owner id (`--txt-owner-id`): our members, and our plain records a pool replaces.
+    pub owner_id: String,
+    /// The shared owner of every pool record (`--failover-pool-owner`).
+    pub pool_owner: String,
+    /// Our region (`--failover-region`): other sources' A/AAAA at a pool's hostname join it.
+    pub region: Option<Region>,
+}
+
+/// What became of one pool hostname this sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolOutcome {
+    /// The record at the hostname is the one rendered from every member.
+    Rendered,
+    /// Members disagree on the policy: the published record is left as it is.
+    PolicyConflict { regions: Vec<String> },
+    /// A record of another owner (or of no owner) holds the hostname: nothing is written there.
+    Foreign { record_type: RecordType, owner: String },
+    /// No member is left in the zone: the pool record goes (with its TXT).
+    NoMembers,
+    /// Members exist but no policy is known here (no FailoverRecord of ours names the host):
+    /// left as it is, for a region that has one.
+    NoPolicy,
+    /// The members cannot be rendered with the policy (another region's member of the other
+    /// address family, say): left as it is.
+    Unrenderable { reason: String },
+}
+
+/// One pool hostname: what was found and planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolReport {
+    pub host: DnsName,
+    /// The `resource` labels of our objects that declare it.
+    pub resources: Vec<String>,
+    pub outcome: PoolOutcome,
+    /// Region → addresses, every member in the zone after this sync.
+    pub members: BTreeMap<String, Vec<String>>,
+    /// The record wanted at the hostname (LUA content, or the addresses of a plain record).
+    pub content: Option<String>,
+}
+
+/// The two passes of a sync with pools.
+#[derive(Debug, Clone, Default)]
+pub struct PoolPlan {
+    /// The ordinary pass: declarations taken out, other sources' A/AAAA at a pool's hostname
+    /// moved to our member.
+    pub desired: Vec<Endpoint>,
+    /// The pool pass, planned under the pool owner over [`PoolPlan::hosts`] only.
+    pub pool_desired: Vec<Endpoint>,
+    pub hosts: BTreeSet<DnsName>,
+    pub reports: Vec<PoolReport>,
+}
+
+impl PoolPlan {
+    /// The current records the pool pass plans against: those at the pool hostnames that are
+    /// not ours (ours are the ordinary pass's).
+    pub fn pool_current(&self, current: &[Endpoint], owner_id: &str) -> Vec<Endpoint> {
+        current.iter().filter(|c| self.hosts.contains(&c.dns_name) && c.owner() != Some(owner_id)).cloned().collect()
+    }
+}
+
+fn is_address(rt: RecordType) -> bool {
+    matches!(rt, RecordType::A | RecordType::AAAA)
+}
+
+/// Types whose presence at a pool's hostname takes it.
+fn holds_name(rt: RecordType) -> bool {
+    matches!(rt, RecordType::A | RecordType::AAAA | RecordType::LUA | RecordType::CNAME)
+}
+
+/// Splits a sync into the ordinary pass and the pool pass (see the module doc). `current` is
+/// the zone as the registry read it (owner labels attached); our members whose policy label is
+/// out of date are marked for an update there, so their TXT is rewritten.
+pub fn plan_pools(desired: Vec<Endpoint>, current: &mut [Endpoint], s: &PoolSettings) -> PoolPlan {
+    let mut declared: BTreeMap<DnsName, (Vec<Policy>, Vec<String>)> = BTreeMap::new();
+    let mut rest = Vec::with_capacity(desired.len());
+    for ep in desired {
+        match self::declared(&ep) {
+            Some(p) => {
+                let d = declared.entry(ep.dns_name.clone()).or_default();
+                if !d.0.contains(&p) {
+                    d.0.push(p);
+                }
+                d.1.extend(ep.resource().map(str::to_owned));
+            }
+            None => rest.push(ep),
+        }
+    }
+    let mut hosts: BTreeSet<DnsName> = declared.keys().cloned().collect();
+    hosts.extend(
+        current
+            .iter()
+            .filter(|c| holds_name(c.record_type) && c.owner() == Some(s.pool_owner.as_str()))
+            .map(|c| c.dns_name.clone()),
+    );
+    if hosts.is_empty() {
+        return PoolPlan { desired: rest, ..PoolPlan::default() };
+    }
+
+    // Foreign holders first: a taken hostname keeps its records, ours included.
+    let mut foreign: BTreeMap<DnsName, (RecordType, String)> = BTreeMap::new();
+    for c in current.iter() {
+        if hosts.contains(&c.dns_name) && holds_name(c.record_type) {
+            let owner = c.owner().unwrap_or_default();
+            if owner != s.pool_owner && owner != s.owner_id {
+                foreign.entry(c.dns_name.clone()).or_insert((c.record_type, owner.to_owned()));
+            }
+        }
+    }
+    // Other sources' A/AAAA at a declared, free hostname join our member.
+    let mut joined: BTreeMap<DnsName, Vec<String>> = BTreeMap::new();
+    if let Some(region) = &s.region {
+        rest.retain(|ep| {
+            let take = is_address(ep.record_type)
+                && ep.set_identifier.is_empty()
+                && !foreign.contains_key(&ep.dns_name)
+                && declared
+                    .get(&ep.dns_name)
+                    .is_some_and(|(p, _)| p.len() == 1 && p[0].family.record_type() == ep.record_type);
+            if take && let Some(name) = member_name(region, &ep.dns_name) {
+                joined.entry(name).or_default().extend(ep.targets.0.iter().cloned());
+                return false;
+            }
+            true
+        });
+        for ep in rest.iter_mut() {
+            if let Some(extra) = joined.remove(&ep.dns_name) {
+                ep.targets.0.extend(extra);
+                ep.targets.0.sort();
+                ep.targets.0.dedup();
+            }
+        }
+        // A hostname whose only member here comes from other sources.
+        for (name, targets) in joined {
+            let Some((_, host)) = member_of(&name) else { continue };
+            let Some((policies, resources)) = declared.get(&host) else { continue };
+            let mut t = targets;
+            t.sort();
+            t.dedup();
+            let mut ep = Endpoint::new(name, policies[0].family.record_type(), Targets(t))
+                .with_ttl(policies[0].ttl)
+                .with_label(POLICY_LABEL, policies[0].hash());
+            if let Some(r) = resources.first() {
+                ep = ep.with_label(label::RESOURCE, r.clone());
+            }
+            rest.push(ep);
+        }
+    }
+
+    // Our members whose TXT carries another policy: rewrite it.
+    let wanted: BTreeMap<(&DnsName, RecordType), &str> = rest
+        .iter()
+        .filter_map(|e| Some(((&e.dns_name, e.record_type), e.labels.get(POLICY_LABEL)?.as_str())))
+        .collect();
+    let mut stale = Vec::new();
+    for (i, c) in current.iter().enumerate() {
+        if c.owner() == Some(s.owner_id.as_str())
+            && let Some(want) = wanted.get(&(&c.dns_name, c.record_type))
+            && c.labels.get(POLICY_LABEL).map(String::as_str) != Some(*want)
+        {
+            stale.push(i);
+        }
+    }
+    for i in stale {
+        current[i].set_property(FORCE_UPDATE_PROPERTY, "true");
+    }
+
+    let mut plan =
+        PoolPlan { desired: Vec::new(), pool_desired: Vec::new(), hosts: BTreeSet::new(), reports: Vec::new() };
+    for host in hosts {
+        let (policies, mut resources) = declared.remove(&host).unwrap_or_default();
+        resources.sort();
+        resources.dedup();
+        let members = members_of(&host, &rest, current, &s.owner_id);
+        let published: Vec<Endpoint> = current
+            .iter()
+            .filter(|c| c.dns_name == host && holds_name(c.record_type) && c.owner() == Some(s.pool_owner.as_str()))
+            .cloned()
+            .collect();
+        let mut report = PoolReport {
+            host: host.clone(),
+            resources,
+            outcome: PoolOutcome::Rendered,
+            members: members.iter().map(|(r, (_, a))| (r.clone(), a.iter().map(|a| a.to_string()).collect())).collect(),
+            content: None,
+        };
+        let keep = |report: &mut PoolReport, outcome: PoolOutcome, plan: &mut PoolPlan| {
+            report.content = published.first().map(|p| p.targets.0.join(" "));
+            report.outcome = outcome;
+            plan.pool_desired.extend(published.iter().cloned());
+        };
+        if let Some((record_type, owner)) = foreign.get(&host) {
+            report.outcome = PoolOutcome::Foreign { record_type: *record_type, owner: owner.clone() };
+            plan.reports.push(report);
+            // Not planned in the pool pass at all: nothing is written at the hostname.
+            continue;
+        }
+        plan.hosts.insert(host.clone());
+        if members.is_empty() {
+            report.outcome = PoolOutcome::NoMembers;
+            plan.reports.push(report);
+            continue;
+        }
+        let policy = match policies.as_slice() {
+            [] => {
+                keep(&mut report, PoolOutcome::NoPolicy, &mut plan);
+                plan.reports.push(report);
+                continue;
+            }
+            [one] => one,
+            several => {
+                let reason =
+                    format!("{} FailoverRecords here name this hostname with different policies", several.len());
+                keep(&mut report, PoolOutcome::Unrenderable { reason }, &mut plan);
+                plan.reports.push(report);
+                continue;
+            }
+        };
+        let hash = policy.hash();
+        let disagree: Vec<String> =
+            members.iter().filter(|(_, (h, _))| h.as_deref() != Some(hash.as_str())).map(|(r, _)| r.clone()).collect();
+        if !disagree.is_empty() {
+            let mut regions: Vec<String> = members.keys().cloned().collect();
+            regions.sort();
+            keep(&mut report, PoolOutcome::PolicyConflict { regions }, &mut plan);
+            plan.reports.push(report);
+            continue;
+        }
+        let list: Vec<Member> = members
+            .iter()
+            .filter_map(|(r, (_, addrs))| Some((Region::parse(r, "member").ok()?, addrs)))
+            .flat_map(|(r, addrs)| addrs.iter().map(move |a| Member::new(r.clone(), *a)))
+            .collect();
+        match render(&host, policy, &list) {
+            Ok(r) => {
+                report.content = Some(r.targets.join(" "));
+                plan.pool_desired
+                    .push(Endpoint::new(host.clone(), r.record_type, Targets(r.targets)).with_ttl(policy.ttl));
+            }
+            Err(e) => keep(&mut report, PoolOutcome::Unrenderable { reason: e.to_string() }, &mut plan),
+        }
+        plan.reports.push(report);
+    }
+    plan.desired = rest;
+    plan
+}
+
+/// Region → (policy hash, addresses) of every member of `host` once this sync is applied: ours
+/// from `desired`, the other owners' from `current`.
+fn members_of(
+    host: &DnsName,
+    desired: &[Endpoint],
+    current: &[Endpoint],
+    owner_id: &str,
+) -> BTreeMap<String, (Option<String>, BTreeSet<IpAddr>)> {
+    let mut out: BTreeMap<String, (Option<String>, BTreeSet<IpAddr>)> = BTreeMap::new();
+    let theirs = current.iter().filter(|c| c.owner() != Some(owner_id));
+    for ep in desired.iter().chain(theirs) {
+        if !is_address(ep.record_type) {
+            continue;
+        }
+        let Some((region, h)) = member_of(&ep.dns_name) else { continue };
+        if &h != host {
+            continue;
+        }
+        let addrs: BTreeSet<IpAddr> = ep.targets.0.iter().filter_map(|t| t.parse().ok()).collect();
+        if addrs.is_empty() {
+            continue;
+        }
+        let entry = out.entry(region.to_owned()).or_default();
+        entry.0 = ep.labels.get(POLICY_LABEL).cloned();
+        entry.1.extend(addrs);
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "pool_tests.rs"]
+mod tests;

@@ -153,6 +153,10 @@ pub struct RegistryArgs {
     /// Take over records owned by this older owner id.
     #[arg(long, env = "EXTERNAL_DNS_MIGRATE_FROM_TXT_OWNER", global = true, default_value = "")]
     pub migrate_from_txt_owner: String,
+    /// The owner of failover pool records (the record at a FailoverRecord's hostname), shared by
+    /// every region that publishes the name.
+    #[arg(long, env = "EXTERNAL_DNS_FAILOVER_POOL_OWNER", global = true, default_value = "exodns-pool")]
+    pub failover_pool_owner: String,
 }
 
 #[derive(Debug, Clone, Args)]
