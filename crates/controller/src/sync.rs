@@ -241,7 +241,7 @@ impl Syncer {
         }
         let mut pool_plan: Option<PoolPlan> = None;
         if let Some(p) = &self.pools {
-            let mut pp = plan_pools(desired, &mut current, &p.settings);
+            let mut pp = plan_pools(desired, &mut current, &p.settings, &|c: &Endpoint| protected.covers(c));
             desired = std::mem::take(&mut pp.desired);
             pool_plan = Some(pp);
         }
@@ -262,7 +262,7 @@ impl Syncer {
                 let pool_current = pp.pool_current(&current, &self.options.owner_id);
                 let pooled = plan(&pp.pool_desired, &pool_current, &opts);
                 for r in &pp.reports {
-                    debug!(host = %r.host, outcome = ?r.outcome, content = r.content.as_deref().unwrap_or(""), "failover pool");
+                    report_pool(r);
                 }
                 pooled.changes
             }
@@ -362,4 +362,23 @@ fn merge(into: &mut Changes, from: Changes) {
     into.update_old.extend(from.update_old);
     into.update_new.extend(from.update_new);
     into.delete.extend(from.delete);
+}
+
+fn report_pool(r: &PoolReport) {
+    use exodns_core::failover::pool::PoolOutcome as O;
+    let objects = r.resources.join(",");
+    match &r.outcome {
+        O::Foreign { record_type, owner } => warn!(
+            host = %r.host, %record_type, owner = %if owner.is_empty() { "(none)" } else { owner.as_str() }, %objects,
+            "failover pool: the hostname holds a record of another owner; nothing is written there"
+        ),
+        O::PolicyConflict { regions } => warn!(
+            host = %r.host, regions = %regions.join(","), %objects,
+            "failover pool: the regions' members disagree on the policy; the published record is left as it is"
+        ),
+        O::Unrenderable { reason } => warn!(host = %r.host, %reason, %objects, "failover pool: left as it is"),
+        other => {
+            debug!(host = %r.host, outcome = ?other, content = r.content.as_deref().unwrap_or(""), "failover pool")
+        }
+    }
 }

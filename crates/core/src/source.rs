@@ -220,7 +220,8 @@ impl Protected {
         !self.all && self.resources.is_empty()
     }
 
-    fn covers(&self, current: &Endpoint) -> bool {
+    /// Whether changes to `current` are held back.
+    pub fn covers(&self, current: &Endpoint) -> bool {
         self.all || current.resource().is_some_and(|r| self.resources.contains(r))
     }
 

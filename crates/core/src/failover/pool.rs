@@ -77,8 +77,8 @@ pub enum PoolOutcome {
     Foreign { record_type: RecordType, owner: String },
     /// No member is left in the zone: the pool record goes (with its TXT).
     NoMembers,
-    /// Members exist but no policy is known here (no FailoverRecord of ours names the host):
-    /// left as it is, for a region that has one.
+    /// Members exist but no policy is known here (no valid FailoverRecord of ours names the
+    /// host): left as it is, for a region that has one.
     NoPolicy,
     /// The members cannot be rendered with the policy (another region's member of the other
     /// address family, say): left as it is.
@@ -129,8 +129,14 @@ fn holds_name(rt: RecordType) -> bool {
 
 /// Splits a sync into the ordinary pass and the pool pass (see the module doc). `current` is
 /// the zone as the registry read it (owner labels attached); our members whose policy label is
-/// out of date are marked for an update there, so their TXT is rewritten.
-pub fn plan_pools(desired: Vec<Endpoint>, current: &mut [Endpoint], s: &PoolSettings) -> PoolPlan {
+/// out of date are marked for an update there, so their TXT is rewritten. Our current members
+/// that `held` (their object's input is broken: `Protected`) still count as members.
+pub fn plan_pools(
+    desired: Vec<Endpoint>,
+    current: &mut [Endpoint],
+    s: &PoolSettings,
+    held: &dyn Fn(&Endpoint) -> bool,
+) -> PoolPlan {
     let mut declared: BTreeMap<DnsName, (Vec<Policy>, Vec<String>)> = BTreeMap::new();
     let mut rest = Vec::with_capacity(desired.len());
     for ep in desired {
@@ -230,7 +236,7 @@ pub fn plan_pools(desired: Vec<Endpoint>, current: &mut [Endpoint], s: &PoolSett
         let (policies, mut resources) = declared.remove(&host).unwrap_or_default();
         resources.sort();
         resources.dedup();
-        let members = members_of(&host, &rest, current, &s.owner_id);
+        let members = members_of(&host, &rest, current, &s.owner_id, held);
         let published: Vec<Endpoint> = current
             .iter()
             .filter(|c| c.dns_name == host && holds_name(c.record_type) && c.owner() == Some(s.pool_owner.as_str()))
@@ -311,10 +317,12 @@ fn members_of(
     desired: &[Endpoint],
     current: &[Endpoint],
     owner_id: &str,
+    held: &dyn Fn(&Endpoint) -> bool,
 ) -> BTreeMap<String, (Option<String>, BTreeSet<IpAddr>)> {
     let mut out: BTreeMap<String, (Option<String>, BTreeSet<IpAddr>)> = BTreeMap::new();
-    let theirs = current.iter().filter(|c| c.owner() != Some(owner_id));
-    for ep in desired.iter().chain(theirs) {
+    // Current first: our desired members' policy label wins over a held record's.
+    let theirs = current.iter().filter(|c| c.owner() != Some(owner_id) || held(c));
+    for ep in theirs.chain(desired) {
         if !is_address(ep.record_type) {
             continue;
         }

@@ -48,7 +48,7 @@ fn the_pool_renders_every_regions_members_and_moves_our_plain_record() {
     ];
     let mut current =
         vec![owned(member("us", &["127.0.0.3"], &p), "us"), owned(a("app.example.org", "127.0.0.5"), "eu")];
-    let plan = plan_pools(desired, &mut current, &settings());
+    let plan = plan_pools(desired, &mut current, &settings(), &|_| false);
     let text: Vec<String> = plan.desired.iter().map(|e| e.to_string()).collect();
     assert_eq!(text, ["eu._pool.app.example.org A ttl=30 127.0.0.2,127.0.0.5"], "the plain A joins our member");
     assert_eq!(plan.hosts.iter().map(DnsName::as_str).collect::<Vec<_>>(), ["app.example.org"]);
@@ -72,7 +72,7 @@ fn a_policy_conflict_keeps_the_published_record() {
     );
     let mut current = vec![owned(member("us", &["127.0.0.3"], &theirs), "us"), published.clone()];
     let desired = vec![member("eu", &["127.0.0.2"], &ours), declaration(host(), &ours, "failover/web/app")];
-    let plan = plan_pools(desired, &mut current, &settings());
+    let plan = plan_pools(desired, &mut current, &settings(), &|_| false);
     assert_eq!(plan.pool_desired, vec![published]);
     assert_eq!(plan.reports[0].outcome, PoolOutcome::PolicyConflict { regions: vec!["eu".into(), "us".into()] });
 }
@@ -82,13 +82,13 @@ fn a_foreign_record_takes_the_hostname() {
     let p = policy(2);
     let mut current = vec![owned(a("app.example.org", "10.0.0.1"), "someone")];
     let desired = vec![member("eu", &["127.0.0.2"], &p), declaration(host(), &p, "failover/web/app")];
-    let plan = plan_pools(desired, &mut current, &settings());
+    let plan = plan_pools(desired, &mut current, &settings(), &|_| false);
     assert!(plan.hosts.is_empty() && plan.pool_desired.is_empty());
     assert_eq!(plan.reports[0].outcome, PoolOutcome::Foreign { record_type: RecordType::A, owner: "someone".into() });
     // An unowned LUA record too.
     let mut current = vec![Endpoint::new(host(), RecordType::LUA, Targets(vec!["A \"'1.2.3.4'\"".into()]))];
     let desired = vec![member("eu", &["127.0.0.2"], &p), declaration(host(), &p, "failover/web/app")];
-    let plan = plan_pools(desired, &mut current, &settings());
+    let plan = plan_pools(desired, &mut current, &settings(), &|_| false);
     assert!(matches!(plan.reports[0].outcome, PoolOutcome::Foreign { record_type: RecordType::LUA, .. }));
 }
 
@@ -97,12 +97,23 @@ fn a_pool_without_members_goes_and_a_stale_policy_label_is_rewritten() {
     let p = policy(2);
     let published = owned(Endpoint::new(host(), RecordType::LUA, Targets(vec!["A \"x\"".into()])), "exodns-pool");
     let mut current = vec![published];
-    let plan = plan_pools(Vec::new(), &mut current, &settings());
+    let plan = plan_pools(Vec::new(), &mut current, &settings(), &|_| false);
     assert!(plan.hosts.contains(&host()) && plan.pool_desired.is_empty());
     assert_eq!(plan.reports[0].outcome, PoolOutcome::NoMembers);
 
     let mut current = vec![owned(member("eu", &["127.0.0.2"], &policy(3)), "eu")];
     let desired = vec![member("eu", &["127.0.0.2"], &p), declaration(host(), &p, "failover/web/app")];
-    plan_pools(desired, &mut current, &settings());
+    plan_pools(desired, &mut current, &settings(), &|_| false);
     assert_eq!(current[0].property(FORCE_UPDATE_PROPERTY), Some("true"));
+}
+
+#[test]
+fn a_held_member_keeps_the_pool() {
+    // Our record turned invalid: no declaration, no desired member; its member is held.
+    let p = policy(2);
+    let published = owned(Endpoint::new(host(), RecordType::LUA, Targets(vec!["A \"x\"".into()])), "exodns-pool");
+    let mut current = vec![owned(member("eu", &["127.0.0.2"], &p), "eu"), published.clone()];
+    let plan = plan_pools(Vec::new(), &mut current, &settings(), &|c: &Endpoint| c.owner() == Some("eu"));
+    assert_eq!(plan.reports[0].outcome, PoolOutcome::NoPolicy);
+    assert_eq!(plan.pool_desired, vec![published]);
 }

@@ -12,6 +12,7 @@ mod common;
 mod contour;
 mod deploy;
 mod diff;
+mod failover;
 mod google;
 mod hetzner;
 mod istio;
