@@ -486,6 +486,20 @@ impl Controller {
                 self.source.note(&o, &note);
             }
         }
+        for n in &report.not_served {
+            if let Some(o) = n.endpoint.resource().and_then(ObjectRef::from_resource_label) {
+                let record_type = n.endpoint.targets.iter().next().and_then(|t| t.split(' ').next()).unwrap_or("");
+                let note = ObjectNote::NotServed {
+                    name: n.endpoint.dns_name.to_string(),
+                    record_type: format!("{} ({record_type})", n.endpoint.record_type),
+                    detail: n.detail.clone(),
+                };
+                self.source.note(&o, &note);
+            }
+        }
+        if let Some(m) = self.metrics.as_ref().filter(|_| !report.not_served.is_empty()) {
+            m.lua_servfail(report.not_served.len() as u64);
+        }
         if report.applied {
             self.record_notes(&report.planned, &report.rejected, false);
         }

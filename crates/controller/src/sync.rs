@@ -9,7 +9,7 @@ use exodns_core::record_type::RecordType;
 use exodns_core::registry::{Owned, Registry};
 use exodns_core::source::Protected;
 use exodns_core::{Changes, DnsName, Endpoint, Invalid};
-use exodns_provider::{Provider, ProviderError, Rejected, ZoneFailure};
+use exodns_provider::{NotServed, Provider, ProviderError, Rejected, ZoneFailure};
 use tracing::{debug, info, warn};
 
 use crate::budget::{DeletionBudget, Filtered};
@@ -58,6 +58,9 @@ pub struct SyncReport {
     pub applied: bool,
     /// Changes the provider refused.
     pub rejected: Vec<Rejected>,
+    /// Record sets applied that the DNS server answers SERVFAIL for (PowerDNS LUA records whose
+    /// Lua does not run, found with `--pdns-dns-server`).
+    pub not_served: Vec<NotServed>,
     /// Desired endpoints dropped by the registry (an ownership name that cannot be formed).
     pub invalid: Vec<Invalid>,
     /// Creates skipped because another owner holds the name.
@@ -351,7 +354,11 @@ impl Syncer {
         for r in &applied.rejected {
             warn!(record = %r.endpoint, reason = %r.reason, "provider refused a change");
         }
+        for n in &applied.not_served {
+            warn!(record = %n.endpoint, detail = %n.detail, "applied, but the DNS server answers SERVFAIL for it");
+        }
         report.rejected = applied.rejected;
+        report.not_served = applied.not_served;
         report.applied = true;
         Ok(report)
     }

@@ -110,6 +110,10 @@ pub enum ObjectNote {
     /// One record of the object was written, deleted or failed (upstream's `--events-emit`
     /// Events); `record` is upstream's description of it.
     Record { reason: RecordEvent, action: RecordAction, record: String },
+    /// A record of the object was written but its DNS server answers SERVFAIL for it (a
+    /// PowerDNS LUA record whose Lua does not run; `--pdns-dns-server`). `detail` names the
+    /// question and the server.
+    NotServed { name: String, record_type: String, detail: String },
 }
 
 /// Upstream's record Event reasons (`--events-emit`).

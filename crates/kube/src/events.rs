@@ -67,6 +67,15 @@ fn render(note: &ObjectNote) -> Rendered {
                  budget ({allowance}); they go ahead after --deletion-grace, or with --deletion-budget=off"
             ),
         },
+        ObjectNote::NotServed { name, record_type, detail } => Rendered {
+            type_: EventType::Warning,
+            reason: "ServFail",
+            action: "Verify",
+            note: format!(
+                "{name} {record_type} is published but PowerDNS cannot answer it ({detail}): its Lua does not run; \
+                 fix the record's content"
+            ),
+        },
         // Upstream's reasons and actions; a failure is a Warning here (upstream posts Normal).
         ObjectNote::Record { reason, action, record } => Rendered {
             type_: if *reason == RecordEvent::Error { EventType::Warning } else { EventType::Normal },

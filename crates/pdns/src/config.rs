@@ -81,6 +81,11 @@ pub struct PdnsConfig {
     pub max_parallel_reads: usize,
     /// TTL written for endpoints without one.
     pub default_ttl: u32,
+    /// `--pdns-dns-server` (`host:port` of the server's DNS listener): every LUA record set
+    /// written is asked once, and a SERVFAIL reported ([`exodns_provider::NotServed`]).
+    pub dns_server: Option<String>,
+    /// How long one such question waits for its answer (twice).
+    pub dns_timeout: Duration,
 }
 
 impl PdnsConfig {
@@ -99,6 +104,8 @@ impl PdnsConfig {
             retry: RetryPolicy::default(),
             max_parallel_reads: 4,
             default_ttl: DEFAULT_TTL,
+            dns_server: None,
+            dns_timeout: Duration::from_secs(2),
         }
     }
 

@@ -38,6 +38,11 @@ pub struct PdnsArgs {
     /// Timeout of one PowerDNS API request.
     #[arg(long, env = "EXTERNAL_DNS_PDNS_TIMEOUT", global = true, default_value = "30s", value_parser = parse_go_duration)]
     pub pdns_timeout: Duration,
+    /// `host:port` of PowerDNS's DNS listener: each LUA record set written is asked once, and a
+    /// SERVFAIL (Lua PowerDNS accepted but cannot run) is reported as a Warning Event and in
+    /// `exodns_lua_servfail_total`. exodns's own flag.
+    #[arg(long, env = "EXTERNAL_DNS_PDNS_DNS_SERVER", global = true)]
+    pub pdns_dns_server: Option<String>,
 }
 
 impl ProviderKind for Pdns {
@@ -69,5 +74,15 @@ pub fn provider(args: &PdnsArgs, ctx: &ProviderContext) -> Result<PdnsProvider, 
     };
     pc.max_body_bytes = args.pdns_max_body_size;
     pc.timeout = args.pdns_timeout;
+    if let Some(server) = args.pdns_dns_server.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let port = server.rsplit_once(':').and_then(|(host, port)| (!host.is_empty()).then_some(port));
+        if port.and_then(|p| p.parse::<u16>().ok()).is_none_or(|p| p == 0) {
+            return Err(BuildError::flag(
+                "pdns-dns-server",
+                format!("{server:?} is not host:port (127.0.0.1:53, pdns.dns.svc:53, [::1]:53)"),
+            ));
+        }
+        pc.dns_server = Some(server.to_owned());
+    }
     PdnsProvider::new(pc).map_err(BuildError::other)
 }

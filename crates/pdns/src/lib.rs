@@ -6,6 +6,8 @@
 //! - [`PdnsClient`] is the small REST client under it (reqwest + rustls with the ring provider,
 //!   set up by `exodns-http`).
 //! - [`PdnsConfig`] holds the settings; the binary maps upstream's flag names onto it.
+//! - With `dns_server` (`--pdns-dns-server`), each LUA record set written is asked once over
+//!   DNS, and a SERVFAIL is reported in [`exodns_provider::ApplyReport::not_served`].
 //!
 //! The API key lives in a [`Secret`]: it is sent as a sensitive header and appears in no log,
 //! no `Debug` output and no error.
@@ -18,6 +20,7 @@ mod error;
 mod kind;
 mod model;
 mod provider;
+mod servfail;
 
 #[cfg(test)]
 mod fake_tests;

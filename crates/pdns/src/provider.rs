@@ -410,9 +410,21 @@ impl Provider for PdnsProvider {
                 "changes applied to PowerDNS"
             );
         }
+        if let Some(server) = &self.cfg.dns_server {
+            let refused = |ep: &Endpoint| report.rejected.iter().any(|r| r.endpoint.key() == ep.key());
+            let written: Vec<Endpoint> = changes
+                .create
+                .iter()
+                .chain(&changes.update_new)
+                .filter(|ep| ep.record_type == RecordType::LUA && !refused(ep))
+                .cloned()
+                .collect();
+            report.not_served = crate::servfail::check(server, self.cfg.dns_timeout, written).await;
+        }
         tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             rejected = report.rejected.len(),
+            not_served = report.not_served.len(),
             "apply_changes done"
         );
         Ok(report)

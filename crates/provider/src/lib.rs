@@ -38,6 +38,17 @@ pub struct ZoneFailure {
 #[derive(Debug, Clone, Default)]
 pub struct ApplyReport {
     pub rejected: Vec<Rejected>,
+    /// Applied, but not served: record sets the DNS server answers SERVFAIL for right after
+    /// the write (PowerDNS takes LUA records it cannot run; see `--pdns-dns-server`).
+    pub not_served: Vec<NotServed>,
+}
+
+/// A record set the provider wrote that its DNS server cannot answer.
+#[derive(Debug, Clone)]
+pub struct NotServed {
+    pub endpoint: Endpoint,
+    /// The question asked and what came back (`app.example.org A: SERVFAIL`).
+    pub detail: String,
 }
 
 impl ApplyReport {

@@ -172,6 +172,7 @@ pub struct Metrics {
     leader: Gauge,
     source_synced: Family<SourceLabel, Gauge>,
     deletions_held: Family<ZoneLabel, Gauge>,
+    lua_servfail: Counter,
     source_deduplicated: Family<InvalidLabels, Gauge>,
     http_duration: Family<HttpLabels, Histogram>,
     /// Counts, but gauges: upstream's counters have no `_total`, which prometheus-client would add.
@@ -214,6 +215,7 @@ impl Metrics {
             leader: Gauge::default(),
             source_synced: Family::default(),
             deletions_held: Family::default(),
+            lua_servfail: Counter::default(),
             source_deduplicated: Family::default(),
             http_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 16))),
             cache_records_calls: Family::default(),
@@ -303,6 +305,11 @@ impl Metrics {
             "deletions_held",
             "Deletions the deletion budget holds now, by zone (--deletion-budget)",
             m.deletions_held.clone(),
+        );
+        x.register(
+            "lua_servfail",
+            "LUA records PowerDNS answered SERVFAIL for right after they were written (--pdns-dns-server)",
+            m.lua_servfail.clone(),
         );
         let process = Some(crate::process::ProcessMetrics::register(&mut registry));
         Metrics { registry, process, ..m }
@@ -453,6 +460,11 @@ impl Metrics {
     }
 
     /// Deletions the deletion budget holds, by zone (zones holding none read 0).
+    /// LUA records found unanswerable (SERVFAIL) right after an apply.
+    pub fn lua_servfail(&self, n: u64) {
+        self.lua_servfail.inc_by(n);
+    }
+
     pub fn set_deletions_held(&self, by_zone: &[(String, usize)]) {
         for (zone, n) in by_zone {
             self.deletions_held.get_or_create(&ZoneLabel { zone: zone.clone() }).set(*n as i64);

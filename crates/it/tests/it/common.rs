@@ -230,3 +230,16 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Some((code, body))
 }
+
+/// Events of `events.k8s.io` regarding `name`, as (reason, note).
+pub fn events_for(kube: &KubeApiserver, name: &str) -> Vec<(String, String)> {
+    let json = kube.kubectl(&["get", "events.events.k8s.io", "-n", "default", "-o", "json"], None).unwrap_or_default();
+    let v: Value = serde_json::from_str(&json).unwrap_or_default();
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["regarding"]["name"] == name && e["reportingController"] == "exodns")
+        .map(|e| (e["reason"].as_str().unwrap_or("").to_owned(), e["note"].as_str().unwrap_or("").to_owned()))
+        .collect()
+}

@@ -12,9 +12,12 @@ use exodns_core::DnsName;
 use exodns_core::failover::{
     HealthCheck, Member, Placement, Policy, Port, Protocol, Region, StringMatch, Timeout, UrlPath, render,
 };
-use exodns_testbed::{BACKEND_ADDRS, Backends, Pdns, PdnsOptions, TestbedError, exodns_bin, free_port};
+use exodns_testbed::kube::KubeApiserver;
+use exodns_testbed::{
+    BACKEND_ADDRS, Backends, Pdns, PdnsOptions, Proc, TestbedError, exodns_bin, free_port, wait_until_log,
+};
 
-use crate::common::{dns_endpoint_yaml, manifest_dir, run_once};
+use crate::common::{apply, dns_endpoint_yaml, events_for, http_get, manifest_dir, metric_sum, run_once};
 
 const ZONE: &str = "example.org";
 const HOST: &str = "app.example.org";
@@ -251,4 +254,60 @@ async fn dnsendpoint_lua_entry_publishes_as_read_back_and_resyncs_without_a_patc
     std::fs::write(dir.path().join("records.yaml"), manifest("hello")).unwrap();
     let log = run();
     assert_eq!(pdns.answers("greet.example.org", "TXT").await, ["\"hello\""], "{log}");
+}
+
+/// `--pdns-dns-server`: PowerDNS takes broken Lua (HTTP 204) and SERVFAILs it; exodns asks each
+/// LUA record it wrote once, and tells the DNSEndpoint (a Warning Event) and `/metrics`. The
+/// question also starts PowerDNS's health checks before anyone else asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servfail_of_a_written_lua_record_is_reported_on_its_dnsendpoint() {
+    let Some(bin) = exodns_bin() else { return };
+    let Some(kube) = KubeApiserver::start_or_skip() else { return };
+    let Some(pdns) = pdns_with_zone().await else { return };
+    kube.install_crds(&["dnsendpoint"]).expect("CRD");
+    let backends = Backends::tcp(&BACKEND_ADDRS[..1]).expect("listener");
+    let probed = format!("A \"ifportup({}, {{'127.0.0.2'}}, {{selector='all', timeout=1}})\"", backends.port());
+    let broken = "A \"ifportup(8080, {})\""; // an empty list: accepted, then SERVFAIL
+    let good = "A \"pickrandom({'192.0.2.1'})\"";
+    apply(
+        &kube,
+        &dns_endpoint_yaml(&[
+            ("good.example.org", "LUA", &[good]),
+            ("probed.example.org", "LUA", &[&probed]),
+            ("broken.example.org", "LUA", &[broken]),
+        ]),
+    );
+    let metrics_port = free_port();
+    let mut cmd = Command::new(&bin);
+    cmd.args(["--source=crd", "--provider=pdns", "--policy=sync", "--txt-owner-id=lua-it"])
+        .args(["--managed-record-types=A", "--managed-record-types=LUA"])
+        .arg(format!("--kubeconfig={}", kube.kubeconfig_path().display()))
+        .arg(format!("--pdns-server={}", pdns.api_url()))
+        .arg(format!("--pdns-dns-server={}:{}", pdns.dns_addr(), pdns.dns_port()))
+        .arg(format!("--metrics-address=127.0.0.1:{metrics_port}"))
+        .env("EXTERNAL_DNS_PDNS_API_KEY", pdns.api_key())
+        .env("RUST_LOG", "info");
+    let x = Proc::spawn("exodns", &mut cmd);
+
+    // Nobody has asked for probed.example.org: exodns's question started PowerDNS's checks.
+    let hits = || backends.get(BACKEND_ADDRS[0]).hits();
+    wait_until_log("PowerDNS probing the member", Duration::from_secs(20), || hits() > 0, || x.log());
+    pdns.wait_for_answers("good.example.org", "A", &["192.0.2.1"], FOLLOW, || x.log()).await;
+    let err = pdns.dig("broken.example.org", "A").await.expect_err("published, and SERVFAIL");
+    assert!(err.to_string().contains("SERVFAIL"), "{err}");
+
+    let servfails =
+        || http_get(metrics_port, "/metrics").map_or(0.0, |(_, m)| metric_sum(&m, "exodns_lua_servfail_total", &[]));
+    wait_until_log("exodns_lua_servfail_total 1", Duration::from_secs(10), || servfails() == 1.0, || x.log());
+    let told = || {
+        events_for(&kube, "records")
+            .iter()
+            .any(|(reason, note)| reason == "ServFail" && note.contains("broken.example.org LUA (A)"))
+    };
+    wait_until_log("a ServFail Event on the DNSEndpoint", Duration::from_secs(20), told, || x.log());
+    assert!(
+        !events_for(&kube, "records").iter().any(|(r, n)| r == "ServFail" && !n.contains("broken.example.org")),
+        "only the broken record is reported"
+    );
+    assert!(x.log().contains("SERVFAIL"), "{}", x.log());
 }

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use exodns_testbed::kube::KubeApiserver;
 use exodns_testbed::{Pdns, PdnsOptions, Proc, exodns_bin, free_port, wait_until};
 
-use crate::common::{apply, http_get, lb_service_annotated, lb_status, metric_sum, patch_status, publish_lb};
+use crate::common::{
+    apply, events_for, http_get, lb_service_annotated, lb_status, metric_sum, patch_status, publish_lb,
+};
 
 const ZONE: &str = "example.org";
 
@@ -142,19 +144,6 @@ async fn not_ready_while_the_apiserver_is_away_yet_alive_then_ready() {
     let took = back.elapsed();
     assert!(took < Duration::from_secs(30), "ready {took:?} after the apiserver came back:\n{}", r.log());
     assert_eq!(pdns.answers("web.example.org", "A").await, ["203.0.113.9"], "{}", r.log());
-}
-
-/// Events of `events.k8s.io` regarding `name`, as (reason, note).
-fn events_for(kube: &KubeApiserver, name: &str) -> Vec<(String, String)> {
-    let json = kube.kubectl(&["get", "events.events.k8s.io", "-n", "default", "-o", "json"], None).unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-    v["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["regarding"]["name"] == name && e["reportingController"] == "exodns")
-        .map(|e| (e["reason"].as_str().unwrap_or("").to_owned(), e["note"].as_str().unwrap_or("").to_owned()))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
