@@ -305,7 +305,8 @@ pub fn endpoints_for_targets(name: &DnsName, targets: &[String], ttl: Ttl) -> (V
 /// Merges endpoints with the same name, type, set identifier and TTL into one whose targets are
 /// the union, keeping the first one's labels — upstream's `MergeEndpoints`. A CNAME or DNAME has
 /// one target by definition, so those merge only with the same target; two different ones stay
-/// apart as two candidates for the planner. Output is sorted.
+/// apart as two candidates for the planner. PTR records merge whatever their TTLs and take the
+/// lowest, as upstream's PTR wrapper groups the names of one address. Output is sorted.
 pub fn merge_endpoints(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
     type MergeKey = (EndpointKey, Ttl, Option<String>);
     let mut merged: BTreeMap<MergeKey, Endpoint> = BTreeMap::new();
@@ -313,12 +314,14 @@ pub fn merge_endpoints(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
         let single = matches!(ep.record_type, RecordType::CNAME | RecordType::DNAME)
             .then(|| ep.targets.0.first().cloned())
             .flatten();
-        match merged.entry((ep.key(), ep.ttl, single)) {
+        let ttl = if ep.record_type == RecordType::PTR { Ttl::default() } else { ep.ttl };
+        match merged.entry((ep.key(), ttl, single)) {
             std::collections::btree_map::Entry::Vacant(v) => {
                 v.insert(ep);
             }
             std::collections::btree_map::Entry::Occupied(mut o) => {
                 let into = o.get_mut();
+                into.ttl = into.ttl.min(ep.ttl);
                 for t in ep.targets.0 {
                     if !into.targets.0.contains(&t) {
                         into.targets.0.push(t);

@@ -146,17 +146,29 @@ impl PostProcess {
         }
         let SourceOutput { mut endpoints, invalid } = out;
         let added: Vec<Endpoint> = endpoints.iter().filter_map(|ep| self.nat64(ep)).collect();
-        let nat64 = !added.is_empty();
-        endpoints.extend(added);
+        // The candidates upstream's planner drops later, which its PTR wrapper still sees.
+        let mut dropped = Vec::new();
+        for a in added {
+            // Upstream appends the A record unmerged; beside an A record of the same name its
+            // planner then keeps one of the two, the lesser set of targets (fewer first).
+            match endpoints.iter_mut().find(|e| e.key() == a.key()) {
+                Some(existing) if a.targets.is_less(&existing.targets) => dropped.push(std::mem::replace(existing, a)),
+                Some(_) => dropped.push(a),
+                None => endpoints.push(a),
+            }
+        }
         if !self.target_net_filter.is_empty() || !self.exclude_target_net.is_empty() {
             endpoints.retain_mut(|ep| {
                 ep.targets.0.retain(|t| self.keeps(t));
                 !ep.targets.is_empty()
             });
         }
-        let mut merge = nat64;
+        let mut merge = false;
         if let Some(default) = self.ptr {
+            let kept = endpoints.len();
+            endpoints.extend(dropped);
             let ptrs = crate::ptr::ptr_endpoints(&mut endpoints, default);
+            endpoints.truncate(kept);
             merge |= !ptrs.is_empty();
             endpoints.extend(ptrs);
         }
@@ -173,7 +185,7 @@ impl PostProcess {
             }
         }
         let out = SourceOutput { endpoints, invalid };
-        // An added A or PTR record may share its name with one the object made.
+        // An added PTR record may share its name with one the object made.
         if merge { out.merged() } else { out }
     }
 }
@@ -226,6 +238,16 @@ mod tests {
         let aaaa = got.iter().find(|e| e.1 == RecordType::AAAA).unwrap();
         assert_eq!(aaaa.2.len(), 2, "the AAAA record keeps both addresses");
         assert_eq!(run(&p, vec![ep("o.example.org", RecordType::AAAA, &["2001:db8::1"])]).len(), 1);
+        // Beside an A record of the object, the lesser of the two stays, as upstream's planner
+        // picks one of two candidates.
+        let v6 = ep("d.example.org", RecordType::AAAA, &["64:ff9b::c000:20b"]);
+        let a_of = |got: Vec<(String, RecordType, Vec<String>, u32)>| {
+            got.into_iter().filter(|e| e.1 == RecordType::A).map(|e| e.2).collect::<Vec<_>>()
+        };
+        let native = ep("d.example.org", RecordType::A, &["192.0.2.10"]);
+        assert_eq!(a_of(run(&p, vec![native, v6.clone()])), [vec!["192.0.2.10".to_owned()]]);
+        let two = ep("d.example.org", RecordType::A, &["192.0.2.1", "192.0.2.2"]);
+        assert_eq!(a_of(run(&p, vec![two, v6])), [vec!["192.0.2.11".to_owned()]], "fewer targets win");
     }
 
     #[test]

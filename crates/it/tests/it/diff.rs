@@ -103,8 +103,23 @@ impl Differ {
     /// Runs both with `flags` and checks that they want the same records, but for `differences`.
     /// Returns how many records upstream wanted.
     pub fn compare(&self, flags: &[&str], differences: &[Difference]) -> usize {
-        let up = self.upstream(flags).unwrap_or_else(|log| panic!("upstream failed with {flags:?}:\n{log}"));
-        let (ex, log) = self.exodns(flags);
+        self.compare_sides(flags, &[], &[], differences)
+    }
+
+    /// [`compare`](Self::compare) where each side also gets flags of its own: the settings that
+    /// mean the same in the two (`upstream_only` for upstream, `exodns_only` for exodns).
+    pub fn compare_sides(
+        &self,
+        flags: &[&str],
+        upstream_only: &[&str],
+        exodns_only: &[&str],
+        differences: &[Difference],
+    ) -> usize {
+        let up_flags: Vec<&str> = flags.iter().chain(upstream_only).copied().collect();
+        let ex_flags: Vec<&str> = flags.iter().chain(exodns_only).copied().collect();
+        let up = self.upstream(&up_flags).unwrap_or_else(|log| panic!("upstream failed with {up_flags:?}:\n{log}"));
+        let (ex, log) = self.exodns(&ex_flags);
+        let flags = (up_flags, ex_flags);
         let mut up_only: Vec<&String> = up.iter().filter(|r| !ex.contains(r)).collect();
         let mut ex_only: Vec<&String> = ex.iter().filter(|r| !up.contains(r)).collect();
         for d in differences {

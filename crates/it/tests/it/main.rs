@@ -21,6 +21,7 @@ mod kube_e2e;
 mod lua;
 mod malformed;
 mod ops;
+mod parity;
 mod pdns;
 mod rfc2136;
 mod switch;

@@ -197,6 +197,8 @@ async fn events_tell_application_teams_what_happened() {
     std::thread::sleep(Duration::from_secs(2));
     let invalid = events_for(&kube, "badttl").into_iter().filter(|(r, _)| r == "InvalidInput").count();
     assert_eq!(invalid, 1, "{:?}\n{}", events_for(&kube, "badttl"), r.log());
+    let record_events = events_for(&kube, "good").into_iter().filter(|(r, _)| r.starts_with("Record")).count();
+    assert_eq!(record_events, 0, "upstream's record Events only with --events-emit");
 }
 
 /// An exodns process (killed on drop) with `args`, serving `/metrics` on the port returned.
@@ -270,4 +272,36 @@ async fn registry_errors_count_the_failed_reads_of_a_powerdns_that_is_down() {
     // Each failed read is a failed sync too.
     assert!(metric(port, "external_dns_controller_consecutive_soft_errors") >= 2.0, "{}", x.log());
     assert!(x.log().contains("full sync failed"), "{}", x.log());
+}
+
+/// `--events-emit`: upstream's per-record Events, with upstream's reasons and notes, on the
+/// objects the records belong to — `RecordReady` on the first full sync too (as upstream),
+/// `RecordDeleted` when an object stops wanting a record. (`RecordError`, for refused and failed
+/// writes: the `record_events` unit tests of the controller.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_emit_posts_upstreams_record_events() {
+    let Some(bin) = exodns_bin() else { return };
+    let Some(kube) = KubeApiserver::start_or_skip() else { return };
+    let Some(pdns) = Pdns::start_or_skip(PdnsOptions::default()) else { return };
+    pdns.create_zone(ZONE).await.expect("zone");
+    publish_lb(&kube, "default", "ready", "203.0.113.30");
+    let all = ["--events-emit=RecordReady", "--events-emit=RecordDeleted,RecordError"];
+    let r = Replica::start(&bin, "events-emit", &kube, &pdns, &all);
+    pdns.wait_for_answers("ready.example.org", "A", &["203.0.113.30"], Duration::from_secs(30), || r.log()).await;
+
+    let has =
+        |name: &str, reason: &str, note: &str| events_for(&kube, name).iter().any(|(r, n)| r == reason && n == note);
+    let ready = "(external-dns) record:ready.example.org,owner:ops-test,type:A,ttl:0,targets:203.0.113.30";
+    wait_until("RecordReady on ready", Duration::from_secs(20), || has("ready", "RecordReady", ready));
+
+    // The object now wants another name: its old record goes, and the object is told.
+    kube.kubectl(
+        &["annotate", "--overwrite", "service", "ready", "external-dns.kubernetes.io/hostname=moved.example.org"],
+        None,
+    )
+    .unwrap();
+    pdns.wait_for_answers("moved.example.org", "A", &["203.0.113.30"], Duration::from_secs(30), || r.log()).await;
+    wait_until("RecordDeleted on ready", Duration::from_secs(20), || {
+        events_for(&kube, "ready").iter().any(|(r, n)| r == "RecordDeleted" && n.contains("record:ready.example.org,"))
+    });
 }
