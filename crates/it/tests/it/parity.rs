@@ -127,3 +127,82 @@ fn wrappers_and_legacy_annotations_match_upstream() {
     assert_eq!(n, 2, "old.example.org and its TXT");
     differ.compare(&[svc, only_alpha, alpha], &[]);
 }
+
+const LISTENER_SETS: &str = r#"apiVersion: v1
+kind: Namespace
+metadata: {name: lsinfra}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: lsteam}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: lsinfra}
+spec:
+  gatewayClassName: example
+  allowedListeners: {namespaces: {from: All}}
+  listeners:
+  - {name: http, protocol: HTTP, port: 80, hostname: "*.infra.example.org", allowedRoutes: {namespaces: {from: All}}}
+status:
+  addresses: [{type: IPAddress, value: 192.0.2.50}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: team, namespace: lsteam}
+spec:
+  parentRef: {name: gw, namespace: lsinfra}
+  listeners:
+  - {name: shop, protocol: HTTP, port: 80, hostname: "*.shop.example.org"}
+  - {name: pending, protocol: HTTP, port: 80, hostname: "*.pending.example.org"}
+status:
+  conditions:
+  - {type: Accepted, status: "True", reason: Accepted, message: ok, lastTransitionTime: "2026-01-01T00:00:00Z"}
+  listeners:
+  - name: shop
+    attachedRoutes: 1
+    supportedKinds: [{kind: HTTPRoute}]
+    conditions: [{type: Accepted, status: "True", reason: Accepted, message: ok, lastTransitionTime: "2026-01-01T00:00:00Z"}]
+  - name: pending
+    attachedRoutes: 0
+    supportedKinds: [{kind: HTTPRoute}]
+    conditions: [{type: Accepted, status: "False", reason: Pending, message: wait, lastTransitionTime: "2026-01-01T00:00:00Z"}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: lsteam}
+spec:
+  parentRefs: [{kind: ListenerSet, name: team}]
+  hostnames: [www.shop.example.org, www.pending.example.org]
+status:
+  parents:
+  - parentRef: {kind: ListenerSet, name: team}
+    controllerName: example.net/gateway
+    conditions: [{type: Accepted, status: "True", reason: Accepted, message: ok, lastTransitionTime: "2026-01-01T00:00:00Z"}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: direct, namespace: lsteam}
+spec:
+  parentRefs: [{name: gw, namespace: lsinfra}]
+  hostnames: [direct.infra.example.org]
+status:
+  parents:
+  - parentRef: {name: gw, namespace: lsinfra}
+    controllerName: example.net/gateway
+    conditions: [{type: Accepted, status: "True", reason: Accepted, message: ok, lastTransitionTime: "2026-01-01T00:00:00Z"}]
+"#;
+
+/// `--gateway-listener-sets`: routes attached to a ListenerSet, with and without the flag.
+#[test]
+fn listener_sets_match_upstream() {
+    let Some(kube) = KubeApiserver::start_or_skip() else { return };
+    let Some(differ) = Differ::new(&kube) else { return };
+    kube.install_crds(&["gateway"]).expect("Gateway API CRDs");
+    apply_with_status(&kube, LISTENER_SETS);
+    let route = "--source=gateway-httproute";
+    let with = differ.compare(&[route, "--gateway-listener-sets"], &[]);
+    let without = differ.compare(&[route], &[]);
+    assert!(with > without && without >= 2, "with {with}, without {without} records");
+    differ.compare(&[route, "--gateway-listener-sets", "--gateway-name=gw"], &[]);
+}
