@@ -25,6 +25,9 @@ EXODNS_CACHE=${EXODNS_CACHE:-$HOME/.cache/exodns}
   PROMETHEUS_OPERATOR_VERSION=v0.85.0   # github.com/prometheus-operator/prometheus-operator
   ISTIO_API_VERSION=v1.30.3             # istio.io/api (what external-dns v0.22.0 pins; 1.3 MB zip)
   CONTOUR_VERSION=v1.33.6               # github.com/projectcontour/contour (external-dns v0.22.0's; 22 MB zip)
+  TRAEFIK_VERSION=v3.7.13               # github.com/traefik/traefik/v3 (external-dns pins none; 15 MB zip)
+  TRAEFIK_V2_VERSION=v2.11.30           # github.com/traefik/traefik/v2: traefik.containo.us (10 MB zip;
+                                        # the proxy serves versions but not the v2 list)
 }
 
 # ---- logging ----------------------------------------------------------------------------------

@@ -175,6 +175,12 @@ pub struct SourceFlags {
     /// Kind of the crd source's objects (see --crd-source-apiversion).
     #[arg(long, env = "EXTERNAL_DNS_CRD_SOURCE_KIND", global = true, default_value = CRD_SOURCE_KIND)]
     pub crd_source_kind: String,
+    /// traefik-proxy: also read the legacy `traefik.containo.us` group (Traefik v2).
+    #[arg(long, env = "EXTERNAL_DNS_TRAEFIK_ENABLE_LEGACY", global = true)]
+    pub traefik_enable_legacy: bool,
+    /// traefik-proxy: do not read the `traefik.io` group (Traefik v2.10 and later).
+    #[arg(long, env = "EXTERNAL_DNS_TRAEFIK_DISABLE_NEW", global = true)]
+    pub traefik_disable_new: bool,
     /// TTL of records whose source sets none (0: the provider's default).
     #[arg(long, env = "EXTERNAL_DNS_MIN_TTL", global = true, default_value = "0s", value_parser = duration)]
     pub min_ttl: Duration,
@@ -238,6 +244,8 @@ impl Default for SourceFlags {
             crd_source_apiversion: CRD_SOURCE_APIVERSION.to_owned(),
             crd_source_kind: CRD_SOURCE_KIND.to_owned(),
             failover_region: String::new(),
+            traefik_enable_legacy: false,
+            traefik_disable_new: false,
         }
     }
 }
@@ -245,7 +253,7 @@ impl Default for SourceFlags {
 /// What `--source` chose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {
-    /// The kinds named, each once, in the order given.
+    /// The kinds of the names given that the flags select, each once, in the order given.
     pub kinds: Vec<SourceKind>,
     /// `manifest`: the kinds read `--manifest-path` (all kinds when none is named).
     pub manifest: bool,
@@ -263,8 +271,13 @@ impl SourceFlags {
         let mut sel = Selection { kinds: Vec::new(), manifest: false };
         for name in &self.source {
             match name {
-                SourceName::Kind(k) if !sel.kinds.contains(k) => sel.kinds.push(*k),
-                SourceName::Kind(_) => {}
+                SourceName::Kinds(n) => {
+                    for k in SourceKind::named(n).filter(|k| k.selected(self)) {
+                        if !sel.kinds.contains(&k) {
+                            sel.kinds.push(k);
+                        }
+                    }
+                }
                 SourceName::Manifest => sel.manifest = true,
             }
         }

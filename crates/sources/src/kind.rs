@@ -3,6 +3,13 @@
 //! pure `objects → endpoints` function, which of its objects a change elsewhere affects, and its
 //! status writer if it has one), and listed once in [`SourceKind`].
 //!
+//! A kind reads one resource. A `--source` name that covers several resources (`traefik-proxy`:
+//! IngressRoute, IngressRouteTCP and IngressRouteUDP, in two API groups) is several kinds with the
+//! same [`Source::NAME`]; [`Source::selected`] says which of them the flags enable. Kinds of one
+//! name may share a `resource` label (upstream labels an IngressRoute of either group
+//! `ingressroute/ns/name`): the endpoints of such an object are those of every enabled kind that
+//! holds it, merged, as upstream merges them.
+//!
 //! Whatever handles every kind — the manifest reader, the cluster's watches, caches and lookups,
 //! RBAC — goes through [`SourceKind::ALL`] and [`SourceKind::visit`]; nothing else names kinds.
 
@@ -17,8 +24,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::cluster::ClusterView;
 use crate::config::SourceConfig;
 use crate::error::Error;
+use crate::flags::SourceFlags;
 use crate::resource::{ObjectType, Watched, is_namespaced};
-use crate::types::{GRPCRoute, HTTPRoute, TCPRoute, TLSRoute, UDPRoute};
+use crate::traefik::TraefikSource;
+use crate::types::{
+    GRPCRoute, HTTPRoute, IngressRoute, IngressRouteTCP, IngressRouteUDP, LegacyIngressRoute, LegacyIngressRouteTCP,
+    LegacyIngressRouteUDP, TCPRoute, TLSRoute, UDPRoute,
+};
 use crate::{contour, crd, failover, gateway, ingress, istio, node, pod, service};
 
 /// A selector or namespace setting of the flags, as a source applies it to the objects of one
@@ -82,7 +94,7 @@ pub type StatusWriter<K> = fn(&K) -> Option<serde_json::Value>;
 
 /// A source kind, described once.
 pub trait Source: 'static {
-    /// The `--source` name.
+    /// The `--source` name (several kinds may share one, see the module's documentation).
     const NAME: &'static str;
     /// The kind in the `resource` label of its endpoints (`service/default/web`).
     const LABEL: &'static str;
@@ -92,6 +104,12 @@ pub trait Source: 'static {
     const READS: &'static [Read];
     /// What it writes on its objects after publishing them, if anything.
     const STATUS: Option<StatusWriter<Self::Object>> = None;
+
+    /// Whether `--source=NAME` enables this kind with these flags (`--traefik-enable-legacy`
+    /// adds the legacy group's kinds to `traefik-proxy`).
+    fn selected(_flags: &SourceFlags) -> bool {
+        true
+    }
 
     /// The endpoints of one object (pure: anything else it needs comes from `view`).
     fn endpoints(object: &Self::Object, view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput;
@@ -211,6 +229,12 @@ source_kinds! {
     IstioVirtualService => istio::IstioVirtualServiceSource,
     ContourHttpProxy => contour::ContourHttpProxySource,
     Failover => failover::FailoverSource,
+    TraefikIngressRoute => TraefikSource<IngressRoute>,
+    TraefikIngressRouteTcp => TraefikSource<IngressRouteTCP>,
+    TraefikIngressRouteUdp => TraefikSource<IngressRouteUDP>,
+    TraefikLegacyIngressRoute => TraefikSource<LegacyIngressRoute>,
+    TraefikLegacyIngressRouteTcp => TraefikSource<LegacyIngressRouteTCP>,
+    TraefikLegacyIngressRouteUdp => TraefikSource<LegacyIngressRouteUDP>,
 }
 
 /// The parts of a description that are plain data.
@@ -255,11 +279,6 @@ impl SourceKind {
         self.spec().label
     }
 
-    /// The kind whose objects carry `label`.
-    pub fn from_label(label: &str) -> Option<SourceKind> {
-        SourceKind::ALL.iter().copied().find(|k| k.label() == label)
-    }
-
     /// How it reads `resource`, if it does.
     pub fn read(self, resource: Watched) -> Option<Read> {
         self.spec().reads.iter().copied().find(|r| r.resource == resource)
@@ -272,21 +291,49 @@ impl fmt::Display for SourceKind {
     }
 }
 
-impl FromStr for SourceKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s.parse::<SourceName>()? {
-            SourceName::Kind(k) => Ok(k),
-            SourceName::Manifest => Err(unknown(s)),
-        }
+struct Selected<'a>(&'a SourceFlags);
+
+impl SourceVisitor for Selected<'_> {
+    type Output = bool;
+    fn visit<S: Source>(self) -> bool {
+        S::selected(self.0)
     }
 }
 
-/// A `--source` value: a source kind, or `manifest` (objects from files instead of a cluster,
-/// read by the other kinds named, or by all of them).
+impl SourceKind {
+    /// Whether `--source` with its name enables this kind with `flags`.
+    pub fn selected(self, flags: &SourceFlags) -> bool {
+        self.visit(Selected(flags))
+    }
+
+    /// Every kind of the `--source` name `name`, whatever the flags.
+    pub fn named(name: &str) -> impl Iterator<Item = SourceKind> + '_ {
+        SourceKind::ALL.iter().copied().filter(move |k| k.as_str() == name)
+    }
+
+    /// Every kind whose objects carry `label` (more than one for a label kinds of one name share).
+    pub fn with_label(label: &str) -> impl Iterator<Item = SourceKind> + '_ {
+        SourceKind::ALL.iter().copied().filter(move |k| k.label() == label)
+    }
+
+    /// Every `--source` name of a kind, once, in the order of [`SourceKind::ALL`].
+    pub fn names() -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for k in SourceKind::ALL {
+            if !out.contains(&k.as_str()) {
+                out.push(k.as_str());
+            }
+        }
+        out
+    }
+}
+
+/// A `--source` value: the name of source kinds, or `manifest` (objects from files instead of a
+/// cluster, read by the other kinds named, or by all of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SourceName {
-    Kind(SourceKind),
+    /// A [`Source::NAME`]: every kind of that name the flags select.
+    Kinds(&'static str),
     Manifest,
 }
 
@@ -295,12 +342,12 @@ impl SourceName {
 
     /// Every value `--source` takes.
     pub fn all() -> impl Iterator<Item = SourceName> {
-        SourceKind::ALL.iter().copied().map(SourceName::Kind).chain([SourceName::Manifest])
+        SourceKind::names().into_iter().map(SourceName::Kinds).chain([SourceName::Manifest])
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            SourceName::Kind(k) => k.as_str(),
+            SourceName::Kinds(n) => n,
             SourceName::Manifest => SourceName::MANIFEST,
         }
     }
@@ -357,11 +404,12 @@ mod tests {
     #[test]
     fn source_kind_names() {
         for k in SourceKind::ALL {
-            assert_eq!(k.as_str().parse::<SourceKind>().unwrap(), *k);
-            assert_eq!(SourceKind::from_label(k.label()), Some(*k));
+            assert_eq!(k.as_str().parse::<SourceName>().unwrap(), SourceName::Kinds(k.as_str()));
+            assert!(SourceKind::named(k.as_str()).any(|n| n == *k));
+            assert!(SourceKind::with_label(k.label()).any(|n| n == *k));
         }
         assert_eq!("Manifest".parse::<SourceName>().unwrap(), SourceName::Manifest);
-        assert_eq!(" service ".parse::<SourceName>().unwrap(), SourceName::Kind(SourceKind::Service));
+        assert_eq!(" service ".parse::<SourceName>().unwrap(), SourceName::Kinds("service"));
         let err = "istio-gatway".parse::<SourceName>().unwrap_err().to_string();
         assert!(err.contains("istio-gatway") && err.contains("istio-gateway") && err.contains("manifest"), "{err}");
     }
@@ -370,13 +418,9 @@ mod tests {
     /// of other resources after that, and no read of a cluster-scoped resource by namespace.
     #[test]
     fn every_kind_is_described() {
-        let mut names = Vec::new();
-        let mut labels = Vec::new();
         for k in SourceKind::ALL {
             let s = k.spec();
             assert!(!s.name.is_empty() && !s.label.is_empty(), "{k:?}");
-            names.push(s.name);
-            labels.push(s.label);
             assert_eq!(s.reads.first().map(|r| (r.resource, r.on_demand)), Some((s.resource, false)), "{k:?}");
             for (i, r) in s.reads.iter().enumerate() {
                 assert!(s.reads[..i].iter().all(|o| o.resource != r.resource), "{k:?} reads {:?} twice", r.resource);
@@ -385,11 +429,14 @@ mod tests {
                 }
             }
         }
-        for list in [&mut names, &mut labels] {
-            let n = list.len();
-            list.sort();
-            list.dedup();
-            assert_eq!(list.len(), n, "two kinds share a name or a label: {list:?}");
+        // Kinds of one name read different resources; a label is shared only within a name.
+        for k in SourceKind::ALL {
+            let s = k.spec();
+            for o in SourceKind::ALL.iter().filter(|o| *o != k) {
+                let t = o.spec();
+                assert!(s.name != t.name || s.resource != t.resource, "{k:?} and {o:?} read one resource");
+                assert!(s.label != t.label || s.name == t.name, "{k:?} and {o:?} share a label, not a name");
+            }
         }
     }
 

@@ -40,6 +40,7 @@ pub mod service;
 pub mod template;
 #[cfg(test)]
 mod testutil;
+pub mod traefik;
 pub mod types;
 
 pub use cluster::{ClusterView, ClusterViewExt, Object, Objects};

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use exodns_sources::{SourceConfig, SourceFlags, SourceKind, manifest};
+use exodns_sources::{SourceConfig, SourceFlags, SourceKind, SourceName, manifest};
 
 /// Valid objects loaded with every case.
 const VALID: &str = r#"
@@ -243,6 +243,6 @@ fn bad_flags_name_the_flag() {
 
 #[test]
 fn source_names_are_checked() {
-    let err = "gateway-route".parse::<SourceKind>().unwrap_err().to_string();
+    let err = "gateway-route".parse::<SourceName>().unwrap_err().to_string();
     assert!(err.contains("\"gateway-route\"") && err.contains("gateway-httproute"), "{err}");
 }

@@ -100,6 +100,24 @@ impl Differ {
         (creates(&String::from_utf8_lossy(&out.stdout), &log), log)
     }
 
+    /// The log of `exodns plan` with `flags`, which must fail within seconds (a source that
+    /// cannot sync, such as one whose CRD is missing).
+    pub fn exodns_failure(&self, flags: &[&str]) -> String {
+        let out = Command::new(&self.exodns)
+            .arg("plan")
+            .args(["--output=json", "--provider=inmemory", "--cache-sync-timeout=3s"])
+            .arg(format!("--current-endpoints={}", self.empty_zone.path().display()))
+            .args(COMMON)
+            .args(flags)
+            .arg(format!("--kubeconfig={}", self.restricted.display()))
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run exodns plan");
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "exodns plan {flags:?} should have failed:\n{log}");
+        log
+    }
+
     /// Runs both with `flags` and checks that they want the same records, but for `differences`.
     /// Returns how many records upstream wanted.
     pub fn compare(&self, flags: &[&str], differences: &[Difference]) -> usize {

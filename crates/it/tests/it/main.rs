@@ -25,5 +25,6 @@ mod parity;
 mod pdns;
 mod rfc2136;
 mod switch;
+mod traefik;
 mod webhook;
 mod wire;

@@ -60,7 +60,8 @@ impl Shared {
                 })
             }
         }
-        SourceKind::from_label(&object.kind)?.visit(Regarding { shared: self, object })
+        // Kinds of one name may share a label: the first that holds the object.
+        SourceKind::with_label(&object.kind).find_map(|k| k.visit(Regarding { shared: self, object }))
     }
 
     pub(super) fn enabled(&self, s: SourceKind) -> bool {

@@ -105,19 +105,38 @@ impl SourceVisitor for WriteStatus<'_> {
 }
 
 impl KubeSource {
-    /// The enabled kind whose objects `object` names.
-    fn kind_of(&self, object: &ObjectRef) -> Option<SourceKind> {
-        SourceKind::from_label(&object.kind).filter(|k| self.shared.enabled(*k))
+    /// The enabled kinds whose objects `object` names (several when kinds of one name share a
+    /// label, such as Traefik's two API groups).
+    fn kinds_of<'a>(&'a self, object: &'a ObjectRef) -> impl Iterator<Item = SourceKind> + 'a {
+        SourceKind::with_label(&object.kind).filter(|k| self.shared.enabled(*k))
     }
 }
 
 impl ObjectSource for KubeSource {
     fn objects(&self) -> Vec<ObjectRef> {
-        self.shared.sources.iter().flat_map(|src| src.visit(Objects(&self.shared))).collect()
+        let mut out: Vec<ObjectRef> =
+            self.shared.sources.iter().flat_map(|src| src.visit(Objects(&self.shared))).collect();
+        // One object may be held by two kinds that share a label.
+        out.sort();
+        out.dedup();
+        out
     }
 
+    /// What every enabled kind that holds the object makes of it, merged.
     fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
-        self.kind_of(object)?.visit(Endpoints { shared: &self.shared, object })
+        let mut found: Option<SourceOutput> = None;
+        for kind in self.kinds_of(object) {
+            if let Some(out) = kind.visit(Endpoints { shared: &self.shared, object }) {
+                found = Some(match found {
+                    None => out,
+                    Some(mut all) => {
+                        all.extend(out);
+                        all.merged()
+                    }
+                });
+            }
+        }
+        found
     }
 
     fn health(&self) -> Vec<SourceHealth> {
@@ -140,7 +159,7 @@ impl ObjectSource for KubeSource {
     /// `status.observedGeneration`): a merge patch of the status subresource, in the
     /// background; failures are logged and the next publish tries again.
     fn published(&self, object: &ObjectRef) {
-        if let Some(kind) = self.kind_of(object) {
+        for kind in self.kinds_of(object) {
             kind.visit(WriteStatus { shared: &self.shared, object });
         }
     }

@@ -25,12 +25,20 @@ use super::{DISCOVERY_RETRY_FIRST, DISCOVERY_RETRY_MAX, ERROR_LOG_EVERY, PROBE_E
 impl Shared {
     pub(super) fn compute_health(&self) -> Vec<SourceHealth> {
         let watches = lock(&self.watches);
-        self.sources
-            .iter()
-            .map(|src| {
+        // One health per `--source` name, over the watches of all its kinds.
+        let mut names: Vec<&'static str> = Vec::new();
+        for src in &self.sources {
+            if !names.contains(&src.as_str()) {
+                names.push(src.as_str());
+            }
+        }
+        names
+            .into_iter()
+            .map(|name| {
                 let mut synced = true;
                 let mut errors = Vec::new();
-                for (w, st) in watches.iter().filter(|(_, st)| st.needed_by.contains(src)) {
+                let needed = |st: &WatchState| st.needed_by.iter().any(|k| k.as_str() == name);
+                for (w, st) in watches.iter().filter(|(_, st)| needed(st)) {
                     synced &= st.status.synced;
                     if let Some(e) = &st.status.error {
                         errors.push(e.clone());
@@ -39,7 +47,7 @@ impl Shared {
                     }
                 }
                 SourceHealth {
-                    source: src.as_str().to_owned(),
+                    source: name.to_owned(),
                     synced,
                     error: (!errors.is_empty()).then(|| join_errors(errors)),
                 }

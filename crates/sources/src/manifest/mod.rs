@@ -243,16 +243,32 @@ pub fn endpoints(objects: &Objects, kinds: &[SourceKind], cfg: &SourceConfig) ->
 }
 
 /// What each object makes, unmerged, keyed by the object (its `resource` label), for callers
-/// that track objects one by one (the controller).
+/// that track objects one by one (the controller). An object held by two kinds that share a
+/// label (Traefik's two API groups) is one entry, with what both make of it, merged.
 pub fn per_object(objects: &Objects, kinds: &[SourceKind], cfg: &SourceConfig) -> Vec<(ObjectRef, SourceOutput)> {
     let mut kinds = kinds.to_vec();
     kinds.sort();
     kinds.dedup();
-    let mut out = Vec::new();
+    let mut out: Vec<(ObjectRef, SourceOutput)> = Vec::new();
     for kind in kinds {
         kind.visit(PerObject { objects, cfg, out: &mut out });
     }
-    out
+    let mut index: std::collections::HashMap<ObjectRef, usize> = std::collections::HashMap::with_capacity(out.len());
+    let mut merged: Vec<(ObjectRef, SourceOutput)> = Vec::with_capacity(out.len());
+    for (object, made) in out {
+        match index.get(&object) {
+            Some(&i) => {
+                let all = &mut merged[i].1;
+                all.extend(made);
+                *all = std::mem::take(all).merged();
+            }
+            None => {
+                index.insert(object.clone(), merged.len());
+                merged.push((object, made));
+            }
+        }
+    }
+    merged
 }
 
 /// Runs one source over its objects.

@@ -32,8 +32,9 @@ use crate::annotations::{DEFAULT_PREFIX, LEGACY_PREFIX};
 use crate::config::{INGRESS_CLASS_ANNOTATION, SourceConfig};
 use crate::selector::Selector;
 use crate::types::{
-    DNSEndpoint, FailoverRecord, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IstioGateway, ListenerSet, TCPRoute,
-    TLSRoute, UDPRoute, VirtualService,
+    DNSEndpoint, FailoverRecord, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IngressRoute, IngressRouteTCP,
+    IngressRouteUDP, IstioGateway, LegacyIngressRoute, LegacyIngressRouteTCP, LegacyIngressRouteUDP, ListenerSet,
+    TCPRoute, TLSRoute, UDPRoute, VirtualService,
 };
 
 /// Whether a cluster serves a resource.
@@ -123,6 +124,12 @@ watched! {
     VirtualServices => VirtualService,
     HttpProxies => HTTPProxy,
     FailoverRecords => FailoverRecord,
+    TraefikIngressRoutes => IngressRoute,
+    TraefikIngressRouteTcps => IngressRouteTCP,
+    TraefikIngressRouteUdps => IngressRouteUDP,
+    LegacyTraefikIngressRoutes => LegacyIngressRoute,
+    LegacyTraefikIngressRouteTcps => LegacyIngressRouteTCP,
+    LegacyTraefikIngressRouteUdps => LegacyIngressRouteUDP,
 }
 
 /// What discovery, watches, manifests and RBAC need to know of a resource.

@@ -1,7 +1,8 @@
 //! The custom resources the sources read, with only the fields they use: Gateway API
 //! (`gateway.networking.k8s.io`) Gateways and Routes ([`gateway`]), ExternalDNS's
 //! `DNSEndpoint` (`externaldns.k8s.io/v1alpha1`, [`dnsendpoint`]), Istio's Gateways and
-//! VirtualServices ([`istio`]), exodns's `FailoverRecord` (`exodns.io/v1alpha1`, [`failover`]).
+//! VirtualServices ([`istio`]), exodns's `FailoverRecord` (`exodns.io/v1alpha1`, [`failover`]),
+//! Contour's HTTPProxies ([`contour`]), Traefik's router objects ([`traefik`]).
 //!
 //! They decode from JSON and YAML, ignore fields they do not know, and implement
 //! `k8s_openapi::Resource` + `Metadata` (what kube-rs needs to watch them) and
@@ -14,6 +15,7 @@ pub mod failover;
 pub mod gateway;
 pub mod istio;
 pub mod listenerset;
+pub mod traefik;
 
 pub use k8s_openapi::api::core::v1::LoadBalancerStatus;
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,7 @@ pub use failover::*;
 pub use gateway::*;
 pub use istio::*;
 pub use listenerset::*;
+pub use traefik::*;
 
 /// Implements `k8s_openapi::Resource` and `Metadata` for a namespaced custom resource type with a
 /// `metadata` field.

@@ -46,8 +46,11 @@ pub(super) fn kube_rules(sources: &[SourceKind]) -> BTreeSet<(String, String, St
     triples(&serde_json::to_value(role.rules.unwrap_or_default()).unwrap())
 }
 
-pub(super) fn source_kind(name: &str) -> SourceKind {
-    *SourceKind::ALL.iter().find(|k| k.as_str() == name).unwrap_or_else(|| panic!("unknown source {name}"))
+/// Every kind of the `--source` name (the chart grants what all of them read, whatever the flags).
+pub(super) fn source_kinds(name: &str) -> Vec<SourceKind> {
+    let kinds: Vec<SourceKind> = SourceKind::named(name).collect();
+    assert!(!kinds.is_empty(), "unknown source {name}");
+    kinds
 }
 
 /// For each source alone, the chart's ClusterRole holds exactly the rules exodns's own code says
@@ -63,7 +66,7 @@ fn chart_rbac_per_source_equals_exodns_kube() {
     sets.push(vec!["service", "ingress"]);
     sets.push(all_sources());
     for set in sets {
-        let kinds: Vec<SourceKind> = set.iter().map(|s| source_kind(s)).collect();
+        let kinds: Vec<SourceKind> = set.iter().flat_map(|s| source_kinds(s)).collect();
         let want = kube_rules(&kinds);
         for namespaced in [false, true] {
             let f = helm.values_file(
