@@ -9,7 +9,7 @@
 #   apiserver.sh start-apiserver DIR   start kube-apiserver again: same port, flags, etcd, objects
 #   apiserver.sh crds DIR NAME...      install CRDs (server-side apply) and wait for Established;
 #                                      NAME: gateway | dnsendpoint | cilium | servicemonitor | istio
-#                                      | contour | traefik | traefik-legacy
+#                                      | contour | traefik | traefik-legacy | failover (the chart's)
 #
 # start and start-apiserver print exactly these lines on stdout (also written to DIR/env):
 #   KUBECONFIG=DIR/kubeconfig          (context "test": bearer token; "test-cert": client cert)
@@ -244,7 +244,9 @@ crd_files() { # NAME -> files to apply, one per line
       printf '%s\n' "$EXODNS_TRAEFIK_CRD_DIR"/traefik.io_ingressroute{s,tcps,udps}.yaml ;;
     traefik-legacy)
       printf '%s\n' "$EXODNS_TRAEFIK_LEGACY_CRD_DIR"/traefik.containo.us_ingressroute{s,tcps,udps}.yaml ;;
-    *) die "unknown CRD set '$1' (gateway|dnsendpoint|cilium|servicemonitor|istio|contour|traefik|traefik-legacy)" ;;
+    failover)
+      printf '%s\n' "$EXODNS_TESTBED_SCRIPTS/../../deploy/helm/exodns/crds/failoverrecords.exodns.io.yaml" ;;
+    *) die "unknown CRD set '$1' (gateway|dnsendpoint|cilium|servicemonitor|istio|contour|traefik|traefik-legacy|failover)" ;;
   esac
 }
 
