@@ -122,7 +122,8 @@ pub async fn until_answers(pdns: &Pdns, name: &str, want: &[String], limit: Dura
 pub fn random_below(max: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id()));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    h.write_u128(now ^ u128::from(std::process::id()));
     let frac = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
     max.mul_f64(frac)
 }
