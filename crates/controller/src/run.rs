@@ -479,6 +479,11 @@ impl Controller {
                 self.source.note(&o, &note);
             }
         }
+        for r in &report.pools {
+            for o in r.resources.iter().filter_map(|r| ObjectRef::from_resource_label(r)) {
+                self.source.note(&o, &ObjectNote::Pool(Box::new(r.clone())));
+            }
+        }
         for c in &report.conflicts {
             if let Some(o) = c.resource.as_deref().and_then(ObjectRef::from_resource_label) {
                 let note =
@@ -590,10 +595,11 @@ impl Controller {
                         "sync applied"
                     );
                 }
+                // Notes first: a status writer reads the pool reports among them.
+                self.notify(kind, &report);
                 for o in objects {
                     self.source.published(o);
                 }
-                self.notify(kind, &report);
                 let latency = event_since.map(|t| t.elapsed());
                 self.status.sync_succeeded(label, took, latency, &report);
                 if let Some(m) = &self.metrics {

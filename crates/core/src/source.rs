@@ -107,6 +107,9 @@ pub enum ObjectNote {
     /// The deletion of the object's records is held by the deletion budget (the object no
     /// longer wants them — a changed filter, say — along with many others in its zone).
     DeletionHeld { zone: String, held: usize, allowance: usize },
+    /// What the last sync found of a failover pool the object declares (its status, not an
+    /// Event).
+    Pool(Box<crate::failover::pool::PoolReport>),
     /// One record of the object was written, deleted or failed (upstream's `--events-emit`
     /// Events); `record` is upstream's description of it.
     Record { reason: RecordEvent, action: RecordAction, record: String },

@@ -76,6 +76,13 @@ fn render(note: &ObjectNote) -> Rendered {
                  fix the record's content"
             ),
         },
+        // Written into the FailoverRecord's status instead (KubeSource::note); never sent.
+        ObjectNote::Pool(r) => Rendered {
+            type_: EventType::Normal,
+            reason: "FailoverPool",
+            action: "Sync",
+            note: format!("{}: {:?}", r.host, r.outcome),
+        },
         // Upstream's reasons and actions; a failure is a Warning here (upstream posts Normal).
         ObjectNote::Record { reason, action, record } => Rendered {
             type_: if *reason == RecordEvent::Error { EventType::Warning } else { EventType::Normal },

@@ -27,7 +27,7 @@ impl Source for CrdSource {
     const LABEL: &'static str = "crd";
     type Object = DNSEndpoint;
     const READS: &'static [Read] = &[Read::own(Watched::DnsEndpoints)];
-    const STATUS: Option<StatusWriter<DNSEndpoint>> = Some(|obj| {
+    const STATUS: Option<StatusWriter<DNSEndpoint>> = Some(|obj, _| {
         let generation = observed_generation_update(obj)?;
         Some(serde_json::json!({"status": {"observedGeneration": generation}}))
     });

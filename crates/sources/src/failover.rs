@@ -16,7 +16,7 @@ use std::net::IpAddr;
 
 use exodns_core::endpoint::label;
 use exodns_core::failover::policy::{DEFAULT_TTL, failover_ttl};
-use exodns_core::failover::pool::{self, POLICY_LABEL};
+use exodns_core::failover::pool::{self, POLICY_LABEL, PoolOutcome, PoolReport};
 use exodns_core::failover::{
     Family, HealthCheck, Member, Placement, Policy, Port, Protocol, Region, Selector, StringMatch, Timeout, UrlPath,
     Weight, render,
@@ -27,9 +27,9 @@ use crate::SourceOutput;
 use crate::cluster::ClusterView;
 use crate::common::{Ctx, Routing};
 use crate::config::SourceConfig;
-use crate::kind::{Read, Source};
+use crate::kind::{Read, Source, StatusInput, StatusWriter};
 use crate::resource::Watched;
-use crate::types::{FailoverHealthCheck, FailoverRecord, FailoverRecordSpec};
+use crate::types::{Condition, FailoverHealthCheck, FailoverRecord, FailoverRecordSpec, FailoverRecordStatus};
 
 /// The `failover` source.
 pub struct FailoverSource;
@@ -39,6 +39,7 @@ impl Source for FailoverSource {
     const LABEL: &'static str = "failover";
     type Object = FailoverRecord;
     const READS: &'static [Read] = &[Read::own(Watched::FailoverRecords)];
+    const STATUS: Option<StatusWriter<FailoverRecord>> = Some(status_patch);
 
     fn endpoints(obj: &FailoverRecord, _view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
         endpoints(obj, cfg)
@@ -89,6 +90,91 @@ pub fn checked_endpoints(c: &Checked, resource: &str) -> Vec<Endpoint> {
     }
     out.push(pool::declaration(c.hostname.clone(), &c.policy, resource));
     out
+}
+
+fn condition(type_: &str, ok: bool, reason: &str, message: String, generation: Option<i64>) -> Condition {
+    Condition {
+        type_: type_.to_owned(),
+        status: if ok { "True" } else { "False" }.to_owned(),
+        reason: Some(reason.to_owned()),
+        message: Some(message),
+        observed_generation: generation,
+        last_transition_time: None,
+    }
+}
+
+/// The status a FailoverRecord should have: Valid (every field checked), Published and
+/// PolicyConflict (from the last sync's pool report), the content published, the members seen,
+/// `observedGeneration`. Pure: the same object and report give the same status.
+pub fn status(obj: &FailoverRecord, cfg: &SourceConfig, pool: Option<&PoolReport>) -> FailoverRecordStatus {
+    let generation = obj.metadata.generation;
+    let mut conditions = Vec::new();
+    let checked = check(&obj.spec, cfg.failover_region.as_ref());
+    match &checked {
+        Ok(_) => conditions.push(condition("Valid", true, "Checked", "every field checked".into(), generation)),
+        Err(errors) => {
+            let message: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect();
+            conditions.push(condition("Valid", false, "InvalidSpec", message.join("; "), generation));
+        }
+    }
+    // A report names this record only when it is valid (an invalid one declares nothing).
+    let pool = pool.filter(|p| checked.as_ref().is_ok_and(|c| c.hostname == p.host));
+    let (published, reason, message) = match (&checked, pool.map(|p| &p.outcome)) {
+        (Err(_), _) => (false, "InvalidSpec", "nothing new is published; what was published stays".to_owned()),
+        (Ok(_), None) => (false, "Pending", "not synced yet".to_owned()),
+        (Ok(c), Some(PoolOutcome::Rendered)) => (true, "Published", format!("{} is published", c.hostname)),
+        (Ok(c), Some(PoolOutcome::Foreign { record_type, owner })) => {
+            let owner = if owner.is_empty() { "no owner".to_owned() } else { format!("owner {owner:?}") };
+            (
+                false,
+                "HostnameTaken",
+                format!("{} holds a {record_type} record of {owner}; nothing is written there", c.hostname),
+            )
+        }
+        (Ok(_), Some(PoolOutcome::PolicyConflict { regions })) => (
+            false,
+            "PolicyConflict",
+            format!("regions {} disagree on the policy; the published record is left as it is", regions.join(", ")),
+        ),
+        (Ok(_), Some(PoolOutcome::NoMembers)) => (false, "NoMembers", "no member is left in the zone".to_owned()),
+        (Ok(_), Some(PoolOutcome::NoPolicy)) => (false, "NoPolicy", "no policy for this hostname here".to_owned()),
+        (Ok(_), Some(PoolOutcome::Unrenderable { reason })) => (false, "Unrenderable", reason.clone()),
+    };
+    conditions.push(condition("Published", published, reason, message, generation));
+    let conflict = match pool.map(|p| &p.outcome) {
+        Some(PoolOutcome::PolicyConflict { regions }) => condition(
+            "PolicyConflict",
+            true,
+            "HashMismatch",
+            format!("regions {} disagree", regions.join(", ")),
+            generation,
+        ),
+        _ => condition("PolicyConflict", false, "Agreed", "every region publishes the same policy".into(), generation),
+    };
+    conditions.push(conflict);
+    FailoverRecordStatus {
+        conditions,
+        content: pool.and_then(|p| p.content.clone()),
+        members: pool.map(|p| p.members.clone()).unwrap_or_default(),
+        observed_generation: generation,
+    }
+}
+
+/// The status writer: a merge patch when the status differs (regions gone are nulled).
+fn status_patch(obj: &FailoverRecord, input: &StatusInput<'_>) -> Option<serde_json::Value> {
+    let want = status(obj, input.cfg, input.pool);
+    if obj.status.as_ref() == Some(&want) {
+        return None;
+    }
+    let mut patch = serde_json::to_value(&want).ok()?;
+    let gone = obj.status.iter().flat_map(|s| s.members.keys()).filter(|r| !want.members.contains_key(*r));
+    for r in gone {
+        patch["members"][r] = serde_json::Value::Null;
+    }
+    if want.content.is_none() {
+        patch["content"] = serde_json::Value::Null;
+    }
+    Some(serde_json::json!({ "status": patch }))
 }
 
 fn invalid(field: impl Into<String>, value: &str, reason: impl Into<String>) -> Invalid {

@@ -90,7 +90,15 @@ impl Read {
 
 /// A status a source writes on its objects once their records are published: the JSON merge
 /// patch of the status subresource, or `None` when the object already has it.
-pub type StatusWriter<K> = fn(&K) -> Option<serde_json::Value>;
+pub type StatusWriter<K> = fn(&K, &StatusInput<'_>) -> Option<serde_json::Value>;
+
+/// What a status writer knows besides the object.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusInput<'a> {
+    pub cfg: &'a SourceConfig,
+    /// The last sync's report of the failover pool the object declares, if any.
+    pub pool: Option<&'a exodns_core::failover::pool::PoolReport>,
+}
 
 /// A source kind, described once.
 pub trait Source: 'static {

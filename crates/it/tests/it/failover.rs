@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use exodns_testbed::{BACKEND_ADDRS, Backends, Pdns, PdnsOptions, exodns_bin, free_port};
+use exodns_testbed::{BACKEND_ADDRS, Backends, Pdns, PdnsOptions, exodns_bin, free_port, wait_until_log};
 
 use crate::common::{manifest_dir, manifest_service, run_once};
 
@@ -225,4 +225,94 @@ async fn ownership_of_the_hostname() {
     assert!(log.contains("spec.healthCheck.port") && log.contains("failover/web/app"), "{log}");
     assert_eq!(rrset(&pdns, HOST, "LUA").await, lua, "an invalid record changed the pool");
     assert_eq!(pdns.answers(HOST, "A").await, [a.to_string()]);
+}
+
+/// Kubernetes: the chart's CRD applies; a FailoverRecord is answered within 1 s; its status
+/// carries the conditions, content, members and observedGeneration; a bad edit sets Valid=False
+/// naming the field and keeps the records; deleting the object removes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubernetes_failover_record_status_and_deletion() {
+    use exodns_testbed::kube::KubeApiserver;
+
+    use crate::common::{apply, kubectl};
+    use crate::kube_e2e::start_exodns;
+
+    let Some(bin) = exodns_bin() else { return };
+    let Some(kube) = KubeApiserver::start_or_skip() else { return };
+    let Some(pdns) = pdns_with_zone().await else { return };
+    let backends = Backends::tcp(&BACKEND_ADDRS[..1]).expect("listener");
+    let a = BACKEND_ADDRS[0];
+    let crd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/helm/exodns/crds/failoverrecords.exodns.io.yaml");
+    kubectl(&kube, &["apply", "--server-side", "-f", crd.to_str().unwrap()]);
+    kubectl(&kube, &["wait", "--for=condition=Established", "--timeout=60s", "crd/failoverrecords.exodns.io"]);
+    kubectl(&kube, &["create", "namespace", "web"]);
+    // An unknown placement is refused at admission.
+    let bad = record("bad", HOST, &[a], backends.port(), 1).replace("active-active", "round-robin");
+    assert!(kube.apply_yaml(&bad).is_err(), "an unknown placement was admitted");
+
+    let x = start_exodns(&bin, kube.kubeconfig_path(), &pdns, &["--policy=sync", "--source=failover", "--interval=1m"]);
+    // Running, with nothing to do yet: then the object.
+    wait_until_log("exodns's first sync", Duration::from_secs(60), || x.log().contains("no changes"), || x.log());
+    apply(&kube, &record("app", HOST, &[a], backends.port(), 1));
+    let took = answers_become(&pdns, HOST, &[a], Duration::from_secs(10), &x.log()).await;
+    assert!(took <= Duration::from_secs(1), "answered after {took:?}");
+
+    let status = || -> serde_json::Value {
+        serde_json::from_str(&kubectl(&kube, &["-n", "web", "get", "failoverrecord", "app", "-o", "json"])).unwrap()
+    };
+    let condition = |o: &serde_json::Value, t: &str| -> (String, String) {
+        let c = o["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == t).cloned();
+        let c = c.unwrap_or_default();
+        (c["status"].as_str().unwrap_or("").to_owned(), c["message"].as_str().unwrap_or("").to_owned())
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let o = loop {
+        let o = status();
+        if condition(&o, "Published").0 == "True" && o["status"]["observedGeneration"] == o["metadata"]["generation"] {
+            break o;
+        }
+        assert!(std::time::Instant::now() < deadline, "status: {o:#}\n{}", x.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(condition(&o, "Valid").0, "True", "{o:#}");
+    assert_eq!(condition(&o, "PolicyConflict").0, "False", "{o:#}");
+    assert!(o["status"]["content"].as_str().is_some_and(|c| c.contains("ifportup")), "{o:#}");
+    assert_eq!(o["status"]["members"], serde_json::json!({"e2e": [a.to_string()]}), "{o:#}");
+
+    // A path on a tcp check passes admission; the source refuses it, naming the field.
+    let lua = rrset(&pdns, HOST, "LUA").await;
+    apply(&kube, &record("app", HOST, &[a], backends.port(), 1).replace("type: tcp,", "type: tcp, path: /x,"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let o = loop {
+        let o = status();
+        if condition(&o, "Valid").0 == "False" {
+            break o;
+        }
+        assert!(std::time::Instant::now() < deadline, "status: {o:#}\n{}", x.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(condition(&o, "Valid").1.contains("spec.healthCheck.path"), "{o:#}");
+    assert_eq!(condition(&o, "Published").0, "False", "{o:#}");
+    assert_eq!(rrset(&pdns, HOST, "LUA").await, lua, "the records stay");
+
+    // Fixed again, then deleted: its records go. (Deleted while invalid, its held records go at
+    // the next full sync: an object with no desired names dirties none.)
+    apply(&kube, &record("app", HOST, &[a], backends.port(), 1));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while condition(&status(), "Published").0 != "True" {
+        assert!(std::time::Instant::now() < deadline, "{}", x.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    kubectl(&kube, &["-n", "web", "delete", "failoverrecord", "app"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left: Vec<(String, String)> =
+            pdns.rrsets(ZONE).await.unwrap().into_keys().filter(|(n, _)| n.ends_with(&format!("{HOST}."))).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{left:?}\n{}", x.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -23,7 +23,7 @@ use crate::common::{
 const ZONE: &str = "example.org";
 
 /// An exodns process (killed on drop) writing into `pdns` what `kubeconfig` lets it read.
-fn start_exodns(bin: &Path, kubeconfig: &Path, pdns: &Pdns, args: &[&str]) -> Proc {
+pub(crate) fn start_exodns(bin: &Path, kubeconfig: &Path, pdns: &Pdns, args: &[&str]) -> Proc {
     let mut cmd = Command::new(bin);
     cmd.args([
         "--provider=pdns",

@@ -15,7 +15,7 @@
 //! label; Nodes for the `pod` source when a Pod takes its node's addresses. A watch, once
 //! started, runs until the source is dropped.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -107,6 +107,8 @@ pub(crate) struct Shared {
     tasks: Mutex<Vec<AbortHandle>>,
     /// Status writes under way: (kind label, namespace, name, patch).
     status_writes: Mutex<HashSet<(&'static str, String, String, String)>>,
+    /// The last pool report of each object that declares a failover pool (its status).
+    pool_reports: Mutex<HashMap<exodns_core::ObjectRef, exodns_core::failover::pool::PoolReport>>,
     /// Kubernetes Events on source objects.
     events_out: EventSink,
     /// Woken when the apiserver answers again after watches found it unreachable.
@@ -147,6 +149,7 @@ impl KubeSource {
             last_health: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             status_writes: Mutex::new(HashSet::new()),
+            pool_reports: Mutex::new(HashMap::new()),
             apiserver_back: tokio::sync::Notify::new(),
             probing: std::sync::atomic::AtomicBool::new(false),
         });

@@ -3,7 +3,7 @@
 use exodns_core::ObjectRef;
 use exodns_core::source::{ObjectNote, ObjectSource, SourceHealth, SourceOutput};
 use exodns_sources::cluster::{AnyArc, ClusterView};
-use exodns_sources::kind::{Source, SourceVisitor};
+use exodns_sources::kind::{Source, SourceVisitor, StatusInput};
 use exodns_sources::{ObjectType, SourceKind, Watched};
 use kube::api::{Api, Patch, PatchParams};
 use std::future::Future;
@@ -75,7 +75,9 @@ impl SourceVisitor for WriteStatus<'_> {
         let ns = self.object.namespace.clone().unwrap_or_default();
         let name = self.object.name.clone();
         let Some(obj) = s.caches.get::<S::Object>().get(&ns, &name) else { return };
-        let Some(patch) = status(&obj) else { return };
+        let pool = lock(&s.pool_reports).get(self.object).cloned();
+        let input = StatusInput { cfg: &s.cfg, pool: pool.as_ref() };
+        let Some(patch) = status(&obj, &input) else { return };
         let Some(ar) = lock(&s.watches).get(&S::Object::RESOURCE).and_then(|st| st.api.clone()) else {
             return;
         };
@@ -150,6 +152,15 @@ impl ObjectSource for KubeSource {
 
     /// A Kubernetes Event on the object (de-duplicated and rate-limited by the sink).
     fn note(&self, object: &ObjectRef, note: &ObjectNote) {
+        if let ObjectNote::Pool(report) = note {
+            lock(&self.shared.pool_reports).insert(object.clone(), (**report).clone());
+            return;
+        }
+        if matches!(note, ObjectNote::Invalid { .. }) {
+            // An object whose input turned bad may publish nothing, and so never be
+            // `published`: its status (FailoverRecord's Valid=False) is written now.
+            self.published(object);
+        }
         if let Some(regarding) = self.shared.regarding(object) {
             self.shared.events_out.emit(regarding, note);
         }

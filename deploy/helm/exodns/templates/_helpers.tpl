@@ -246,6 +246,7 @@ contour-httpproxy:
   - {apiGroups: ["projectcontour.io"], resources: ["httpproxies"], verbs: ["get", "list", "watch"]}
 failover:
   - {apiGroups: ["exodns.io"], resources: ["failoverrecords"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: ["exodns.io"], resources: ["failoverrecords/status"], verbs: ["update", "patch"]}
 traefik-proxy:
   - {apiGroups: ["traefik.io", "traefik.containo.us"], resources: ["ingressroutes", "ingressroutetcps", "ingressrouteudps"], verbs: ["get", "list", "watch"]}
 {{- end }}
