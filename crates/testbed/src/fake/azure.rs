@@ -297,12 +297,14 @@ fn id_of(sub: &str, rg: &str, kind: &str, rest: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}/{rest}")
 }
 
-/// A page from `$skiptoken`, with ARM's `nextLink` (on ARM's public origin).
-fn page(items: Vec<Value>, path: &str, query: Option<&str>, size: usize) -> Value {
+/// A page from `$skiptoken`, with ARM's `nextLink` (on ARM's public origin). Only the page's
+/// items are turned into JSON: a list of 20 000 record sets is read in 200 pages.
+fn page<T>(items: &[T], to_json: impl Fn(&T) -> Value, path: &str, query: Option<&str>, size: usize) -> Value {
     let pairs = query_pairs(query);
     let start: usize = query_param(&pairs, "$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0);
     let end = (start + size.max(1)).min(items.len());
-    let mut body = json!({"value": items.get(start..end).map(<[Value]>::to_vec).unwrap_or_default()});
+    let value: Vec<Value> = items.get(start..end).unwrap_or_default().iter().map(to_json).collect();
+    let mut body = json!({ "value": value });
     if end < items.len() {
         let api = query_param(&pairs, "api-version").unwrap_or_default();
         body["nextLink"] = format!("https://management.azure.com{path}?api-version={api}&$skiptoken={end}").into();
@@ -324,16 +326,14 @@ async fn list_zones(
         return r;
     }
     let private = kind == "privateDnsZones";
-    let items: Vec<Value> = st
-        .zones
-        .iter()
-        .filter(|z| z.private == private)
-        .map(|z| json!({"id": id_of(&sub, &rg, &kind, &z.name), "name": z.name, "type": format!("Microsoft.Network/{}", if private { "privateDnsZones" } else { "dnszones" }),
+    let items: Vec<&Zone> = st.zones.iter().filter(|z| z.private == private).collect();
+    let to_json = |z: &&Zone| {
+        json!({"id": id_of(&sub, &rg, &kind, &z.name), "name": z.name, "type": format!("Microsoft.Network/{}", if private { "privateDnsZones" } else { "dnszones" }),
             "location": "global", "etag": "00000000-0000-0000-0000-000000000001",
-            "properties": {"numberOfRecordSets": z.sets.len(), "maxNumberOfRecordSets": 10000}}))
-        .collect();
+            "properties": {"numberOfRecordSets": z.sets.len(), "maxNumberOfRecordSets": 10000}})
+    };
     let path = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}");
-    json_response(200, &page(items, &path, q.as_deref(), st.page_size))
+    json_response(200, &page(&items, to_json, &path, q.as_deref(), st.page_size))
 }
 
 fn set_json(sub: &str, rg: &str, kind: &str, zone: &Zone, r: &RecordSet) -> Value {
@@ -369,10 +369,9 @@ async fn list_sets(
     };
     let all = if kind == "dnsZones" { "all" } else { "ALL" };
     let z = &st.zones[zi];
-    let items: Vec<Value> =
-        z.sets.values().filter(|r| seg == all || r.rtype == seg).map(|r| set_json(&sub, &rg, &kind, z, r)).collect();
+    let items: Vec<&RecordSet> = z.sets.values().filter(|r| seg == all || r.rtype == seg).collect();
     let path = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/{kind}/{zone}/{seg}");
-    json_response(200, &page(items, &path, q.as_deref(), st.page_size))
+    json_response(200, &page(&items, |r| set_json(&sub, &rg, &kind, z, r), &path, q.as_deref(), st.page_size))
 }
 
 /// The records key of a type in each flavour.
