@@ -276,20 +276,7 @@ fn lua(t: &str) -> Result<String, String> {
     }
     while !rest.is_empty() {
         let inner = rest.strip_prefix('"').ok_or_else(|| format!("{FORM}; the code must be in double quotes"))?;
-        let mut end = None;
-        let mut escaped = false;
-        for (i, c) in inner.char_indices() {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => {
-                    end = Some(i);
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let end = end.ok_or_else(|| format!("{FORM}; a quote is not closed"))?;
+        let end = closing_quote(inner).ok_or_else(|| format!("{FORM}; a quote is not closed"))?;
         out.push_str(" \"");
         out.push_str(&inner[..end]);
         out.push('"');
@@ -304,6 +291,21 @@ fn lua(t: &str) -> Result<String, String> {
         return Err(format!("{FORM}; the code is empty"));
     }
     Ok(out)
+}
+
+/// Where the quoted segment that `inner` starts (just past its opening `"`) ends: the byte index
+/// of the first `"` not escaped by a backslash.
+pub(crate) fn closing_quote(inner: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in inner.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn number<T: std::str::FromStr>(field: &str, what: &str, record: &str) -> Result<T, String> {

@@ -254,20 +254,7 @@ pub fn lua_code(content: &str) -> Option<(RecordType, String)> {
     let mut first = true;
     while !rest.is_empty() {
         let inner = rest.strip_prefix('"')?;
-        let mut end = None;
-        let mut escaped = false;
-        for (i, c) in inner.char_indices() {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => {
-                    end = Some(i);
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let end = end?;
+        let end = crate::target::closing_quote(inner)?;
         if !first {
             code.push_str(SEGMENT_JOIN);
         }

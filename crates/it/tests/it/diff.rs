@@ -81,16 +81,7 @@ impl Differ {
 
     /// What `exodns plan` would create with `flags`, and its log.
     pub fn exodns(&self, flags: &[&str]) -> (Vec<String>, String) {
-        let out = Command::new(&self.exodns)
-            .arg("plan")
-            .args(["--output=json", "--provider=inmemory", "--cache-sync-timeout=30s"])
-            .arg(format!("--current-endpoints={}", self.empty_zone.path().display()))
-            .args(COMMON)
-            .args(flags)
-            .arg(format!("--kubeconfig={}", self.restricted.display()))
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run exodns plan");
+        let out = self.plan(flags, "30s");
         let log = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "exodns plan {flags:?} failed:\n{log}");
         assert!(
@@ -103,19 +94,26 @@ impl Differ {
     /// The log of `exodns plan` with `flags`, which must fail within seconds (a source that
     /// cannot sync, such as one whose CRD is missing).
     pub fn exodns_failure(&self, flags: &[&str]) -> String {
-        let out = Command::new(&self.exodns)
+        let out = self.plan(flags, "3s");
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "exodns plan {flags:?} should have failed:\n{log}");
+        log
+    }
+
+    /// `exodns plan` as JSON against an empty zone, under the shipped ClusterRole, waiting at
+    /// most `sync_timeout` for the sources.
+    fn plan(&self, flags: &[&str], sync_timeout: &str) -> std::process::Output {
+        Command::new(&self.exodns)
             .arg("plan")
-            .args(["--output=json", "--provider=inmemory", "--cache-sync-timeout=3s"])
+            .args(["--output=json", "--provider=inmemory"])
+            .arg(format!("--cache-sync-timeout={sync_timeout}"))
             .arg(format!("--current-endpoints={}", self.empty_zone.path().display()))
             .args(COMMON)
             .args(flags)
             .arg(format!("--kubeconfig={}", self.restricted.display()))
             .env("RUST_LOG", "warn")
             .output()
-            .expect("run exodns plan");
-        let log = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!out.status.success(), "exodns plan {flags:?} should have failed:\n{log}");
-        log
+            .expect("run exodns plan")
     }
 
     /// Runs both with `flags` and checks that they want the same records, but for `differences`.
