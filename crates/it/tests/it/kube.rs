@@ -525,13 +525,16 @@ async fn kube_missing_crd_is_a_clear_error_for_that_source_only() {
     set_statuses(&kube, false, false, false);
     let sources = [SourceKind::Service, SourceKind::GatewayTcpRoute, SourceKind::Crd, SourceKind::IstioVirtualService];
     let (source, events) = start_source(client(&kube).await, &sources, SourceConfig::default());
-    // A source's error joins those of its failed watches as each fails: Istio's two watches
-    // (VirtualServices, Gateways) may fail a moment apart.
-    let istio_names_both =
-        |e: &str| e.contains("virtualservices.networking.istio.io") && e.contains("gateways.networking.istio.io");
+    // A source's error joins those of its failed watches as each fails, and a source's watches
+    // (Istio's VirtualServices and Gateways, the TCPRoute source's routes and Gateways) may fail
+    // a moment apart: wait until each error names what is asserted below.
+    let names = |source_name: &str, resources: &[&str]| {
+        health_of(&source, source_name).error.is_some_and(|e| resources.iter().all(|r| e.contains(r)))
+    };
     let took = wait_until_async("health errors for the missing CRDs", Duration::from_secs(10), || {
-        ["gateway-tcproute", "crd"].iter().all(|s| health_of(&source, s).error.is_some())
-            && health_of(&source, "istio-virtualservice").error.is_some_and(|e| istio_names_both(&e))
+        names("istio-virtualservice", &["virtualservices.networking.istio.io", "gateways.networking.istio.io"])
+            && names("gateway-tcproute", &["tcproutes.gateway.networking.k8s.io"])
+            && names("crd", &["dnsendpoints.externaldns.k8s.io"])
     })
     .await;
     let istio = health_of(&source, "istio-virtualservice").error.unwrap();
