@@ -168,12 +168,22 @@ impl Prism {
     /// Writes `spec` into a temporary file and starts Prism on it in front of `upstream`
     /// (`http://127.0.0.1:PORT`); returns once Prism listens.
     pub fn start(spec: &Value, upstream: &str) -> Result<Prism, TestbedError> {
+        Prism::start_with(spec, upstream, true)
+    }
+
+    /// [`Prism::start`], but its log stays out of [`LOG_DIR_ENV`]: for a test of Prism itself
+    /// that sends refused requests on purpose, which the suite-wide count must not see.
+    pub fn start_unshared(spec: &Value, upstream: &str) -> Result<Prism, TestbedError> {
+        Prism::start_with(spec, upstream, false)
+    }
+
+    fn start_with(spec: &Value, upstream: &str, shared_log: bool) -> Result<Prism, TestbedError> {
         let bin = Prism::binary().ok_or(TestbedError::Missing("prism (scripts/testbed/prism.sh)"))?;
         let spec = serde_json::to_vec(spec).expect("spec serialises");
         let mut last = String::new();
         // A port taken between its choice and Prism's bind: try again with another.
         for _ in 0..3 {
-            let prism = Prism::spawn(&bin, &spec, upstream)?;
+            let prism = Prism::spawn(&bin, &spec, upstream, shared_log)?;
             match prism.wait_listening() {
                 Ok(()) => return Ok(prism),
                 Err(text) if text.contains("EADDRINUSE") => last = text,
@@ -183,12 +193,12 @@ impl Prism {
         Err(TestbedError::Script { script: "prism proxy".into(), message: last })
     }
 
-    fn spawn(bin: &Path, spec: &[u8], upstream: &str) -> Result<Prism, TestbedError> {
+    fn spawn(bin: &Path, spec: &[u8], upstream: &str, shared_log: bool) -> Result<Prism, TestbedError> {
         let dir = tempfile::Builder::new().prefix("exodns-prism-").tempdir()?;
         let spec_path = dir.path().join("spec.json");
         std::fs::write(&spec_path, spec)?;
         let port = crate::free_port();
-        let log = match std::env::var_os(LOG_DIR_ENV) {
+        let log = match std::env::var_os(LOG_DIR_ENV).filter(|_| shared_log) {
             // Kept past the test for the suite-wide count in scripts/test.
             Some(shared) => Path::new(&shared).join(format!("prism-{}-{port}.log", std::process::id())),
             None => dir.path().join("prism.log"),
