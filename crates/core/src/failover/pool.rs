@@ -26,6 +26,35 @@ pub const POOL_LABEL: &str = "_pool";
 pub const POLICY_LABEL: &str = "failover-policy";
 /// On a pool declaration: the policy, canonical.
 pub const DECLARATION_LABEL: &str = "failover-pool";
+/// On the pool record (in its TXT): the policy it was rendered with, canonical, `%` and `,`
+/// percent-encoded (a TXT label value holds no `,`). A region without a FailoverRecord of the
+/// hostname re-renders the pool from it, so that its member leaving takes effect at its own sync.
+pub const RENDERED_LABEL: &str = "failover-rendered";
+
+/// The [`RENDERED_LABEL`] value of `policy`.
+pub fn rendered_label(policy: &Policy) -> String {
+    policy.canonical().replace('%', "%25").replace(',', "%2C")
+}
+
+/// The policy a [`RENDERED_LABEL`] value holds; `None` for any other text.
+pub fn rendered_policy(value: &str) -> Option<Policy> {
+    // Only `%25` and `%2C` are ever written; the canonical form holds `%` in paths (`%2F`),
+    // so one pass over the escapes, left to right.
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let (c, after) = match rest.get(i..i + 3)? {
+            "%25" => ('%', &rest[i + 3..]),
+            "%2C" => (',', &rest[i + 3..]),
+            _ => return None,
+        };
+        out.push(c);
+        rest = after;
+    }
+    out.push_str(rest);
+    Policy::from_canonical(&out)
+}
 
 /// `<region>._pool.<host>`.
 pub fn member_name(region: &Region, host: &DnsName) -> Option<DnsName> {
@@ -78,7 +107,8 @@ pub enum PoolOutcome {
     /// No member is left in the zone: the pool record goes (with its TXT).
     NoMembers,
     /// Members exist but no policy is known here (no valid FailoverRecord of ours names the
-    /// host): left as it is, for a region that has one.
+    /// host, and the published record names no policy every member agrees with): left as it
+    /// is, for a region that has one.
     NoPolicy,
     /// The members cannot be rendered with the policy (another region's member of the other
     /// address family, say): left as it is.
@@ -266,12 +296,26 @@ pub fn plan_pools(
             plan.reports.push(report);
             continue;
         }
+        // Without a FailoverRecord of ours here (deleted, or broken and held), the policy the
+        // pool was rendered with, when every member still publishes it.
+        let from_published = || {
+            let p = published.first()?.labels.get(RENDERED_LABEL).and_then(|v| rendered_policy(v))?;
+            let hash = p.hash();
+            members.values().all(|(h, _)| h.as_deref() == Some(hash.as_str())).then_some(p)
+        };
+        let fallback;
         let policy = match policies.as_slice() {
-            [] => {
-                keep(&mut report, PoolOutcome::NoPolicy, &mut plan);
-                plan.reports.push(report);
-                continue;
-            }
+            [] => match from_published() {
+                Some(p) => {
+                    fallback = p;
+                    &fallback
+                }
+                None => {
+                    keep(&mut report, PoolOutcome::NoPolicy, &mut plan);
+                    plan.reports.push(report);
+                    continue;
+                }
+            },
             [one] => one,
             several => {
                 let reason =
@@ -299,8 +343,23 @@ pub fn plan_pools(
         match render(&host, policy, &list) {
             Ok(r) => {
                 report.content = Some(r.targets.join(" "));
-                plan.pool_desired
-                    .push(Endpoint::new(host.clone(), r.record_type, Targets(r.targets)).with_ttl(policy.ttl));
+                let label = rendered_label(policy);
+                plan.pool_desired.push(
+                    Endpoint::new(host.clone(), r.record_type, Targets(r.targets))
+                        .with_ttl(policy.ttl)
+                        .with_label(RENDERED_LABEL, label.clone()),
+                );
+                // A pool published without the policy (or with another, same content): its TXT
+                // is rewritten.
+                for c in current.iter_mut() {
+                    if c.dns_name == host
+                        && c.record_type == r.record_type
+                        && c.owner() == Some(s.pool_owner.as_str())
+                        && c.labels.get(RENDERED_LABEL) != Some(&label)
+                    {
+                        c.set_property(FORCE_UPDATE_PROPERTY, "true");
+                    }
+                }
             }
             Err(e) => keep(&mut report, PoolOutcome::Unrenderable { reason: e.to_string() }, &mut plan),
         }

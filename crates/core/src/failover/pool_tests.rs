@@ -117,3 +117,62 @@ fn a_held_member_keeps_the_pool() {
     assert_eq!(plan.reports[0].outcome, PoolOutcome::NoPolicy);
     assert_eq!(plan.pool_desired, vec![published]);
 }
+
+#[test]
+fn the_rendered_policy_survives_the_txt_encoding() {
+    let mut p = policy(2);
+    let hc = p.health_check.as_mut().unwrap();
+    hc.protocol = Protocol::Http;
+    hc.path = UrlPath::parse("/a%2Cb,c=%25", "p").unwrap();
+    hc.expect = Some(crate::failover::StringMatch::parse("x, y % z,", "e").unwrap());
+    p.regions = vec![Region::parse("eu", "r").unwrap(), Region::parse("us", "r").unwrap()];
+    let label = rendered_label(&p);
+    assert!(!label.contains(','), "{label}");
+    assert_eq!(rendered_policy(&label), Some(p));
+    for bad in ["v1%", "v1%2", "v1%41", "v1 A"] {
+        assert_eq!(rendered_policy(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn a_region_that_deleted_its_record_re_renders_the_pool_without_its_member() {
+    let p = policy(2);
+    let published = owned(
+        Endpoint::new(
+            host(),
+            RecordType::LUA,
+            Targets(vec!["A \"ifportup(8080, {'127.0.0.2', '127.0.0.3'})\"".into()]),
+        ),
+        "exodns-pool",
+    )
+    .with_label(RENDERED_LABEL, rendered_label(&p));
+    // eu's FailoverRecord is gone: nothing desired; its member is still in the zone.
+    let mut current = vec![
+        owned(member("eu", &["127.0.0.2"], &p), "eu"),
+        owned(member("us", &["127.0.0.3"], &p), "us"),
+        published.clone(),
+    ];
+    let plan = plan_pools(Vec::new(), &mut current, &settings(), &|_| false);
+    assert_eq!(plan.reports[0].outcome, PoolOutcome::Rendered);
+    assert_eq!(plan.reports[0].members.keys().collect::<Vec<_>>(), ["us"]);
+    assert_eq!(plan.pool_desired[0].targets.0, ["A \"ifportup(8080, {'127.0.0.3'}, {selector='all', timeout=2})\""]);
+    assert_eq!(plan.pool_desired[0].labels.get(RENDERED_LABEL), Some(&rendered_label(&p)));
+
+    // A member of another policy: nobody here knows which is right; left as published.
+    let mut current = vec![owned(member("us", &["127.0.0.3"], &policy(3)), "us"), published.clone()];
+    let plan = plan_pools(Vec::new(), &mut current, &settings(), &|_| false);
+    assert_eq!(plan.reports[0].outcome, PoolOutcome::NoPolicy);
+    assert_eq!(plan.pool_desired, vec![published.clone()]);
+
+    // Published before the label existed: left as it is, and its TXT gets the label at the
+    // next render of a region that has the record.
+    let mut unlabelled_only = published;
+    unlabelled_only.labels.remove(RENDERED_LABEL);
+    let mut current = vec![owned(member("us", &["127.0.0.3"], &p), "us"), unlabelled_only.clone()];
+    let plan = plan_pools(Vec::new(), &mut current, &settings(), &|_| false);
+    assert_eq!(plan.reports[0].outcome, PoolOutcome::NoPolicy);
+    let desired = vec![member("eu", &["127.0.0.2"], &p), declaration(host(), &p, "failover/web/app")];
+    let mut current = vec![owned(member("us", &["127.0.0.3"], &p), "us"), unlabelled_only];
+    plan_pools(desired, &mut current, &settings(), &|_| false);
+    assert_eq!(current[1].property(FORCE_UPDATE_PROPERTY), Some("true"));
+}

@@ -104,6 +104,7 @@ async fn two_regions_share_one_pool() {
         txt(&format!("lua-{HOST}")).contains("owner=exodns-pool"),
         "the pool's TXT names the pool owner: {rrsets:#?}"
     );
+    assert!(txt(&format!("lua-{HOST}")).contains("failover-rendered=v1 A ttl=30 active-active"), "{rrsets:#?}");
     assert_eq!(rrsets.get(&(format!("eu._pool.{HOST}."), "A".into())), Some(&vec![a_eu.to_string()]));
     let lua = rrset(&pdns, HOST, "LUA").await.expect("the pool record");
     assert!(lua[0].contains(&format!("'{a_eu}', '{a_us}'")), "{lua:?}\n{log}");
@@ -135,12 +136,17 @@ async fn two_regions_share_one_pool() {
     assert!(aligned[0].contains("timeout=2") && aligned[0].contains(&a_us.to_string()), "{aligned:?}\n{log}");
     answers_become(&pdns, HOST, &[a_eu, a_us], FIRST_CHECK, &log).await;
 
-    // eu's record goes: its member goes with its sync, and the pool follows at us's sync.
+    // eu's record goes: its member and its address in the pool go with eu's own sync (the pool
+    // is re-rendered from the policy its TXT carries); us's next sync has nothing left to do.
     eu.remove("app.yaml");
-    eu.sync(&bin, &pdns);
+    let log = eu.sync(&bin, &pdns);
     assert_eq!(rrset(&pdns, &format!("eu._pool.{HOST}"), "A").await, None);
-    let log = us.sync(&bin, &pdns);
+    let lua = rrset(&pdns, HOST, "LUA").await.expect("pool");
+    assert!(!lua[0].contains(&a_eu.to_string()) && lua[0].contains(&a_us.to_string()), "{lua:?}\n{log}");
     answers_become(&pdns, HOST, &[a_us], FOLLOW, &log).await;
+    let before = serial(&pdns).await;
+    let log = us.sync(&bin, &pdns);
+    assert_eq!(serial(&pdns).await, before, "us's sync wrote after eu's:\n{log}");
 
     // The last one: pool, members and TXTs gone.
     us.remove("app.yaml");
