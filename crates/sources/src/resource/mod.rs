@@ -287,6 +287,13 @@ impl Strip {
             ..ObjectMeta::default()
         }
     }
+
+    /// [`Strip::meta`] keeping the generation, for objects whose status exodns writes:
+    /// `status.observedGeneration` acknowledges it.
+    pub fn meta_with_generation(&self, m: ObjectMeta) -> ObjectMeta {
+        let generation = m.generation;
+        ObjectMeta { generation, ..self.meta(m) }
+    }
 }
 
 #[cfg(test)]

@@ -34,9 +34,7 @@ impl ObjectType for DNSEndpoint {
     };
 
     fn strip(&mut self, s: &Strip) {
-        // The generation is what `status.observedGeneration` acknowledges.
-        let generation = self.metadata.generation;
-        self.metadata = ObjectMeta { generation, ..s.meta(std::mem::take(&mut self.metadata)) };
+        self.metadata = s.meta_with_generation(std::mem::take(&mut self.metadata));
     }
 
     fn same(a: &Self, b: &Self) -> bool {

@@ -39,10 +39,7 @@ impl ObjectType for FailoverRecord {
     };
 
     fn strip(&mut self, s: &Strip) {
-        // The generation is what `status.observedGeneration` acknowledges; the status is what
-        // the status writer compares its next write with.
-        let generation = self.metadata.generation;
-        self.metadata = ObjectMeta { generation, ..s.meta(std::mem::take(&mut self.metadata)) };
+        self.metadata = s.meta_with_generation(std::mem::take(&mut self.metadata));
     }
 
     fn same(a: &Self, b: &Self) -> bool {
