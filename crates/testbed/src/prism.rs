@@ -198,7 +198,7 @@ impl Prism {
         let spec_path = dir.path().join("spec.json");
         std::fs::write(&spec_path, spec)?;
         let port = crate::free_port();
-        let log = match std::env::var_os(LOG_DIR_ENV).filter(|_| shared_log) {
+        let log = match std::env::var_os(LOG_DIR_ENV).filter(|d| shared_log && !d.is_empty()) {
             // Kept past the test for the suite-wide count in scripts/test.
             Some(shared) => Path::new(&shared).join(format!("prism-{}-{port}.log", std::process::id())),
             None => dir.path().join("prism.log"),
