@@ -103,6 +103,9 @@ pub struct Controller {
     metrics: Option<Arc<Metrics>>,
     /// The source's failed reads already counted in the metrics.
     read_errors_counted: AtomicU64,
+    /// Pool hostnames the DNS server answered SERVFAIL for after a write: (content, what it
+    /// said), until the content changes (a later sync that writes nothing asks nothing).
+    pools_not_served: HashMap<DnsName, (Option<String>, String)>,
 }
 
 impl Controller {
@@ -128,6 +131,7 @@ impl Controller {
             _always_leader: Some(always_leader),
             metrics: None,
             read_errors_counted: AtomicU64::new(0),
+            pools_not_served: HashMap::new(),
         }
     }
 
@@ -492,14 +496,24 @@ impl Controller {
             }
         }
         for n in &report.not_served {
-            if let Some(o) = n.endpoint.resource().and_then(ObjectRef::from_resource_label) {
-                let record_type = n.endpoint.targets.iter().next().and_then(|t| t.split(' ').next()).unwrap_or("");
-                let note = ObjectNote::NotServed {
-                    name: n.endpoint.dns_name.to_string(),
-                    record_type: format!("{} ({record_type})", n.endpoint.record_type),
-                    detail: n.detail.clone(),
-                };
-                self.source.note(&o, &note);
+            // A pool's record is the pool owner's (no object label): told to the objects that
+            // declare the pool.
+            let pool_objects = report.pools.iter().filter(|p| p.host == n.endpoint.dns_name).flat_map(|p| &p.resources);
+            let objects: BTreeSet<ObjectRef> = n
+                .endpoint
+                .resource()
+                .into_iter()
+                .chain(pool_objects.map(String::as_str))
+                .filter_map(ObjectRef::from_resource_label)
+                .collect();
+            let record_type = n.endpoint.targets.iter().next().and_then(|t| t.split(' ').next()).unwrap_or("");
+            let note = ObjectNote::NotServed {
+                name: n.endpoint.dns_name.to_string(),
+                record_type: format!("{} ({record_type})", n.endpoint.record_type),
+                detail: n.detail.clone(),
+            };
+            for o in &objects {
+                self.source.note(o, &note);
             }
         }
         if let Some(m) = self.metrics.as_ref().filter(|_| !report.not_served.is_empty()) {
@@ -533,6 +547,26 @@ impl Controller {
         names.extend(hosts);
     }
 
+    /// Sets `not_served` on the pool reports whose record the DNS server answered SERVFAIL for,
+    /// this sync or an earlier one that wrote the same content.
+    fn mark_pools_not_served(&mut self, report: &mut SyncReport) {
+        let content = |ep: &Endpoint| Some(ep.targets.0.join(" "));
+        for n in &report.not_served {
+            if report.pools.iter().any(|p| p.host == n.endpoint.dns_name) {
+                self.pools_not_served.insert(n.endpoint.dns_name.clone(), (content(&n.endpoint), n.detail.clone()));
+            }
+        }
+        for p in &mut report.pools {
+            match self.pools_not_served.get(&p.host) {
+                Some((c, detail)) if *c == p.content => p.not_served = Some(detail.clone()),
+                Some(_) => {
+                    self.pools_not_served.remove(&p.host);
+                }
+                None => {}
+            }
+        }
+    }
+
     /// `names` plus the names of the TXT records that can carry their ownership.
     fn names_with_ownership(&self, names: &BTreeSet<DnsName>) -> Vec<DnsName> {
         let mut out: Vec<DnsName> = names.iter().cloned().collect();
@@ -561,7 +595,7 @@ impl Controller {
             SyncKind::Incremental => "incremental",
         };
         match result {
-            Ok(report) => {
+            Ok(mut report) => {
                 self.held.extend(report.held_back.iter().map(|e| e.dns_name.clone()));
                 if kind == SyncKind::Full {
                     self.syncer.observe_full(&report);
@@ -595,6 +629,7 @@ impl Controller {
                         "sync applied"
                     );
                 }
+                self.mark_pools_not_served(&mut report);
                 // Notes first: a status writer reads the pool reports among them.
                 self.notify(kind, &report);
                 for o in objects {

@@ -140,6 +140,13 @@ pub fn status(obj: &FailoverRecord, cfg: &SourceConfig, pool: Option<&PoolReport
         (Ok(_), Some(PoolOutcome::NoPolicy)) => (false, "NoPolicy", "no policy for this hostname here".to_owned()),
         (Ok(_), Some(PoolOutcome::Unrenderable { reason })) => (false, "Unrenderable", reason.clone()),
     };
+    // Written, but the DNS server cannot serve it: not published in any sense that matters.
+    let (published, reason, message) = match pool.and_then(|p| p.not_served.as_deref()) {
+        Some(detail) if checked.is_ok() => {
+            (false, "NotServed", format!("{detail}: the record is written but the DNS server cannot answer it"))
+        }
+        _ => (published, reason, message),
+    };
     conditions.push(condition("Published", published, reason, message, generation));
     let conflict = match pool.map(|p| &p.outcome) {
         Some(PoolOutcome::PolicyConflict { regions }) => condition(

@@ -154,3 +154,36 @@ fn single_region_weighted_and_aaaa() {
         ]
     );
 }
+
+#[test]
+fn published_is_false_for_a_foreign_holder_and_for_a_servfail() {
+    let obj: FailoverRecord = serde_json::from_str(
+        r#"{"metadata": {"name": "app", "namespace": "web"}, "spec": {"hostname": "app.example.org",
+            "placement": "active-active", "targets": [{"address": "127.0.0.2"}],
+            "healthCheck": {"type": "tcp", "port": 8080}}}"#,
+    )
+    .unwrap();
+    let published = |report: &PoolReport| {
+        let s = status(&obj, &cfg("eu"), Some(report));
+        let c = s.conditions.into_iter().find(|c| c.type_ == "Published").unwrap();
+        (c.status, c.reason.unwrap(), c.message.unwrap())
+    };
+    let mut report = PoolReport {
+        host: DnsName::parse("app.example.org").unwrap(),
+        resources: vec!["failover/web/app".into()],
+        outcome: PoolOutcome::Rendered,
+        members: BTreeMap::new(),
+        content: Some("A \"…\"".into()),
+        not_served: None,
+    };
+    assert_eq!(published(&report).0, "True");
+    report.not_served = Some("app.example.org A: SERVFAIL from 127.0.0.1:53".into());
+    let (status, reason, message) = published(&report);
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "NotServed"));
+    assert!(message.contains("SERVFAIL from 127.0.0.1:53"), "{message}");
+    report.not_served = None;
+    report.outcome = PoolOutcome::Foreign { record_type: exodns_core::RecordType::A, owner: "someone".into() };
+    let (status, reason, message) = published(&report);
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "HostnameTaken"));
+    assert!(message.contains("A record of owner \"someone\""), "{message}");
+}

@@ -126,6 +126,9 @@ pub struct PoolReport {
     pub members: BTreeMap<String, Vec<String>>,
     /// The record wanted at the hostname (LUA content, or the addresses of a plain record).
     pub content: Option<String>,
+    /// The DNS server answers SERVFAIL for this content (`--pdns-dns-server`): what it said.
+    /// Set by the controller, which remembers it until the content changes.
+    pub not_served: Option<String>,
 }
 
 /// The two passes of a sync with pools.
@@ -278,6 +281,7 @@ pub fn plan_pools(
             outcome: PoolOutcome::Rendered,
             members: members.iter().map(|(r, (_, a))| (r.clone(), a.iter().map(|a| a.to_string()).collect())).collect(),
             content: None,
+            not_served: None,
         };
         let keep = |report: &mut PoolReport, outcome: PoolOutcome, plan: &mut PoolPlan| {
             report.content = published.first().map(|p| p.targets.0.join(" "));

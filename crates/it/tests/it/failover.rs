@@ -7,14 +7,14 @@ use std::net::IpAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use exodns_testbed::{BACKEND_ADDRS, Backends, Pdns, PdnsOptions, exodns_bin, free_port, wait_until_log};
+use exodns_testbed::{BACKEND_ADDRS, Backends, Pdns, PdnsOptions, exodns_bin, free_port};
 
 use crate::common::{manifest_dir, manifest_service, run_once};
 
-const ZONE: &str = "example.org";
-const HOST: &str = "app.example.org";
+pub(crate) const ZONE: &str = "example.org";
+pub(crate) const HOST: &str = "app.example.org";
 const FOLLOW: Duration = Duration::from_secs(3);
-const FIRST_CHECK: Duration = Duration::from_secs(10);
+pub(crate) const FIRST_CHECK: Duration = Duration::from_secs(10);
 
 /// One region: an exodns (`--txt-owner-id` = region) over its own manifest folder.
 struct Region {
@@ -49,7 +49,7 @@ impl Region {
     }
 }
 
-fn record(name: &str, host: &str, targets: &[IpAddr], port: u16, timeout: u8) -> String {
+pub(crate) fn record(name: &str, host: &str, targets: &[IpAddr], port: u16, timeout: u8) -> String {
     let targets: Vec<String> = targets.iter().map(|a| format!("{{address: {a}}}")).collect();
     format!(
         "apiVersion: exodns.io/v1alpha1\nkind: FailoverRecord\nmetadata: {{name: {name}, namespace: web}}\nspec:\n  \
@@ -59,7 +59,7 @@ fn record(name: &str, host: &str, targets: &[IpAddr], port: u16, timeout: u8) ->
     )
 }
 
-async fn pdns_with_zone() -> Option<Pdns> {
+pub(crate) async fn pdns_with_zone() -> Option<Pdns> {
     let pdns = Pdns::start_or_skip(PdnsOptions::default())?;
     pdns.create_zone(ZONE).await.expect("zone");
     Some(pdns)
@@ -69,11 +69,19 @@ async fn serial(pdns: &Pdns) -> u64 {
     pdns.get_zone(ZONE).await.expect("zone")["serial"].as_u64().expect("serial")
 }
 
-async fn rrset(pdns: &Pdns, name: &str, rtype: &str) -> Option<Vec<String>> {
+/// A plain A at `host` owned by `someone` (both TXT formats), as another ExternalDNS writes it.
+pub(crate) async fn foreign_a(pdns: &Pdns, host: &str, addr: &str) {
+    let owner = "\"heritage=external-dns,external-dns/owner=someone\"";
+    pdns.put_rrset(ZONE, host, "A", 30, &[addr]).await.unwrap();
+    pdns.put_rrset(ZONE, host, "TXT", 30, &[owner]).await.unwrap();
+    pdns.put_rrset(ZONE, &format!("a-{host}"), "TXT", 30, &[owner]).await.unwrap();
+}
+
+pub(crate) async fn rrset(pdns: &Pdns, name: &str, rtype: &str) -> Option<Vec<String>> {
     pdns.rrsets(ZONE).await.expect("zone").get(&(format!("{name}."), rtype.to_owned())).cloned()
 }
 
-async fn answers_become(pdns: &Pdns, host: &str, want: &[IpAddr], limit: Duration, log: &str) -> Duration {
+pub(crate) async fn answers_become(pdns: &Pdns, host: &str, want: &[IpAddr], limit: Duration, log: &str) -> Duration {
     let want: Vec<String> = want.iter().map(IpAddr::to_string).collect();
     let want: Vec<&str> = want.iter().map(String::as_str).collect();
     pdns.wait_for_answers(host, "A", &want, limit, || format!("{log}\n{}", pdns.log())).await
@@ -171,13 +179,7 @@ async fn ownership_of_the_hostname() {
     answers_become(&pdns, HOST, &[a], Duration::from_secs(1), &log).await;
 
     // Foreign and hand-made records at two other hostnames.
-    pdns.put_rrset(ZONE, "taken.example.org", "A", 30, &["192.0.2.9"]).await.unwrap();
-    pdns.put_rrset(ZONE, "taken.example.org", "TXT", 30, &["\"heritage=external-dns,external-dns/owner=someone\""])
-        .await
-        .unwrap();
-    pdns.put_rrset(ZONE, "a-taken.example.org", "TXT", 30, &["\"heritage=external-dns,external-dns/owner=someone\""])
-        .await
-        .unwrap();
+    foreign_a(&pdns, "taken.example.org", "192.0.2.9").await;
     pdns.put_rrset(ZONE, "hand.example.org", "LUA", 30, &["A \"pickrandom({'192.0.2.7'})\""]).await.unwrap();
     eu.write("taken.yaml", &record("taken", "taken.example.org", &[a], backends.port(), 1));
     eu.write("hand.yaml", &record("hand", "hand.example.org", &[a], backends.port(), 1));
@@ -231,94 +233,4 @@ async fn ownership_of_the_hostname() {
     assert!(log.contains("spec.healthCheck.port") && log.contains("failover/web/app"), "{log}");
     assert_eq!(rrset(&pdns, HOST, "LUA").await, lua, "an invalid record changed the pool");
     assert_eq!(pdns.answers(HOST, "A").await, [a.to_string()]);
-}
-
-/// Kubernetes: the chart's CRD applies; a FailoverRecord is answered within 1 s; its status
-/// carries the conditions, content, members and observedGeneration; a bad edit sets Valid=False
-/// naming the field and keeps the records; deleting the object removes them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kubernetes_failover_record_status_and_deletion() {
-    use exodns_testbed::kube::KubeApiserver;
-
-    use crate::common::{apply, kubectl};
-    use crate::kube_e2e::start_exodns;
-
-    let Some(bin) = exodns_bin() else { return };
-    let Some(kube) = KubeApiserver::start_or_skip() else { return };
-    let Some(pdns) = pdns_with_zone().await else { return };
-    let backends = Backends::tcp(&BACKEND_ADDRS[..1]).expect("listener");
-    let a = BACKEND_ADDRS[0];
-    let crd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../deploy/helm/exodns/crds/failoverrecords.exodns.io.yaml");
-    kubectl(&kube, &["apply", "--server-side", "-f", crd.to_str().unwrap()]);
-    kubectl(&kube, &["wait", "--for=condition=Established", "--timeout=60s", "crd/failoverrecords.exodns.io"]);
-    kubectl(&kube, &["create", "namespace", "web"]);
-    // An unknown placement is refused at admission.
-    let bad = record("bad", HOST, &[a], backends.port(), 1).replace("active-active", "round-robin");
-    assert!(kube.apply_yaml(&bad).is_err(), "an unknown placement was admitted");
-
-    let x = start_exodns(&bin, kube.kubeconfig_path(), &pdns, &["--policy=sync", "--source=failover", "--interval=1m"]);
-    // Running, with nothing to do yet: then the object.
-    wait_until_log("exodns's first sync", Duration::from_secs(60), || x.log().contains("no changes"), || x.log());
-    apply(&kube, &record("app", HOST, &[a], backends.port(), 1));
-    let took = answers_become(&pdns, HOST, &[a], Duration::from_secs(10), &x.log()).await;
-    assert!(took <= Duration::from_secs(1), "answered after {took:?}");
-
-    let status = || -> serde_json::Value {
-        serde_json::from_str(&kubectl(&kube, &["-n", "web", "get", "failoverrecord", "app", "-o", "json"])).unwrap()
-    };
-    let condition = |o: &serde_json::Value, t: &str| -> (String, String) {
-        let c = o["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == t).cloned();
-        let c = c.unwrap_or_default();
-        (c["status"].as_str().unwrap_or("").to_owned(), c["message"].as_str().unwrap_or("").to_owned())
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let o = loop {
-        let o = status();
-        if condition(&o, "Published").0 == "True" && o["status"]["observedGeneration"] == o["metadata"]["generation"] {
-            break o;
-        }
-        assert!(std::time::Instant::now() < deadline, "status: {o:#}\n{}", x.log());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert_eq!(condition(&o, "Valid").0, "True", "{o:#}");
-    assert_eq!(condition(&o, "PolicyConflict").0, "False", "{o:#}");
-    assert!(o["status"]["content"].as_str().is_some_and(|c| c.contains("ifportup")), "{o:#}");
-    assert_eq!(o["status"]["members"], serde_json::json!({"e2e": [a.to_string()]}), "{o:#}");
-
-    // A path on a tcp check passes admission; the source refuses it, naming the field.
-    let lua = rrset(&pdns, HOST, "LUA").await;
-    apply(&kube, &record("app", HOST, &[a], backends.port(), 1).replace("type: tcp,", "type: tcp, path: /x,"));
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let o = loop {
-        let o = status();
-        if condition(&o, "Valid").0 == "False" {
-            break o;
-        }
-        assert!(std::time::Instant::now() < deadline, "status: {o:#}\n{}", x.log());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(condition(&o, "Valid").1.contains("spec.healthCheck.path"), "{o:#}");
-    assert_eq!(condition(&o, "Published").0, "False", "{o:#}");
-    assert_eq!(rrset(&pdns, HOST, "LUA").await, lua, "the records stay");
-
-    // Fixed again, then deleted: its records go. (Deleted while invalid, its held records go at
-    // the next full sync: an object with no desired names dirties none.)
-    apply(&kube, &record("app", HOST, &[a], backends.port(), 1));
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while condition(&status(), "Published").0 != "True" {
-        assert!(std::time::Instant::now() < deadline, "{}", x.log());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    kubectl(&kube, &["-n", "web", "delete", "failoverrecord", "app"]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let left: Vec<(String, String)> =
-            pdns.rrsets(ZONE).await.unwrap().into_keys().filter(|(n, _)| n.ends_with(&format!("{HOST}."))).collect();
-        if left.is_empty() {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{left:?}\n{}", x.log());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

@@ -42,7 +42,7 @@ pub(crate) fn start_exodns(bin: &Path, kubeconfig: &Path, pdns: &Pdns, args: &[&
 }
 
 /// Full syncs exodns has finished so far, no-op ones included, from its log.
-fn full_syncs(x: &Proc) -> usize {
+pub(crate) fn full_syncs(x: &Proc) -> usize {
     x.log().matches("kind=\"full\"").count()
 }
 

@@ -13,6 +13,7 @@ mod contour;
 mod deploy;
 mod diff;
 mod failover;
+mod failover_kube;
 mod google;
 mod hetzner;
 mod istio;
