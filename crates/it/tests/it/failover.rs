@@ -17,17 +17,17 @@ const FOLLOW: Duration = Duration::from_secs(3);
 pub(crate) const FIRST_CHECK: Duration = Duration::from_secs(10);
 
 /// One region: an exodns (`--txt-owner-id` = region) over its own manifest folder.
-struct Region {
+pub(crate) struct Region {
     owner: &'static str,
     dir: tempfile::TempDir,
 }
 
 impl Region {
-    fn new(owner: &'static str) -> Region {
+    pub(crate) fn new(owner: &'static str) -> Region {
         Region { owner, dir: manifest_dir(&[]) }
     }
 
-    fn write(&self, file: &str, yaml: &str) {
+    pub(crate) fn write(&self, file: &str, yaml: &str) {
         std::fs::write(self.dir.path().join(file), yaml).unwrap();
     }
 
@@ -36,7 +36,7 @@ impl Region {
     }
 
     /// `exodns --once` of this region; its log.
-    fn sync(&self, bin: &std::path::Path, pdns: &Pdns) -> String {
+    pub(crate) fn sync(&self, bin: &std::path::Path, pdns: &Pdns) -> String {
         let mut cmd = Command::new(bin);
         cmd.args(["--source=manifest", "--source=failover", "--source=service", "--provider=pdns", "--policy=sync"])
             .arg(format!("--txt-owner-id={}", self.owner))

@@ -22,7 +22,7 @@ use crate::common::{apply, dns_endpoint_yaml, events_for, http_get, manifest_dir
 const ZONE: &str = "example.org";
 const HOST: &str = "app.example.org";
 /// What the issue allows between a listener stopping (or starting) and the answer following.
-const FOLLOW: Duration = Duration::from_secs(3);
+pub(crate) const FOLLOW: Duration = Duration::from_secs(3);
 /// The first answers come before PowerDNS's first check (every address counts as down until
 /// then): the whole set is awaited this long.
 const FIRST_CHECK: Duration = Duration::from_secs(10);
@@ -56,12 +56,12 @@ async fn publish(pdns: &Pdns, policy: &Policy, members: &[Member]) -> String {
     content
 }
 
-fn ips(addrs: &[IpAddr]) -> Vec<String> {
+pub(crate) fn ips(addrs: &[IpAddr]) -> Vec<String> {
     addrs.iter().map(IpAddr::to_string).collect()
 }
 
 /// Waits until [`HOST`] answers exactly `want` (panics past `limit` or on a SERVFAIL).
-async fn answers_become(pdns: &Pdns, want: &[IpAddr], limit: Duration) -> Duration {
+pub(crate) async fn answers_become(pdns: &Pdns, want: &[IpAddr], limit: Duration) -> Duration {
     let want = ips(want);
     let want: Vec<&str> = want.iter().map(String::as_str).collect();
     pdns.wait_for_answers(HOST, "A", &want, limit, || pdns.log()).await
@@ -69,7 +69,7 @@ async fn answers_become(pdns: &Pdns, want: &[IpAddr], limit: Duration) -> Durati
 
 /// Queries [`HOST`] (a query starts PowerDNS's checks) until each of `addrs` has been probed
 /// twice, so that the first result is in.
-async fn probed_twice(pdns: &Pdns, backends: &Backends, addrs: &[IpAddr]) {
+pub(crate) async fn probed_twice(pdns: &Pdns, backends: &Backends, addrs: &[IpAddr]) {
     let started = std::time::Instant::now();
     while !addrs.iter().all(|a| backends.get(*a).hits() >= 2) {
         assert!(started.elapsed() < FIRST_CHECK, "{addrs:?} not probed twice in {FIRST_CHECK:?}:\n{}", pdns.log());
@@ -79,7 +79,7 @@ async fn probed_twice(pdns: &Pdns, backends: &Backends, addrs: &[IpAddr]) {
 }
 
 /// Active-active: every live member answers; a stopped one leaves the answer and comes back.
-async fn member_leaves_and_returns(pdns: &Pdns, backends: &mut Backends) {
+pub(crate) async fn member_leaves_and_returns(pdns: &Pdns, backends: &mut Backends) {
     let all = backends.addrs();
     answers_become(pdns, &all, FIRST_CHECK).await;
     let dead = all[1];

@@ -14,6 +14,7 @@ mod deploy;
 mod diff;
 mod failover;
 mod failover_kube;
+mod failover_placements;
 mod google;
 mod hetzner;
 mod istio;
