@@ -81,50 +81,21 @@ fn the_region_defaults_to_the_owner_id() {
     assert_eq!(flagged.failover_region.as_ref().map(Region::as_str), Some("eu"), "the flag wins");
 }
 
-/// Each bad spec publishes nothing and is reported on the field at fault.
+/// Each bad spec publishes nothing and is reported on the field at fault (the cases are shared
+/// with it/failover_kube.rs, which puts each through a cluster).
 #[test]
 fn invalid_specs_name_the_field() {
-    let base = |placement: &str, extra: &str| {
-        format!("  hostname: app.example.org\n  placement: {placement}\n  targets: [{{address: 127.0.0.2}}]\n{extra}")
-    };
-    let http = "  healthCheck: {type: http, port: 8080}\n";
-    let cases: Vec<(String, &str)> = vec![
-        ("  hostname: app.example.org\n  placement: active-active\n".to_owned() + http, "spec.targets"),
-        (base("active-active", http).replace("127.0.0.2", "::1"), "spec.targets[0].address"),
-        (
-            "  hostname: app.example.org\n  placement: active-active\n  targets: [{address: 127.0.0.2}, {address: '::2'}]\n"
-                .to_owned()
-                + http,
-            "spec.targets[1].address",
-        ),
-        (base("active-active", http).replace("127.0.0.2", "app.example.net"), "spec.targets[0].address"),
-        (base("weighted", "  weights: {eu: 0}\n"), "spec.weights.eu"),
-        (base("active-active", "  healthCheck: {type: tcp, port: 0}\n"), "spec.healthCheck.port"),
-        (base("active-active", "  healthCheck: {type: tcp, port: 65536}\n"), "spec.healthCheck.port"),
-        (base("active-active", "  healthCheck: {type: http, path: \"/a'b\"}\n"), "spec.healthCheck.path"),
-        (base("active-active", "  healthCheck: {type: http, path: /a b}\n"), "spec.healthCheck.path"),
-        (base("active-active", "  healthCheck: {type: http, path: '/a\\b'}\n"), "spec.healthCheck.path"),
-        (base("active-active", "  healthCheck: {type: ftp}\n"), "spec.healthCheck.type"),
-        (base("active-active", "  healthCheck: {type: http, expect: 'say \"hi\"'}\n"), "spec.healthCheck.expect"),
-        (
-            base("active-hotstandby", "  regions: [eu]\n  healthCheck: {type: tcp, port: 5432}\n"),
-            "spec.healthCheck.type",
-        ),
-        (base("active-active", http).replace("{address: 127.0.0.2}", "{address: 127.0.0.2, region: EU_1}"), "spec.targets[0].region"),
-        (base("round-robin", ""), "spec.placement"),
-        (base("active-active", ""), "spec.healthCheck"),
-        (base("active-active", "  healthCheck: {type: http, timeoutSeconds: 11}\n"), "spec.healthCheck.timeoutSeconds"),
-        (base("weighted", "  weights: {us: 5}\n"), "spec.weights"),
-        (base("active-hotstandby", http), "spec.regions"),
-        (base("single-region", "  ttl: 0\n"), "spec.ttl"),
-        (base("single-region", "  recordType: CNAME\n"), "spec.recordType"),
-        (base("single-region", "").replace("app.example.org", "'*.example.org'"), "spec.hostname"),
-        (base("single-region", "").replace("app.example.org", "bad..example.org"), "spec.hostname"),
-        (base("active-active", "  selector: first\n  healthCheck: {type: http}\n"), "spec.selector"),
-        (base("active-active", "  healthCheck: {type: tcp, port: 80, expect: ok}\n"), "spec.healthCheck.expect"),
-    ];
-    assert!(cases.len() >= 15);
-    for (spec, field) in cases {
+    let text = include_str!("../tests/data/failover-invalid.txt");
+    let cases: Vec<(&str, String)> = text
+        .split("\n--- ")
+        .skip(1)
+        .map(|case| {
+            let (field, spec) = case.split_once('\n').unwrap();
+            (field, spec.lines().map(|l| format!("  {l}\n")).collect())
+        })
+        .collect();
+    assert!(cases.len() >= 25, "{}", cases.len());
+    for (field, spec) in cases {
         let out = run(&record(&spec), &cfg("eu"));
         assert!(out[0].endpoints.is_empty(), "{spec}: {:?}", out[0].endpoints);
         let fields: Vec<&str> = out[0].invalid.iter().map(|i| i.field.as_str()).collect();

@@ -185,3 +185,50 @@ async fn published_is_false_for_a_foreign_holder_and_a_servfail() {
     c.status_until("app", "Published=True", |o| published(o).0 == "True").await;
     assert_eq!(rrset(&c.pdns, HOST, "LUA").await, Some(vec![fixed]));
 }
+
+/// Every invalid spec of crates/sources/tests/data/failover-invalid.txt through the cluster, one
+/// after another, on an object whose valid record was published first: each is refused at
+/// admission by the chart's CRD (the error naming the field), or admitted and then Valid=False
+/// naming the field and Published=False. Either way the zone does not change (nothing
+/// published, the earlier records kept) and the hostname keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_specs_on_a_cluster_publish_nothing_and_keep_the_record() {
+    let Some(c) = Cluster::start(&["--interval=1m"]).await else { return };
+    let a = BACKEND_ADDRS[0];
+    apply(&c.kube, &c.record("app", HOST));
+    answers_become(&c.pdns, HOST, &[a], FIRST_CHECK, &c.x.log()).await;
+    c.status_until("app", "Published=True", |o| published(o).0 == "True").await;
+    let zone = c.pdns.rrsets(ZONE).await.unwrap();
+
+    let text = include_str!("../../../sources/tests/data/failover-invalid.txt");
+    let (mut admitted, mut refused) = (Vec::new(), Vec::new());
+    for case in text.split("\n--- ").skip(1) {
+        let (field, spec) = case.split_once('\n').unwrap();
+        let spec: String = spec.lines().map(|l| format!("  {l}\n")).collect();
+        let yaml = format!(
+            "apiVersion: exodns.io/v1alpha1\nkind: FailoverRecord\nmetadata: {{name: app, namespace: web}}\nspec:\n{spec}"
+        );
+        match c.kube.apply_yaml(&yaml) {
+            Err(e) => {
+                assert!(e.to_string().contains(field), "refused at admission, not naming {field}: {e}\n{spec}");
+                refused.push(field);
+            }
+            Ok(()) => {
+                let o = c.status_until("app", field, |o| condition(o, "Valid").0 == "False").await;
+                assert!(condition(&o, "Valid").2.contains(field), "want {field}: {o:#}");
+                assert_eq!(published(&o).0, "False", "{o:#}");
+                admitted.push(field);
+            }
+        }
+        assert_eq!(c.pdns.rrsets(ZONE).await.unwrap(), zone, "{field}: the zone changed\n{spec}\n{}", c.x.log());
+        assert_eq!(c.pdns.answers(HOST, "A").await, [a.to_string()], "{field}");
+    }
+    eprintln!("admitted and refused by the source: {admitted:?}\nrefused at admission: {refused:?}");
+    assert!(admitted.len() >= 15, "only {} specs reached the source: {admitted:?}", admitted.len());
+    assert!(refused.contains(&"spec.placement"), "an unknown placement was admitted");
+
+    // Valid again: published as before.
+    apply(&c.kube, &c.record("app", HOST));
+    c.status_until("app", "Published=True", |o| published(o).0 == "True").await;
+    assert_eq!(c.pdns.rrsets(ZONE).await.unwrap(), zone);
+}
