@@ -1,12 +1,12 @@
 //! [`AwsProvider`]: the [`Provider`] over Route 53.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use exodns_core::{Changes, DnsName, DomainFilter, Endpoint};
-use exodns_provider::zones::ZoneIndex;
+use exodns_provider::zones::{Listed, ZoneIndex};
 use exodns_provider::{ApplyReport, Provider, ProviderError, Records, RejectReason, Rejected, ZoneFailure};
 use futures_util::StreamExt;
 
@@ -113,14 +113,14 @@ pub struct AwsProvider {
     /// One client per `--aws-profile` (one when none is given).
     clients: Vec<Route53Client>,
     cfg: AwsConfig,
-    zones: Mutex<Option<(Instant, Arc<ZoneSet>)>>,
+    zones: Listed<ZoneSet>,
 }
 
 impl AwsProvider {
     /// A provider over `clients` (at least one: one per `--aws-profile`).
     pub fn new(clients: Vec<Route53Client>, cfg: AwsConfig) -> Self {
         assert!(!clients.is_empty(), "a Route 53 provider needs a client");
-        AwsProvider { clients, cfg, zones: Mutex::new(None) }
+        AwsProvider { clients, cfg, zones: Listed::default() }
     }
 
     pub fn clients(&self) -> &[Route53Client] {
@@ -133,13 +133,11 @@ impl AwsProvider {
     }
 
     fn cached(&self, fresh_only: bool) -> Option<Arc<ZoneSet>> {
-        let guard = self.zones.lock().unwrap_or_else(|p| p.into_inner());
-        let (at, set) = guard.as_ref()?;
-        (!fresh_only || at.elapsed() < self.cfg.zones_cache).then(|| set.clone())
+        if fresh_only { self.zones.get_within(self.cfg.zones_cache) } else { self.zones.get() }
     }
 
     fn forget_zones(&self) {
-        *self.zones.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.zones.forget();
     }
 
     /// The managed zones: from the cache while `--aws-zones-cache-duration` allows, else listed.
@@ -152,9 +150,7 @@ impl AwsProvider {
         for (i, c) in self.clients.iter().enumerate() {
             listed.extend(c.list_hosted_zones().await?.into_iter().map(|z| (i, z)));
         }
-        let set = Arc::new(self.filter_zones(listed).await?);
-        *self.zones.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), set.clone()));
-        Ok(set)
+        Ok(self.zones.put(self.filter_zones(listed).await?))
     }
 
     async fn filter_zones(&self, listed: Vec<(usize, HostedZone)>) -> Result<ZoneSet, ApiError> {

@@ -13,13 +13,14 @@
 //! is reported; the rest is applied.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use exodns_core::endpoint::label;
 use exodns_core::zones::ZoneIndex;
 use exodns_core::{Changes, DomainFilter, Endpoint};
+use exodns_provider::zones::Listed;
 use exodns_provider::{ApplyReport, Provider, ProviderError, Records, RejectReason, Rejected, ZoneFailure};
 use futures_util::StreamExt;
 
@@ -59,7 +60,7 @@ pub struct AzureProvider {
     name: &'static str,
     client: ArmClient,
     cfg: AzureSettings,
-    zones: RwLock<Option<(Instant, Arc<ZoneSet>)>>,
+    zones: Listed<ZoneSet>,
     etags: Mutex<HashMap<EtagKey, String>>,
 }
 
@@ -88,7 +89,7 @@ enum Outcome {
 impl AzureProvider {
     /// No request is sent here. `name` is the `--provider` value.
     pub fn new(name: &'static str, client: ArmClient, cfg: AzureSettings) -> Self {
-        AzureProvider { name, client, cfg, zones: RwLock::new(None), etags: Mutex::new(HashMap::new()) }
+        AzureProvider { name, client, cfg, zones: Listed::default(), etags: Mutex::new(HashMap::new()) }
     }
 
     pub fn flavor(&self) -> Flavor {
@@ -96,14 +97,13 @@ impl AzureProvider {
     }
 
     fn cached_zones(&self) -> Option<Arc<ZoneSet>> {
-        self.zones.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(_, z)| z.clone())
+        self.zones.get()
     }
 
     async fn zone_set(&self, force: bool) -> Result<Arc<ZoneSet>, ProviderError> {
-        if let Some((at, z)) = self.zones.read().unwrap_or_else(|p| p.into_inner()).as_ref()
-            && (!force || at.elapsed() < self.cfg.zones_cache_duration)
-        {
-            return Ok(z.clone());
+        let cached = if force { self.zones.get_within(self.cfg.zones_cache_duration) } else { self.zones.get() };
+        if let Some(z) = cached {
+            return Ok(z);
         }
         let list = self.client.list_zones().await.map_err(|e| self.error(&e, 0))?;
         let mut all = Vec::new();
@@ -127,9 +127,7 @@ impl AzureProvider {
             tracing::warn!(provider = self.name, "no zone of the resource group passes the filters");
         }
         let index = ZoneIndex::new(managed.iter().cloned());
-        let set = Arc::new(ZoneSet { all, managed, index });
-        *self.zones.write().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), set.clone()));
-        Ok(set)
+        Ok(self.zones.put(ZoneSet { all, managed, index }))
     }
 
     fn error(&self, err: &ApiError, applied_before: usize) -> ProviderError {

@@ -15,12 +15,13 @@
 //! already exists) is handled the same way.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use exodns_core::zones::ZoneIndex;
 use exodns_core::{Changes, DnsName, DomainFilter, Endpoint, RecordType};
+use exodns_provider::zones::Listed;
 use exodns_provider::{ApplyReport, Provider, ProviderError, Records, RejectReason, Rejected, ZoneFailure};
 use futures_util::StreamExt;
 use tokio::sync::OnceCell;
@@ -134,7 +135,7 @@ pub struct GoogleProvider {
     client: DnsClient,
     cfg: GoogleConfig,
     project: OnceCell<String>,
-    zones: RwLock<Option<Arc<ZoneSet>>>,
+    zones: Listed<ZoneSet>,
     raw: Mutex<HashMap<RawKey, RRSet>>,
 }
 
@@ -157,7 +158,7 @@ impl GoogleProvider {
     /// No request is sent here.
     pub fn new(client: DnsClient, cfg: GoogleConfig) -> Self {
         let project = OnceCell::new_with(cfg.project.clone().filter(|p| !p.is_empty()));
-        GoogleProvider { client, cfg, project, zones: RwLock::new(None), raw: Mutex::new(HashMap::new()) }
+        GoogleProvider { client, cfg, project, zones: Listed::default(), raw: Mutex::new(HashMap::new()) }
     }
 
     pub fn config(&self) -> &GoogleConfig {
@@ -187,16 +188,15 @@ impl GoogleProvider {
     }
 
     fn cached_zones(&self) -> Option<Arc<ZoneSet>> {
-        self.zones.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.zones.get()
     }
 
     async fn refresh_zones(&self, project: &str) -> Result<Arc<ZoneSet>, ProviderError> {
         let list = self.client.list_zones(project).await.map_err(|e| to_provider_error(&e, 0))?;
-        let set = Arc::new(ZoneSet::new(list, &self.cfg));
+        let set = self.zones.put(ZoneSet::new(list, &self.cfg));
         if set.managed.is_empty() {
             tracing::warn!(project, "no managed zone of the project passes the filters");
         }
-        *self.zones.write().unwrap_or_else(|p| p.into_inner()) = Some(set.clone());
         Ok(set)
     }
 
@@ -414,7 +414,7 @@ impl GoogleProvider {
                     for nc in batch.iter().chain(queue.iter().flatten()) {
                         refuse(report, nc, &reason);
                     }
-                    *self.zones.write().unwrap_or_else(|p| p.into_inner()) = None;
+                    self.zones.forget();
                     return Ok(());
                 }
                 _ => return Err(to_provider_error(&err, outcome.applied)),

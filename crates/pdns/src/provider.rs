@@ -1,12 +1,12 @@
 //! [`PdnsProvider`]: the [`Provider`] over the PowerDNS REST API.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
 use exodns_core::{Changes, DnsName, DomainFilter, Endpoint, RecordType};
-use exodns_provider::zones::ZoneIndex;
+use exodns_provider::zones::{Listed, ZoneIndex};
 use exodns_provider::{ApplyReport, Provider, ProviderError, Records, RejectReason, Rejected, ZoneFailure};
 use futures_util::StreamExt;
 
@@ -79,14 +79,14 @@ pub struct PdnsProvider {
     cfg: PdnsConfig,
     /// Zones of the last listing: `records()` lists them, `apply_changes()` uses what the plan
     /// was made against (and lists them itself only when nothing was listed yet).
-    zones: RwLock<Option<Arc<ZoneSet>>>,
+    zones: Listed<ZoneSet>,
 }
 
 impl PdnsProvider {
     /// Checks the settings and builds the HTTP client; no request is sent.
     pub fn new(cfg: PdnsConfig) -> Result<Self, PdnsError> {
         let client = PdnsClient::new(&cfg)?;
-        Ok(PdnsProvider { client, cfg, zones: RwLock::new(None) })
+        Ok(PdnsProvider { client, cfg, zones: Listed::default() })
     }
 
     /// Calls `observer` around every request (metrics, request counts in tests).
@@ -135,14 +135,12 @@ impl PdnsProvider {
     }
 
     fn cached_zones(&self) -> Option<Arc<ZoneSet>> {
-        self.zones.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.zones.get()
     }
 
     async fn refresh_zones(&self) -> Result<Arc<ZoneSet>, ApiError> {
         let list = self.client.list_zones().await?;
-        let set = Arc::new(ZoneSet::new(list, &self.cfg.domain_filter));
-        *self.zones.write().unwrap_or_else(|p| p.into_inner()) = Some(set.clone());
-        Ok(set)
+        Ok(self.zones.put(ZoneSet::new(list, &self.cfg.domain_filter)))
     }
 
     async fn zones_for_apply(&self) -> Result<Arc<ZoneSet>, ApiError> {
@@ -209,7 +207,7 @@ impl PdnsProvider {
                     let remaining: Vec<usize> = std::iter::once(part).chain(queue.drain(..)).flatten().collect();
                     outcome.refused += remaining.len();
                     refuse_with(report, batch, &remaining, &reason);
-                    *self.zones.write().unwrap_or_else(|p| p.into_inner()) = None;
+                    self.zones.forget();
                     return Ok(outcome);
                 }
                 Some(401 | 403) => {
