@@ -48,6 +48,10 @@ impl Provider for MeteredProvider {
         self.inner.zones()
     }
 
+    fn routing_policies(&self) -> bool {
+        self.inner.routing_policies()
+    }
+
     async fn records(&self) -> Result<Records, ProviderError> {
         let r = self.inner.records().await;
         self.count("records", &r);

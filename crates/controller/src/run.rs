@@ -106,6 +106,8 @@ pub struct Controller {
     /// Pool hostnames the DNS server answered SERVFAIL for after a write: (content, what it
     /// said), until the content changes (a later sync that writes nothing asks nothing).
     pools_not_served: HashMap<DnsName, (Option<String>, String)>,
+    /// Set-identified records the provider cannot keep apart, already reported.
+    unroutable_reported: HashSet<EndpointKey>,
 }
 
 impl Controller {
@@ -132,6 +134,7 @@ impl Controller {
             metrics: None,
             read_errors_counted: AtomicU64::new(0),
             pools_not_served: HashMap::new(),
+            unroutable_reported: HashSet::new(),
         }
     }
 
@@ -547,26 +550,6 @@ impl Controller {
         names.extend(hosts);
     }
 
-    /// Sets `not_served` on the pool reports whose record the DNS server answered SERVFAIL for,
-    /// this sync or an earlier one that wrote the same content.
-    fn mark_pools_not_served(&mut self, report: &mut SyncReport) {
-        let content = |ep: &Endpoint| Some(ep.targets.0.join(" "));
-        for n in &report.not_served {
-            if report.pools.iter().any(|p| p.host == n.endpoint.dns_name) {
-                self.pools_not_served.insert(n.endpoint.dns_name.clone(), (content(&n.endpoint), n.detail.clone()));
-            }
-        }
-        for p in &mut report.pools {
-            match self.pools_not_served.get(&p.host) {
-                Some((c, detail)) if *c == p.content => p.not_served = Some(detail.clone()),
-                Some(_) => {
-                    self.pools_not_served.remove(&p.host);
-                }
-                None => {}
-            }
-        }
-    }
-
     /// `names` plus the names of the TXT records that can carry their ownership.
     fn names_with_ownership(&self, names: &BTreeSet<DnsName>) -> Vec<DnsName> {
         let mut out: Vec<DnsName> = names.iter().cloned().collect();
@@ -630,6 +613,7 @@ impl Controller {
                     );
                 }
                 self.mark_pools_not_served(&mut report);
+                self.report_unroutable(kind, &report);
                 // Notes first: a status writer reads the pool reports among them.
                 self.notify(kind, &report);
                 for o in objects {
@@ -687,3 +671,6 @@ fn summary(report: &SyncReport, desired_by_type: Option<Vec<(String, i64)>>) -> 
         verified_by_type: full.then(|| report.verified_by_type.clone()),
     }
 }
+
+#[path = "run_findings.rs"]
+mod findings;

@@ -77,6 +77,9 @@ pub struct SyncReport {
     pub deletions: Filtered,
     /// The failover pools this sync saw (see [`Pools`]).
     pub pools: Vec<PoolReport>,
+    /// Desired records with a set identifier that the provider cannot keep apart
+    /// ([`Provider::routing_policies`]): not planned, their objects' records held as they are.
+    pub unroutable: Vec<Endpoint>,
 }
 
 /// Failover pools: records at pool hostnames planned in a second pass under the shared pool
@@ -248,6 +251,22 @@ impl Syncer {
             desired = std::mem::take(&mut pp.desired);
             pool_plan = Some(pp);
         }
+        // Without routing policies a set-identified record would be merged with its siblings
+        // (and, read back without its identifier, created again at every sync): left out, its
+        // object's records kept as they are. At a pool's hostname it joined the member above.
+        let mut unroutable = Vec::new();
+        let held_objects;
+        let mut protected = protected;
+        if !self.provider.routing_policies() && desired.iter().any(|e| !e.set_identifier.is_empty()) {
+            let (routed, plain): (Vec<Endpoint>, Vec<Endpoint>) =
+                desired.into_iter().partition(|e| !e.set_identifier.is_empty());
+            desired = plain;
+            let mut held = protected.clone();
+            held.resources.extend(routed.iter().filter_map(|e| e.resource().map(str::to_owned)));
+            held_objects = held;
+            protected = &held_objects;
+            unroutable = routed;
+        }
         let desired = self.provider.adjust_endpoints(desired).await.map_err(SyncError::Adjust)?;
         // The provider's filter can change (a webhook negotiated late, zones created since): ask
         // each time.
@@ -311,6 +330,7 @@ impl Syncer {
         let mut report = SyncReport {
             planned: all_planned,
             pools: pool_plan.map(|p| p.reports).unwrap_or_default(),
+            unroutable,
             conflicts: planned.conflicts,
             frozen_zones,
             held_back,

@@ -325,6 +325,11 @@ impl Provider for PdnsProvider {
         self.cached_zones().map(|z| z.index.clone())
     }
 
+    /// An rrset is one (name, type): records with set identifiers would be merged into one.
+    fn routing_policies(&self) -> bool {
+        false
+    }
+
     async fn records(&self) -> Result<Records, ProviderError> {
         let started = Instant::now();
         let zones = self.refresh_zones().await.map_err(|e| transient(&e, 0))?;

@@ -106,6 +106,13 @@ pub trait Provider: Send + Sync {
     /// an `Err` means nothing is known to have been applied.
     async fn apply_changes(&self, changes: &Changes) -> Result<ApplyReport, ProviderError>;
 
+    /// Whether the provider keeps records with a set identifier apart (routing policies:
+    /// weighted, latency, failover…). PowerDNS does not: a set-identified record there is
+    /// reported and not published, instead of being merged with its siblings.
+    fn routing_policies(&self) -> bool {
+        true
+    }
+
     /// Brings desired endpoints into the form this provider stores, so that planning compares
     /// like with like (upstream's `AdjustEndpoints`).
     async fn adjust_endpoints(&self, endpoints: Vec<Endpoint>) -> Result<Vec<Endpoint>, ProviderError> {

@@ -205,12 +205,12 @@ pub fn plan_pools(
             }
         }
     }
-    // Other sources' A/AAAA at a declared, free hostname join our member.
+    // Other sources' A/AAAA at a declared, free hostname join our member (a set identifier
+    // too: the pool is the routing policy there).
     let mut joined: BTreeMap<DnsName, Vec<String>> = BTreeMap::new();
     if let Some(region) = &s.region {
         rest.retain(|ep| {
             let take = is_address(ep.record_type)
-                && ep.set_identifier.is_empty()
                 && !foreign.contains_key(&ep.dns_name)
                 && declared
                     .get(&ep.dns_name)

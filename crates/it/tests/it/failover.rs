@@ -234,3 +234,47 @@ async fn ownership_of_the_hostname() {
     assert_eq!(rrset(&pdns, HOST, "LUA").await, lua, "an invalid record changed the pool");
     assert_eq!(pdns.answers(HOST, "A").await, [a.to_string()]);
 }
+
+/// PowerDNS has no routing policies: a set-identified record at a name without a pool is
+/// reported (naming its object), not published or merged, its object's record kept as it was,
+/// and the next sync writes nothing; at a pool's hostname it joins the region's member.
+#[tokio::test]
+async fn a_set_identified_record_without_a_pool_is_reported_not_merged() {
+    let Some(bin) = exodns_bin() else { return };
+    let Some(pdns) = pdns_with_zone().await else { return };
+    let backends = Backends::tcp(&BACKEND_ADDRS[..1]).expect("listener");
+    let eu = Region::new("eu");
+    let set_id = [("external-dns.kubernetes.io/set-identifier", "eu")];
+    eu.write("web.yaml", &manifest_service("web", "web.example.org", "ip: 192.0.2.1", &[]));
+    let log = eu.sync(&bin, &pdns);
+    assert_eq!(pdns.answers("web.example.org", "A").await, ["192.0.2.1"], "{log}");
+
+    // web gains a set identifier; other has one from the start; app is at a pool's hostname.
+    eu.write("web.yaml", &manifest_service("web", "web.example.org", "ip: 192.0.2.1", &set_id));
+    eu.write("other.yaml", &manifest_service("other", "other.example.org", "ip: 192.0.2.2", &set_id));
+    eu.write("app.yaml", &manifest_service("app", HOST, "ip: 127.0.0.3", &set_id));
+    eu.write("pool.yaml", &record("app", HOST, &[BACKEND_ADDRS[0]], backends.port(), 1));
+    let log = eu.sync(&bin, &pdns);
+    for (object, name) in [("service/default/web", "web.example.org"), ("service/default/other", "other.example.org")] {
+        assert!(
+            log.lines().any(|l| l.contains(object)
+                && l.contains(&format!("{name} A set-identifier=eu"))
+                && l.contains("no routing policies")),
+            "{name} not reported:\n{log}"
+        );
+    }
+    assert!(!log.contains(&format!("{HOST} A set-identifier")), "{log}");
+    assert_eq!(pdns.answers("web.example.org", "A").await, ["192.0.2.1"], "the earlier record is kept");
+    assert_eq!(pdns.answers("other.example.org", "A").await, Vec::<String>::new());
+    assert_eq!(rrset(&pdns, "other.example.org", "A").await, None);
+    assert_eq!(
+        rrset(&pdns, &format!("eu._pool.{HOST}"), "A").await,
+        Some(vec!["127.0.0.2".to_owned(), "127.0.0.3".to_owned()]),
+        "{log}"
+    );
+    answers_become(&pdns, HOST, &[BACKEND_ADDRS[0]], FIRST_CHECK, &log).await;
+
+    let before = serial(&pdns).await;
+    let log = eu.sync(&bin, &pdns);
+    assert_eq!(serial(&pdns).await, before, "the next sync wrote:\n{log}");
+}
