@@ -90,7 +90,7 @@ pub(crate) async fn answers_become(pdns: &Pdns, host: &str, want: &[IpAddr], lim
 /// Two regions (owners eu and us, one zone) publish one hostname: each writes only its member,
 /// the pool answers the union, a stopped member leaves it, a policy disagreement leaves the
 /// pool as published until aligned, and the last record's deletion removes pool, members and
-/// TXTs.
+/// TXTs; upstream v0.22.0 with a third owner plans nothing on the shared zone.
 #[tokio::test]
 async fn two_regions_share_one_pool() {
     let Some(bin) = exodns_bin() else { return };
@@ -123,6 +123,7 @@ async fn two_regions_share_one_pool() {
     eu.sync(&bin, &pdns);
     us.sync(&bin, &pdns);
     assert_eq!(serial(&pdns).await, before, "a second sync wrote");
+    upstream_plans_nothing(&pdns).await;
 
     backends.stop(a_us);
     answers_become(&pdns, HOST, &[a_eu], FOLLOW, "").await;
@@ -162,6 +163,31 @@ async fn two_regions_share_one_pool() {
     let left: Vec<(String, String)> =
         pdns.rrsets(ZONE).await.unwrap().into_keys().filter(|(n, _)| n.ends_with(&format!("{HOST}."))).collect();
     assert!(left.is_empty(), "{left:?}\n{log}");
+}
+
+/// Upstream ExternalDNS v0.22.0 (the real binary, pdns provider) with a third owner id and an
+/// empty cluster, on the zone the two regions share: it reads the members, the pool and their
+/// TXTs, plans nothing and writes nothing.
+async fn upstream_plans_nothing(pdns: &Pdns) {
+    let Some(upstream) = exodns_testbed::kube::peer_binary("EXODNS_UPSTREAM_EXTERNAL_DNS_BIN") else {
+        exodns_testbed::skip_or_fail("upstream external-dns v0.22.0 is not built (scripts/testbed/setup.sh)");
+        return;
+    };
+    let Some(kube) = exodns_testbed::kube::KubeApiserver::start_or_skip() else { return };
+    let before = serial(pdns).await;
+    let out = Command::new(upstream)
+        .args(["--source=service", "--provider=pdns", "--policy=sync", "--registry=txt", "--txt-owner-id=third"])
+        .args(["--domain-filter=example.org", "--once", "--log-level=info"])
+        .arg(format!("--kubeconfig={}", kube.kubeconfig_path().display()))
+        .arg(format!("--pdns-server={}", pdns.api_url()))
+        .arg(format!("--pdns-api-key={}", pdns.api_key()))
+        .arg(format!("--metrics-address=127.0.0.1:{}", free_port()))
+        .output()
+        .expect("run upstream");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "upstream failed:\n{log}");
+    assert!(log.contains("All records are already up to date"), "upstream plans changes:\n{log}");
+    assert_eq!(serial(pdns).await, before, "upstream wrote:\n{log}");
 }
 
 /// Our plain A at the hostname becomes the pool in one PATCH while a query loop sees an answer
