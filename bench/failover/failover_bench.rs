@@ -5,6 +5,14 @@
 //!   failover-bench backend [--runs N] [--intervals 1,5]
 //!       a member's listener killed → the answer changes; restarted → the answer returns; for
 //!       ifurlup, ifportup and hot standby, at each PowerDNS `lua-health-checks-interval`.
+//!   failover-bench spec [--runs N] [--intervals 1]
+//!       a FailoverRecord's spec changed on a kube-apiserver → the answer of a running exodns's
+//!       record changes (an address removed; a never-checked address added).
+//!   failover-bench peer [--runs N] [--sync-interval 5]
+//!       another region's member written into the zone → the pool's answer (this exodns's next
+//!       full sync).
+//!   failover-bench scale [--runs N] [--pools 1000]
+//!       POOLS pools × 3 regions: each region's first full sync, and a no-op sync with 0 writes.
 //!
 //! Records are published by the exodns binary (`EXODNS_BIN`, else `exodns` next to this driver:
 //! `target/release/exodns` from `cargo build --release`) from a DNSEndpoint manifest whose LUA
@@ -12,6 +20,8 @@
 //! members (listeners on 127.0.0.2–.4) come from the test bed (`exodns-testbed`).
 
 mod backend;
+mod scale;
+mod spec;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -26,16 +36,21 @@ struct Args {
     mode: String,
     runs: usize,
     intervals: Vec<u32>,
+    sync_interval: u32,
+    pools: usize,
 }
 
 fn args() -> Args {
     let mut it = std::env::args().skip(1);
-    let mut a = Args { mode: it.next().unwrap_or_default(), runs: 20, intervals: vec![1, 5] };
+    let mut a =
+        Args { mode: it.next().unwrap_or_default(), runs: 20, intervals: vec![1, 5], sync_interval: 5, pools: 1000 };
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
             "--runs" => a.runs = value.parse().expect("--runs"),
             "--intervals" => a.intervals = value.split(',').map(|v| v.trim().parse().expect("--intervals")).collect(),
+            "--sync-interval" => a.sync_interval = value.parse().expect("--sync-interval"),
+            "--pools" => a.pools = value.parse().expect("--pools"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -47,8 +62,13 @@ async fn main() {
     let a = args();
     match a.mode.as_str() {
         "backend" => backend::run(a.runs, &a.intervals).await,
+        "spec" => spec::spec(a.runs, a.intervals[0]).await,
+        "peer" => spec::peer(a.runs, a.sync_interval).await,
+        "scale" => scale::run(a.runs, a.pools).await,
         other => {
-            eprintln!("usage: failover-bench backend [--runs N] [--intervals 1,5]  (got {other:?})");
+            eprintln!(
+                "usage: failover-bench backend|spec|peer|scale [--runs N] [--intervals 1,5] [--sync-interval 5] [--pools 1000]  (got {other:?})"
+            );
             std::process::exit(2);
         }
     }

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Failover benchmark (issue 13): how fast PowerDNS LUA answers follow members and specs.
 #
-#   bench/failover/run.sh MODE [RUNS] [ARGS…]     MODE: backend (more to come); RUNS default 20
+#   bench/failover/run.sh MODE [RUNS] [ARGS…]     MODE: backend | spec | peer | scale; RUNS default 20
 #
 # backend: for PowerDNS health-check intervals 1 s and 5 s, a member's listener killed → the
 #   answer changes, restarted → the answer returns, for ifurlup, ifportup and hot standby.
+# spec: a FailoverRecord's spec changed on a kube-apiserver → the answer (an address removed; a
+#   never-checked one added), through a running exodns (ARGS: --intervals 1 = PowerDNS's checks).
+# peer: another region's member written into the zone → the pool's answer, at the next full sync
+#   of a running exodns (ARGS: --sync-interval 5 = its --interval, seconds).
+# scale: 1 000 pools × 3 regions (ARGS: --pools N): each region's first sync, and a no-op sync.
 #
 # Records are published by the release exodns binary (DNSEndpoint LUA entries rendered by core's
 # failover renderer, with --pdns-dns-server); PowerDNS and the listeners on 127.0.0.2–.4 come from
