@@ -14,7 +14,8 @@
 # start in DIR (restart after `stop` for outage tests).
 # Env: PDNS_API_KEY (default: random, or the previous one with --keep-db), PDNS_MAX_BODY_MB
 #      (webserver-max-bodysize, default 2 = stock), PDNS_LUA_HC_INTERVAL (default 1),
-#      PDNS_START_TIMEOUT (s, default 30).
+#      PDNS_START_TIMEOUT (s, default 30), PDNS_LOG_REQUESTS=1 (log every API request, one
+#      line each: `"PATCH /api/v1/servers/localhost/zones/<zone> HTTP/1.1" 204`, to count them).
 # Config: LUA records on, every cache off, DNS and API only on 127.0.0.1. Log: DIR/pdns.log.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -59,7 +60,8 @@ write-pid=no
 socket-dir=$5
 disable-syslog=yes
 log-timestamp=yes
-loglevel=4
+# Notice (5) adds the webserver's line per request.
+loglevel=$([ "${PDNS_LOG_REQUESTS:-0}" = 1 ] && echo 5 || echo 4)
 security-poll-suffix=
 CONF
 }

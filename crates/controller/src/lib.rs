@@ -3,6 +3,7 @@
 
 pub mod budget;
 mod metered;
+mod pending;
 mod record_events;
 mod run;
 mod state;

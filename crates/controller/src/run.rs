@@ -3,10 +3,10 @@
 //! Upstream ExternalDNS reconciles everything on a timer (at best 5 s after an event). exodns
 //! keeps, per object, the endpoints it wants, and the provider's records by name. An event
 //! recomputes only the objects it names; the names whose desired records changed become dirty;
-//! after a short debounce only those names are planned, against the cached records, and the cache
-//! takes what was written. A full resync every `--interval` re-reads the provider and repairs
-//! drift. No sync runs before every source has its first full list, and while any source is
-//! unhealthy nothing is deleted.
+//! only those names are planned (at once, or with a burst: see `pending.rs`), against the cached
+//! records, and the cache takes what was written. A full resync every `--interval` re-reads the
+//! provider and repairs drift. No sync runs before every source has its first full list, and
+//! while any source is unhealthy nothing is deleted.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, info, warn};
 
+use crate::pending::Pending;
 use crate::state::{DesiredIndex, RecordCache};
 use crate::status::StatusHandle;
 use crate::sync::{SyncError, SyncReport, Syncer};
@@ -31,8 +32,9 @@ use crate::sync::{SyncError, SyncReport, Syncer};
 /// Timing of the loop.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Wait after the first event of a burst before syncing the dirty names.
-    pub debounce: Duration,
+    /// `--min-event-sync-interval`: changes that arrive while a sync runs wait this long after it
+    /// for more; a change that finds the loop idle is synced at once (see `pending.rs`).
+    pub min_event_sync_interval: Duration,
     /// Full resync period (`--interval`).
     pub interval: Duration,
     /// How long to wait for the sources' first lists before saying so loudly (the wait goes on).
@@ -50,7 +52,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            debounce: Duration::from_millis(50),
+            min_event_sync_interval: Duration::from_millis(50),
             interval: Duration::from_secs(60),
             cache_sync_timeout: Duration::from_secs(600),
             once: false,
@@ -86,15 +88,14 @@ pub struct Controller {
     frozen_zones: Vec<ZoneFailure>,
     /// When the provider's records were last read (for `--provider-cache-time`).
     records_read_at: Option<Instant>,
-    dirty: BTreeSet<DnsName>,
+    /// The names whose desired records changed since they were last synced.
+    dirty: Pending,
     /// Names whose deletes or updates were held back while a source was unhealthy or an object's
     /// input was invalid: planned again once that clears.
     held: BTreeSet<DnsName>,
     /// Names whose deletions the deletion budget held, planned again at `budget_release`.
     budget_names: BTreeSet<DnsName>,
     budget_release: Option<Instant>,
-    /// When the oldest pending change of the dirty names arrived.
-    dirty_since: Option<Instant>,
     status: StatusHandle,
     leader: watch::Receiver<bool>,
     /// Without leader election: the sender of an always-true `leader`, kept so that waiting on
@@ -114,6 +115,7 @@ impl Controller {
     pub fn new(source: Arc<dyn ObjectSource>, syncer: Syncer, registry: Arc<dyn Registry>, settings: Settings) -> Self {
         // Without leader election this process is always the leader.
         let (always_leader, leader) = watch::channel(true);
+        let dirty = Pending::new(settings.min_event_sync_interval);
         Controller {
             source,
             syncer,
@@ -123,11 +125,10 @@ impl Controller {
             records: RecordCache::default(),
             frozen_zones: Vec::new(),
             records_read_at: None,
-            dirty: BTreeSet::new(),
+            dirty,
             held: BTreeSet::new(),
             budget_names: BTreeSet::new(),
             budget_release: None,
-            dirty_since: None,
             status: StatusHandle::default(),
             leader,
             _always_leader: Some(always_leader),
@@ -172,7 +173,11 @@ impl Controller {
             }
             self.count_read_errors();
             if leader && now >= next_full {
-                match self.full_sync().await {
+                let result = self.full_sync().await;
+                if !self.settings.once {
+                    self.after_sync(&mut events);
+                }
+                match result {
                     Ok(()) => {
                         backoff = FIRST_BACKOFF;
                         next_full = Instant::now() + self.settings.interval;
@@ -194,12 +199,13 @@ impl Controller {
             if leader && self.budget_release.is_some_and(|t| now >= t) {
                 // Held deletions may have been wanted long enough: plan their names again.
                 self.budget_release = None;
-                self.dirty.append(&mut self.budget_names);
-                self.dirty_since.get_or_insert(now);
+                self.dirty.add(std::mem::take(&mut self.budget_names), now);
             }
-            let debounce_at = self.dirty_since.map(|t| t + self.settings.debounce);
-            if leader && debounce_at.is_some_and(|t| now >= t) {
-                if let Err(e) = self.incremental_sync().await {
+            let due = self.dirty.due();
+            if leader && due.is_some_and(|t| now >= t) {
+                let result = self.incremental_sync().await;
+                self.after_sync(&mut events);
+                if let Err(e) = result {
                     warn!(retry_in = ?backoff, "sync of changed names failed: {e}");
                     // Its effect on the provider is unknown: the next sync re-reads everything.
                     self.records.invalidate();
@@ -208,7 +214,7 @@ impl Controller {
                 }
                 continue;
             }
-            let wake = match (leader, debounce_at) {
+            let wake = match (leader, due) {
                 (true, Some(d)) => d.min(next_full),
                 (true, None) => next_full,
                 (false, _) => now + self.settings.interval,
@@ -217,7 +223,10 @@ impl Controller {
             .min(now + HEARTBEAT);
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Some(ev) => self.on_event(ev),
+                    Some(ev) => {
+                        self.on_event(ev);
+                        self.take_queued(&mut events);
+                    }
                     None => return Ok(()),
                 },
                 _ = sleep_until(wake) => {}
@@ -231,6 +240,21 @@ impl Controller {
                     Err(_) => return Ok(()),
                 }
             }
+        }
+    }
+
+    /// After a sync: takes in the changes that arrived while it ran. Any there are belong to a
+    /// burst, and wait `--min-event-sync-interval` for the rest of it.
+    fn after_sync(&mut self, events: &mut mpsc::Receiver<SourceEvent>) {
+        self.take_queued(events);
+        self.dirty.synced(Instant::now());
+    }
+
+    /// Takes in the events already queued, so that the next sync covers them all. (A closed
+    /// channel is noticed by the loop's next `recv`.)
+    fn take_queued(&mut self, events: &mut mpsc::Receiver<SourceEvent>) {
+        while let Ok(ev) = events.try_recv() {
+            self.on_event(ev);
         }
     }
 
@@ -301,8 +325,7 @@ impl Controller {
         };
         if !touched.is_empty() {
             debug!(names = touched.len(), "desired records changed");
-            self.dirty.extend(touched);
-            self.dirty_since.get_or_insert_with(Instant::now);
+            self.dirty.add(touched, Instant::now());
         }
     }
 
@@ -379,9 +402,8 @@ impl Controller {
     async fn full_sync(&mut self) -> Result<(), SyncError> {
         let started = Instant::now();
         // A full sync covers every pending change.
-        self.dirty.clear();
+        let (_, since) = self.dirty.take();
         self.held.clear();
-        let since = self.dirty_since.take();
         self.source.refresh();
         self.count_read_errors();
         self.recompute_all();
@@ -440,11 +462,10 @@ impl Controller {
             return self.full_sync().await;
         }
         let started = Instant::now();
-        let mut names: BTreeSet<DnsName> = std::mem::take(&mut self.dirty);
+        let (mut names, since) = self.dirty.take();
         if self.syncer.has_pools() {
             self.add_pool_names(&mut names);
         }
-        let since = self.dirty_since.take();
         let desired = self.desired.endpoints_at(&names);
         let lookup = self.names_with_ownership(&names);
         let current = self.records.records_at(&lookup);
@@ -454,8 +475,7 @@ impl Controller {
         let outcome = self.finish(SyncKind::Incremental, result, started, since, &objects, None);
         if outcome.is_err() {
             // Try these names again with the next sync.
-            self.dirty.extend(names);
-            self.dirty_since.get_or_insert_with(Instant::now);
+            self.dirty.restore(names, since);
         }
         outcome
     }

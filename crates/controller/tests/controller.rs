@@ -62,11 +62,14 @@ impl ObjectSource for FakeSource {
     }
 }
 
-/// Counts reads and applies of the in-memory provider.
+/// Counts reads and applies of the in-memory provider; each apply can take a while (a PATCH's
+/// round trip, on tokio's clock) and is logged with when it started and how many changes it had.
 struct Counting {
     inner: InMemoryProvider,
     reads: AtomicUsize,
     applies: AtomicUsize,
+    apply_takes: Duration,
+    apply_log: Mutex<Vec<(tokio::time::Instant, usize)>>,
 }
 
 #[async_trait]
@@ -86,6 +89,8 @@ impl Provider for Counting {
     }
     async fn apply_changes(&self, changes: &Changes) -> Result<ApplyReport, ProviderError> {
         self.applies.fetch_add(1, Ordering::SeqCst);
+        self.apply_log.lock().unwrap().push((tokio::time::Instant::now(), changes.len()));
+        tokio::time::sleep(self.apply_takes).await;
         let report = self.inner.apply_changes(changes).await?;
         assert!(report.is_clean(), "the in-memory provider refused {:?}", report.rejected);
         Ok(report)
@@ -109,14 +114,30 @@ fn mk_rig(source: Arc<FakeSource>) -> Rig {
 
 /// Debounce of 10 ms, no periodic sync within a test.
 fn quick() -> Settings {
-    Settings { debounce: Duration::from_millis(10), interval: Duration::from_secs(3600), ..Settings::default() }
+    Settings {
+        min_event_sync_interval: Duration::from_millis(10),
+        interval: Duration::from_secs(3600),
+        ..Settings::default()
+    }
 }
 
 fn mk_rig_with(source: Arc<FakeSource>, settings: Settings, budget: Option<DeletionBudget>) -> Rig {
+    mk_rig_timed(source, settings, budget, Duration::ZERO)
+}
+
+/// [`mk_rig_with`] with a provider whose applies take `apply_takes`.
+fn mk_rig_timed(
+    source: Arc<FakeSource>,
+    settings: Settings,
+    budget: Option<DeletionBudget>,
+    apply_takes: Duration,
+) -> Rig {
     let provider = Arc::new(Counting {
         inner: InMemoryProvider::new(&["example.org".into()]),
         reads: AtomicUsize::new(0),
         applies: AtomicUsize::new(0),
+        apply_takes,
+        apply_log: Mutex::new(Vec::new()),
     });
     let registry: Arc<dyn Registry> =
         Arc::new(TxtRegistry::new(TxtConfig { owner_id: "test".into(), ..TxtConfig::default() }).unwrap());
@@ -424,7 +445,7 @@ async fn provider_cache_time_spares_reads_of_the_zone() {
     source.set("web", "10.0.0.1");
     let interval = Duration::from_secs(60);
     let settings = |cache: u64| Settings {
-        debounce: Duration::from_millis(10),
+        min_event_sync_interval: Duration::from_millis(10),
         interval,
         record_cache_time: Duration::from_secs(cache),
         ..Settings::default()
@@ -444,4 +465,50 @@ async fn provider_cache_time_spares_reads_of_the_zone() {
     tokio::time::sleep(interval * 5 + Duration::from_secs(1)).await;
     assert_eq!(reads(&uncached), 6, "without a cache time every full sync reads");
     uncached.task.abort();
+}
+
+/// `--min-event-sync-interval` (a leading-edge debounce), on tokio's paused clock with applies
+/// that take 5 ms: a change that finds the loop idle is applied at once, also when the changes
+/// come one after the other (each 3 ms after the last was written, as a client that waits for
+/// the answer); 500 changes within 100 ms are applied in 3 writes.
+#[tokio::test(start_paused = true)]
+async fn an_isolated_change_is_applied_at_once_and_a_burst_in_three_writes() {
+    use tokio::time::Instant;
+    let source = Arc::new(FakeSource::default());
+    *source.synced.lock().unwrap() = true;
+    source.set("web", "10.0.0.1");
+    let settings = Settings { interval: Duration::from_secs(3600), ..Settings::default() };
+    assert_eq!(settings.min_event_sync_interval, Duration::from_millis(50), "the default");
+    let rig = mk_rig_timed(source.clone(), settings, None, Duration::from_millis(5));
+    rig.until("first full sync", |r| r.has("web.example.org A 10.0.0.1")).await;
+    let applies = || rig.provider.apply_log.lock().unwrap().clone();
+
+    for i in 0..20 {
+        let before = applies().len();
+        let sent = Instant::now();
+        let obj = source.set("web", &format!("10.0.1.{i}"));
+        rig.events.send(SourceEvent::Changed(vec![obj])).await.unwrap();
+        rig.until("the change applied", |r| r.provider.apply_log.lock().unwrap().len() > before).await;
+        assert_eq!(applies()[before].0, sent, "change {i} waited before its write");
+        rig.until("written", |r| r.has(&format!("web.example.org A 10.0.1.{i}"))).await;
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+
+    let before = applies().len();
+    let start = Instant::now();
+    for ms in 0..100 {
+        for k in 0..5 {
+            let obj = source.set(&format!("b{}", ms * 5 + k), "10.0.2.1");
+            rig.events.send(SourceEvent::Changed(vec![obj])).await.unwrap();
+        }
+        tokio::time::sleep_until(start + Duration::from_millis(ms + 1)).await;
+    }
+    rig.until("the burst applied", |r| r.zone().iter().filter(|l| l.ends_with(" A 10.0.2.1")).count() == 500).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let burst: Vec<(Duration, usize)> = applies()[before..].iter().map(|(t, n)| (*t - start, *n)).collect();
+    assert!(burst.len() <= 3, "500 changes within 100 ms took {} writes: {burst:?}", burst.len());
+    // Each of the 500 names comes with its ownership TXT.
+    assert_eq!(burst.iter().map(|(_, n)| n).sum::<usize>(), 1000, "{burst:?}");
+    assert_eq!(burst[0].0, Duration::ZERO, "the first change of the burst is written at once");
+    rig.task.abort();
 }

@@ -26,7 +26,7 @@ const RELEASE_GRACE: Duration = Duration::from_secs(5);
 
 pub fn settings(cfg: &Config) -> anyhow::Result<Settings> {
     Ok(Settings {
-        debounce: cfg.general.min_event_sync_interval,
+        min_event_sync_interval: cfg.general.min_event_sync_interval,
         interval: cfg.general.interval,
         cache_sync_timeout: cfg.general.cache_sync_timeout,
         once: cfg.general.once,

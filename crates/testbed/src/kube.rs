@@ -17,6 +17,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::{TestbedError, scripts_dir, skip_or_fail};
 
@@ -260,6 +262,54 @@ impl KubeApiserver {
     pub fn patch_status(&self, namespace: &str, kind: &str, name: &str, patch: &str) -> Result<(), TestbedError> {
         self.kubectl(&["-n", namespace, "patch", kind, name, "--subresource=status", "--type=merge", "-p", patch], None)
             .map(drop)
+    }
+
+    /// Merge-patches the `status` of many objects of one resource (`services`) in `namespace` as
+    /// fast as the apiserver takes them: `parallel` requests in flight, each on its own
+    /// connection. Returns how long that took, from the first request sent to the last answer.
+    pub async fn patch_statuses(
+        &self,
+        namespace: &str,
+        resource: &str,
+        patches: Vec<(String, String)>,
+        parallel: usize,
+    ) -> Result<Duration, TestbedError> {
+        let http = |e: String| TestbedError::Http(e);
+        let settings = exodns_http::TlsSettings { ca_file: Some(self.ca_path()), ..Default::default() };
+        let tls = exodns_http::client_config(&settings, true).map_err(|e| http(e.to_string()))?;
+        let client = exodns_http::client_builder(tls)
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| http(e.to_string()))?;
+        let base = format!("{}/api/v1/namespaces/{namespace}/{resource}", self.api_url);
+        let queue = Arc::new(Mutex::new(patches.into_iter()));
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..parallel.max(1) {
+            let (client, queue, base, token) = (client.clone(), queue.clone(), base.clone(), self.token.clone());
+            tasks.spawn(async move {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+                    let Some((name, patch)) = next else { return Ok(()) };
+                    let url = format!("{base}/{name}/status");
+                    let resp = client
+                        .patch(&url)
+                        .bearer_auth(&token)
+                        .header("Content-Type", "application/merge-patch+json")
+                        .body(patch)
+                        .send()
+                        .await
+                        .map_err(|e| TestbedError::Http(format!("PATCH {url}: {e}")))?;
+                    if !resp.status().is_success() {
+                        return Err(TestbedError::Http(format!("PATCH {url}: HTTP {}", resp.status())));
+                    }
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.map_err(|e| http(e.to_string()))??;
+        }
+        Ok(started.elapsed())
     }
 }
 

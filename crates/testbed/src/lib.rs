@@ -45,7 +45,7 @@ pub use moto::{Moto, TEST_ACCESS_KEY, TEST_SECRET_KEY};
 pub use pdns::{Pdns, PdnsOptions, http_client};
 pub use process::{Proc, exodns_bin, free_port};
 pub use route53_rules::{BatchSize, Route53Rules};
-pub use wait::{wait_until, wait_until_async, wait_until_log};
+pub use wait::{wait_until, wait_until_async, wait_until_checked, wait_until_log};
 pub use webhook::{WEBHOOK_MEDIA_TYPE, WebhookRecorder};
 
 use std::path::PathBuf;

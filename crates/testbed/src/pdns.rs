@@ -18,6 +18,8 @@ pub struct PdnsOptions {
     pub api_key: Option<String>,
     /// LUA health-check interval in seconds (1 when `None`).
     pub lua_health_check_interval: Option<u32>,
+    /// Log every API request, for [`Pdns::api_requests`].
+    pub log_requests: bool,
 }
 
 /// A running `pdns_server` with a fresh sqlite database, on free loopback ports. Dropping it stops
@@ -111,6 +113,7 @@ impl Pdns {
         if let Some(s) = self.opts.lua_health_check_interval {
             cmd.env("PDNS_LUA_HC_INTERVAL", s.to_string());
         }
+        cmd.env("PDNS_LOG_REQUESTS", if self.opts.log_requests { "1" } else { "0" });
         let out = cmd.output()?;
         if !out.status.success() {
             return Err(TestbedError::Script {
@@ -194,6 +197,14 @@ impl Pdns {
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("pdns.log")).unwrap_or_default()
+    }
+
+    /// API requests the server has answered so far with `method` on a zone (`PATCH`: the writes),
+    /// counted from its own log; needs [`PdnsOptions::log_requests`].
+    pub fn api_requests(&self, method: &str) -> usize {
+        assert!(self.opts.log_requests, "api_requests needs PdnsOptions::log_requests");
+        let pattern = format!("\"{method} /api/v1/servers/localhost/zones/");
+        self.log().lines().filter(|l| l.contains("[webserver]") && l.contains(&pattern)).count()
     }
 
     /// A raw API call on `/api/v1/servers/localhost{path}`; returns the status and the body.

@@ -45,6 +45,24 @@ pub async fn wait_until_async(what: &str, limit: Duration, mut ready: impl FnMut
     }
 }
 
+/// [`wait_until_async`] with a check that is itself async (a query to a peer, say).
+pub async fn wait_until_checked<F: std::future::Future<Output = bool>>(
+    what: &str,
+    limit: Duration,
+    mut ready: impl FnMut() -> F,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        if ready().await {
+            return started.elapsed();
+        }
+        if started.elapsed() > limit {
+            timed_out(what, limit, "");
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 fn timed_out(what: &str, limit: Duration, log: &str) -> ! {
     if log.is_empty() {
         panic!("timed out after {limit:?} waiting for {what}");

@@ -46,8 +46,9 @@ pub struct General {
     /// Time between two full synchronisations.
     #[arg(long, env = "EXTERNAL_DNS_INTERVAL", global = true, default_value = "1m", value_parser = duration)]
     pub interval: Duration,
-    /// After an object changes, wait this long for more changes, then sync the names they touch.
-    /// (Upstream's minimum between event-triggered full syncs; exodns syncs only what changed.)
+    /// A change is synced at once when nothing else is going on; changes that arrive while a
+    /// sync runs wait this long after it for more, then go together. (Upstream's minimum between
+    /// event-triggered full syncs; exodns syncs only the names that changed.)
     #[arg(long, env = "EXTERNAL_DNS_MIN_EVENT_SYNC_INTERVAL", global = true, default_value = "50ms", value_parser = duration)]
     pub min_event_sync_interval: Duration,
     /// A full synchronisation within this long of the last read of the provider's records plans

@@ -12,6 +12,7 @@ mod common;
 mod contour;
 mod deploy;
 mod diff;
+mod events;
 mod failover;
 mod failover_kube;
 mod failover_placements;
