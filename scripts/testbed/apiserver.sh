@@ -10,6 +10,8 @@
 #   apiserver.sh crds DIR NAME...      install CRDs (server-side apply) and wait for Established;
 #                                      NAME: gateway | dnsendpoint | cilium | servicemonitor | istio
 #                                      | contour | traefik | traefik-legacy | failover (the chart's)
+#                                      | ambassador (Hosts served without Emissary's conversion
+#                                      webhook, which this control plane cannot run)
 #
 # start and start-apiserver print exactly these lines on stdout (also written to DIR/env):
 #   KUBECONFIG=DIR/kubeconfig          (context "test": bearer token; "test-cert": client cert)
@@ -224,7 +226,19 @@ cmd_start_apiserver() {
 }
 
 # ---- CRDs -------------------------------------------------------------------------------------
-crd_files() { # NAME -> files to apply, one per line
+# One CustomResourceDefinition of a multi-document manifest, copied as it is to OUT; prints OUT.
+crd_document() { # FILE CRD-NAME OUT
+  awk -v want="$2" '
+    function flush() { if (doc ~ /\nkind: CustomResourceDefinition\n/ && doc ~ ("\n  name: " want "\n")) printf "%s", doc; doc = "\n" }
+    BEGIN { doc = "\n" }
+    /^---$/ { flush(); next }
+    { doc = doc $0 "\n" }
+    END { flush() }' "$1" >"$3"
+  [ -s "$3" ] || die "no CustomResourceDefinition $2 in $1"
+  printf '%s\n' "$3"
+}
+
+crd_files() { # NAME DIR -> files to apply, one per line
   local f
   case "$1" in
     gateway)
@@ -246,7 +260,24 @@ crd_files() { # NAME -> files to apply, one per line
       printf '%s\n' "$EXODNS_TRAEFIK_LEGACY_CRD_DIR"/traefik.containo.us_ingressroute{s,tcps,udps}.yaml ;;
     failover)
       printf '%s\n' "$EXODNS_TESTBED_SCRIPTS/../../deploy/helm/exodns/crds/failoverrecords.exodns.io.yaml" ;;
-    *) die "unknown CRD set '$1' (gateway|dnsendpoint|cilium|servicemonitor|istio|contour|traefik|traefik-legacy|failover)" ;;
+    ambassador)
+      # The published install manifest holds Emissary's apiext Deployment too: only the Host CRD.
+      crd_document "$EXODNS_AMBASSADOR_CRD" hosts.getambassador.io "$2/ambassador-hosts-crd.yaml" ;;
+    *) die "unknown CRD set '$1' (gateway|dnsendpoint|cilium|servicemonitor|istio|contour|traefik|traefik-legacy|failover|ambassador)" ;;
+  esac
+}
+
+# What a CRD set needs after it is applied. Emissary's CRDs convert between versions through its
+# emissary-apiext webhook (a Deployment this control plane cannot run): without it, a Host
+# written or read as v3alpha1 (what upstream reads) while stored as v2 fails. Every Host field
+# the sources read is the same in both versions, so conversion is turned off (`None`: only
+# apiVersion changes); the published file is applied as it is, then patched in the cluster.
+crd_fixups() { # NAME KUBECTL...
+  local name=$1; shift
+  case "$name" in
+    ambassador)
+      "$@" patch crd hosts.getambassador.io --type=json --field-manager=exodns-testbed \
+        -p '[{"op":"replace","path":"/spec/conversion","value":{"strategy":"None"}}]' >/dev/null ;;
   esac
 }
 
@@ -262,7 +293,7 @@ cmd_crds() {
     while IFS= read -r f; do
       [ -f "$f" ] || die "CRD file missing: $f"
       files+=(-f "$f")
-    done < <(crd_files "$name")
+    done < <(crd_files "$name" "$dir")
   done
   local kc=(kubectl --kubeconfig "$dir/kubeconfig" --request-timeout=60s)
   # Server-side apply: some CRDs (HTTPRoute) exceed the 256 KiB last-applied annotation limit.
@@ -272,6 +303,8 @@ cmd_crds() {
   [ "${#crds[@]}" -gt 0 ] || die "no CustomResourceDefinition in: $*"
   "${kc[@]}" wait --for=condition=Established --timeout=60s "${crds[@]}" >/dev/null \
     || die "CRDs not Established: ${crds[*]}"
+  local name
+  for name in "$@"; do crd_fixups "$name" "${kc[@]}" || die "could not adjust the CRDs of '$name'"; done
   log "${#crds[@]} CRDs Established in $(since "$start") s"
 }
 

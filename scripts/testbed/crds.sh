@@ -11,12 +11,16 @@
 #   EXODNS_TRAEFIK_CRD_DIR         github.com/traefik/traefik/v3@v3.7.13     docs/content/reference/dynamic-configuration/
 #                                                                            (traefik.io_*.yaml)
 #   EXODNS_TRAEFIK_LEGACY_CRD_DIR  github.com/traefik/traefik/v2@v2.11.30    the same folder (traefik.containo.us_*.yaml)
+#   EXODNS_AMBASSADOR_CRD          github.com/emissary-ingress/emissary/v3@v3.10.0
+#                                                                            manifests/emissary/emissary-crds.yaml.in
+#                                  (the published install manifest; pkg/api/getambassador.io/crds.yaml
+#                                  is its unprocessed source, which a kube-apiserver refuses)
 # Executed: prints NAME=PATH lines on stdout. Sourced: exports the variables, prints nothing.
 # The cilium module is large (37 MB zip, 97 MB unpacked); its first download is the slow one.
 # Module-cache files are read-only; apply them as they are (kubectl apply --server-side).
 
 _exodns_crds() {
-  local gw ed ci po is co tr t2
+  local gw ed ci po is co tr t2 em
   gw=$(go_mod_field "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" Dir) || return 1
   ed=$(go_mod_field "sigs.k8s.io/external-dns@$EXTERNAL_DNS_VERSION" Dir) || return 1
   ci=$(go_mod_field "github.com/cilium/cilium@$CILIUM_VERSION" Dir) || return 1
@@ -25,6 +29,7 @@ _exodns_crds() {
   co=$(go_mod_field "github.com/projectcontour/contour@$CONTOUR_VERSION" Dir) || return 1
   tr=$(go_mod_field "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" Dir) || return 1
   t2=$(go_mod_field "github.com/traefik/traefik/v2@$TRAEFIK_V2_VERSION" Dir) || return 1
+  em=$(go_mod_field "github.com/emissary-ingress/emissary/v3@$EMISSARY_VERSION" Dir) || return 1
   EXODNS_GATEWAY_CRD_DIR=$gw/config/crd/standard
   EXODNS_DNSENDPOINT_CRD=$ed/config/crd/standard/dnsendpoints.externaldns.k8s.io.yaml
   EXODNS_CILIUM_CRD_DIR=$ci/pkg/k8s/apis/cilium.io/client/crds/v2
@@ -33,6 +38,7 @@ _exodns_crds() {
   EXODNS_CONTOUR_CRD=$co/examples/contour/01-crds.yaml
   EXODNS_TRAEFIK_CRD_DIR=$tr/docs/content/reference/dynamic-configuration
   EXODNS_TRAEFIK_LEGACY_CRD_DIR=$t2/docs/content/reference/dynamic-configuration
+  EXODNS_AMBASSADOR_CRD=$em/manifests/emissary/emissary-crds.yaml.in
   local p
   for p in "$EXODNS_GATEWAY_CRD_DIR/gateway.networking.k8s.io_tcproutes.yaml" \
            "$EXODNS_DNSENDPOINT_CRD" \
@@ -41,20 +47,22 @@ _exodns_crds() {
            "$EXODNS_ISTIO_CRD" \
            "$EXODNS_CONTOUR_CRD" \
            "$EXODNS_TRAEFIK_CRD_DIR/traefik.io_ingressroutes.yaml" \
-           "$EXODNS_TRAEFIK_LEGACY_CRD_DIR/traefik.containo.us_ingressroutes.yaml"; do
+           "$EXODNS_TRAEFIK_LEGACY_CRD_DIR/traefik.containo.us_ingressroutes.yaml" \
+           "$EXODNS_AMBASSADOR_CRD"; do
     [ -f "$p" ] || { warn "expected CRD file missing: $p"; return 1; }
   done
   export EXODNS_GATEWAY_CRD_DIR EXODNS_DNSENDPOINT_CRD EXODNS_CILIUM_CRD_DIR EXODNS_SERVICEMONITOR_CRD_DIR \
-    EXODNS_ISTIO_CRD EXODNS_CONTOUR_CRD EXODNS_TRAEFIK_CRD_DIR EXODNS_TRAEFIK_LEGACY_CRD_DIR
+    EXODNS_ISTIO_CRD EXODNS_CONTOUR_CRD EXODNS_TRAEFIK_CRD_DIR EXODNS_TRAEFIK_LEGACY_CRD_DIR EXODNS_AMBASSADOR_CRD
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
   _exodns_crds || die "could not locate the CRD manifests"
-  printf 'EXODNS_GATEWAY_CRD_DIR=%s\nEXODNS_DNSENDPOINT_CRD=%s\nEXODNS_CILIUM_CRD_DIR=%s\nEXODNS_SERVICEMONITOR_CRD_DIR=%s\nEXODNS_ISTIO_CRD=%s\nEXODNS_CONTOUR_CRD=%s\nEXODNS_TRAEFIK_CRD_DIR=%s\nEXODNS_TRAEFIK_LEGACY_CRD_DIR=%s\n' \
+  printf 'EXODNS_GATEWAY_CRD_DIR=%s\nEXODNS_DNSENDPOINT_CRD=%s\nEXODNS_CILIUM_CRD_DIR=%s\nEXODNS_SERVICEMONITOR_CRD_DIR=%s\nEXODNS_ISTIO_CRD=%s\nEXODNS_CONTOUR_CRD=%s\nEXODNS_TRAEFIK_CRD_DIR=%s\nEXODNS_TRAEFIK_LEGACY_CRD_DIR=%s\nEXODNS_AMBASSADOR_CRD=%s\n' \
     "$EXODNS_GATEWAY_CRD_DIR" "$EXODNS_DNSENDPOINT_CRD" "$EXODNS_CILIUM_CRD_DIR" "$EXODNS_SERVICEMONITOR_CRD_DIR" \
-    "$EXODNS_ISTIO_CRD" "$EXODNS_CONTOUR_CRD" "$EXODNS_TRAEFIK_CRD_DIR" "$EXODNS_TRAEFIK_LEGACY_CRD_DIR"
+    "$EXODNS_ISTIO_CRD" "$EXODNS_CONTOUR_CRD" "$EXODNS_TRAEFIK_CRD_DIR" "$EXODNS_TRAEFIK_LEGACY_CRD_DIR" \
+    "$EXODNS_AMBASSADOR_CRD"
 else
   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || return 1
   _exodns_crds || return 1

@@ -28,6 +28,8 @@ EXODNS_CACHE=${EXODNS_CACHE:-$HOME/.cache/exodns}
   TRAEFIK_VERSION=v3.7.13               # github.com/traefik/traefik/v3 (external-dns pins none; 15 MB zip)
   TRAEFIK_V2_VERSION=v2.11.30           # github.com/traefik/traefik/v2: traefik.containo.us (10 MB zip;
                                         # the proxy serves versions but not the v2 list)
+  EMISSARY_VERSION=v3.10.0              # github.com/emissary-ingress/emissary/v3 (external-dns v0.22.0's;
+                                        # 8 MB zip; the proxy serves it but lists no version)
 }
 
 # ---- logging ----------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ use crate::types::{
     GRPCRoute, HTTPRoute, IngressRoute, IngressRouteTCP, IngressRouteUDP, LegacyIngressRoute, LegacyIngressRouteTCP,
     LegacyIngressRouteUDP, TCPRoute, TLSRoute, UDPRoute,
 };
-use crate::{contour, crd, failover, gateway, ingress, istio, node, pod, service};
+use crate::{ambassador, contour, crd, failover, gateway, ingress, istio, node, pod, service};
 
 /// A selector or namespace setting of the flags, as a source applies it to the objects of one
 /// resource it reads.
@@ -243,6 +243,7 @@ source_kinds! {
     TraefikLegacyIngressRoute => TraefikSource<LegacyIngressRoute>,
     TraefikLegacyIngressRouteTcp => TraefikSource<LegacyIngressRouteTCP>,
     TraefikLegacyIngressRouteUdp => TraefikSource<LegacyIngressRouteUDP>,
+    AmbassadorHost => ambassador::AmbassadorHostSource,
 }
 
 /// The parts of a description that are plain data.

@@ -15,6 +15,7 @@
 // only, so its size in a `Result` does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod ambassador;
 pub mod annotations;
 pub mod cluster;
 mod common;

@@ -4,6 +4,7 @@
 //! not installed prints a notice and passes, unless `EXODNS_REQUIRE_PEERS=1` is set: then it
 //! fails.
 
+mod ambassador;
 mod aws;
 mod azure;
 mod budget;

@@ -32,9 +32,9 @@ use crate::annotations::{DEFAULT_PREFIX, LEGACY_PREFIX};
 use crate::config::{INGRESS_CLASS_ANNOTATION, SourceConfig};
 use crate::selector::Selector;
 use crate::types::{
-    DNSEndpoint, FailoverRecord, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IngressRoute, IngressRouteTCP,
-    IngressRouteUDP, IstioGateway, LegacyIngressRoute, LegacyIngressRouteTCP, LegacyIngressRouteUDP, ListenerSet,
-    TCPRoute, TLSRoute, UDPRoute, VirtualService,
+    AmbassadorHost, DNSEndpoint, FailoverRecord, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IngressRoute,
+    IngressRouteTCP, IngressRouteUDP, IstioGateway, LegacyIngressRoute, LegacyIngressRouteTCP, LegacyIngressRouteUDP,
+    ListenerSet, TCPRoute, TLSRoute, UDPRoute, VirtualService,
 };
 
 /// Whether a cluster serves a resource.
@@ -130,6 +130,7 @@ watched! {
     LegacyTraefikIngressRoutes => LegacyIngressRoute,
     LegacyTraefikIngressRouteTcps => LegacyIngressRouteTCP,
     LegacyTraefikIngressRouteUdps => LegacyIngressRouteUDP,
+    AmbassadorHosts => AmbassadorHost,
 }
 
 /// What discovery, watches, manifests and RBAC need to know of a resource.

@@ -2,13 +2,15 @@
 //! (`gateway.networking.k8s.io`) Gateways and Routes ([`gateway`]), ExternalDNS's
 //! `DNSEndpoint` (`externaldns.k8s.io/v1alpha1`, [`dnsendpoint`]), Istio's Gateways and
 //! VirtualServices ([`istio`]), exodns's `FailoverRecord` (`exodns.io/v1alpha1`, [`failover`]),
-//! Contour's HTTPProxies ([`contour`]), Traefik's router objects ([`traefik`]).
+//! Contour's HTTPProxies ([`contour`]), Traefik's router objects ([`traefik`]), Emissary-ingress's
+//! Hosts ([`ambassador`]).
 //!
 //! They decode from JSON and YAML, ignore fields they do not know, and implement
 //! `k8s_openapi::Resource` + `Metadata` (what kube-rs needs to watch them) and
 //! [`crate::resource::ObjectType`] (what exodns needs). A new group of custom resources is a new
 //! module here.
 
+pub mod ambassador;
 pub mod contour;
 pub mod dnsendpoint;
 pub mod failover;
@@ -20,6 +22,7 @@ pub mod traefik;
 pub use k8s_openapi::api::core::v1::LoadBalancerStatus;
 use serde::{Deserialize, Serialize};
 
+pub use ambassador::*;
 pub use contour::*;
 pub use dnsendpoint::*;
 pub use failover::*;

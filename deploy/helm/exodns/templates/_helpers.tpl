@@ -249,6 +249,9 @@ failover:
   - {apiGroups: ["exodns.io"], resources: ["failoverrecords/status"], verbs: ["update", "patch"]}
 traefik-proxy:
   - {apiGroups: ["traefik.io", "traefik.containo.us"], resources: ["ingressroutes", "ingressroutetcps", "ingressrouteudps"], verbs: ["get", "list", "watch"]}
+ambassador-host:
+  - {apiGroups: ["getambassador.io"], resources: ["hosts"], verbs: ["get", "list", "watch"]}
+  - {apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"]}
 {{- end }}
 
 {{/*

@@ -17,8 +17,17 @@ fn chart_renderings_pass_server_side_dry_run() {
         return;
     };
     // The sources' CRDs too: the chart's ServiceAccount then runs exodns with every source.
-    api.install_crds(&["cilium", "servicemonitor", "gateway", "istio", "contour", "traefik", "traefik-legacy"])
-        .expect("CRDs");
+    api.install_crds(&[
+        "cilium",
+        "servicemonitor",
+        "gateway",
+        "istio",
+        "contour",
+        "traefik",
+        "traefik-legacy",
+        "ambassador",
+    ])
+    .expect("CRDs");
     for name in ["dnsendpoints.externaldns.k8s.io", "failoverrecords.exodns.io"] {
         let crd = chart_dir().join(format!("crds/{name}.yaml"));
         kubectl(&api, &["apply", "--server-side", "--field-manager=exodns-test", "-f", crd.to_str().unwrap()]);
