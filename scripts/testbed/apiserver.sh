@@ -8,7 +8,7 @@
 #   apiserver.sh stop-apiserver DIR    stop only kube-apiserver (etcd keeps the data)
 #   apiserver.sh start-apiserver DIR   start kube-apiserver again: same port, flags, etcd, objects
 #   apiserver.sh crds DIR NAME...      install CRDs (server-side apply) and wait for Established;
-#                                      NAME: gateway | dnsendpoint | cilium | servicemonitor | istio
+#                                      NAME: gateway | dnsendpoint | dnsrecord | cilium | servicemonitor | istio
 #                                      | contour | traefik | traefik-legacy | failover (the chart's)
 #                                      | ambassador (Hosts served without Emissary's conversion
 #                                      webhook, which this control plane cannot run)
@@ -245,6 +245,8 @@ crd_files() { # NAME DIR -> files to apply, one per line
       for f in "$EXODNS_GATEWAY_CRD_DIR"/*.yaml; do printf '%s\n' "$f"; done ;;
     dnsendpoint)
       printf '%s\n' "$EXODNS_DNSENDPOINT_CRD" ;;
+    dnsrecord)
+      printf '%s\n' "$EXODNS_DNSRECORD_CRD" ;;
     cilium)
       printf '%s\n' "$EXODNS_CILIUM_CRD_DIR/ciliumnetworkpolicies.yaml" \
                     "$EXODNS_CILIUM_CRD_DIR/ciliumclusterwidenetworkpolicies.yaml" ;;
@@ -263,7 +265,7 @@ crd_files() { # NAME DIR -> files to apply, one per line
     ambassador)
       # The published install manifest holds Emissary's apiext Deployment too: only the Host CRD.
       crd_document "$EXODNS_AMBASSADOR_CRD" hosts.getambassador.io "$2/ambassador-hosts-crd.yaml" ;;
-    *) die "unknown CRD set '$1' (gateway|dnsendpoint|cilium|servicemonitor|istio|contour|traefik|traefik-legacy|failover|ambassador)" ;;
+    *) die "unknown CRD set '$1' (gateway|dnsendpoint|dnsrecord|cilium|servicemonitor|istio|contour|traefik|traefik-legacy|failover|ambassador)" ;;
   esac
 }
 

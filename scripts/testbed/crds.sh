@@ -3,6 +3,9 @@
 # missing; nothing is copied into the clone):
 #   EXODNS_GATEWAY_CRD_DIR         sigs.k8s.io/gateway-api@v1.6.1            config/crd/standard/
 #   EXODNS_DNSENDPOINT_CRD         sigs.k8s.io/external-dns@v0.22.0          config/crd/standard/dnsendpoints.externaldns.k8s.io.yaml
+#   EXODNS_DNSRECORD_CRD           sigs.k8s.io/external-dns@v0.23.0          config/crd/standard/dnsrecords.externaldns.k8s.io.yaml
+#                                  (--registry=crd; Go 1.26 will not unpack v0.23.0, so the file is
+#                                  extracted from its zip into $EXODNS_CACHE/crds/)
 #   EXODNS_CILIUM_CRD_DIR          github.com/cilium/cilium@v1.20.2          pkg/k8s/apis/cilium.io/client/crds/v2/
 #   EXODNS_SERVICEMONITOR_CRD_DIR  github.com/prometheus-operator/prometheus-operator@v0.85.0
 #                                                                            example/prometheus-operator-crd/
@@ -32,6 +35,9 @@ _exodns_crds() {
   em=$(go_mod_field "github.com/emissary-ingress/emissary/v3@$EMISSARY_VERSION" Dir) || return 1
   EXODNS_GATEWAY_CRD_DIR=$gw/config/crd/standard
   EXODNS_DNSENDPOINT_CRD=$ed/config/crd/standard/dnsendpoints.externaldns.k8s.io.yaml
+  local rec=config/crd/standard/dnsrecords.externaldns.k8s.io.yaml
+  EXODNS_DNSRECORD_CRD=$EXODNS_CACHE/crds/external-dns-$EXTERNAL_DNS_CRD_REGISTRY_VERSION/${rec##*/}
+  go_mod_zip_file "sigs.k8s.io/external-dns@$EXTERNAL_DNS_CRD_REGISTRY_VERSION" "$rec" "$EXODNS_DNSRECORD_CRD" || return 1
   EXODNS_CILIUM_CRD_DIR=$ci/pkg/k8s/apis/cilium.io/client/crds/v2
   EXODNS_SERVICEMONITOR_CRD_DIR=$po/example/prometheus-operator-crd
   EXODNS_ISTIO_CRD=$is/kubernetes/customresourcedefinitions.gen.yaml
@@ -42,6 +48,7 @@ _exodns_crds() {
   local p
   for p in "$EXODNS_GATEWAY_CRD_DIR/gateway.networking.k8s.io_tcproutes.yaml" \
            "$EXODNS_DNSENDPOINT_CRD" \
+           "$EXODNS_DNSRECORD_CRD" \
            "$EXODNS_CILIUM_CRD_DIR/ciliumnetworkpolicies.yaml" \
            "$EXODNS_SERVICEMONITOR_CRD_DIR/monitoring.coreos.com_servicemonitors.yaml" \
            "$EXODNS_ISTIO_CRD" \
@@ -51,7 +58,7 @@ _exodns_crds() {
            "$EXODNS_AMBASSADOR_CRD"; do
     [ -f "$p" ] || { warn "expected CRD file missing: $p"; return 1; }
   done
-  export EXODNS_GATEWAY_CRD_DIR EXODNS_DNSENDPOINT_CRD EXODNS_CILIUM_CRD_DIR EXODNS_SERVICEMONITOR_CRD_DIR \
+  export EXODNS_GATEWAY_CRD_DIR EXODNS_DNSENDPOINT_CRD EXODNS_DNSRECORD_CRD EXODNS_CILIUM_CRD_DIR EXODNS_SERVICEMONITOR_CRD_DIR \
     EXODNS_ISTIO_CRD EXODNS_CONTOUR_CRD EXODNS_TRAEFIK_CRD_DIR EXODNS_TRAEFIK_LEGACY_CRD_DIR EXODNS_AMBASSADOR_CRD
 }
 
@@ -59,8 +66,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
   _exodns_crds || die "could not locate the CRD manifests"
-  printf 'EXODNS_GATEWAY_CRD_DIR=%s\nEXODNS_DNSENDPOINT_CRD=%s\nEXODNS_CILIUM_CRD_DIR=%s\nEXODNS_SERVICEMONITOR_CRD_DIR=%s\nEXODNS_ISTIO_CRD=%s\nEXODNS_CONTOUR_CRD=%s\nEXODNS_TRAEFIK_CRD_DIR=%s\nEXODNS_TRAEFIK_LEGACY_CRD_DIR=%s\nEXODNS_AMBASSADOR_CRD=%s\n' \
-    "$EXODNS_GATEWAY_CRD_DIR" "$EXODNS_DNSENDPOINT_CRD" "$EXODNS_CILIUM_CRD_DIR" "$EXODNS_SERVICEMONITOR_CRD_DIR" \
+  printf 'EXODNS_GATEWAY_CRD_DIR=%s\nEXODNS_DNSENDPOINT_CRD=%s\nEXODNS_DNSRECORD_CRD=%s\nEXODNS_CILIUM_CRD_DIR=%s\nEXODNS_SERVICEMONITOR_CRD_DIR=%s\nEXODNS_ISTIO_CRD=%s\nEXODNS_CONTOUR_CRD=%s\nEXODNS_TRAEFIK_CRD_DIR=%s\nEXODNS_TRAEFIK_LEGACY_CRD_DIR=%s\nEXODNS_AMBASSADOR_CRD=%s\n' \
+    "$EXODNS_GATEWAY_CRD_DIR" "$EXODNS_DNSENDPOINT_CRD" "$EXODNS_DNSRECORD_CRD" "$EXODNS_CILIUM_CRD_DIR" "$EXODNS_SERVICEMONITOR_CRD_DIR" \
     "$EXODNS_ISTIO_CRD" "$EXODNS_CONTOUR_CRD" "$EXODNS_TRAEFIK_CRD_DIR" "$EXODNS_TRAEFIK_LEGACY_CRD_DIR" \
     "$EXODNS_AMBASSADOR_CRD"
 else

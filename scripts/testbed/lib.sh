@@ -19,6 +19,7 @@ EXODNS_CACHE=${EXODNS_CACHE:-$HOME/.cache/exodns}
   KUBE_VERSION=v1.33.13                 # k8s.io/kubernetes; staging modules are v0.33.13
   ETCD_VERSION=v3.5.21                  # go.etcd.io/etcd/server/v3 (what k8s 1.33 itself pins)
   EXTERNAL_DNS_VERSION=v0.22.0          # sigs.k8s.io/external-dns (v0.23 needs Go >= 1.27)
+  EXTERNAL_DNS_CRD_REGISTRY_VERSION=v0.23.0  # its DNSRecord CRD (--registry=crd), read from the zip
   HELM_VERSION=v3.22.0                  # helm.sh/helm/v3
   GATEWAY_API_VERSION=v1.6.1            # sigs.k8s.io/gateway-api (pairs with external-dns v0.22.0)
   CILIUM_VERSION=v1.20.2                # github.com/cilium/cilium
@@ -258,6 +259,26 @@ pdns_fresh_zone() {
 go_env() {
   need_cmd go "Go is needed to build test peers"
   export GOWORK=off GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false"
+}
+
+# go_mod_zip_file MODULE@VERSION PATH DEST: extract PATH of the module's zip to DEST (once). For
+# modules `go mod download` fetches but will not unpack (one that needs a newer Go): the zip is
+# still named in its JSON, beside the error.
+go_mod_zip_file() {
+  local mv=$1 path=$2 dest=$3 tmp out zip
+  [ -f "$dest" ] && return 0
+  go_env
+  tmp=$(mktemp -d)
+  out=$(cd "$tmp" && go mod download -json "$mv" 2>/dev/null) || true
+  rm -rf "$tmp"
+  zip=$(printf '%s' "$out" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("Zip", ""))' 2>/dev/null) || zip=
+  [ -n "$zip" ] && [ -f "$zip" ] || { warn "go mod download $mv: no zip"; return 1; }
+  mkdir -p "$(dirname "$dest")"
+  python3 - "$zip" "$mv/$path" "$dest.tmp" <<'PY' || { warn "$path not in $zip"; return 1; }
+import sys, zipfile
+open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))
+PY
+  mv "$dest.tmp" "$dest"
 }
 
 # go_mod_field MODULE@VERSION FIELD: `go mod download -json` outside any module (so no go.mod

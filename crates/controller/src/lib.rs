@@ -14,5 +14,5 @@ mod synced;
 pub use metered::MeteredProvider;
 pub use run::{Controller, RunError, Settings};
 pub use status::{Status, StatusHandle};
-pub use sync::{Pools, SyncError, SyncReport, Syncer, WriteGate};
+pub use sync::{Pools, SyncError, SyncReport, Syncer, TableStore, WriteGate};
 pub use synced::until_synced;

@@ -442,9 +442,18 @@ impl Controller {
             self.frozen_zones = records.unreadable_zones.clone();
             (records.endpoints, records.unreadable_zones)
         };
+        if let Err(e) = self.syncer.load_ownership().await {
+            // Nothing is planned without the owners: nothing is deleted by accident.
+            self.status.sync_failed(&e.to_string());
+            if let Some(m) = &self.metrics {
+                m.sync_failed();
+                m.registry_error();
+            }
+            return Err(e);
+        }
         let wanted: HashMap<EndpointKey, Targets> = desired.iter().map(|e| (e.key(), e.targets.clone())).collect();
         let by_type = count_by_type(desired.iter());
-        let mut result = self.syncer.sync_against(desired, current, unreadable, &protected).await;
+        let mut result = self.syncer.sync_full(desired, current, unreadable, &protected).await;
         if let Ok(report) = &mut result {
             // Upstream's `verified_records`: desired records the provider already holds as desired.
             let verified = report
@@ -654,7 +663,7 @@ impl Controller {
                 if let Some(m) = &self.metrics {
                     m.sync_failed();
                     // Upstream counts a failed apply as a registry error too.
-                    if matches!(e, SyncError::Records(_) | SyncError::Apply(_)) {
+                    if matches!(e, SyncError::Records(_) | SyncError::Apply(_) | SyncError::Registry(_)) {
                         m.registry_error();
                     }
                 }

@@ -3,13 +3,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use exodns_core::endpoint::EndpointKey;
 use exodns_core::failover::pool::{PoolPlan, PoolReport, PoolSettings, plan_pools};
 use exodns_core::plan::{OwnerConflict, PlanOptions, plan};
 use exodns_core::record_type::RecordType;
-use exodns_core::registry::{Owned, Registry};
+use exodns_core::registry::{Owned, Registry, TableRegistry, TableWrite};
 use exodns_core::source::Protected;
 use exodns_core::{Changes, DnsName, Endpoint, Invalid};
-use exodns_provider::{NotServed, Provider, ProviderError, Rejected, ZoneFailure};
+use exodns_provider::store::Outcome;
+use exodns_provider::{NotServed, OwnershipStore, Provider, ProviderError, Refused, Rejected, ZoneFailure};
 use tracing::{debug, info, warn};
 
 use crate::budget::{DeletionBudget, Filtered};
@@ -25,12 +27,17 @@ pub enum SyncError {
     Apply(#[source] ProviderError),
     #[error("not applying changes: this replica is no longer sure it holds the leader lease")]
     NotLeader,
+    /// The ownership store of `--registry=crd`/`dynamodb` could not be read or written.
+    #[error("registry: {0}")]
+    Registry(#[source] ProviderError),
 }
 
 impl SyncError {
     pub fn is_transient(&self) -> bool {
         match self {
-            SyncError::Records(e) | SyncError::Adjust(e) | SyncError::Apply(e) => e.is_transient(),
+            SyncError::Records(e) | SyncError::Adjust(e) | SyncError::Apply(e) | SyncError::Registry(e) => {
+                e.is_transient()
+            }
             SyncError::NotLeader => true,
         }
     }
@@ -42,6 +49,7 @@ impl SyncError {
             SyncError::Adjust(_) => "adjust",
             SyncError::Apply(_) => "apply",
             SyncError::NotLeader => "not_leader",
+            SyncError::Registry(_) => "registry",
         }
     }
 }
@@ -90,6 +98,15 @@ pub struct Pools {
     pub settings: PoolSettings,
 }
 
+/// A registry whose ownership entries live in a store outside the zone (`--registry=crd`,
+/// `--registry=dynamodb`): the registry plans with the entries, the store is read before
+/// planning and written around the provider's apply.
+#[derive(Clone)]
+pub struct TableStore {
+    pub registry: Arc<TableRegistry>,
+    pub store: Arc<dyn OwnershipStore>,
+}
+
 /// Asked right before every write to the provider (leader election's fence).
 pub trait WriteGate: Send + Sync {
     fn may_write(&self) -> bool;
@@ -112,6 +129,9 @@ pub struct Syncer {
     /// The planned changes of the last sync whose apply failed (for `RecordError` Events).
     failed: Mutex<Option<Changes>>,
     pools: Option<Pools>,
+    table: Option<TableStore>,
+    /// Unreadable store entries already warned about (each is said once).
+    warned: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Syncer {
@@ -125,7 +145,31 @@ impl Syncer {
             budget: None,
             failed: Mutex::new(None),
             pools: None,
+            table: None,
+            warned: Mutex::new(Default::default()),
         }
+    }
+
+    /// Keeps ownership in `table`'s store (its registry must be the one given to [`Syncer::new`]).
+    pub fn with_table_store(mut self, table: TableStore) -> Self {
+        self.table = Some(table);
+        self
+    }
+
+    /// Reads the ownership store, if the registry has one; before every full sync. A store
+    /// that cannot be read fails the sync before anything is planned.
+    pub async fn load_ownership(&self) -> Result<(), SyncError> {
+        let Some(t) = &self.table else { return Ok(()) };
+        let loaded = t.store.load().await.map_err(SyncError::Registry)?;
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        for why in &loaded.invalid {
+            if warned.insert(why.clone()) {
+                warn!(store = %t.store.describe(), "{why}; the entry owns nothing");
+            }
+        }
+        debug!(store = %t.store.describe(), entries = loaded.table.len(), "ownership entries read");
+        t.registry.load(loaded.table);
+        Ok(())
     }
 
     /// Plans failover pools (a second pass under the pool owner).
@@ -195,7 +239,37 @@ impl Syncer {
     /// As [`sync_once`](Self::sync_once), holding back changes to `protected` records.
     pub async fn sync_protected(&self, desired: Vec<Endpoint>, protected: &Protected) -> Result<SyncReport, SyncError> {
         let records = self.provider.records().await.map_err(SyncError::Records)?;
-        self.sync_against(desired, records.endpoints, records.unreadable_zones, protected).await
+        self.load_ownership().await?;
+        self.sync_full(desired, records.endpoints, records.unreadable_zones, protected).await
+    }
+
+    /// As [`sync_against`](Self::sync_against) with `current` the provider's whole read: with
+    /// an ownership store, its entries whose record is gone are released too.
+    pub async fn sync_full(
+        &self,
+        desired: Vec<Endpoint>,
+        current: Vec<Endpoint>,
+        frozen_zones: Vec<ZoneFailure>,
+        protected: &Protected,
+    ) -> Result<SyncReport, SyncError> {
+        let orphans = match &self.table {
+            Some(t) => {
+                let present: std::collections::HashSet<EndpointKey> = current.iter().map(Endpoint::key).collect();
+                let filter = &self.options.domain_filter;
+                let provider_filter = self.provider.domain_filter();
+                let in_scope = |n: &DnsName| {
+                    !frozen_zones.iter().any(|z| n.is_within(&z.zone))
+                        && filter.matches(n.as_str())
+                        && provider_filter.matches(n.as_str())
+                };
+                t.registry.orphans(&|k| present.contains(k), &in_scope)
+            }
+            None => Vec::new(),
+        };
+        let pool_owned =
+            self.pools.as_ref().map(|p| p.registry.records(current.clone()).with_zones(self.provider.zones()));
+        let owned = self.registry.records(current).with_zones(self.provider.zones());
+        self.plan_and_apply_with(desired, owned, pool_owned, frozen_zones, protected, orphans).await
     }
 
     /// Plans `desired` against `current` (raw provider records, ownership TXT included) and
@@ -210,7 +284,7 @@ impl Syncer {
         let pool_owned =
             self.pools.as_ref().map(|p| p.registry.records(current.clone()).with_zones(self.provider.zones()));
         let owned = self.registry.records(current).with_zones(self.provider.zones());
-        self.plan_and_apply_with(desired, owned, pool_owned, frozen_zones, protected).await
+        self.plan_and_apply_with(desired, owned, pool_owned, frozen_zones, protected, Vec::new()).await
     }
 
     /// Plans `desired` against records whose ownership is already decoded (`exodns plan
@@ -223,7 +297,7 @@ impl Syncer {
         protected: &Protected,
     ) -> Result<SyncReport, SyncError> {
         let pool_owned = self.pools.as_ref().map(|_| Owned::new(owned.endpoints.clone()));
-        self.plan_and_apply_with(desired, owned, pool_owned, frozen_zones, protected).await
+        self.plan_and_apply_with(desired, owned, pool_owned, frozen_zones, protected, Vec::new()).await
     }
 
     async fn plan_and_apply_with(
@@ -233,6 +307,7 @@ impl Syncer {
         pool_owned: Option<Owned>,
         frozen_zones: Vec<ZoneFailure>,
         protected: &Protected,
+        orphans: Vec<EndpointKey>,
     ) -> Result<SyncReport, SyncError> {
         let mut desired = desired;
         let mut current = owned.endpoints.clone();
@@ -340,6 +415,9 @@ impl Syncer {
         };
         if !planned.changes.has_changes() && !pool_changes.has_changes() {
             debug!("no changes");
+            if !orphans.is_empty() && !self.dry_run && self.gate.as_ref().is_none_or(|g| g.may_write()) {
+                self.finish_table(Outcome { releases: orphans, ..Outcome::default() }).await?;
+            }
             return Ok(report);
         }
         let mut outgoing = self.registry.apply(planned.changes, &owned);
@@ -364,13 +442,49 @@ impl Syncer {
         if self.gate.as_ref().is_some_and(|g| !g.may_write()) {
             return Err(SyncError::NotLeader);
         }
+        let table = outgoing.table;
+        let before = self.prepare_table(&table, &mut report).await?;
+        if report.outgoing.is_empty() {
+            // Every create was refused by the ownership store.
+            if !orphans.is_empty() {
+                self.finish_table(Outcome { releases: orphans, ..Outcome::default() }).await?;
+            }
+            return Ok(report);
+        }
         let applied = match self.provider.apply_changes(&report.outgoing).await {
             Ok(a) => a,
             Err(e) => {
+                if !before.is_empty() {
+                    let why = format!("the provider could not apply the batch: {e}");
+                    let failed = before.iter().map(|k| (k.clone(), why.clone())).collect();
+                    if let Err(te) = self.finish_table(Outcome { failed, ..Outcome::default() }).await {
+                        warn!("{te}");
+                    }
+                }
                 *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(report.planned);
                 return Err(SyncError::Apply(e));
             }
         };
+        if self.table.is_some() {
+            let refused: std::collections::HashMap<EndpointKey, String> =
+                applied.rejected.iter().map(|r| (r.endpoint.key(), r.reason.to_string())).collect();
+            let mut outcome = Outcome::default();
+            for key in before {
+                match refused.get(&key) {
+                    Some(why) => outcome.failed.push((key, why.clone())),
+                    None => outcome.applied.push(key),
+                }
+            }
+            let claimed: std::collections::HashSet<&EndpointKey> =
+                outcome.applied.iter().chain(outcome.failed.iter().map(|(k, _)| k)).collect();
+            let released = table.iter().filter_map(|w| match w {
+                TableWrite::Release(k) if !refused.contains_key(k) => Some(k.clone()),
+                _ => None,
+            });
+            let orphans = orphans.into_iter().filter(|k| !claimed.contains(k));
+            outcome.releases = released.chain(orphans).collect();
+            self.finish_table(outcome).await?;
+        }
         for r in &applied.rejected {
             warn!(record = %r.endpoint, reason = %r.reason, "provider refused a change");
         }
@@ -381,6 +495,67 @@ impl Syncer {
         report.not_served = applied.not_served;
         report.applied = true;
         Ok(report)
+    }
+}
+
+impl Syncer {
+    /// Writes the claims and updates of `table` to the ownership store before the provider
+    /// applies; drops the creates whose claim another owner holds (reported as conflicts).
+    /// Returns the keys written.
+    async fn prepare_table(
+        &self,
+        table: &[TableWrite],
+        report: &mut SyncReport,
+    ) -> Result<Vec<EndpointKey>, SyncError> {
+        let Some(t) = &self.table else { return Ok(Vec::new()) };
+        let before: Vec<TableWrite> = table.iter().filter(|w| w.is_before()).cloned().collect();
+        if before.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Keys another owner holds are refused here, without asking the store.
+        let snapshot = t.registry.snapshot();
+        let (held, before): (Vec<TableWrite>, Vec<TableWrite>) = before
+            .into_iter()
+            .partition(|w| matches!(w, TableWrite::Claim(_)) && snapshot.foreign_owner(&w.key()).is_some());
+        let mut refused: Vec<Refused> = held
+            .iter()
+            .map(|w| Refused { key: w.key(), owner: snapshot.foreign_owner(&w.key()).unwrap_or("").to_owned() })
+            .collect();
+        if !before.is_empty() {
+            refused.extend(t.store.prepare(&before).await.map_err(SyncError::Registry)?);
+        }
+        for r in &refused {
+            info!(name = %r.key.dns_name, record_type = %r.key.record_type, foreign_owner = %r.owner,
+                  "the ownership store holds this record for another owner; not creating it");
+            let is_it = |e: &Endpoint| e.key() == r.key;
+            if let Some(ep) = report.outgoing.create.iter().find(|e| is_it(e)) {
+                report.conflicts.push(OwnerConflict {
+                    dns_name: ep.dns_name.clone(),
+                    set_identifier: ep.set_identifier.clone(),
+                    record_type: ep.record_type,
+                    foreign_owner: r.owner.clone(),
+                    resource: ep.resource().map(str::to_owned),
+                });
+            }
+            report.outgoing.create.retain(|e| !is_it(e));
+            report.planned.create.retain(|e| !is_it(e));
+        }
+        let written: Vec<TableWrite> =
+            before.into_iter().filter(|w| !refused.iter().any(|r| r.key == w.key())).collect();
+        t.registry.commit(&written);
+        Ok(written.iter().map(TableWrite::key).collect())
+    }
+
+    /// Writes the releases (and the outcome of the claims) to the ownership store.
+    async fn finish_table(&self, outcome: Outcome) -> Result<(), SyncError> {
+        let Some(t) = &self.table else { return Ok(()) };
+        if outcome.is_empty() {
+            return Ok(());
+        }
+        t.store.finish(&outcome).await.map_err(SyncError::Registry)?;
+        let released: Vec<TableWrite> = outcome.releases.into_iter().map(TableWrite::Release).collect();
+        t.registry.commit(&released);
+        Ok(())
     }
 }
 

@@ -48,7 +48,7 @@ pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!("{inv}");
         }
     }
-    let registry = wiring::registry(cfg)?;
+    let (registry, table) = wiring::registry(cfg).await?;
     let options = wiring::plan_options(cfg)?;
 
     let report = match &args.current_endpoints {
@@ -63,7 +63,11 @@ pub async fn run(cfg: &Config, args: &PlanArgs) -> anyhow::Result<ExitCode> {
             syncer.plan_and_apply(desired, Owned::new(current), Vec::new(), &protected).await?
         }
         None => {
-            let syncer = with_pools(Syncer::new(wiring::provider(cfg).await?, registry, options).dry_run(true), pools);
+            let mut syncer =
+                with_pools(Syncer::new(wiring::provider(cfg).await?, registry, options).dry_run(true), pools);
+            if let Some(t) = table {
+                syncer = syncer.with_table_store(t);
+            }
             syncer.sync_protected(desired, &protected).await?
         }
     };

@@ -66,11 +66,9 @@ fn leader_settings(cfg: &Config) -> LeaderSettings {
     let namespace = l
         .leader_election_namespace
         .clone()
-        .or_else(|| std::env::var("POD_NAMESPACE").ok())
-        .or_else(|| std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace").ok())
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "default".into());
+        .unwrap_or_else(wiring::own_namespace);
     LeaderSettings {
         lease_duration: l.leader_election_lease_duration,
         renew_deadline: l.leader_election_renew_deadline,
@@ -89,10 +87,13 @@ pub async fn run(cfg: &Config) -> anyhow::Result<ExitCode> {
     let provider = wiring::provider(cfg).await?;
     let info = cfg.general.provider.map(|p| p.info()).context("--provider is required")?;
     let metered: Arc<dyn Provider> = Arc::new(MeteredProvider::new(provider.clone(), info, metrics.clone()));
-    let registry = wiring::registry(cfg)?;
+    let (registry, table) = wiring::registry(cfg).await?;
     let mut syncer = Syncer::new(metered, registry.clone(), wiring::plan_options(cfg)?)
         .dry_run(cfg.general.dry_run)
         .with_deletion_budget(wiring::deletion_budget(cfg));
+    if let Some(t) = table {
+        syncer = syncer.with_table_store(t);
+    }
     if let Some(pools) = wiring::pools(cfg, &sel, &source_cfg)? {
         syncer = syncer.with_pools(pools);
     }

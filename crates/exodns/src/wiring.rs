@@ -4,13 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use exodns_controller::Pools;
 use exodns_controller::budget::{BudgetConfig, DeletionBudget, SETTLE};
+use exodns_controller::{Pools, TableStore};
 use exodns_core::failover::pool::PoolSettings;
 use exodns_core::plan::{PlanOptions, Policy};
-use exodns_core::registry::{AesKey, NoopRegistry, Registry, TxtConfig, TxtRegistry};
+use exodns_core::registry::{AesKey, NoopRegistry, Registry, TableRegistry, TxtConfig, TxtRegistry};
 use exodns_core::source::RecordEvent;
 use exodns_core::{DomainFilter, RecordType};
+use exodns_kube::dnsrecord::DnsRecordStore;
 use exodns_provider::{Provider, ProviderContext, secret_from};
 use exodns_sources::SourceConfig;
 use exodns_sources::flags::Selection;
@@ -117,15 +118,38 @@ fn aes_key(cfg: &Config) -> anyhow::Result<Option<AesKey>> {
 }
 
 /// The `--registry` values exodns has.
-pub const REGISTRIES: &[&str] = &["txt", "noop"];
+pub const REGISTRIES: &[&str] = &["txt", "noop", "crd"];
 
-pub fn registry(cfg: &Config) -> anyhow::Result<Arc<dyn Registry>> {
+/// The registry of `--registry`, and the store of its ownership entries when it keeps them
+/// outside the zone (crd).
+pub async fn registry(cfg: &Config) -> anyhow::Result<(Arc<dyn Registry>, Option<TableStore>)> {
     let r = &cfg.registry;
     match r.registry.as_str() {
-        "noop" => Ok(Arc::new(NoopRegistry)),
-        "txt" => Ok(Arc::new(TxtRegistry::new(txt_config(cfg)?).context("TXT registry")?)),
+        "noop" => Ok((Arc::new(NoopRegistry), None)),
+        "txt" => Ok((Arc::new(TxtRegistry::new(txt_config(cfg)?).context("TXT registry")?), None)),
+        "crd" => {
+            let registry = Arc::new(TableRegistry::new(&r.txt_owner_id).context("--registry=crd")?);
+            let namespace = match r.crd_registry_namespace.trim() {
+                "" => own_namespace(),
+                ns => ns.to_owned(),
+            };
+            let client = exodns_kube::connect(&crate::cmd_run::kube_settings(cfg)).await.context("--registry=crd")?;
+            let store = Arc::new(DnsRecordStore::new(&client, &namespace, &r.txt_owner_id));
+            tracing::info!(namespace = %namespace, "registry: DNSRecord objects");
+            Ok((registry.clone(), Some(TableStore { registry, store })))
+        }
         other => bail!("--registry {other:?}: exodns has {}", REGISTRIES.join(", ")),
     }
+}
+
+/// The namespace exodns runs in (`POD_NAMESPACE`, the service account's), else `default`.
+pub fn own_namespace() -> String {
+    std::env::var("POD_NAMESPACE")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace").ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".into())
 }
 
 fn txt_config(cfg: &Config) -> anyhow::Result<TxtConfig> {

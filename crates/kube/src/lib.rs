@@ -10,6 +10,7 @@
 //!   it, which objects a change affects: the source kinds' descriptions in `exodns_sources`),
 //!   their caches as the sources' `ClusterView`, and the controller's `ObjectSource` with change
 //!   events. Every watched object is cut down to the fields the sources read before it is kept.
+//! - [`dnsrecord`]: the DNSRecord store of `--registry=crd` (upstream v0.23's CRD registry).
 //! - [`leader`]: leader election on a Lease, with a fence that stops writes in time.
 //! - [`rbac`]: the ClusterRole rules each source needs, from its description
 //!   (`deploy/rbac/clusterrole.yaml` and the Helm chart are checked against them).
@@ -17,6 +18,7 @@
 mod cache;
 pub mod client;
 mod decode;
+pub mod dnsrecord;
 pub mod error;
 mod events;
 pub mod leader;

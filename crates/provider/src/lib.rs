@@ -8,6 +8,7 @@ mod error;
 pub mod grouping;
 pub mod inmemory;
 mod kind;
+pub mod store;
 pub mod zones;
 
 use async_trait::async_trait;
@@ -16,6 +17,7 @@ use exodns_core::{Changes, DomainFilter, Endpoint};
 
 pub use error::ProviderError;
 pub use kind::{BuildError, ProviderContext, ProviderInfo, ProviderKind, TlsFiles, secret_from};
+pub use store::{Loaded, OwnershipStore, Refused};
 
 /// The records of a provider, and the zones it could not read this time.
 ///

@@ -7,7 +7,8 @@
 //! TXT record next to it whose name comes from [`NameMapper`] and whose value holds our labels
 //! ([`labels`], [`crypto`]).
 //!
-//! The registry does no I/O. A sync cycle is:
+//! The registry does no I/O (ownership kept in a table outside the zone, [`table`], is read and
+//! written by the controller around it). A sync cycle is:
 //! 1. the provider lists the zone; [`Registry::records`] turns the list into [`Owned`]: the
 //!    records with their owner labels attached, ownership TXTs taken out;
 //! 2. the planner compares `Owned::endpoints` with the desired records;
@@ -23,6 +24,7 @@ pub mod fuzzing;
 mod index;
 pub mod labels;
 pub mod mapper;
+pub mod table;
 mod txt;
 
 #[cfg(test)]
@@ -38,6 +40,7 @@ use crate::zones::ZoneIndex;
 
 pub use crypto::AesKey;
 pub use mapper::NameMapper;
+pub use table::{OwnershipTable, TableRegistry, TableWrite};
 pub use txt::{TxtConfig, TxtRegistry};
 
 /// Ownership bookkeeping over the records of a zone.
@@ -147,6 +150,9 @@ impl Owned {
 pub struct RegistryChanges {
     pub changes: Changes,
     pub invalid: Vec<Invalid>,
+    /// Writes to an ownership table kept outside the zone ([`table`]); empty for the TXT and
+    /// noop registries.
+    pub table: Vec<TableWrite>,
 }
 
 /// `--registry=noop`: no ownership records; every record counts as ours.
@@ -163,7 +169,7 @@ impl Registry for NoopRegistry {
     }
 
     fn apply(&self, changes: Changes, _owned: &Owned) -> RegistryChanges {
-        RegistryChanges { changes, invalid: Vec::new() }
+        RegistryChanges { changes, invalid: Vec::new(), table: Vec::new() }
     }
 
     fn ownership_names(&self, _ep: &Endpoint) -> Vec<DnsName> {

@@ -319,7 +319,7 @@ impl Registry for TxtRegistry {
         out.update_old.append(&mut txts);
         out.update_new.append(&mut new_txts);
 
-        RegistryChanges { changes: out, invalid }
+        RegistryChanges { changes: out, invalid, table: Vec::new() }
     }
 
     fn ownership_names(&self, ep: &Endpoint) -> Vec<DnsName> {

@@ -122,9 +122,21 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Registry")]
 pub struct RegistryArgs {
-    /// How ownership is recorded: txt or noop.
+    /// How ownership is recorded: txt (TXT records beside the records), crd (DNSRecord
+    /// objects in the cluster), dynamodb (a DynamoDB table) or noop (every record is ours).
     #[arg(long, env = "EXTERNAL_DNS_REGISTRY", global = true, default_value = "txt")]
     pub registry: String,
+    /// With --registry=crd: the namespace of the DNSRecord objects (default: the namespace
+    /// exodns runs in, else `default`).
+    #[arg(long, env = "EXTERNAL_DNS_CRD_REGISTRY_NAMESPACE", global = true, default_value = "")]
+    pub crd_registry_namespace: String,
+    /// With --registry=dynamodb: the AWS region of the table (default: the AWS region of the
+    /// environment).
+    #[arg(long, env = "EXTERNAL_DNS_DYNAMODB_REGION", global = true, default_value = "")]
+    pub dynamodb_region: String,
+    /// With --registry=dynamodb: the table (hash key `k`, a string; no range key).
+    #[arg(long, env = "EXTERNAL_DNS_DYNAMODB_TABLE", global = true, default_value = "external-dns")]
+    pub dynamodb_table: String,
     /// Identifies this instance in ownership records.
     #[arg(long, env = "EXTERNAL_DNS_TXT_OWNER_ID", global = true, default_value = "default")]
     pub txt_owner_id: String,

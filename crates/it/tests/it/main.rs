@@ -27,6 +27,7 @@ mod malformed;
 mod ops;
 mod parity;
 mod pdns;
+mod registry;
 mod rfc2136;
 mod switch;
 mod traefik;
