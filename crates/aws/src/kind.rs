@@ -10,6 +10,7 @@ use exodns_provider::{BuildError, Provider, ProviderContext, ProviderInfo, Provi
 use crate::batch::Limits;
 use crate::client::{Endpoint, RetryPolicy, Route53Client};
 use crate::creds::{Chain, ChainSettings, CredentialsCache, Endpoints};
+use crate::dynamodb::DynamoDbStore;
 use crate::provider::{AwsConfig, AwsProvider, ZoneType};
 
 /// AWS Route 53.
@@ -126,15 +127,7 @@ pub fn provider(
         max_parallel_reads: 4,
     };
     let retry = RetryPolicy { max_attempts: args.aws_api_retries.max(1), ..RetryPolicy::default() };
-    let tls = exodns_http::client_config(&exodns_http::TlsSettings::default(), true)
-        .or_else(|_| exodns_http::client_config(&exodns_http::TlsSettings::default(), false))
-        .map_err(BuildError::other)?;
-    let http = exodns_http::client_builder(tls)
-        .timeout(Duration::from_secs(60))
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .map_err(BuildError::other)?;
+    let http = http_client()?;
     let profiles: Vec<Option<String>> = {
         let named: Vec<String> = args.aws_profile.iter().filter(|p| !p.trim().is_empty()).cloned().collect();
         if named.is_empty() { vec![None] } else { named.into_iter().map(Some).collect() }
@@ -160,4 +153,49 @@ pub fn provider(
         clients.push(Route53Client::new(http.clone(), endpoint, creds, retry));
     }
     Ok(AwsProvider::new(clients, cfg))
+}
+
+fn http_client() -> Result<reqwest::Client, BuildError> {
+    let tls = exodns_http::client_config(&exodns_http::TlsSettings::default(), true)
+        .or_else(|_| exodns_http::client_config(&exodns_http::TlsSettings::default(), false))
+        .map_err(BuildError::other)?;
+    exodns_http::client_builder(tls)
+        .timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(BuildError::other)
+}
+
+/// The table of `--registry=dynamodb` (`--dynamodb-table`, `--dynamodb-region`), with the
+/// credentials of the AWS flags (the first `--aws-profile`, `--aws-assume-role`), as upstream
+/// builds its DynamoDB client from the AWS provider's configuration.
+pub fn dynamodb_store(
+    args: &AwsArgs,
+    region: &str,
+    table: &str,
+    owner: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<DynamoDbStore, BuildError> {
+    if table.trim().is_empty() {
+        return Err(BuildError::flag("dynamodb-table", "the table name cannot be empty"));
+    }
+    let chain = Chain::resolve(&ChainSettings {
+        profile: args.aws_profile.iter().find(|p| !p.trim().is_empty()).cloned(),
+        assume_role: Some(args.aws_assume_role.clone()),
+        assume_role_external_id: args.aws_assume_role_external_id.clone(),
+        env,
+    })
+    .map_err(|e| BuildError::flag("registry", e.to_string()))?;
+    let region = match region.trim() {
+        "" => chain.region.clone().ok_or_else(|| {
+            BuildError::flag("dynamodb-region", "no region: set it, or AWS_REGION, or the profile's region")
+        })?,
+        r => r.to_owned(),
+    };
+    let url = crate::dynamodb::endpoint(env, &region).map_err(|m| BuildError::flag("dynamodb-region", m))?;
+    tracing::info!(table, region = %region, endpoint = %url, credentials = %chain.source.describe(), "DynamoDB registry");
+    let http = http_client()?;
+    let creds = CredentialsCache::new(chain, Endpoints::from_env(env), http.clone());
+    Ok(DynamoDbStore::new(http, url, &region, creds, table.trim(), owner))
 }

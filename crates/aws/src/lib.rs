@@ -9,6 +9,7 @@
 //!   with `aws-sigv4`; throttling and 5xx are retried with backoff.
 //! - [`creds`]: the AWS credential chain (env, shared files, web identity, container endpoint,
 //!   IMDSv2, assume role), refreshed before expiry; secrets never logged.
+//! - [`dynamodb`]: the DynamoDB table of `--registry=dynamodb` (upstream's DynamoDB registry).
 //! - The endpoint follows the AWS SDK convention: `AWS_ENDPOINT_URL_ROUTE_53`, then
 //!   `AWS_ENDPOINT_URL` (STS: `AWS_ENDPOINT_URL_STS`, then `AWS_ENDPOINT_URL`).
 
@@ -17,13 +18,14 @@ pub mod batch;
 mod client;
 pub mod convert;
 pub mod creds;
+pub mod dynamodb;
 mod kind;
 pub mod model;
 mod provider;
 mod sign;
 
 pub use client::{ApiError, Call, Endpoint, RequestCounter, RetryPolicy, Route53Client};
-pub use kind::{Aws, AwsArgs, provider};
+pub use kind::{Aws, AwsArgs, dynamodb_store, provider};
 pub use provider::{AwsConfig, AwsProvider, ManagedZone, ZoneType};
 pub use sign::sign_request;
 

@@ -39,7 +39,9 @@ pub fn settings(cfg: &Config) -> anyhow::Result<Settings> {
 /// registry `--txt-cache-interval` (upstream's registry cache, which takes in its writes as
 /// exodns's record cache does); the longer of the two.
 fn record_cache_time(cfg: &Config) -> Duration {
-    let txt = if cfg.registry.registry == "txt" { cfg.registry.txt_cache_interval } else { Duration::ZERO };
+    // Upstream's DynamoDB registry caches the records with the same flag.
+    let cached = matches!(cfg.registry.registry.as_str(), "txt" | "dynamodb");
+    let txt = if cached { cfg.registry.txt_cache_interval } else { Duration::ZERO };
     cfg.general.provider_cache_time.max(txt)
 }
 

@@ -118,7 +118,7 @@ fn aes_key(cfg: &Config) -> anyhow::Result<Option<AesKey>> {
 }
 
 /// The `--registry` values exodns has.
-pub const REGISTRIES: &[&str] = &["txt", "noop", "crd"];
+pub const REGISTRIES: &[&str] = &["txt", "noop", "crd", "dynamodb"];
 
 /// The registry of `--registry`, and the store of its ownership entries when it keeps them
 /// outside the zone (crd).
@@ -137,6 +137,19 @@ pub async fn registry(cfg: &Config) -> anyhow::Result<(Arc<dyn Registry>, Option
             let store = Arc::new(DnsRecordStore::new(&client, &namespace, &r.txt_owner_id));
             tracing::info!(namespace = %namespace, "registry: DNSRecord objects");
             Ok((registry.clone(), Some(TableStore { registry, store })))
+        }
+        "dynamodb" => {
+            let registry = Arc::new(TableRegistry::new(&r.txt_owner_id).context("--registry=dynamodb")?);
+            let env = |k: &str| std::env::var(k).ok();
+            let store = exodns_aws::dynamodb_store(
+                &cfg.providers.aws,
+                &r.dynamodb_region,
+                &r.dynamodb_table,
+                &r.txt_owner_id,
+                &env,
+            )
+            .context("--registry=dynamodb")?;
+            Ok((registry.clone(), Some(TableStore { registry, store: Arc::new(store) })))
         }
         other => bail!("--registry {other:?}: exodns has {}", REGISTRIES.join(", ")),
     }

@@ -31,6 +31,7 @@ mod dns_server;
 pub mod fake;
 pub mod kube;
 mod moto;
+mod partiql;
 mod pdns;
 pub mod prism;
 mod process;

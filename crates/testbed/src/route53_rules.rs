@@ -8,7 +8,8 @@
 //! does (`400 InvalidChangeBatch` with AWS's messages) without forwarding anything, and
 //! forwards everything else to moto unchanged. It also records the size of every batch as AWS
 //! counts it (records, with an UPSERT counted twice; characters of values), so tests can check
-//! the limits. The rules here are AWS's documented ones; they are ours to keep in step.
+//! the limits. The rules here are AWS's documented ones; they are ours to keep in step. DynamoDB's
+//! PartiQL writes, which moto cannot run, are run here too ([`crate::partiql`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -184,6 +185,13 @@ async fn handle(
     {
         let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
         state.seen.sts.lock().unwrap_or_else(|p| p.into_inner()).push(form);
+    }
+    let target = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target")).map(|(_, v)| v.as_str());
+    if target == Some("DynamoDB_20120810.BatchExecuteStatement") {
+        let _guard = state.lock.lock().await;
+        if let Some(answer) = crate::partiql::batch(&state.http, &state.upstream, &body).await {
+            return (200, "application/x-amz-json-1.0".into(), answer.to_string().into_bytes());
+        }
     }
     let _guard = if is_change { Some(state.lock.lock().await) } else { None };
     if is_change

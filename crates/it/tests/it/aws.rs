@@ -15,18 +15,18 @@ use exodns_testbed::{Moto, Route53Rules, TEST_SECRET_KEY, exodns_bin, free_port}
 use serde_json::{Value, json};
 
 const ZONE: &str = "example.org";
-const OWNER: &str = "it-aws";
+pub(crate) const OWNER: &str = "it-aws";
 
 /// moto, the rules in front of it, a zone, and a folder of manifests.
-struct Bed {
-    moto: Moto,
+pub(crate) struct Bed {
+    pub(crate) moto: Moto,
     rules: Route53Rules,
-    zone: String,
+    pub(crate) zone: String,
     dir: tempfile::TempDir,
 }
 
 impl Bed {
-    async fn start() -> Option<Bed> {
+    pub(crate) async fn start() -> Option<Bed> {
         exodns_bin()?;
         let moto = Moto::start_or_skip()?;
         let rules = Route53Rules::start(moto.url()).await;
@@ -41,10 +41,11 @@ impl Bed {
     }
 
     /// The environment of an exodns run: moto's SDK settings, Route 53 and STS through the rules.
-    fn env(&self) -> Vec<(String, String)> {
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
         let mut env = self.moto.sdk_env();
         env.push(("AWS_ENDPOINT_URL_ROUTE_53".into(), self.rules.url()));
         env.push(("AWS_ENDPOINT_URL_STS".into(), self.rules.url()));
+        env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), self.rules.url())); // PartiQL: moto cannot
         env
     }
 
@@ -81,7 +82,7 @@ impl Bed {
     }
 
     /// The zone as boto3 lists it: (name without the dot, type, set identifier) → record set.
-    async fn records(&self) -> BTreeMap<(String, String, String), Value> {
+    pub(crate) async fn records(&self) -> BTreeMap<(String, String, String), Value> {
         self.moto
             .record_sets(&self.zone)
             .await
@@ -96,7 +97,7 @@ impl Bed {
     }
 
     /// Change batches moto has applied so far.
-    fn writes(&self) -> usize {
+    pub(crate) fn writes(&self) -> usize {
         self.moto.requests("POST /2013-04-01/hostedzone/")
     }
 }
@@ -130,7 +131,7 @@ fn heritage(resource: &str) -> String {
     format!("\"heritage=external-dns,external-dns/owner={OWNER},external-dns/resource=service/default/{resource}\"")
 }
 
-fn key(name: &str, rt: &str) -> (String, String, String) {
+pub(crate) fn key(name: &str, rt: &str) -> (String, String, String) {
     (name.to_owned(), rt.to_owned(), String::new())
 }
 
@@ -579,7 +580,7 @@ async fn aws_credentials_from_instance_metadata_v2() {
 }
 
 /// Writes the manifests of the hand-over tests into `dir`.
-fn handover_objects(kube: &exodns_testbed::kube::KubeApiserver) {
+pub(crate) fn handover_objects(kube: &exodns_testbed::kube::KubeApiserver) {
     let svc = |name: &str, host: &str, annotations: &str| {
         format!(
             "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: default\n  annotations:\n    external-dns.kubernetes.io/hostname: {host}\n{annotations}spec:\n  type: LoadBalancer\n  allocateLoadBalancerNodePorts: false\n  ports: [{{port: 80}}]\n"
@@ -617,6 +618,17 @@ fn handover_objects(kube: &exodns_testbed::kube::KubeApiserver) {
 }
 
 fn run_tool(bin: &Path, bed: &Bed, kube: &exodns_testbed::kube::KubeApiserver, extra: &[&str]) -> String {
+    run_tool_with(bin, bed, kube, &["--registry=txt"], extra)
+}
+
+/// [`run_tool`] with other registry flags.
+pub(crate) fn run_tool_with(
+    bin: &Path,
+    bed: &Bed,
+    kube: &exodns_testbed::kube::KubeApiserver,
+    registry: &[&str],
+    extra: &[&str],
+) -> String {
     bed.rules.forget();
     let home = bed.dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
@@ -626,7 +638,8 @@ fn run_tool(bin: &Path, bed: &Bed, kube: &exodns_testbed::kube::KubeApiserver, e
         .env("HOME", &home)
         .env("RUST_LOG", "info")
         .envs(bed.env())
-        .args(["--source=service", "--provider=aws", "--policy=sync", "--registry=txt", "--domain-filter=example.org"])
+        .args(["--source=service", "--provider=aws", "--policy=sync", "--domain-filter=example.org"])
+        .args(registry)
         .arg(format!("--txt-owner-id={OWNER}"))
         .arg(format!("--kubeconfig={}", kube.kubeconfig_path().display()))
         .args(extra)

@@ -171,3 +171,111 @@ async fn crd_registry_unreadable_deletes_nothing() {
     assert!(record_of(&kube, "keep.example.org").is_some());
     p.kill();
 }
+
+/// The items of the DynamoDB table `t` as boto3 scans them: `k` → (`o`, `l` as JSON).
+async fn items(bed: &crate::aws::Bed, table: &str) -> std::collections::BTreeMap<String, (String, Value)> {
+    let v = bed
+        .moto
+        .boto(
+            "out = {}\nfor p in ddb.get_paginator('scan').paginate(TableName=ARGS['t']):\n    for i in p['Items']:\n        out[i['k']['S']] = [i.get('o', {}).get('S', ''), i.get('l')]\nprint(json.dumps(out))",
+            serde_json::json!({"t": table}),
+        )
+        .await;
+    v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), (v[0].as_str().unwrap().to_owned(), v[1].clone()))).collect()
+}
+
+/// `--registry=dynamodb` against moto's DynamoDB and Route 53: upstream v0.22.0 publishes with
+/// its DynamoDB registry, exodns on the same table and zone then plans 0 changes and writes
+/// nothing to either; items are upstream's (`name#TYPE#set`, owner, labels); another owner's item
+/// and a hand-made record are left alone; a malformed item is named with its field; a deleted
+/// Service takes its record and its item with it; a table that cannot be read deletes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_registry_hand_over_from_upstream_and_ownership() {
+    use crate::aws::{Bed, OWNER, handover_objects, key, run_tool_with};
+    let Some(upstream) = exodns_testbed::kube::peer_binary("EXODNS_UPSTREAM_EXTERNAL_DNS_BIN") else {
+        exodns_testbed::skip_or_fail("upstream external-dns v0.22.0 is not built (scripts/testbed/setup.sh)");
+        return;
+    };
+    let Some(bed) = Bed::start().await else { return };
+    let Some(kube) = KubeApiserver::start_or_skip() else { return };
+    let table = "external-dns";
+    bed.moto
+        .boto(
+            "ddb.create_table(TableName=ARGS['t'], AttributeDefinitions=[{'AttributeName': 'k', 'AttributeType': 'S'}], KeySchema=[{'AttributeName': 'k', 'KeyType': 'HASH'}], BillingMode='PAY_PER_REQUEST')\nprint('null')",
+            serde_json::json!({"t": table}),
+        )
+        .await;
+    handover_objects(&kube);
+    let exodns = exodns_bin().unwrap();
+    let registry = ["--registry=dynamodb", "--dynamodb-table=external-dns", "--dynamodb-region=us-east-1"];
+    let metrics = || format!("--metrics-address=127.0.0.1:{}", free_port());
+
+    // Upstream first: its records, its items, no TXT.
+    let up = run_tool_with(&upstream, &bed, &kube, &registry, &["--once", "--log-level=debug", &metrics()]);
+    let zone = bed.records().await;
+    assert!(zone.contains_key(&key("web.example.org", "A")), "upstream did not publish:\n{up}");
+    assert!(!zone.keys().any(|(_, t, _)| t == "TXT"), "{zone:?}");
+    let upstream_items = items(&bed, table).await;
+    let (owner, labels) = &upstream_items["web.example.org#A#"];
+    assert_eq!((owner.as_str(), &labels["M"]["resource"]["S"]), (OWNER, &Value::from("service/default/web")));
+    assert!(upstream_items.contains_key("w.example.org#A#blue"), "{upstream_items:?}");
+
+    // exodns takes over: nothing to plan, nothing written, to the zone or the table.
+    let writes = bed.writes();
+    let plan = run_tool_with(&exodns, &bed, &kube, &registry, &["plan", "--color=never"]);
+    assert!(plan.contains("0 to create, 0 to update, 0 to delete"), "exodns would change upstream's zone:\n{plan}");
+    assert!(!plan.contains("not touching"), "exodns sees upstream's records as foreign:\n{plan}");
+    for _ in 0..2 {
+        let log = run_tool_with(&exodns, &bed, &kube, &registry, &["--once", &metrics()]);
+        assert_eq!(bed.writes(), writes, "exodns wrote to the zone:\n{log}");
+        assert!(!log.contains("dynamodb record"), "exodns wrote to the table:\n{log}");
+    }
+    assert_eq!(bed.records().await, zone);
+    assert_eq!(items(&bed, table).await, upstream_items);
+
+    // Another owner's item, a hand-made record and a malformed item, each wanted by a Service.
+    bed.moto
+        .boto(
+            "t = ARGS['t']\nddb.put_item(TableName=t, Item={'k': {'S': 'taken.example.org#A#'}, 'o': {'S': 'someone-else'}, 'l': {'M': {}}})\nddb.put_item(TableName=t, Item={'k': {'S': 'garbage'}, 'o': {'S': ARGS['o']}})\nprint('null')",
+            serde_json::json!({"t": table, "o": OWNER}),
+        )
+        .await;
+    bed.moto
+        .change(
+            &bed.zone,
+            serde_json::json!([{"Action": "CREATE", "ResourceRecordSet": {"Name": "hand.example.org", "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": "192.0.2.99"}]}}]),
+        )
+        .await;
+    for (name, ip) in [("taken", "203.0.113.31"), ("hand", "203.0.113.32")] {
+        publish_lb(&kube, "default", name, ip);
+    }
+    kubectl(&kube, &["delete", "service", "app", "-n", "default"]);
+    let log = run_tool_with(&exodns, &bed, &kube, &registry, &["--once", &metrics()]);
+    let zone = bed.records().await;
+    assert!(!zone.contains_key(&key("taken.example.org", "A")), "another owner's record was taken:\n{log}");
+    assert_eq!(zone[&key("hand.example.org", "A")]["ResourceRecords"][0]["Value"], "192.0.2.99", "{log}");
+    assert!(!zone.contains_key(&key("app.example.org", "CNAME")), "{log}");
+    assert!(log.contains("DynamoDB table external-dns: item k=\"garbage\": field k"), "{log}");
+    let now = items(&bed, table).await;
+    assert_eq!(now["taken.example.org#A#"].0, "someone-else");
+    assert!(!now.contains_key("app.example.org#CNAME#"), "its item stayed:\n{log}");
+    assert!(!now.contains_key("hand.example.org#A#"), "{now:?}");
+
+    // The table goes away: the sync fails naming it, and deletes nothing.
+    bed.moto.boto("ddb.delete_table(TableName=ARGS['t'])\nprint('null')", serde_json::json!({"t": table})).await;
+    kubectl(&kube, &["delete", "service", "web", "-n", "default"]);
+    let out = Command::new(&exodns)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(bed.env())
+        .args(["--source=service", "--provider=aws", "--policy=sync", "--domain-filter=example.org", "--once"])
+        .args(registry)
+        .arg(format!("--txt-owner-id={OWNER}"))
+        .arg(format!("--kubeconfig={}", kube.kubeconfig_path().display()))
+        .arg(metrics())
+        .output()
+        .unwrap();
+    let log = log_of(&out);
+    assert!(log.contains("ResourceNotFoundException") && log.contains("external-dns"), "{log}");
+    assert!(bed.records().await.contains_key(&key("web.example.org", "A")), "deleted without its owner known:\n{log}");
+}
