@@ -276,8 +276,8 @@ async fn registry_errors_count_the_failed_reads_of_a_powerdns_that_is_down() {
 
 /// `--events-emit`: upstream's per-record Events, with upstream's reasons and notes, on the
 /// objects the records belong to — `RecordReady` on the first full sync too (as upstream),
-/// `RecordDeleted` when an object stops wanting a record. (`RecordError`, for refused and failed
-/// writes: the `record_events` unit tests of the controller.)
+/// `RecordDeleted` when an object stops wanting a record, `RecordError` for a record PowerDNS
+/// refuses (a CNAME beside a hand-made TXT; the rest of the sync goes on).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_emit_posts_upstreams_record_events() {
     let Some(bin) = exodns_bin() else { return };
@@ -285,6 +285,11 @@ async fn events_emit_posts_upstreams_record_events() {
     let Some(pdns) = Pdns::start_or_skip(PdnsOptions::default()) else { return };
     pdns.create_zone(ZONE).await.expect("zone");
     publish_lb(&kube, "default", "ready", "203.0.113.30");
+    // A CNAME beside a hand-made TXT (a type exodns does not manage): PowerDNS refuses it.
+    pdns.put_rrset(ZONE, "lost.example.org", "TXT", 300, &["\"made by hand\""]).await.unwrap();
+    apply(&kube, &lb_service_annotated("default", "lost", &[]));
+    let lb = serde_json::json!({"status": {"loadBalancer": {"ingress": [{"hostname": "lb.example.net"}]}}});
+    patch_status(&kube, "default", "service", "lost", lb);
     let all = ["--events-emit=RecordReady", "--events-emit=RecordDeleted,RecordError"];
     let r = Replica::start(&bin, "events-emit", &kube, &pdns, &all);
     pdns.wait_for_answers("ready.example.org", "A", &["203.0.113.30"], Duration::from_secs(30), || r.log()).await;
@@ -293,6 +298,15 @@ async fn events_emit_posts_upstreams_record_events() {
         |name: &str, reason: &str, note: &str| events_for(&kube, name).iter().any(|(r, n)| r == reason && n == note);
     let ready = "(external-dns) record:ready.example.org,owner:ops-test,type:A,ttl:0,targets:203.0.113.30";
     wait_until("RecordReady on ready", Duration::from_secs(20), || has("ready", "RecordReady", ready));
+    let lost = "(external-dns) record:lost.example.org,owner:ops-test,type:CNAME,ttl:0,targets:lb.example.net";
+    let why = || format!("{:?}\n{}", events_for(&kube, "lost"), r.log());
+    exodns_testbed::wait_until_log(
+        "RecordError on lost",
+        Duration::from_secs(20),
+        || has("lost", "RecordError", lost),
+        why,
+    );
+    assert!(!events_for(&kube, "lost").iter().any(|(r, _)| r == "RecordReady"), "{}", r.log());
 
     // The object now wants another name: its old record goes, and the object is told.
     kube.kubectl(
