@@ -5,9 +5,11 @@
 //! counting sort lays every row out as one contiguous slice of a single vector (current records
 //! first, then candidates, each in input order).
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 use crate::endpoint::Endpoint;
 use crate::filter::DomainFilter;
@@ -60,15 +62,13 @@ impl<'a> Table<'a> {
         // records and candidates, then (see below) where they go.
         let mut bounds: Vec<(u32, u32)> = Vec::with_capacity(current.len().max(desired.len()));
         let (cur_rows, cand_rows) = {
-            let mut index: HashMap<(&'a str, &'a str), u32, RandomState> =
-                HashMap::with_capacity_and_hasher(bounds.capacity(), RandomState::default());
+            let mut index = RowIndex::with_capacity(current.len() + desired.len());
             let mut row_of = |ep: &'a Endpoint, is_current: bool| -> u32 {
                 if !keep.keeps(ep) {
                     return SKIP;
                 }
-                let next = u32::try_from(bounds.len()).ok().filter(|n| *n != SKIP).expect("fewer than 2^32 - 1 rows");
-                let row = *index.entry((ep.dns_name.as_str(), ep.set_identifier.as_str())).or_insert(next);
-                if row == next {
+                let (row, new) = index.row(ep.dns_name.as_str(), &ep.set_identifier);
+                if new {
                     bounds.push((0, 0));
                 }
                 let b = &mut bounds[row as usize];
@@ -117,6 +117,62 @@ impl<'a> Table<'a> {
             start = end;
             row
         })
+    }
+}
+
+/// Row numbers by (name, set identifier). The keys are copied into one buffer as rows are
+/// added: the comparison that confirms a hash match then reads that buffer (a few MB for 100k
+/// rows, which the caches hold) rather than the first record's own allocations, scattered over
+/// the whole heap; and the table holds only row numbers (4 bytes a slot).
+struct RowIndex {
+    table: HashTable<u32>,
+    hasher: RandomState,
+    /// Per row: its key's hash, and where its name and set identifier lie in `bytes`.
+    keys: Vec<Key>,
+    bytes: Vec<u8>,
+}
+
+#[derive(Clone, Copy)]
+struct Key {
+    hash: u64,
+    start: usize,
+    name_len: u32,
+    set_len: u32,
+}
+
+impl RowIndex {
+    fn with_capacity(n: usize) -> Self {
+        RowIndex {
+            table: HashTable::with_capacity(n),
+            hasher: RandomState::default(),
+            keys: Vec::with_capacity(n),
+            bytes: Vec::new(),
+        }
+    }
+
+    /// The row of (`name`, `set`), and whether it is new.
+    fn row(&mut self, name: &str, set: &str) -> (u32, bool) {
+        let hash = self.hasher.hash_one((name, set));
+        let (keys, bytes) = (&self.keys, &self.bytes);
+        let same = |&row: &u32| {
+            let k = &keys[row as usize];
+            let n = k.name_len as usize;
+            k.hash == hash
+                && bytes[k.start..k.start + n] == *name.as_bytes()
+                && bytes[k.start + n..k.start + n + k.set_len as usize] == *set.as_bytes()
+        };
+        match self.table.entry(hash, same, |&row| keys[row as usize].hash) {
+            Entry::Occupied(o) => (*o.get(), false),
+            Entry::Vacant(v) => {
+                let row = u32::try_from(self.keys.len()).ok().filter(|n| *n != SKIP).expect("fewer than 2^32 - 1 rows");
+                v.insert(row);
+                let len = |s: &str| u32::try_from(s.len()).expect("a name under 4 GiB");
+                self.keys.push(Key { hash, start: self.bytes.len(), name_len: len(name), set_len: len(set) });
+                self.bytes.extend_from_slice(name.as_bytes());
+                self.bytes.extend_from_slice(set.as_bytes());
+                (row, true)
+            }
+        }
     }
 }
 
