@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Event -> answer latency: exodns against upstream ExternalDNS v0.22.0, side by side in one run.
 #
-#   bench/kube/event-latency.sh [COUNT] [UP_SAMPLE]      defaults: COUNT = 1000, UP_SAMPLE = 100
+#   bench/kube/event-latency.sh [COUNT] [UP_SAMPLE] [BURST]   defaults: 1000, 100, 500
 #
 # One kube-apiserver (scripts/testbed/apiserver.sh), one PowerDNS (scripts/testbed/pdns.sh, stock
 # 2 MB body limit) with two zones: exo.bench. (exodns, owner id exo-bench) and up.bench. (upstream,
 # owner id up-bench). COUNT LoadBalancer Services carry both names in their
 # external-dns.kubernetes.io/hostname annotation (svc-<i>.exo.bench,svc-<i>.up.bench) and a status
-# IP; both tools start, with their default event settings (exodns: 50 ms debounce; upstream:
-# --events, 5 s --min-event-sync-interval), and converge. Then (kubebench.py latency):
+# IP; both tools start, with their default event settings (exodns: a change syncs at once, a
+# burst waits its 50 ms --min-event-sync-interval; upstream: --events, 5 s
+# --min-event-sync-interval), and converge. Then (kubebench.py latency):
 #   phase A: the COUNT Services' status is patched one at a time to a new IP; after each PATCH
 #            returns, PowerDNS is queried over UDP every 5 ms until the exodns name answers the
 #            new address (upstream runs and reacts to the same events meanwhile);
 #   phase B: the first UP_SAMPLE Services are patched again, and each sample waits until BOTH the
-#            exodns and the upstream name answer (upstream takes ~5 s each, hence the sample).
+#            exodns and the upstream name answer (upstream takes ~5 s each, hence the sample);
+#   burst:   (kubebench.py burst) the first BURST Services' status changes all at once (one curl,
+#            HTTP/2); the PATCHes each tool sent PowerDNS until its zone showed every change,
+#            counted in PowerDNS's request log (PDNS_LOG_REQUESTS=1), and how long that took.
 # Prints p50/p90/p99/max (markdown); raw samples and logs in $OUT (default
 # $EXODNS_CACHE/bench/kube-latency-<time>). EXODNS_BIN skips the cargo build; EXODNS_EXTRA_ARGS adds
 # flags to exodns (e.g. --min-event-sync-interval=10ms).
@@ -23,6 +27,7 @@ set -euo pipefail
 
 COUNT=${1:-1000}
 UP_SAMPLE=${2:-100}
+BURST=${3:-500}
 
 EXO_PID="" UP_PID=""
 cleanup() {
@@ -37,7 +42,7 @@ trap cleanup EXIT
 
 echo "== $(date -u +%FT%TZ) machine: $(nproc) cores; $(uptime)" | tee "$OUT/uptime.txt" >&2
 start_apiserver
-eval "$(PDNS_MAX_BODY_MB=2 "$ROOT/scripts/testbed/pdns.sh" start "$OUT/pdns" | sed 's/^/export /')"
+eval "$(PDNS_MAX_BODY_MB=2 PDNS_LOG_REQUESTS=1 "$ROOT/scripts/testbed/pdns.sh" start "$OUT/pdns" | sed 's/^/export /')"
 for z in exo.bench up.bench; do $KB zone --api "$PDNS_API_URL" --key "$PDNS_API_KEY" --zone "$z"; done
 
 $KB namespaces bench
@@ -63,12 +68,16 @@ echo "== before: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
 $KB latency --ns bench --exo-zone exo.bench --up-zone up.bench --count "$COUNT" --up-sample "$UP_SAMPLE" \
   --out "$OUT/samples.txt"
 echo "== after: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
+sleep 7   # upstream's last syncs of phase B
+$KB burst --ns bench --count "$BURST" --zone exo.bench --up-zone up.bench --api "$PDNS_API_URL" --key "$PDNS_API_KEY" \
+  --pdns-log "$OUT/pdns/pdns.log" --out "$OUT/burst.json"
+echo "== after the burst: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
 
 for t in exodns:$EXO_PID upstream:$UP_PID; do
   echo "${t%%:*} $(grep -E 'VmHWM|VmRSS' "/proc/${t#*:}/status" | tr -s ' \t\n' ' ')" >>"$OUT/rss.txt"
 done
 $KB stats "$OUT/samples.txt" >"$OUT/stats.json"
-python3 - "$OUT/stats.json" "$OUT/samples.txt" <<'PY'
+python3 - "$OUT/stats.json" "$OUT/samples.txt" "$OUT/burst.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 ms = lambda v: f"{v * 1000:.0f} ms" if v < 10 else f"{v:.2f} s"
@@ -83,6 +92,15 @@ if "B/upstream" in s and "A/exodns" in s:
           f" p99: {u['p99'] / a['p99']:.0f}x / {u['p99'] / b['p99']:.0f}x")
 patch = sorted(float(l.split()[4]) for l in open(sys.argv[2]))
 print(f"status PATCH round trip (kube-apiserver): p50 {patch[len(patch) // 2] * 1000:.1f} ms")
+b = json.load(open(sys.argv[3]))
+print()
+print(f"burst: {b['count']} status changes sent in {b['span_s'] * 1000:.0f} ms (curl's wall time)")
+print("| tool | PATCHes | every change published after |")
+print("|---|---:|---:|")
+for z, tool in (("exo.bench", "exodns"), ("up.bench", "upstream")):
+    r = b["zones"][z]
+    done = "not within the timeout" if r["complete_s"] is None else ms(r["complete_s"])
+    print(f"| {tool} | {r['patches']} | {done} |")
 PY
 cat "$OUT/rss.txt"
 echo "raw: $OUT" >&2

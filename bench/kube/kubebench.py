@@ -20,6 +20,12 @@ PDNS_DNS_PORT), as scripts/testbed/{apiserver,pdns}.sh print them.
   kubebench.py count --api URL --key KEY --zone Z print the rrset count by type (JSON)
   kubebench.py latency --ns NS --exo-zone Z --up-zone Z --count N --up-sample K --out FILE
                                                   the event -> answer measurement (see its doc)
+  kubebench.py burst --ns NS --count N --zone Z [--up-zone Z] --pdns-log FILE --out JSON
+                                                  N status changes at once (curl --parallel over one
+                                                  HTTP/2 connection); PATCHes PowerDNS logged per zone
+  kubebench.py churn --ns NS --zone Z --pid PID --minutes M --per-minute K --out TSV
+                                                  create and delete K Services a minute, sampling
+                                                  the RSS of PID (see its doc)
   kubebench.py run --out JSON --log FILE [--ready-regex RE] [--timeout S] -- CMD...
                                                   run CMD; wall time, time to the first log line
                                                   matching RE (then SIGTERM), exit code, peak RSS
@@ -371,6 +377,120 @@ def cmd_latency(a):
         print(f"  {timeouts} samples timed out", file=sys.stderr)
 
 
+def zone_patches(log, zone):
+    """PATCHes PowerDNS has logged on `zone` (pdns.sh with PDNS_LOG_REQUESTS=1)."""
+    needle = f'"PATCH /api/v1/servers/localhost/zones/{zone.strip(".")}. '
+    with open(log, errors="replace") as f:
+        return sum(1 for line in f if "[webserver]" in line and needle in line)
+
+
+def published_count(a, zone, count, ip_base):
+    z = zone.strip(".")
+    have = {rr["name"]: [r["content"] for r in rr["records"]]
+            for rr in zone_rrsets(argparse.Namespace(api=a.api, key=a.key, zone=z)) if rr["type"] == "A"}
+    return sum(1 for i in range(count) if have.get(f"svc-{i}.{z}.") == [ip_of(ip_base, i)])
+
+
+def cmd_burst(a):
+    """Changes the status of Services svc-0..count-1 all at once: one curl, --parallel over one
+    HTTP/2 connection (the apiserver takes them as fast as it can). Then polls PowerDNS's API
+    until every name of --zone (and of --up-zone, when given) has its new address, and counts
+    the PATCHes PowerDNS logged on each zone meanwhile. Writes JSON: the span of the burst
+    (curl's wall time, an upper bound), per zone the PATCHes and when it was complete."""
+    url = os.environ["KUBE_API_URL"].rstrip("/")
+    cfg = os.path.join(os.path.dirname(os.path.abspath(a.out)), "burst.curl")
+    # One operation per change (`next`): curl would join repeated `data` into one body otherwise.
+    common = (f'header = "Authorization: Bearer {os.environ["KUBE_TOKEN"]}"\n'
+              f'header = "Content-Type: application/merge-patch+json"\nrequest = "PATCH"\nhttp2\n'
+              f'cacert = "{os.environ["KUBE_CA"]}"\noutput = /dev/null\nwrite-out = "%{{http_code}}\\n"\n')
+    with open(cfg, "w") as f:
+        for i in range(a.count):
+            body = json.dumps({"status": {"loadBalancer": {"ingress": [{"ip": ip_of(a.ip_base, i)}]}}})
+            f.write(("next\n" if i else "") + common +
+                    f'url = "{url}/api/v1/namespaces/{a.ns}/services/svc-{i}/status"\ndata = {json.dumps(body)}\n')
+    zones = [z for z in (a.zone, a.up_zone) if z]
+    before = {z: zone_patches(a.pdns_log, z) for z in zones}
+    t0 = time.monotonic()
+    r = subprocess.run(["curl", "-sS", "--parallel", "--parallel-immediate", "--parallel-max", str(a.parallel),
+                        "-K", cfg],
+                       capture_output=True, text=True)
+    span = time.monotonic() - t0
+    codes = r.stdout.split()
+    if r.returncode != 0 or len(codes) != a.count or any(not c.startswith("2") for c in codes):
+        sys.exit(f"burst: curl exit {r.returncode}, {len(codes)} answers, not 2xx: "
+                 f"{sorted(set(c for c in codes if not c.startswith('2')))}; {r.stderr[:300]}")
+    res = {"count": a.count, "span_s": span, "zones": {}}
+    pending = list(zones)
+    while pending and time.monotonic() - t0 < a.timeout:
+        for z in list(pending):
+            if published_count(a, z, a.count, a.ip_base) == a.count:
+                res["zones"][z] = {"complete_s": time.monotonic() - t0}
+                pending.remove(z)
+        time.sleep(0.02)
+    time.sleep(1)  # PowerDNS writes its log line after answering
+    for z in zones:
+        res["zones"].setdefault(z, {"complete_s": None})["patches"] = zone_patches(a.pdns_log, z) - before[z]
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+    print(json.dumps(res), file=sys.stderr)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
+def cmd_churn(a):
+    """For --minutes minutes, creates --per-minute new LoadBalancer Services a minute (each with a
+    status IP; names churn-<n>.<zone>) and deletes as many, the ones created a minute before
+    (the first minute only creates): a steady population, every name new. Operations are paced
+    evenly over each minute. Samples VmRSS of --pid every 5 s into --out (seconds, KiB, live
+    Services). A bounded loop: it ends after --minutes × --per-minute steps whatever happens; a
+    step that is late (the machine paused, say) moves the schedule rather than catching up."""
+    k = Kube()
+    z = a.zone.strip(".")
+    base = f"/api/v1/namespaces/{a.ns}/services"
+    out = open(a.out, "w")
+    live = []  # names, oldest first
+    n = 0
+    t0 = time.monotonic()
+    next_sample = t0
+    step = 60.0 / a.per_minute
+    total = a.minutes * a.per_minute
+    due = t0
+    for op in range(total):
+        due = max(due + step, time.monotonic()) if op else t0
+        while True:
+            now = time.monotonic()
+            if now >= next_sample:
+                out.write(f"{now - t0:.1f}\t{rss_kib(a.pid)}\t{len(live)}\n")
+                out.flush()
+                next_sample = max(next_sample + 5, now + 1)
+            if now >= due:
+                break
+            time.sleep(max(0.0, min(due, next_sample) - now))
+        name = f"churn-{n}"
+        svc = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": name, "annotations": {"external-dns.kubernetes.io/hostname": f"{name}.{z}"}},
+               "spec": {"type": "LoadBalancer", "allocateLoadBalancerNodePorts": False,
+                        "ports": [{"port": 80, "protocol": "TCP"}]}}
+        k.ok("POST", base, svc)
+        k.ok("PATCH", f"{base}/{name}/status",
+             {"status": {"loadBalancer": {"ingress": [{"ip": ip_of("10.9", n % 65536)}]}}},
+             ctype="application/merge-patch+json")
+        live.append(name)
+        n += 1
+        if op >= a.per_minute:
+            k.ok("DELETE", f"{base}/{live.pop(0)}", allow=(404,))
+    out.write(f"{time.monotonic() - t0:.1f}\t{rss_kib(a.pid)}\t{len(live)}\n")
+    out.close()
+    with open(a.out + ".live", "w") as f:
+        f.write("\n".join(live) + "\n")
+
+
 # ---- process runner --------------------------------------------------------------------------
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -520,6 +640,14 @@ def main():
     p.add_argument("--up-sample", type=int, default=100); p.add_argument("--ip-a", default="10.2"); p.add_argument("--ip-b", default="10.3")
     p.add_argument("--poll-ms", type=float, default=5); p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--out", required=True); p.set_defaults(fn=cmd_latency)
+    p = sub.add_parser("burst"); p.add_argument("--ns", required=True); p.add_argument("--count", type=int, default=500)
+    p.add_argument("--zone", required=True); p.add_argument("--up-zone"); p.add_argument("--ip-base", default="10.4")
+    p.add_argument("--api", required=True); p.add_argument("--key", required=True); p.add_argument("--pdns-log", required=True)
+    p.add_argument("--parallel", type=int, default=100); p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--out", required=True); p.set_defaults(fn=cmd_burst)
+    p = sub.add_parser("churn"); p.add_argument("--ns", required=True); p.add_argument("--zone", required=True)
+    p.add_argument("--pid", type=int, required=True); p.add_argument("--minutes", type=int, default=30)
+    p.add_argument("--per-minute", type=int, default=100); p.add_argument("--out", required=True); p.set_defaults(fn=cmd_churn)
     p = sub.add_parser("run"); p.add_argument("--out", required=True); p.add_argument("--log", required=True)
     p.add_argument("--ready-regex"); p.add_argument("--timeout", type=float, default=600); p.add_argument("--linger", type=float, default=1.0)
     p.add_argument("command", nargs=argparse.REMAINDER); p.set_defaults(fn=cmd_run)

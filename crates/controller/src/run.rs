@@ -157,6 +157,12 @@ impl Controller {
         self.status.clone()
     }
 
+    /// One full sync now, as the loop's periodic one (for benchmarks that drive the controller
+    /// themselves: `benches/noop_sync.rs`).
+    pub async fn resync(&mut self) -> Result<(), SyncError> {
+        self.full_sync().await
+    }
+
     /// Runs until `events` closes (or, with `once`, after one full sync).
     pub async fn run(mut self, mut events: mpsc::Receiver<SourceEvent>) -> Result<(), RunError> {
         self.wait_for_sources(&mut events).await?;
