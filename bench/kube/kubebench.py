@@ -507,10 +507,21 @@ def vm_hwm_kib(pid):
     return None
 
 
+def cpu_s(pid):
+    """user + system CPU seconds the process has used so far (all its threads)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+
+
 def cmd_run(a):
     """Run CMD with stdout+stderr into --log. Reports wall time to exit (or to SIGTERM), time to
     the first line matching --ready-regex (the process is then sent SIGTERM after --linger s),
-    exit status, VmHWM sampled every 20 ms and at the ready line, and ru_maxrss from wait4."""
+    exit status, VmHWM sampled every 20 ms and at the ready line, user + system CPU time at the
+    ready line (/proc/PID/stat) and at exit (wait4), and ru_maxrss from wait4."""
     rx = re.compile(a.ready_regex) if a.ready_regex else None
     logf = open(a.log, "wb")
     # GNU time measures the peak RSS exactly (ru_maxrss of its child: the tool after exec; the
@@ -542,6 +553,7 @@ def cmd_run(a):
             if rx and not ready.is_set() and rx.search(text):
                 res["ready_s"] = time.monotonic() - t_start
                 res["hwm_at_ready_kib"] = vm_hwm_kib(tool_pid())
+                res["cpu_at_ready_s"] = cpu_s(tool_pid())
                 res["ready_line"] = text.strip()[:400]
                 ready.set()
         logf.flush()
@@ -589,7 +601,8 @@ def cmd_run(a):
     res["sys_s"] = rusage.ru_stime
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
-    print(json.dumps({k: res[k] for k in ("ready_s", "wall_s", "exit", "maxrss_kib", "user_s")}), file=sys.stderr)
+    print(json.dumps({k: res.get(k) for k in ("ready_s", "cpu_at_ready_s", "wall_s", "exit", "maxrss_kib", "user_s", "sys_s")}),
+          file=sys.stderr)
 
 
 # ---- stats -----------------------------------------------------------------------------------

@@ -22,6 +22,8 @@
 #   exodnsle-stock   diagnostic: exodns-stock with --leader-election (its run loop then does not
 #                    spin on a closed leader channel; see bench/kube/RESULTS.md)
 # TOOLS (env) picks and orders the configurations (default: all seven).
+# CPU: user + system time of the tool's process, at the ready line in watch mode (/proc/PID/stat),
+# at exit with --once (wait4).
 # Peak RSS: GNU time's maximum resident set size of the tool's process. Machine load (uptime) is
 # recorded before every measurement. Prints medians and ratios (markdown); raw JSON per
 # measurement and logs in $OUT (default $EXODNS_CACHE/bench/kube-scale-<time>).
@@ -96,26 +98,32 @@ import json, statistics, sys
 out, runs = sys.argv[1], int(sys.argv[2])
 names = sys.argv[3].split()
 med = {}
-print("| tool / PowerDNS | first sync (s), per run | median | peak RSS (MiB), per run | median | exit | zone after |")
-print("|---|---|---|---|---|---|---|")
+print("| tool / PowerDNS | first sync (s), per run | median | CPU (s), per run | median | peak RSS (MiB), per run | median | exit | zone after |")
+print("|---|---|---|---|---|---|---|---|---|")
 for n in names:
     rs = [json.load(open(f"{out}/{n}-{r}.json")) for r in range(1, runs + 1)]
     zs = [open(f"{out}/{n}-{r}.zone.json").read().strip() for r in range(1, runs + 1)]
     # watch mode: time to the "sync applied kind=full" line; --once: wall time to exit
     t = [r["ready_s"] if "ready_line" in r or r.get("timed_out") else r["wall_s"] for r in rs]
+    # CPU (user + sys) of the first sync: at the ready line in watch mode, to exit with --once
+    c = [r.get("cpu_at_ready_s") if "ready_line" in r else r["user_s"] + r["sys_s"] for r in rs]
+    cok = all(x is not None for x in c)
     m = [r["maxrss_kib"] / 1024 for r in rs]
     ok = all(x is not None for x in t)
     if None in m:
         m = [r["hwm_sampled_kib"] / 1024 for r in rs]
-    med[n] = (statistics.median(t) if ok else float("nan"), statistics.median(m))
+    med[n] = (statistics.median(t) if ok else float("nan"), statistics.median(m),
+              statistics.median(c) if cok else float("nan"))
     ex = ",".join(str(r["exit"]) for r in rs)
     print(f"| {n} | {', '.join('-' if x is None else f'{x:.2f}' for x in t)} | {med[n][0]:.2f} | "
+          f"{', '.join('-' if x is None else f'{x:.2f}' for x in c)} | {med[n][2]:.2f} | "
           f"{', '.join(f'{x:.0f}' for x in m)} | {med[n][1]:.0f} | {ex} | {zs[-1]} |")
 print()
 for e, u in (("exodns-stock", "upstream-stock"), ("exodns-stock", "upstream-16mb"), ("exodns-16mb", "upstream-16mb"),
              ("exodnsonce-stock", "upstream-16mb"), ("exodnsnoqps-stock", "upstream-16mb"), ("exodnsle-stock", "upstream-16mb")):
     if e not in med or u not in med:
         continue
-    print(f"- {u} / {e}: first sync {med[u][0] / med[e][0]:.1f}x, peak RSS {med[u][1] / med[e][1]:.1f}x")
+    print(f"- {u} / {e}: first sync {med[u][0] / med[e][0]:.1f}x, CPU {med[u][2] / med[e][2]:.1f}x, "
+          f"peak RSS {med[u][1] / med[e][1]:.1f}x")
 PY
 echo "raw: $OUT" >&2

@@ -625,12 +625,6 @@ impl Controller {
                 if let Some(m) = &self.metrics {
                     m.set_deletions_held(&self.syncer.deletions_held());
                 }
-                if report.applied {
-                    self.records.record_applied(&report.outgoing, &report.rejected);
-                    if let Some(m) = self.metrics.as_ref().filter(|_| !self.settings.record_cache_time.is_zero()) {
-                        m.provider_cache_apply();
-                    }
-                }
                 let c = &report.outgoing;
                 let took = started.elapsed();
                 if c.is_empty() {
@@ -658,6 +652,17 @@ impl Controller {
                 self.status.sync_succeeded(label, took, latency, &report);
                 if let Some(m) = &self.metrics {
                     m.sync_succeeded(kind, took, latency, &summary(&report, desired_by_type));
+                }
+                if report.applied {
+                    // Last, with the rest of the report gone, so that the sent changes move into
+                    // the cache instead of being copied beside everything else.
+                    let sent = std::mem::take(&mut report.outgoing);
+                    let rejected = std::mem::take(&mut report.rejected);
+                    drop(report);
+                    self.records.record_applied(sent, &rejected);
+                    if let Some(m) = self.metrics.as_ref().filter(|_| !self.settings.record_cache_time.is_zero()) {
+                        m.provider_cache_apply();
+                    }
                 }
                 Ok(())
             }

@@ -204,21 +204,23 @@ impl RecordCache {
             .collect()
     }
 
-    /// Takes in what an apply did: sent changes minus what the provider refused.
-    pub fn record_applied(&mut self, sent: &Changes, rejected: &[Rejected]) {
+    /// Takes in what an apply did: sent changes minus what the provider refused. Takes the
+    /// changes by value: after a first sync they are most of the zone, and a copy of them would
+    /// be the sync's peak of memory.
+    pub fn record_applied(&mut self, sent: Changes, rejected: &[Rejected]) {
         let refused = |ep: &Endpoint| rejected.iter().any(|r| r.endpoint.key() == ep.key());
         for ep in sent.delete.iter().filter(|e| !refused(e)) {
             self.remove(ep);
         }
-        for (old, new) in sent.update_old.iter().zip(&sent.update_new) {
-            if !refused(new) {
+        for (old, new) in sent.update_old.iter().zip(sent.update_new) {
+            if !refused(&new) {
                 self.remove(old);
-                self.insert(new.clone());
+                self.insert(new);
             }
         }
-        for ep in sent.create.iter().filter(|e| !refused(e)) {
-            self.remove(ep);
-            self.insert(ep.clone());
+        for ep in sent.create.into_iter().filter(|e| !refused(e)) {
+            self.remove(&ep);
+            self.insert(ep);
         }
     }
 
@@ -297,7 +299,7 @@ mod tests {
         };
         let rejected =
             vec![Rejected { endpoint: refused, reason: exodns_provider::RejectReason::Refused("no".into()) }];
-        cache.record_applied(&sent, &rejected);
+        cache.record_applied(sent, &rejected);
         let names: Vec<DnsName> = ["old.example.org", "new.example.org", "bad.example.org"]
             .iter()
             .map(|n| DnsName::parse(n).unwrap())

@@ -347,6 +347,8 @@ impl Syncer {
         // each time.
         let options = PlanOptions { provider_filter: self.provider.domain_filter(), ..self.options.clone() };
         let mut planned = plan(&desired, &current, &options);
+        // Not needed past the plan; the apply below can take a while.
+        drop(desired);
         let pool_changes = match (&pool_plan, &self.pools) {
             (Some(pp), Some(p)) => {
                 let opts = PlanOptions {

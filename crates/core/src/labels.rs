@@ -5,28 +5,47 @@
 //! sorted vector takes 48 bytes per label and clones and compares as fast. The API is the part of
 //! `BTreeMap`'s that exodns uses, with the same semantics: keys unique, iteration in key order,
 //! equality and order those of the sorted (key, value) pairs, JSON an object.
+//!
+//! The vector is shared between clones (copied on the first change): the desired index, the
+//! planned changes and the record cache hold the same labels of one record, and a clone is then
+//! a reference count instead of five allocations. Empty labels allocate nothing.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// `None` exactly when empty, so that the derived comparisons are those of the pairs.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Labels(Vec<(String, String)>);
+pub struct Labels(Option<Arc<Vec<(String, String)>>>);
 
 impl Labels {
     pub fn new() -> Self {
-        Labels(Vec::new())
+        Labels(None)
+    }
+
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Labels((!pairs.is_empty()).then(|| Arc::new(pairs)))
+    }
+
+    fn pairs(&self) -> &[(String, String)] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// The pairs to change: copied first when another clone shares them.
+    fn pairs_mut(&mut self) -> &mut Vec<(String, String)> {
+        Arc::make_mut(self.0.get_or_insert_with(Default::default))
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        self.pairs().binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
     pub fn get(&self, key: &str) -> Option<&String> {
-        self.find(key).ok().map(|i| &self.0[i].1)
+        self.find(key).ok().map(|i| &self.pairs()[i].1)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -36,37 +55,44 @@ impl Labels {
     /// Sets `key` to `value`; the previous value, if any.
     pub fn insert(&mut self, key: String, value: String) -> Option<String> {
         match self.find(&key) {
-            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            // The same value again (the owner label on every record of a sync): nothing to copy.
+            Ok(i) if self.pairs()[i].1 == value => Some(value),
+            Ok(i) => Some(std::mem::replace(&mut self.pairs_mut()[i].1, value)),
             Err(i) => {
-                self.0.insert(i, (key, value));
+                self.pairs_mut().insert(i, (key, value));
                 None
             }
         }
     }
 
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.find(key).ok().map(|i| self.0.remove(i).1)
+        let i = self.find(key).ok()?;
+        let removed = self.pairs_mut().remove(i).1;
+        if self.pairs().is_empty() {
+            self.0 = None;
+        }
+        Some(removed)
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.pairs().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 
     pub fn clear(&mut self) {
-        self.0.clear()
+        self.0 = None;
     }
 
     /// In key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &String)> + ExactSizeIterator {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.pairs().iter().map(|(k, v)| (k, v))
     }
 
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
-        self.0.iter().map(|(k, _)| k)
+        self.pairs().iter().map(|(k, _)| k)
     }
 }
 
@@ -105,20 +131,20 @@ impl FromIterator<(String, String)> for Labels {
                 _ => out.push(pair),
             }
         }
-        Labels(out)
+        Labels::from_pairs(out)
     }
 }
 
 impl From<BTreeMap<String, String>> for Labels {
     fn from(map: BTreeMap<String, String>) -> Self {
         // Already sorted and unique.
-        Labels(map.into_iter().collect())
+        Labels::from_pairs(map.into_iter().collect())
     }
 }
 
 impl From<Labels> for BTreeMap<String, String> {
     fn from(labels: Labels) -> Self {
-        labels.0.into_iter().collect()
+        labels.into_iter().collect()
     }
 }
 
@@ -132,7 +158,7 @@ impl IntoIterator for Labels {
     type Item = (String, String);
     type IntoIter = std::vec::IntoIter<(String, String)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        self.0.map(Arc::unwrap_or_clone).unwrap_or_default().into_iter()
     }
 }
 
@@ -140,7 +166,7 @@ impl<'a> IntoIterator for &'a Labels {
     type Item = (&'a String, &'a String);
     type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, String)>, fn(&(String, String)) -> (&String, &String)>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.pairs().iter().map(|(k, v)| (k, v))
     }
 }
 

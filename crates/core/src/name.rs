@@ -1,6 +1,7 @@
 //! DNS names as exodns keeps them: lowercase, ASCII (IDNA → punycode), no trailing dot.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -48,8 +49,11 @@ impl NameError {
 }
 
 /// A normalised DNS name. Two names that mean the same thing compare equal.
+///
+/// Shared, not copied: one name is held by the desired index, the planned changes, the
+/// ownership TXT and the record cache at once, so a clone is a reference count.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DnsName(String);
+pub struct DnsName(Arc<str>);
 
 impl DnsName {
     /// Parses and normalises a name: trims spaces and one trailing dot, lowercases, converts
@@ -62,7 +66,7 @@ impl DnsName {
         }
         let ascii = if trimmed.is_ascii() { trimmed.to_ascii_lowercase() } else { to_punycode(trimmed)? };
         validate(&ascii)?;
-        Ok(DnsName(ascii))
+        Ok(DnsName(ascii.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -91,7 +95,7 @@ impl DnsName {
     }
 
     pub fn is_wildcard(&self) -> bool {
-        self.0 == "*" || self.0.starts_with("*.")
+        &*self.0 == "*" || self.0.starts_with("*.")
     }
 
     /// True when `self` is `zone` or lies under it (`a.b.example.org` under `example.org`).
