@@ -9,7 +9,7 @@
 //! [`DECLARATION_LABEL`] holds the policy in [`Policy::canonical`] form; the pool planner takes
 //! these out of the desired records before anything is planned.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use crate::endpoint::{Endpoint, FORCE_UPDATE_PROPERTY, label};
@@ -263,16 +263,41 @@ pub fn plan_pools(
         current[i].set_property(FORCE_UPDATE_PROPERTY, "true");
     }
 
+    // Each record looked at once, not once per pool: the current records at each pool's
+    // hostname, and each pool's member records (current and desired), by index.
+    let mut at_host: HashMap<DnsName, Vec<usize>> = HashMap::new();
+    let mut member_records: HashMap<DnsName, (Vec<usize>, Vec<usize>)> = HashMap::new();
+    let pool_of = |ep: &Endpoint| {
+        let (_, h) = member_of(&ep.dns_name).filter(|_| is_address(ep.record_type))?;
+        hosts.contains(&h).then_some(h)
+    };
+    for (i, c) in current.iter().enumerate() {
+        if hosts.contains(&c.dns_name) {
+            at_host.entry(c.dns_name.clone()).or_default().push(i);
+        }
+        if let Some(h) = pool_of(c) {
+            member_records.entry(h).or_default().0.push(i);
+        }
+    }
+    for (i, ep) in rest.iter().enumerate() {
+        if let Some(h) = pool_of(ep) {
+            member_records.entry(h).or_default().1.push(i);
+        }
+    }
+
     let mut plan =
         PoolPlan { desired: Vec::new(), pool_desired: Vec::new(), hosts: BTreeSet::new(), reports: Vec::new() };
     for host in hosts {
         let (policies, mut resources) = declared.remove(&host).unwrap_or_default();
         resources.sort();
         resources.dedup();
-        let members = members_of(&host, &rest, current, &s.owner_id, held);
-        let published: Vec<Endpoint> = current
+        let (theirs, ours) = member_records.remove(&host).unwrap_or_default();
+        let members = members_of(current, &theirs, &rest, &ours, &s.owner_id, held);
+        let here = at_host.remove(&host).unwrap_or_default();
+        let published: Vec<Endpoint> = here
             .iter()
-            .filter(|c| c.dns_name == host && holds_name(c.record_type) && c.owner() == Some(s.pool_owner.as_str()))
+            .map(|&i| &current[i])
+            .filter(|c| holds_name(c.record_type) && c.owner() == Some(s.pool_owner.as_str()))
             .cloned()
             .collect();
         let mut report = PoolReport {
@@ -355,9 +380,9 @@ pub fn plan_pools(
                 );
                 // A pool published without the policy (or with another, same content): its TXT
                 // is rewritten.
-                for c in current.iter_mut() {
-                    if c.dns_name == host
-                        && c.record_type == r.record_type
+                for &i in &here {
+                    let c = &mut current[i];
+                    if c.record_type == r.record_type
                         && c.owner() == Some(s.pool_owner.as_str())
                         && c.labels.get(RENDERED_LABEL) != Some(&label)
                     {
@@ -373,26 +398,21 @@ pub fn plan_pools(
     plan
 }
 
-/// Region → (policy hash, addresses) of every member of `host` once this sync is applied: ours
-/// from `desired`, the other owners' from `current`.
+/// Region → (policy hash, addresses) of every member of one pool once this sync is applied:
+/// ours from `desired[ours]`, the other owners' from `current[theirs]` (its member records).
 fn members_of(
-    host: &DnsName,
-    desired: &[Endpoint],
     current: &[Endpoint],
+    theirs: &[usize],
+    desired: &[Endpoint],
+    ours: &[usize],
     owner_id: &str,
     held: &dyn Fn(&Endpoint) -> bool,
 ) -> BTreeMap<String, (Option<String>, BTreeSet<IpAddr>)> {
     let mut out: BTreeMap<String, (Option<String>, BTreeSet<IpAddr>)> = BTreeMap::new();
     // Current first: our desired members' policy label wins over a held record's.
-    let theirs = current.iter().filter(|c| c.owner() != Some(owner_id) || held(c));
-    for ep in theirs.chain(desired) {
-        if !is_address(ep.record_type) {
-            continue;
-        }
-        let Some((region, h)) = member_of(&ep.dns_name) else { continue };
-        if &h != host {
-            continue;
-        }
+    let theirs = theirs.iter().map(|&i| &current[i]).filter(|c| c.owner() != Some(owner_id) || held(c));
+    for ep in theirs.chain(ours.iter().map(|&i| &desired[i])) {
+        let Some((region, _)) = member_of(&ep.dns_name) else { continue };
         let addrs: BTreeSet<IpAddr> = ep.targets.0.iter().filter_map(|t| t.parse().ok()).collect();
         if addrs.is_empty() {
             continue;
