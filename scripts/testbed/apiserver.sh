@@ -11,7 +11,7 @@
 #                                      NAME: gateway | dnsendpoint | dnsrecord | cilium | servicemonitor | istio
 #                                      | contour | traefik | traefik-legacy | failover (the chart's)
 #                                      | ambassador (Hosts served without Emissary's conversion
-#                                      webhook, which this control plane cannot run)
+#                                      webhook, which this control plane cannot run) | f5
 #
 # start and start-apiserver print exactly these lines on stdout (also written to DIR/env):
 #   KUBECONFIG=DIR/kubeconfig          (context "test": bearer token; "test-cert": client cert)
@@ -265,7 +265,10 @@ crd_files() { # NAME DIR -> files to apply, one per line
     ambassador)
       # The published install manifest holds Emissary's apiext Deployment too: only the Host CRD.
       crd_document "$EXODNS_AMBASSADOR_CRD" hosts.getambassador.io "$2/ambassador-hosts-crd.yaml" ;;
-    *) die "unknown CRD set '$1' (gateway|dnsendpoint|dnsrecord|cilium|servicemonitor|istio|contour|traefik|traefik-legacy|failover|ambassador)" ;;
+    f5)
+      crd_document "$EXODNS_F5_CRD" virtualservers.cis.f5.com "$2/f5-virtualservers-crd.yaml"
+      crd_document "$EXODNS_F5_CRD" transportservers.cis.f5.com "$2/f5-transportservers-crd.yaml" ;;
+    *) die "unknown CRD set '$1' (gateway|dnsendpoint|dnsrecord|cilium|servicemonitor|istio|contour|traefik|traefik-legacy|failover|ambassador|f5)" ;;
   esac
 }
 

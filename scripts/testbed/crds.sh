@@ -18,12 +18,14 @@
 #                                                                            manifests/emissary/emissary-crds.yaml.in
 #                                  (the published install manifest; pkg/api/getambassador.io/crds.yaml
 #                                  is its unprocessed source, which a kube-apiserver refuses)
+#   EXODNS_F5_CRD                  github.com/F5Networks/k8s-bigip-ctlr/v2@v2.20.2
+#                                  docs/config_examples/customResourceDefinitions/customresourcedefinitions.yml
 # Executed: prints NAME=PATH lines on stdout. Sourced: exports the variables, prints nothing.
 # The cilium module is large (37 MB zip, 97 MB unpacked); its first download is the slow one.
 # Module-cache files are read-only; apply them as they are (kubectl apply --server-side).
 
 _exodns_crds() {
-  local gw ed ci po is co tr t2 em
+  local gw ed ci po is co tr t2 em f5
   gw=$(go_mod_field "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" Dir) || return 1
   ed=$(go_mod_field "sigs.k8s.io/external-dns@$EXTERNAL_DNS_VERSION" Dir) || return 1
   ci=$(go_mod_field "github.com/cilium/cilium@$CILIUM_VERSION" Dir) || return 1
@@ -33,6 +35,7 @@ _exodns_crds() {
   tr=$(go_mod_field "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" Dir) || return 1
   t2=$(go_mod_field "github.com/traefik/traefik/v2@$TRAEFIK_V2_VERSION" Dir) || return 1
   em=$(go_mod_field "github.com/emissary-ingress/emissary/v3@$EMISSARY_VERSION" Dir) || return 1
+  f5=$(go_mod_field "github.com/F5Networks/k8s-bigip-ctlr/v2@$F5_CIS_VERSION" Dir) || return 1
   EXODNS_GATEWAY_CRD_DIR=$gw/config/crd/standard
   EXODNS_DNSENDPOINT_CRD=$ed/config/crd/standard/dnsendpoints.externaldns.k8s.io.yaml
   local rec=config/crd/standard/dnsrecords.externaldns.k8s.io.yaml
@@ -45,6 +48,7 @@ _exodns_crds() {
   EXODNS_TRAEFIK_CRD_DIR=$tr/docs/content/reference/dynamic-configuration
   EXODNS_TRAEFIK_LEGACY_CRD_DIR=$t2/docs/content/reference/dynamic-configuration
   EXODNS_AMBASSADOR_CRD=$em/manifests/emissary/emissary-crds.yaml.in
+  EXODNS_F5_CRD=$f5/docs/config_examples/customResourceDefinitions/customresourcedefinitions.yml
   local p
   for p in "$EXODNS_GATEWAY_CRD_DIR/gateway.networking.k8s.io_tcproutes.yaml" \
            "$EXODNS_DNSENDPOINT_CRD" \
@@ -55,21 +59,23 @@ _exodns_crds() {
            "$EXODNS_CONTOUR_CRD" \
            "$EXODNS_TRAEFIK_CRD_DIR/traefik.io_ingressroutes.yaml" \
            "$EXODNS_TRAEFIK_LEGACY_CRD_DIR/traefik.containo.us_ingressroutes.yaml" \
-           "$EXODNS_AMBASSADOR_CRD"; do
+           "$EXODNS_AMBASSADOR_CRD" \
+           "$EXODNS_F5_CRD"; do
     [ -f "$p" ] || { warn "expected CRD file missing: $p"; return 1; }
   done
   export EXODNS_GATEWAY_CRD_DIR EXODNS_DNSENDPOINT_CRD EXODNS_DNSRECORD_CRD EXODNS_CILIUM_CRD_DIR EXODNS_SERVICEMONITOR_CRD_DIR \
-    EXODNS_ISTIO_CRD EXODNS_CONTOUR_CRD EXODNS_TRAEFIK_CRD_DIR EXODNS_TRAEFIK_LEGACY_CRD_DIR EXODNS_AMBASSADOR_CRD
+    EXODNS_ISTIO_CRD EXODNS_CONTOUR_CRD EXODNS_TRAEFIK_CRD_DIR EXODNS_TRAEFIK_LEGACY_CRD_DIR EXODNS_AMBASSADOR_CRD \
+    EXODNS_F5_CRD
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
   _exodns_crds || die "could not locate the CRD manifests"
-  printf 'EXODNS_GATEWAY_CRD_DIR=%s\nEXODNS_DNSENDPOINT_CRD=%s\nEXODNS_DNSRECORD_CRD=%s\nEXODNS_CILIUM_CRD_DIR=%s\nEXODNS_SERVICEMONITOR_CRD_DIR=%s\nEXODNS_ISTIO_CRD=%s\nEXODNS_CONTOUR_CRD=%s\nEXODNS_TRAEFIK_CRD_DIR=%s\nEXODNS_TRAEFIK_LEGACY_CRD_DIR=%s\nEXODNS_AMBASSADOR_CRD=%s\n' \
+  printf 'EXODNS_GATEWAY_CRD_DIR=%s\nEXODNS_DNSENDPOINT_CRD=%s\nEXODNS_DNSRECORD_CRD=%s\nEXODNS_CILIUM_CRD_DIR=%s\nEXODNS_SERVICEMONITOR_CRD_DIR=%s\nEXODNS_ISTIO_CRD=%s\nEXODNS_CONTOUR_CRD=%s\nEXODNS_TRAEFIK_CRD_DIR=%s\nEXODNS_TRAEFIK_LEGACY_CRD_DIR=%s\nEXODNS_AMBASSADOR_CRD=%s\nEXODNS_F5_CRD=%s\n' \
     "$EXODNS_GATEWAY_CRD_DIR" "$EXODNS_DNSENDPOINT_CRD" "$EXODNS_DNSRECORD_CRD" "$EXODNS_CILIUM_CRD_DIR" "$EXODNS_SERVICEMONITOR_CRD_DIR" \
     "$EXODNS_ISTIO_CRD" "$EXODNS_CONTOUR_CRD" "$EXODNS_TRAEFIK_CRD_DIR" "$EXODNS_TRAEFIK_LEGACY_CRD_DIR" \
-    "$EXODNS_AMBASSADOR_CRD"
+    "$EXODNS_AMBASSADOR_CRD" "$EXODNS_F5_CRD"
 else
   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || return 1
   _exodns_crds || return 1

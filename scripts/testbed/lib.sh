@@ -31,6 +31,8 @@ EXODNS_CACHE=${EXODNS_CACHE:-$HOME/.cache/exodns}
                                         # the proxy serves versions but not the v2 list)
   EMISSARY_VERSION=v3.10.0              # github.com/emissary-ingress/emissary/v3 (external-dns v0.22.0's;
                                         # 8 MB zip; the proxy serves it but lists no version)
+  F5_CIS_VERSION=v2.20.2                # github.com/F5Networks/k8s-bigip-ctlr/v2 (external-dns v0.22.0's;
+                                        # 6 MB zip; served, no version list)
 }
 
 # ---- logging ----------------------------------------------------------------------------------

@@ -26,9 +26,10 @@ use crate::config::SourceConfig;
 use crate::error::Error;
 use crate::flags::SourceFlags;
 use crate::resource::{ObjectType, Watched, is_namespaced};
+use crate::f5::F5Source;
 use crate::traefik::TraefikSource;
 use crate::types::{
-    GRPCRoute, HTTPRoute, IngressRoute, IngressRouteTCP, IngressRouteUDP, LegacyIngressRoute, LegacyIngressRouteTCP,
+    F5TransportServer, F5VirtualServer, GRPCRoute, HTTPRoute, IngressRoute, IngressRouteTCP, IngressRouteUDP, LegacyIngressRoute, LegacyIngressRouteTCP,
     LegacyIngressRouteUDP, TCPRoute, TLSRoute, UDPRoute,
 };
 use crate::{ambassador, contour, crd, failover, gateway, ingress, istio, node, pod, service};
@@ -244,6 +245,8 @@ source_kinds! {
     TraefikLegacyIngressRouteTcp => TraefikSource<LegacyIngressRouteTCP>,
     TraefikLegacyIngressRouteUdp => TraefikSource<LegacyIngressRouteUDP>,
     AmbassadorHost => ambassador::AmbassadorHostSource,
+    F5VirtualServer => F5Source<F5VirtualServer>,
+    F5TransportServer => F5Source<F5TransportServer>,
 }
 
 /// The parts of a description that are plain data.

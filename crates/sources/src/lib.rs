@@ -24,6 +24,7 @@ pub mod config;
 pub mod contour;
 pub mod crd;
 pub mod error;
+pub mod f5;
 pub mod failover;
 pub mod flags;
 pub mod gateway;

@@ -14,6 +14,7 @@ mod contour;
 mod deploy;
 mod diff;
 mod events;
+mod f5;
 mod failover;
 mod failover_kube;
 mod failover_placements;

@@ -32,7 +32,7 @@ use crate::annotations::{DEFAULT_PREFIX, LEGACY_PREFIX};
 use crate::config::{INGRESS_CLASS_ANNOTATION, SourceConfig};
 use crate::selector::Selector;
 use crate::types::{
-    AmbassadorHost, DNSEndpoint, FailoverRecord, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IngressRoute,
+    AmbassadorHost, DNSEndpoint, F5TransportServer, F5VirtualServer, FailoverRecord, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IngressRoute,
     IngressRouteTCP, IngressRouteUDP, IstioGateway, LegacyIngressRoute, LegacyIngressRouteTCP, LegacyIngressRouteUDP,
     ListenerSet, TCPRoute, TLSRoute, UDPRoute, VirtualService,
 };
@@ -131,6 +131,8 @@ watched! {
     LegacyTraefikIngressRouteTcps => LegacyIngressRouteTCP,
     LegacyTraefikIngressRouteUdps => LegacyIngressRouteUDP,
     AmbassadorHosts => AmbassadorHost,
+    F5VirtualServers => F5VirtualServer,
+    F5TransportServers => F5TransportServer,
 }
 
 /// What discovery, watches, manifests and RBAC need to know of a resource.

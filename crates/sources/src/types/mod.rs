@@ -3,7 +3,7 @@
 //! `DNSEndpoint` (`externaldns.k8s.io/v1alpha1`, [`dnsendpoint`]), Istio's Gateways and
 //! VirtualServices ([`istio`]), exodns's `FailoverRecord` (`exodns.io/v1alpha1`, [`failover`]),
 //! Contour's HTTPProxies ([`contour`]), Traefik's router objects ([`traefik`]), Emissary-ingress's
-//! Hosts ([`ambassador`]).
+//! Hosts ([`ambassador`]), F5 CIS's VirtualServers and TransportServers ([`f5`]).
 //!
 //! They decode from JSON and YAML, ignore fields they do not know, and implement
 //! `k8s_openapi::Resource` + `Metadata` (what kube-rs needs to watch them) and
@@ -13,6 +13,7 @@
 pub mod ambassador;
 pub mod contour;
 pub mod dnsendpoint;
+pub mod f5;
 pub mod failover;
 pub mod gateway;
 pub mod istio;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use ambassador::*;
 pub use contour::*;
 pub use dnsendpoint::*;
+pub use f5::*;
 pub use failover::*;
 pub use gateway::*;
 pub use istio::*;

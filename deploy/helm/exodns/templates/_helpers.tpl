@@ -252,6 +252,10 @@ traefik-proxy:
 ambassador-host:
   - {apiGroups: ["getambassador.io"], resources: ["hosts"], verbs: ["get", "list", "watch"]}
   - {apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"]}
+f5-virtualserver:
+  - {apiGroups: ["cis.f5.com"], resources: ["virtualservers"], verbs: ["get", "list", "watch"]}
+f5-transportserver:
+  - {apiGroups: ["cis.f5.com"], resources: ["transportservers"], verbs: ["get", "list", "watch"]}
 {{- end }}
 
 {{/*

@@ -26,6 +26,7 @@ fn chart_renderings_pass_server_side_dry_run() {
         "traefik",
         "traefik-legacy",
         "ambassador",
+        "f5",
     ])
     .expect("CRDs");
     for name in ["dnsendpoints.externaldns.k8s.io", "failoverrecords.exodns.io"] {
