@@ -12,6 +12,7 @@
 #                                      | contour | traefik | traefik-legacy | failover (the chart's)
 #                                      | ambassador (Hosts served without Emissary's conversion
 #                                      webhook, which this control plane cannot run) | f5
+#                                      | openshift (the Route CRD)
 #
 # start and start-apiserver print exactly these lines on stdout (also written to DIR/env):
 #   KUBECONFIG=DIR/kubeconfig          (context "test": bearer token; "test-cert": client cert)
@@ -268,7 +269,9 @@ crd_files() { # NAME DIR -> files to apply, one per line
     f5)
       crd_document "$EXODNS_F5_CRD" virtualservers.cis.f5.com "$2/f5-virtualservers-crd.yaml"
       crd_document "$EXODNS_F5_CRD" transportservers.cis.f5.com "$2/f5-transportservers-crd.yaml" ;;
-    *) die "unknown CRD set '$1' (gateway|dnsendpoint|dnsrecord|cilium|servicemonitor|istio|contour|traefik|traefik-legacy|failover|ambassador|f5)" ;;
+    openshift)
+      printf '%s\n' "$EXODNS_OPENSHIFT_ROUTE_CRD" ;;
+    *) die "unknown CRD set '$1' (gateway|dnsendpoint|dnsrecord|cilium|servicemonitor|istio|contour|traefik|traefik-legacy|failover|ambassador|f5|openshift)" ;;
   esac
 }
 

@@ -20,12 +20,14 @@
 #                                  is its unprocessed source, which a kube-apiserver refuses)
 #   EXODNS_F5_CRD                  github.com/F5Networks/k8s-bigip-ctlr/v2@v2.20.2
 #                                  docs/config_examples/customResourceDefinitions/customresourcedefinitions.yml
+#   EXODNS_OPENSHIFT_ROUTE_CRD     github.com/openshift/api@$OPENSHIFT_API_VERSION
+#                                  route/v1/zz_generated.crd-manifests/routes.crd.yaml
 # Executed: prints NAME=PATH lines on stdout. Sourced: exports the variables, prints nothing.
 # The cilium module is large (37 MB zip, 97 MB unpacked); its first download is the slow one.
 # Module-cache files are read-only; apply them as they are (kubectl apply --server-side).
 
 _exodns_crds() {
-  local gw ed ci po is co tr t2 em f5
+  local gw ed ci po is co tr t2 em f5 os
   gw=$(go_mod_field "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" Dir) || return 1
   ed=$(go_mod_field "sigs.k8s.io/external-dns@$EXTERNAL_DNS_VERSION" Dir) || return 1
   ci=$(go_mod_field "github.com/cilium/cilium@$CILIUM_VERSION" Dir) || return 1
@@ -36,6 +38,7 @@ _exodns_crds() {
   t2=$(go_mod_field "github.com/traefik/traefik/v2@$TRAEFIK_V2_VERSION" Dir) || return 1
   em=$(go_mod_field "github.com/emissary-ingress/emissary/v3@$EMISSARY_VERSION" Dir) || return 1
   f5=$(go_mod_field "github.com/F5Networks/k8s-bigip-ctlr/v2@$F5_CIS_VERSION" Dir) || return 1
+  os=$(go_mod_field "github.com/openshift/api@$OPENSHIFT_API_VERSION" Dir) || return 1
   EXODNS_GATEWAY_CRD_DIR=$gw/config/crd/standard
   EXODNS_DNSENDPOINT_CRD=$ed/config/crd/standard/dnsendpoints.externaldns.k8s.io.yaml
   local rec=config/crd/standard/dnsrecords.externaldns.k8s.io.yaml
@@ -49,6 +52,7 @@ _exodns_crds() {
   EXODNS_TRAEFIK_LEGACY_CRD_DIR=$t2/docs/content/reference/dynamic-configuration
   EXODNS_AMBASSADOR_CRD=$em/manifests/emissary/emissary-crds.yaml.in
   EXODNS_F5_CRD=$f5/docs/config_examples/customResourceDefinitions/customresourcedefinitions.yml
+  EXODNS_OPENSHIFT_ROUTE_CRD=$os/route/v1/zz_generated.crd-manifests/routes.crd.yaml
   local p
   for p in "$EXODNS_GATEWAY_CRD_DIR/gateway.networking.k8s.io_tcproutes.yaml" \
            "$EXODNS_DNSENDPOINT_CRD" \
@@ -60,22 +64,23 @@ _exodns_crds() {
            "$EXODNS_TRAEFIK_CRD_DIR/traefik.io_ingressroutes.yaml" \
            "$EXODNS_TRAEFIK_LEGACY_CRD_DIR/traefik.containo.us_ingressroutes.yaml" \
            "$EXODNS_AMBASSADOR_CRD" \
-           "$EXODNS_F5_CRD"; do
+           "$EXODNS_F5_CRD" \
+           "$EXODNS_OPENSHIFT_ROUTE_CRD"; do
     [ -f "$p" ] || { warn "expected CRD file missing: $p"; return 1; }
   done
   export EXODNS_GATEWAY_CRD_DIR EXODNS_DNSENDPOINT_CRD EXODNS_DNSRECORD_CRD EXODNS_CILIUM_CRD_DIR EXODNS_SERVICEMONITOR_CRD_DIR \
     EXODNS_ISTIO_CRD EXODNS_CONTOUR_CRD EXODNS_TRAEFIK_CRD_DIR EXODNS_TRAEFIK_LEGACY_CRD_DIR EXODNS_AMBASSADOR_CRD \
-    EXODNS_F5_CRD
+    EXODNS_F5_CRD EXODNS_OPENSHIFT_ROUTE_CRD
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
   _exodns_crds || die "could not locate the CRD manifests"
-  printf 'EXODNS_GATEWAY_CRD_DIR=%s\nEXODNS_DNSENDPOINT_CRD=%s\nEXODNS_DNSRECORD_CRD=%s\nEXODNS_CILIUM_CRD_DIR=%s\nEXODNS_SERVICEMONITOR_CRD_DIR=%s\nEXODNS_ISTIO_CRD=%s\nEXODNS_CONTOUR_CRD=%s\nEXODNS_TRAEFIK_CRD_DIR=%s\nEXODNS_TRAEFIK_LEGACY_CRD_DIR=%s\nEXODNS_AMBASSADOR_CRD=%s\nEXODNS_F5_CRD=%s\n' \
+  printf 'EXODNS_GATEWAY_CRD_DIR=%s\nEXODNS_DNSENDPOINT_CRD=%s\nEXODNS_DNSRECORD_CRD=%s\nEXODNS_CILIUM_CRD_DIR=%s\nEXODNS_SERVICEMONITOR_CRD_DIR=%s\nEXODNS_ISTIO_CRD=%s\nEXODNS_CONTOUR_CRD=%s\nEXODNS_TRAEFIK_CRD_DIR=%s\nEXODNS_TRAEFIK_LEGACY_CRD_DIR=%s\nEXODNS_AMBASSADOR_CRD=%s\nEXODNS_F5_CRD=%s\nEXODNS_OPENSHIFT_ROUTE_CRD=%s\n' \
     "$EXODNS_GATEWAY_CRD_DIR" "$EXODNS_DNSENDPOINT_CRD" "$EXODNS_DNSRECORD_CRD" "$EXODNS_CILIUM_CRD_DIR" "$EXODNS_SERVICEMONITOR_CRD_DIR" \
     "$EXODNS_ISTIO_CRD" "$EXODNS_CONTOUR_CRD" "$EXODNS_TRAEFIK_CRD_DIR" "$EXODNS_TRAEFIK_LEGACY_CRD_DIR" \
-    "$EXODNS_AMBASSADOR_CRD" "$EXODNS_F5_CRD"
+    "$EXODNS_AMBASSADOR_CRD" "$EXODNS_F5_CRD" "$EXODNS_OPENSHIFT_ROUTE_CRD"
 else
   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh" || return 1
   _exodns_crds || return 1

@@ -33,6 +33,10 @@ EXODNS_CACHE=${EXODNS_CACHE:-$HOME/.cache/exodns}
                                         # 8 MB zip; the proxy serves it but lists no version)
   F5_CIS_VERSION=v2.20.2                # github.com/F5Networks/k8s-bigip-ctlr/v2 (external-dns v0.22.0's;
                                         # 6 MB zip; served, no version list)
+  OPENSHIFT_API_VERSION=v0.0.0-20260213204242-d34f11c515b3
+                                        # github.com/openshift/api (6 MB zip): the pseudo-version that
+                                        # github.com/openshift/machine-api-operator requires; external-dns
+                                        # v0.22.0's own pin is not served (see build-peers.sh)
 }
 
 # ---- logging ----------------------------------------------------------------------------------

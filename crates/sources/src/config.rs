@@ -33,6 +33,8 @@ pub struct SourceConfig {
     pub service_type_filter: Vec<String>,
     pub gateway_name: Option<String>,
     pub gateway_namespace: Option<String>,
+    /// `--openshift-router-name`.
+    pub openshift_router_name: Option<String>,
     pub gateway_label_filter: Selector,
     /// Routes may attach to ListenerSets (`--gateway-listener-sets`).
     pub gateway_listener_sets: bool,
@@ -154,6 +156,7 @@ impl SourceConfig {
             service_type_filter,
             gateway_name: opt(&f.gateway_name),
             gateway_namespace: opt(&f.gateway_namespace),
+            openshift_router_name: opt(&f.openshift_router_name),
             gateway_label_filter,
             gateway_listener_sets: f.gateway_listener_sets,
             publish_internal_services: f.publish_internal_services,

@@ -181,6 +181,10 @@ pub struct SourceFlags {
     /// traefik-proxy: do not read the `traefik.io` group (Traefik v2.10 and later).
     #[arg(long, env = "EXTERNAL_DNS_TRAEFIK_DISABLE_NEW", global = true)]
     pub traefik_disable_new: bool,
+    /// openshift-route: publish Routes through this router only (`status.ingress[].routerName`);
+    /// by default the first router that admitted the Route.
+    #[arg(long, env = "EXTERNAL_DNS_OPENSHIFT_ROUTER_NAME", global = true, default_value = "")]
+    pub openshift_router_name: String,
     /// TTL of records whose source sets none (0: the provider's default).
     #[arg(long, env = "EXTERNAL_DNS_MIN_TTL", global = true, default_value = "0s", value_parser = duration)]
     pub min_ttl: Duration,
@@ -246,6 +250,7 @@ impl Default for SourceFlags {
             failover_region: String::new(),
             traefik_enable_legacy: false,
             traefik_disable_new: false,
+            openshift_router_name: String::new(),
         }
     }
 }

@@ -24,15 +24,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::cluster::ClusterView;
 use crate::config::SourceConfig;
 use crate::error::Error;
+use crate::f5::F5Source;
 use crate::flags::SourceFlags;
 use crate::resource::{ObjectType, Watched, is_namespaced};
-use crate::f5::F5Source;
 use crate::traefik::TraefikSource;
 use crate::types::{
-    F5TransportServer, F5VirtualServer, GRPCRoute, HTTPRoute, IngressRoute, IngressRouteTCP, IngressRouteUDP, LegacyIngressRoute, LegacyIngressRouteTCP,
-    LegacyIngressRouteUDP, TCPRoute, TLSRoute, UDPRoute,
+    F5TransportServer, F5VirtualServer, GRPCRoute, HTTPRoute, IngressRoute, IngressRouteTCP, IngressRouteUDP,
+    LegacyIngressRoute, LegacyIngressRouteTCP, LegacyIngressRouteUDP, TCPRoute, TLSRoute, UDPRoute,
 };
-use crate::{ambassador, contour, crd, failover, gateway, ingress, istio, node, pod, service};
+use crate::{ambassador, contour, crd, failover, gateway, ingress, istio, node, openshift, pod, service};
 
 /// A selector or namespace setting of the flags, as a source applies it to the objects of one
 /// resource it reads.
@@ -247,6 +247,7 @@ source_kinds! {
     AmbassadorHost => ambassador::AmbassadorHostSource,
     F5VirtualServer => F5Source<F5VirtualServer>,
     F5TransportServer => F5Source<F5TransportServer>,
+    OpenShiftRoute => openshift::OpenShiftRouteSource,
 }
 
 /// The parts of a description that are plain data.

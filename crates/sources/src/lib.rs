@@ -33,6 +33,7 @@ pub mod istio;
 pub mod kind;
 pub mod manifest;
 pub mod node;
+pub mod openshift;
 pub mod pod;
 pub mod post;
 pub mod ptr;

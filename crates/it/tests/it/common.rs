@@ -12,8 +12,18 @@ use serde_json::{Value, json};
 
 /// The CRD sets (`apiserver.sh crds`) of every custom resource a cluster source reads: with
 /// them, every source of `exodns_kube::rbac::cluster_sources` can sync.
-pub const CLUSTER_SOURCE_CRDS: &[&str] =
-    &["gateway", "dnsendpoint", "istio", "contour", "traefik", "traefik-legacy", "failover", "ambassador", "f5"];
+pub const CLUSTER_SOURCE_CRDS: &[&str] = &[
+    "gateway",
+    "dnsendpoint",
+    "istio",
+    "contour",
+    "traefik",
+    "traefik-legacy",
+    "failover",
+    "ambassador",
+    "f5",
+    "openshift",
+];
 
 /// `kubectl ARGS`; its stdout. Panics when it fails.
 pub fn kubectl(kube: &KubeApiserver, args: &[&str]) -> String {

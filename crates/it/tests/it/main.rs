@@ -25,6 +25,7 @@ mod kube;
 mod kube_e2e;
 mod lua;
 mod malformed;
+mod openshift;
 mod ops;
 mod parity;
 mod pdns;

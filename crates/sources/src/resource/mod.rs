@@ -32,9 +32,9 @@ use crate::annotations::{DEFAULT_PREFIX, LEGACY_PREFIX};
 use crate::config::{INGRESS_CLASS_ANNOTATION, SourceConfig};
 use crate::selector::Selector;
 use crate::types::{
-    AmbassadorHost, DNSEndpoint, F5TransportServer, F5VirtualServer, FailoverRecord, GRPCRoute, Gateway, HTTPProxy, HTTPRoute, IngressRoute,
-    IngressRouteTCP, IngressRouteUDP, IstioGateway, LegacyIngressRoute, LegacyIngressRouteTCP, LegacyIngressRouteUDP,
-    ListenerSet, TCPRoute, TLSRoute, UDPRoute, VirtualService,
+    AmbassadorHost, DNSEndpoint, F5TransportServer, F5VirtualServer, FailoverRecord, GRPCRoute, Gateway, HTTPProxy,
+    HTTPRoute, IngressRoute, IngressRouteTCP, IngressRouteUDP, IstioGateway, LegacyIngressRoute, LegacyIngressRouteTCP,
+    LegacyIngressRouteUDP, ListenerSet, OpenShiftRoute, TCPRoute, TLSRoute, UDPRoute, VirtualService,
 };
 
 /// Whether a cluster serves a resource.
@@ -133,6 +133,7 @@ watched! {
     AmbassadorHosts => AmbassadorHost,
     F5VirtualServers => F5VirtualServer,
     F5TransportServers => F5TransportServer,
+    OpenShiftRoutes => OpenShiftRoute,
 }
 
 /// What discovery, watches, manifests and RBAC need to know of a resource.

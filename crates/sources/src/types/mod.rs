@@ -3,7 +3,8 @@
 //! `DNSEndpoint` (`externaldns.k8s.io/v1alpha1`, [`dnsendpoint`]), Istio's Gateways and
 //! VirtualServices ([`istio`]), exodns's `FailoverRecord` (`exodns.io/v1alpha1`, [`failover`]),
 //! Contour's HTTPProxies ([`contour`]), Traefik's router objects ([`traefik`]), Emissary-ingress's
-//! Hosts ([`ambassador`]), F5 CIS's VirtualServers and TransportServers ([`f5`]).
+//! Hosts ([`ambassador`]), F5 CIS's VirtualServers and TransportServers ([`f5`]),
+//! OpenShift's Routes ([`openshift`]).
 //!
 //! They decode from JSON and YAML, ignore fields they do not know, and implement
 //! `k8s_openapi::Resource` + `Metadata` (what kube-rs needs to watch them) and
@@ -18,6 +19,7 @@ pub mod failover;
 pub mod gateway;
 pub mod istio;
 pub mod listenerset;
+pub mod openshift;
 pub mod traefik;
 
 pub use k8s_openapi::api::core::v1::LoadBalancerStatus;
@@ -31,6 +33,7 @@ pub use failover::*;
 pub use gateway::*;
 pub use istio::*;
 pub use listenerset::*;
+pub use openshift::*;
 pub use traefik::*;
 
 /// Implements `k8s_openapi::Resource` and `Metadata` for a namespaced custom resource type with a

@@ -256,6 +256,8 @@ f5-virtualserver:
   - {apiGroups: ["cis.f5.com"], resources: ["virtualservers"], verbs: ["get", "list", "watch"]}
 f5-transportserver:
   - {apiGroups: ["cis.f5.com"], resources: ["transportservers"], verbs: ["get", "list", "watch"]}
+openshift-route:
+  - {apiGroups: ["route.openshift.io"], resources: ["routes"], verbs: ["get", "list", "watch"]}
 {{- end }}
 
 {{/*

@@ -27,6 +27,7 @@ fn chart_renderings_pass_server_side_dry_run() {
         "traefik-legacy",
         "ambassador",
         "f5",
+        "openshift",
     ])
     .expect("CRDs");
     for name in ["dnsendpoints.externaldns.k8s.io", "failoverrecords.exodns.io"] {
