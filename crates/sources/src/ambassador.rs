@@ -124,20 +124,13 @@ mod tests {
     use super::*;
     use crate::cluster::Objects;
     use crate::kind::SourceKind;
-    use crate::testutil::lines;
+    use crate::testutil::manifest_lines;
     use crate::{SourceFlags, manifest};
 
     fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
         let mut f = SourceFlags::default();
         edit(&mut f);
-        let cfg = SourceConfig::new(&f).unwrap();
-        let (objects, errors) = manifest::parse(yaml, Path::new("test.yaml"));
-        assert!(errors.is_empty(), "{errors:?}");
-        let objs: Objects = objects.into_iter().collect();
-        let per = manifest::per_object(&objs, &[SourceKind::AmbassadorHost], &cfg);
-        let mut out: Vec<String> = per.iter().flat_map(|(_, o)| lines(o)).collect();
-        out.sort();
-        out
+        manifest_lines(yaml, &[SourceKind::AmbassadorHost], &f)
     }
 
     const HOSTS: &str = r#"

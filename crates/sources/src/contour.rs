@@ -47,25 +47,15 @@ pub fn endpoints(hp: &HTTPProxy, cfg: &SourceConfig) -> SourceOutput {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
-    use super::*;
-    use crate::cluster::Objects;
+    use crate::SourceFlags;
     use crate::kind::SourceKind;
-    use crate::testutil::lines;
-    use crate::{SourceFlags, manifest};
+    use crate::testutil::manifest_lines;
 
     fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
         let mut f = SourceFlags::default();
         edit(&mut f);
-        let cfg = SourceConfig::new(&f).unwrap();
-        let (objects, errors) = manifest::parse(yaml, Path::new("test.yaml"));
-        assert!(errors.is_empty(), "{errors:?}");
-        let objs: Objects = objects.into_iter().collect();
-        let per = manifest::per_object(&objs, &[SourceKind::ContourHttpProxy], &cfg);
-        let mut out: Vec<String> = per.iter().flat_map(|(_, o)| lines(o)).collect();
-        out.sort();
-        out
+        manifest_lines(yaml, &[SourceKind::ContourHttpProxy], &f)
     }
 
     const PROXIES: &str = r#"

@@ -67,26 +67,15 @@ pub fn endpoints<K: F5Object>(object: &K, cfg: &SourceConfig) -> SourceOutput {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
-    use crate::cluster::Objects;
-    use crate::config::SourceConfig;
+    use crate::SourceFlags;
     use crate::kind::SourceKind;
-    use crate::testutil::lines;
-    use crate::{SourceFlags, manifest};
+    use crate::testutil::manifest_lines;
 
     fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
         let mut f = SourceFlags::default();
         edit(&mut f);
-        let cfg = SourceConfig::new(&f).unwrap();
-        let (objects, errors) = manifest::parse(yaml, Path::new("test.yaml"));
-        assert!(errors.is_empty(), "{errors:?}");
-        let objs: Objects = objects.into_iter().collect();
-        let kinds = [SourceKind::F5VirtualServer, SourceKind::F5TransportServer];
-        let per = manifest::per_object(&objs, &kinds, &cfg);
-        let mut out: Vec<String> = per.iter().flat_map(|(_, o)| lines(o)).collect();
-        out.sort();
-        out
+        manifest_lines(yaml, &[SourceKind::F5VirtualServer, SourceKind::F5TransportServer], &f)
     }
 
     const OBJECTS: &str = r#"

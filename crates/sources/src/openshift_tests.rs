@@ -1,25 +1,14 @@
 //! Upstream v0.22.0's `openshift-route` semantics, case by case (its binary as built here lacks
 //! the source, so these cases stand in for a differential test; see docs/sources.md).
 
-use std::path::Path;
-
-use crate::cluster::Objects;
-use crate::config::SourceConfig;
+use crate::SourceFlags;
 use crate::kind::SourceKind;
-use crate::testutil::lines;
-use crate::{SourceFlags, manifest};
+use crate::testutil::manifest_lines;
 
 fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
     let mut f = SourceFlags::default();
     edit(&mut f);
-    let cfg = SourceConfig::new(&f).unwrap();
-    let (objects, errors) = manifest::parse(yaml, Path::new("test.yaml"));
-    assert!(errors.is_empty(), "{errors:?}");
-    let objs: Objects = objects.into_iter().collect();
-    let per = manifest::per_object(&objs, &[SourceKind::OpenShiftRoute], &cfg);
-    let mut out: Vec<String> = per.iter().flat_map(|(_, o)| lines(o)).collect();
-    out.sort();
-    out
+    manifest_lines(yaml, &[SourceKind::OpenShiftRoute], &f)
 }
 
 /// `web`: admitted by two routers (the first one wins unless --openshift-router-name says);

@@ -252,3 +252,15 @@ pub fn mk_http_route(ns: &str, name: &str, hostnames: &[&str], parents: &[Parent
     let (spec, status) = mk_route_spec_status(hostnames, parents);
     HTTPRoute { metadata: meta(ns, name), spec, status: Some(status) }
 }
+
+/// The sorted record lines `kinds` publish from the objects of a YAML manifest, under `flags`.
+pub fn manifest_lines(yaml: &str, kinds: &[crate::kind::SourceKind], flags: &crate::SourceFlags) -> Vec<String> {
+    let cfg = crate::config::SourceConfig::new(flags).unwrap();
+    let (objects, errors) = crate::manifest::parse(yaml, std::path::Path::new("test.yaml"));
+    assert!(errors.is_empty(), "{errors:?}");
+    let objs: crate::cluster::Objects = objects.into_iter().collect();
+    let per = crate::manifest::per_object(&objs, kinds, &cfg);
+    let mut out: Vec<String> = per.iter().flat_map(|(_, o)| lines(o)).collect();
+    out.sort();
+    out
+}

@@ -1,24 +1,14 @@
-use std::path::Path;
-
 use proptest::prelude::*;
 
 use super::*;
-use crate::cluster::Objects;
-use crate::testutil::lines;
-use crate::{SourceFlags, manifest};
+use crate::SourceFlags;
+use crate::testutil::manifest_lines;
 
 fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
     let mut f = SourceFlags { source: vec!["traefik-proxy".parse().unwrap()], ..SourceFlags::default() };
     edit(&mut f);
-    let cfg = SourceConfig::new(&f).unwrap();
     let kinds = f.selection().unwrap().kinds;
-    let (objects, errors) = manifest::parse(yaml, Path::new("test.yaml"));
-    assert!(errors.is_empty(), "{errors:?}");
-    let objs: Objects = objects.into_iter().collect();
-    let per = manifest::per_object(&objs, &kinds, &cfg);
-    let mut out: Vec<String> = per.iter().flat_map(|(_, o)| lines(o)).collect();
-    out.sort();
-    out
+    manifest_lines(yaml, &kinds, &f)
 }
 
 #[test]
