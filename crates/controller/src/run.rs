@@ -17,7 +17,7 @@ use exodns_core::endpoint::EndpointKey;
 use exodns_core::failover::pool;
 use exodns_core::registry::Registry;
 use exodns_core::source::{ObjectNote, ObjectSource, Protected, RecordEvent, SourceEvent, SourceHealth};
-use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType, Targets};
+use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType};
 use exodns_provider::ZoneFailure;
 use exodns_telemetry::{Metrics, SyncKind, SyncSummary};
 use tokio::sync::{mpsc, watch};
@@ -109,6 +109,10 @@ pub struct Controller {
     pools_not_served: HashMap<DnsName, (Option<String>, String)>,
     /// Set-identified records the provider cannot keep apart, already reported.
     unroutable_reported: HashSet<EndpointKey>,
+    /// The inputs and findings of the last full sync, when it had nothing to do (see `run_full.rs`).
+    settled: Option<Settled>,
+    /// The desired records' version when the duplicates among them were last counted.
+    deduplicated_at: Option<u64>,
 }
 
 impl Controller {
@@ -136,6 +140,8 @@ impl Controller {
             read_errors_counted: AtomicU64::new(0),
             pools_not_served: HashMap::new(),
             unroutable_reported: HashSet::new(),
+            settled: None,
+            deduplicated_at: None,
         }
     }
 
@@ -357,7 +363,7 @@ impl Controller {
     /// Recomputes every object; returns the names whose desired records changed.
     fn recompute_all(&mut self) -> Vec<DnsName> {
         let objects = self.source.objects();
-        let keep: HashSet<ObjectRef> = objects.iter().cloned().collect();
+        let keep: HashSet<&ObjectRef> = objects.iter().collect();
         let mut touched = self.desired.retain(&keep);
         for o in &objects {
             touched.extend(self.set_object(o));
@@ -387,8 +393,9 @@ impl Controller {
                 }
             }
         }
+        let version = self.desired.version();
         let touched = self.desired.set(object, now);
-        if let Some(m) = &self.metrics {
+        if let Some(m) = self.metrics.as_ref().filter(|_| self.desired.version() != version) {
             m.set_invalid_now(&self.desired.invalid_by_label());
         }
         touched
@@ -403,73 +410,6 @@ impl Controller {
             warn!(sources = %unhealthy.join(","), "sources unhealthy; no deletions until they recover");
         }
         Protected { all: !unhealthy.is_empty(), resources: self.desired.objects_with_invalid_input() }
-    }
-
-    async fn full_sync(&mut self) -> Result<(), SyncError> {
-        let started = Instant::now();
-        // A full sync covers every pending change.
-        let (_, since) = self.dirty.take();
-        self.held.clear();
-        self.source.refresh();
-        self.count_read_errors();
-        self.recompute_all();
-        let desired = self.desired.all_endpoints();
-        let protected = self.protection();
-        let cache_time = self.settings.record_cache_time;
-        let cached = !cache_time.is_zero()
-            && self.records.is_valid()
-            && self.frozen_zones.is_empty()
-            && self.records_read_at.is_some_and(|t| t.elapsed() < cache_time);
-        if let Some(m) = self.metrics.as_ref().filter(|_| !cache_time.is_zero()) {
-            m.provider_cache_read(cached);
-        }
-        if let Some(m) = &self.metrics {
-            m.set_deduplicated(&self.desired.duplicates_by_label());
-        }
-        let (current, unreadable) = if cached {
-            debug!("full sync against the cached records (--provider-cache-time, --txt-cache-interval)");
-            (self.records.all(), Vec::new())
-        } else {
-            let records = match self.syncer.provider().records().await {
-                Ok(r) => r,
-                Err(e) => {
-                    self.records.invalidate();
-                    self.status.sync_failed(&e.to_string());
-                    if let Some(m) = &self.metrics {
-                        // A failed sync, as upstream counts one whose registry read failed.
-                        m.sync_failed();
-                        m.registry_error();
-                    }
-                    return Err(SyncError::Records(e));
-                }
-            };
-            self.records.replace(records.endpoints.clone());
-            self.records_read_at = Some(Instant::now());
-            self.frozen_zones = records.unreadable_zones.clone();
-            (records.endpoints, records.unreadable_zones)
-        };
-        if let Err(e) = self.syncer.load_ownership().await {
-            // Nothing is planned without the owners: nothing is deleted by accident.
-            self.status.sync_failed(&e.to_string());
-            if let Some(m) = &self.metrics {
-                m.sync_failed();
-                m.registry_error();
-            }
-            return Err(e);
-        }
-        let wanted: HashMap<EndpointKey, Targets> = desired.iter().map(|e| (e.key(), e.targets.clone())).collect();
-        let by_type = count_by_type(desired.iter());
-        let mut result = self.syncer.sync_full(desired, current, unreadable, &protected).await;
-        if let Ok(report) = &mut result {
-            // Upstream's `verified_records`: desired records the provider already holds as desired.
-            let verified = report
-                .current
-                .iter()
-                .filter(|c| wanted.get(&c.key()).is_some_and(|t| t.same_for(c.record_type, &c.targets)));
-            report.verified_by_type = count_by_type(verified);
-        }
-        let all: Vec<ObjectRef> = self.desired.objects().cloned().collect();
-        self.finish(SyncKind::Full, result, started, since, &all, Some(by_type))
     }
 
     async fn incremental_sync(&mut self) -> Result<(), SyncError> {
@@ -487,7 +427,7 @@ impl Controller {
         let protected = self.protection();
         let result = self.syncer.sync_against(desired, current, self.frozen_zones.clone(), &protected).await;
         let objects: Vec<ObjectRef> = self.desired.objects_at(&names).into_iter().collect();
-        let outcome = self.finish(SyncKind::Incremental, result, started, since, &objects, None);
+        let outcome = self.finish(SyncKind::Incremental, result, started, since, Some(&objects), None);
         if outcome.is_err() {
             // Try these names again with the next sync.
             self.dirty.restore(names, since);
@@ -605,8 +545,8 @@ impl Controller {
         result: Result<SyncReport, SyncError>,
         started: Instant,
         event_since: Option<Instant>,
-        objects: &[ObjectRef],
-        desired_by_type: Option<Vec<(String, i64)>>,
+        objects: Option<&[ObjectRef]>,
+        full: Option<FullCounts>,
     ) -> Result<(), SyncError> {
         let label = match kind {
             SyncKind::Full => "full",
@@ -615,7 +555,7 @@ impl Controller {
         match result {
             Ok(mut report) => {
                 self.held.extend(report.held_back.iter().map(|e| e.dns_name.clone()));
-                if kind == SyncKind::Full {
+                if full.as_ref().is_some_and(|f| !f.replayed) {
                     self.syncer.observe_full(&report);
                 }
                 self.budget_names.extend(report.deletions.names().cloned());
@@ -645,13 +585,14 @@ impl Controller {
                 self.report_unroutable(kind, &report);
                 // Notes first: a status writer reads the pool reports among them.
                 self.notify(kind, &report);
-                for o in objects {
-                    self.source.published(o);
+                match objects {
+                    Some(objects) => objects.iter().for_each(|o| self.source.published(o)),
+                    None => self.desired.objects().for_each(|o| self.source.published(o)),
                 }
                 let latency = event_since.map(|t| t.elapsed());
                 self.status.sync_succeeded(label, took, latency, &report);
                 if let Some(m) = &self.metrics {
-                    m.sync_succeeded(kind, took, latency, &summary(&report, desired_by_type));
+                    m.sync_succeeded(kind, took, latency, &summary(&report, full));
                 }
                 if report.applied {
                     // Last, with the rest of the report gone, so that the sent changes move into
@@ -684,7 +625,7 @@ impl Controller {
     }
 }
 
-fn count_by_type<'a>(eps: impl Iterator<Item = &'a Endpoint>) -> Vec<(String, i64)> {
+pub(crate) fn count_by_type<'a>(eps: impl Iterator<Item = &'a Endpoint>) -> Vec<(String, i64)> {
     let mut counts: std::collections::BTreeMap<RecordType, i64> = std::collections::BTreeMap::new();
     for ep in eps {
         *counts.entry(ep.record_type).or_default() += 1;
@@ -693,9 +634,9 @@ fn count_by_type<'a>(eps: impl Iterator<Item = &'a Endpoint>) -> Vec<(String, i6
 }
 
 /// The metrics' view of a sync report.
-fn summary(report: &SyncReport, desired_by_type: Option<Vec<(String, i64)>>) -> SyncSummary {
+fn summary(report: &SyncReport, full: Option<FullCounts>) -> SyncSummary {
     let c = &report.planned;
-    let full = desired_by_type.is_some();
+    let (desired_by_type, current_by_type) = full.map(|f| (f.desired_by_type, f.current_by_type)).unzip();
     SyncSummary {
         creates: c.create.len() as u64,
         updates: c.update_new.len() as u64,
@@ -706,11 +647,15 @@ fn summary(report: &SyncReport, desired_by_type: Option<Vec<(String, i64)>>) -> 
             .iter()
             .map(|k| (k.record_type.to_string(), k.foreign_owner.clone(), k.dns_name.to_string()))
             .collect(),
+        verified_by_type: desired_by_type.is_some().then(|| report.verified_by_type.clone()),
         desired_by_type,
-        current_by_type: full.then(|| count_by_type(report.current.iter())),
-        verified_by_type: full.then(|| report.verified_by_type.clone()),
+        current_by_type,
     }
 }
 
 #[path = "run_findings.rs"]
 mod findings;
+#[path = "run_full.rs"]
+mod full;
+
+use full::{FullCounts, Settled};

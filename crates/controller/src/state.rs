@@ -18,6 +18,8 @@ pub struct DesiredIndex {
     /// Pieces of refused input over all objects by (record type, source), kept as objects come
     /// and go (upstream's `external_dns_source_invalid_endpoints` labels).
     invalid_by_label: HashMap<(String, String), usize>,
+    /// Counts the changes of what objects want: equal versions, equal desired records.
+    version: u64,
 }
 
 /// The labels of one piece of refused input: its record type (`unknown` when the input did not
@@ -35,6 +37,7 @@ impl DesiredIndex {
         if before == now.as_ref() {
             return Vec::new();
         }
+        self.version += 1;
         let mut touched: BTreeSet<DnsName> = BTreeSet::new();
         if let Some(old) = self.by_object.remove(object) {
             for inv in &old.invalid {
@@ -73,9 +76,14 @@ impl DesiredIndex {
     }
 
     /// Drops objects that are not in `keep`; returns the names they wanted.
-    pub fn retain(&mut self, keep: &HashSet<ObjectRef>) -> Vec<DnsName> {
-        let gone: Vec<ObjectRef> = self.by_object.keys().filter(|o| !keep.contains(*o)).cloned().collect();
+    pub fn retain(&mut self, keep: &HashSet<&ObjectRef>) -> Vec<DnsName> {
+        let gone: Vec<ObjectRef> = self.by_object.keys().filter(|o| !keep.contains(o)).cloned().collect();
         gone.iter().flat_map(|o| self.set(o, None)).collect()
+    }
+
+    /// Changes whenever what any object wants changes.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// The desired endpoints at `names`, merged across objects as the sources merge them.
@@ -163,22 +171,74 @@ fn merge_sorted(mut eps: Vec<Endpoint>) -> Vec<Endpoint> {
 /// The provider's records (ownership TXT included) by name, as last read and since written.
 #[derive(Debug, Default)]
 pub struct RecordCache {
-    by_name: HashMap<DnsName, Vec<Endpoint>>,
+    by_name: HashMap<DnsName, Named>,
+    len: usize,
     valid: bool,
+    /// Counts the changes of the cache: equal versions, equal records.
+    version: u64,
+}
+
+/// The cached records of one name.
+#[derive(Debug, Default)]
+struct Named {
+    records: Vec<Endpoint>,
+    /// Scratch of [`RecordCache::holds_exactly`]: `records[..matched]` were found in the read.
+    matched: usize,
 }
 
 impl RecordCache {
     pub fn replace(&mut self, records: Vec<Endpoint>) {
         self.by_name.clear();
+        self.len = records.len();
         for ep in records {
-            self.by_name.entry(ep.dns_name.clone()).or_default().push(ep);
+            self.by_name.entry(ep.dns_name.clone()).or_default().records.push(ep);
         }
         self.valid = true;
+        self.version += 1;
+    }
+
+    /// Whether the cache holds exactly `read` (as a multiset: the order of the read is the
+    /// provider's), without copying it: a zone read that finds what the cache holds.
+    pub fn holds_exactly(&mut self, read: &[Endpoint]) -> bool {
+        if !self.valid || read.len() != self.len {
+            return false;
+        }
+        let mut same = true;
+        for ep in read {
+            // Each cached record matches one record of the read: the ones matched so far are
+            // moved to the front of their name's list.
+            let Some(named) = self.by_name.get_mut(&ep.dns_name) else {
+                same = false;
+                break;
+            };
+            let start = named.matched;
+            match named.records[start..].iter().position(|c| c == ep) {
+                Some(i) => {
+                    named.records.swap(start, start + i);
+                    named.matched += 1;
+                }
+                None => {
+                    same = false;
+                    break;
+                }
+            }
+        }
+        for named in self.by_name.values_mut() {
+            same &= named.matched == named.records.len();
+            named.matched = 0;
+        }
+        same
+    }
+
+    /// Changes whenever the cached records change (or are found unknown).
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// After a failure whose effect on the provider is unknown: the next sync must re-read.
     pub fn invalidate(&mut self) {
         self.valid = false;
+        self.version += 1;
     }
 
     pub fn is_valid(&self) -> bool {
@@ -192,7 +252,7 @@ impl RecordCache {
 
     /// Every cached record.
     pub fn all(&self) -> Vec<Endpoint> {
-        self.by_name.values().flatten().cloned().collect()
+        self.by_name.values().flat_map(|n| &n.records).cloned().collect()
     }
 
     pub fn records_at<'a>(&self, names: impl IntoIterator<Item = &'a DnsName>) -> Vec<Endpoint> {
@@ -200,7 +260,7 @@ impl RecordCache {
         names
             .into_iter()
             .filter(|n| seen.insert(*n))
-            .flat_map(|n| self.by_name.get(n).into_iter().flatten().cloned())
+            .flat_map(|n| self.by_name.get(n).into_iter().flat_map(|n| &n.records).cloned())
             .collect()
     }
 
@@ -208,6 +268,9 @@ impl RecordCache {
     /// changes by value: after a first sync they are most of the zone, and a copy of them would
     /// be the sync's peak of memory.
     pub fn record_applied(&mut self, sent: Changes, rejected: &[Rejected]) {
+        if !sent.is_empty() {
+            self.version += 1;
+        }
         let refused = |ep: &Endpoint| rejected.iter().any(|r| r.endpoint.key() == ep.key());
         for ep in sent.delete.iter().filter(|e| !refused(e)) {
             self.remove(ep);
@@ -225,9 +288,11 @@ impl RecordCache {
     }
 
     fn remove(&mut self, ep: &Endpoint) {
-        if let Some(list) = self.by_name.get_mut(&ep.dns_name) {
-            list.retain(|e| !(e.record_type == ep.record_type && e.set_identifier == ep.set_identifier));
-            if list.is_empty() {
+        if let Some(named) = self.by_name.get_mut(&ep.dns_name) {
+            let before = named.records.len();
+            named.records.retain(|e| !(e.record_type == ep.record_type && e.set_identifier == ep.set_identifier));
+            self.len -= before - named.records.len();
+            if named.records.is_empty() {
                 self.by_name.remove(&ep.dns_name);
             }
         }
@@ -236,7 +301,8 @@ impl RecordCache {
     fn insert(&mut self, mut ep: Endpoint) {
         // The provider stores no labels besides what the registry decodes from TXT.
         ep.labels.clear();
-        self.by_name.entry(ep.dns_name.clone()).or_default().push(ep);
+        self.len += 1;
+        self.by_name.entry(ep.dns_name.clone()).or_default().records.push(ep);
     }
 }
 

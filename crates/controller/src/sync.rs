@@ -182,6 +182,11 @@ impl Syncer {
         self.pools.is_some()
     }
 
+    /// Whether ownership is kept in a store outside the zone (`--registry=crd|dynamodb`).
+    pub fn has_ownership_store(&self) -> bool {
+        self.table.is_some()
+    }
+
     /// Limits deletions per zone and sync window (see [`crate::budget`]).
     pub fn with_deletion_budget(mut self, budget: DeletionBudget) -> Self {
         self.budget = Some(Mutex::new(budget));

@@ -132,6 +132,21 @@ fn mk_rig_timed(
     budget: Option<DeletionBudget>,
     apply_takes: Duration,
 ) -> Rig {
+    let (controller, provider) = mk_controller(source.clone(), settings, budget, apply_takes);
+    let (events, rx) = mpsc::channel(64);
+    let task = tokio::spawn(async move {
+        controller.run(rx).await.unwrap();
+    });
+    Rig { source, provider, events, task }
+}
+
+/// A controller over the counting in-memory provider, not running.
+fn mk_controller(
+    source: Arc<FakeSource>,
+    settings: Settings,
+    budget: Option<DeletionBudget>,
+    apply_takes: Duration,
+) -> (Controller, Arc<Counting>) {
     let provider = Arc::new(Counting {
         inner: InMemoryProvider::new(&["example.org".into()]),
         reads: AtomicUsize::new(0),
@@ -146,22 +161,21 @@ fn mk_rig_timed(
     if let Some(b) = budget {
         syncer = syncer.with_deletion_budget(b);
     }
-    let controller = Controller::new(source.clone(), syncer, registry, settings);
-    let (events, rx) = mpsc::channel(64);
-    let task = tokio::spawn(async move {
-        controller.run(rx).await.unwrap();
-    });
-    Rig { source, provider, events, task }
+    (Controller::new(source, syncer, registry, settings), provider)
+}
+
+fn zone_of(provider: &Counting) -> Vec<String> {
+    provider
+        .inner
+        .dump()
+        .iter()
+        .map(|e| format!("{} {} {}", e.dns_name, e.record_type, e.targets.0.join(",")))
+        .collect()
 }
 
 impl Rig {
     fn zone(&self) -> Vec<String> {
-        self.provider
-            .inner
-            .dump()
-            .iter()
-            .map(|e| format!("{} {} {}", e.dns_name, e.record_type, e.targets.0.join(",")))
-            .collect()
+        zone_of(&self.provider)
     }
 
     /// Polls until `check` holds (the loop runs on its own task); fails after 5 s.
@@ -203,6 +217,45 @@ async fn events_sync_only_what_changed_without_rereading_the_zone() {
     assert_eq!(rig.provider.reads.load(Ordering::SeqCst), 1);
     assert_eq!(rig.provider.applies.load(Ordering::SeqCst), 4);
     rig.task.abort();
+}
+
+/// A full sync whose inputs are as the last quiet one found them writes nothing; one that
+/// finds an object changed (without an event: only a full sync sees it), or a record changed
+/// behind exodns's back, plans again: the change is written, the record repaired.
+#[tokio::test]
+async fn a_full_sync_after_a_quiet_one_still_writes_what_changed() {
+    let source = Arc::new(FakeSource::default());
+    *source.synced.lock().unwrap() = true;
+    source.set("web", "10.0.0.1");
+    source.set("api", "10.0.0.2");
+    let (mut c, provider) = mk_controller(source.clone(), quick(), None, Duration::ZERO);
+    let applies = || provider.applies.load(Ordering::SeqCst);
+    let has = |line: &str| zone_of(&provider).iter().any(|l| l == line);
+    c.resync().await.unwrap();
+    assert!(has("web.example.org A 10.0.0.1") && has("api.example.org A 10.0.0.2"));
+    c.resync().await.unwrap();
+    c.resync().await.unwrap();
+    assert_eq!(applies(), 1, "quiet full syncs wrote");
+
+    source.set("web", "10.0.0.9");
+    c.resync().await.unwrap();
+    assert!(has("web.example.org A 10.0.0.9"), "{:?}", zone_of(&provider));
+    c.resync().await.unwrap();
+    assert_eq!(applies(), 2);
+
+    // Behind exodns's back: api's record deleted, web's changed.
+    let api = Endpoint::parse("api.example.org", RecordType::A, &["10.0.0.2"]).unwrap();
+    let web = Endpoint::parse("web.example.org", RecordType::A, &["10.0.0.9"]).unwrap();
+    let web_edited = Endpoint::parse("web.example.org", RecordType::A, &["192.0.2.1"]).unwrap();
+    let edit = Changes { delete: vec![api], update_old: vec![web], update_new: vec![web_edited], ..Changes::default() };
+    provider.inner.apply_changes(&edit).await.unwrap();
+    assert!(!has("api.example.org A 10.0.0.2") && has("web.example.org A 192.0.2.1"));
+    c.resync().await.unwrap();
+    assert!(has("api.example.org A 10.0.0.2") && has("web.example.org A 10.0.0.9"), "{:?}", zone_of(&provider));
+    assert_eq!(applies(), 3);
+    c.resync().await.unwrap();
+    assert_eq!(applies(), 3);
+    assert_eq!(provider.reads.load(Ordering::SeqCst), 7, "each full sync reads the zone");
 }
 
 #[tokio::test]

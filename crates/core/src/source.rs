@@ -214,7 +214,7 @@ pub trait ObjectSource: Send + Sync {
 
 /// Records that must not be deleted or changed this sync, because what should replace them is
 /// not known: their source object had invalid input, or a source failed to load.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Protected {
     /// No deletes at all (a source failed as a whole).
     pub all: bool,

@@ -3,7 +3,7 @@
 use crate::name::DnsName;
 
 /// Zone names (lowercase, no trailing dot), searched longest first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ZoneIndex {
     zones: Vec<String>,
 }
