@@ -362,18 +362,21 @@ impl Controller {
 
     /// Recomputes every object; returns the names whose desired records changed.
     fn recompute_all(&mut self) -> Vec<DnsName> {
-        let objects = self.source.objects();
-        let keep: HashSet<&ObjectRef> = objects.iter().collect();
-        let mut touched = self.desired.retain(&keep);
-        for o in &objects {
+        self.desired.begin_sweep();
+        let mut touched = Vec::new();
+        for o in &self.source.objects() {
             touched.extend(self.set_object(o));
         }
+        touched.extend(self.desired.end_sweep());
         touched
     }
 
     /// Recomputes one object; tells its owner about input it refused.
     fn set_object(&mut self, object: &ObjectRef) -> Vec<DnsName> {
         let now = self.source.endpoints(object);
+        if self.desired.unchanged(object, now.as_ref()) {
+            return Vec::new();
+        }
         if let Some(oe) = &now {
             // Said once, and again only when what is wrong changes: the object is recomputed at
             // every change of anything it depends on.

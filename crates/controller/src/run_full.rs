@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use super::{Controller, count_by_type};
-use crate::sync::{SyncError, SyncReport};
+use crate::sync::{SyncError, SyncReport, log_conflicts, report_pool};
 
 /// A full sync's counts by record type, for the metrics.
 #[derive(Debug, Clone)]
@@ -79,8 +79,11 @@ impl Settled {
         })
     }
 
+    /// The findings again, logged as the sync that found them logged them.
     fn replay(&self) -> (SyncReport, FullCounts) {
         let r = &self.report;
+        r.pools.iter().for_each(report_pool);
+        log_conflicts(&r.conflicts);
         let report = SyncReport {
             conflicts: r.conflicts.clone(),
             pools: r.pools.clone(),

@@ -1,7 +1,11 @@
 //! The controller's memory between syncs: what each object wants, which objects want each
 //! name, and the provider's records by name.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
+
+// The maps below are looked up for every object and every record at each full sync: foldhash
+// (seeded per process) rather than SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use exodns_core::endpoint::merge_endpoints;
 use exodns_core::{Changes, DnsName, Endpoint, Invalid, ObjectRef};
@@ -12,7 +16,7 @@ use exodns_core::source::SourceOutput;
 /// Desired endpoints per object, and the reverse index name → objects.
 #[derive(Debug, Default)]
 pub struct DesiredIndex {
-    by_object: HashMap<ObjectRef, SourceOutput>,
+    by_object: HashMap<ObjectRef, Wanted>,
     /// Almost every name is wanted by one object: a small vector, not a tree.
     by_name: HashMap<DnsName, Vec<ObjectRef>>,
     /// Pieces of refused input over all objects by (record type, source), kept as objects come
@@ -20,6 +24,15 @@ pub struct DesiredIndex {
     invalid_by_label: HashMap<(String, String), usize>,
     /// Counts the changes of what objects want: equal versions, equal desired records.
     version: u64,
+    /// The current pass over every object (see [`DesiredIndex::begin_sweep`]).
+    sweep: u64,
+}
+
+/// What one object wants, and the last pass over every object that found it.
+#[derive(Debug)]
+struct Wanted {
+    output: SourceOutput,
+    seen: u64,
 }
 
 /// The labels of one piece of refused input: its record type (`unknown` when the input did not
@@ -33,13 +46,12 @@ impl DesiredIndex {
     /// Replaces what `object` wants (`None`: the object is gone). Returns the names whose desired
     /// records may have changed.
     pub fn set(&mut self, object: &ObjectRef, now: Option<SourceOutput>) -> Vec<DnsName> {
-        let before = self.by_object.get(object);
-        if before == now.as_ref() {
+        if self.unchanged(object, now.as_ref()) {
             return Vec::new();
         }
         self.version += 1;
         let mut touched: BTreeSet<DnsName> = BTreeSet::new();
-        if let Some(old) = self.by_object.remove(object) {
+        if let Some(Wanted { output: old, .. }) = self.by_object.remove(object) {
             for inv in &old.invalid {
                 let label = invalid_label(object, inv);
                 if let Some(n) = self.invalid_by_label.get_mut(&label) {
@@ -70,14 +82,35 @@ impl DesiredIndex {
                     set.push(object.clone());
                 }
             }
-            self.by_object.insert(object.clone(), new);
+            self.by_object.insert(object.clone(), Wanted { output: new, seen: self.sweep });
         }
         touched.into_iter().collect()
     }
 
-    /// Drops objects that are not in `keep`; returns the names they wanted.
-    pub fn retain(&mut self, keep: &HashSet<&ObjectRef>) -> Vec<DnsName> {
-        let gone: Vec<ObjectRef> = self.by_object.keys().filter(|o| !keep.contains(o)).cloned().collect();
+    /// Whether `object` wants `now` already (one lookup: the common case of a full sync);
+    /// marks it seen by the current sweep.
+    pub fn unchanged(&mut self, object: &ObjectRef, now: Option<&SourceOutput>) -> bool {
+        match (self.by_object.get_mut(object), now) {
+            (None, None) => true,
+            (Some(w), Some(now)) if w.output == *now => {
+                w.seen = self.sweep;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Starts a pass over every object: those not [`set`](Self::set) (or found
+    /// [`unchanged`](Self::unchanged)) before [`end_sweep`](Self::end_sweep) are gone.
+    pub fn begin_sweep(&mut self) {
+        self.sweep += 1;
+    }
+
+    /// Drops the objects the pass did not find; returns the names they wanted.
+    pub fn end_sweep(&mut self) -> Vec<DnsName> {
+        let sweep = self.sweep;
+        let gone: Vec<ObjectRef> =
+            self.by_object.iter().filter(|(_, w)| w.seen != sweep).map(|(o, _)| o.clone()).collect();
         gone.iter().flat_map(|o| self.set(o, None)).collect()
     }
 
@@ -91,8 +124,8 @@ impl DesiredIndex {
         let mut out = Vec::new();
         for name in names {
             for object in self.by_name.get(name).into_iter().flatten() {
-                if let Some(oe) = self.by_object.get(object) {
-                    out.extend(oe.endpoints.iter().filter(|e| &e.dns_name == name).cloned());
+                if let Some(w) = self.by_object.get(object) {
+                    out.extend(w.output.endpoints.iter().filter(|e| &e.dns_name == name).cloned());
                 }
             }
         }
@@ -101,7 +134,7 @@ impl DesiredIndex {
 
     /// Every desired endpoint, merged.
     pub fn all_endpoints(&self) -> Vec<Endpoint> {
-        merge_sorted(self.by_object.values().flat_map(|oe| oe.endpoints.iter().cloned()).collect())
+        merge_sorted(self.by_object.values().flat_map(|w| w.output.endpoints.iter().cloned()).collect())
     }
 
     /// Desired endpoints that repeat one of another object exactly (name, type, set identifier
@@ -113,7 +146,7 @@ impl DesiredIndex {
         let mut seen: HashSet<(&DnsName, exodns_core::RecordType, &str, Vec<&str>)> = HashSet::new();
         let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
         for o in objects {
-            for ep in &self.by_object[o].endpoints {
+            for ep in &self.by_object[o].output.endpoints {
                 let mut targets: Vec<&str> = ep.targets.iter().collect();
                 targets.sort_unstable();
                 if !seen.insert((&ep.dns_name, ep.record_type, ep.set_identifier.as_str(), targets)) {
@@ -134,12 +167,12 @@ impl DesiredIndex {
 
     /// The input of `object` refused at its last recomputation.
     pub fn invalid_of(&self, object: &ObjectRef) -> &[Invalid] {
-        self.by_object.get(object).map_or(&[], |o| o.invalid.as_slice())
+        self.by_object.get(object).map_or(&[], |w| w.output.invalid.as_slice())
     }
 
     /// `resource` labels of objects that have invalid input right now.
     pub fn objects_with_invalid_input(&self) -> HashSet<String> {
-        self.by_object.iter().filter(|(_, oe)| !oe.invalid.is_empty()).map(|(o, _)| o.resource_label()).collect()
+        self.by_object.iter().filter(|(_, w)| !w.output.invalid.is_empty()).map(|(o, _)| o.resource_label()).collect()
     }
 
     /// The objects that want any of `names`.

@@ -403,10 +403,7 @@ impl Syncer {
             }
             None => Filtered::default(),
         };
-        for c in &planned.conflicts {
-            info!(name = %c.dns_name, record_type = %c.record_type, foreign_owner = %c.foreign_owner,
-                  resource = c.resource.as_deref().unwrap_or(""), "name is held by another owner; not taking it over");
-        }
+        log_conflicts(&planned.conflicts);
         let mut all_planned = planned.changes.clone();
         merge(&mut all_planned, pool_changes.clone());
         let mut report = SyncReport {
@@ -573,7 +570,15 @@ fn merge(into: &mut Changes, from: Changes) {
     into.delete.extend(from.delete);
 }
 
-fn report_pool(r: &PoolReport) {
+/// Said at every sync that plans the name (and at every full sync: see `run_full.rs`).
+pub(crate) fn log_conflicts(conflicts: &[OwnerConflict]) {
+    for c in conflicts {
+        info!(name = %c.dns_name, record_type = %c.record_type, foreign_owner = %c.foreign_owner,
+              resource = c.resource.as_deref().unwrap_or(""), "name is held by another owner; not taking it over");
+    }
+}
+
+pub(crate) fn report_pool(r: &PoolReport) {
     use exodns_core::failover::pool::PoolOutcome as O;
     let objects = r.resources.join(",");
     match &r.outcome {

@@ -258,6 +258,31 @@ async fn a_full_sync_after_a_quiet_one_still_writes_what_changed() {
     assert_eq!(provider.reads.load(Ordering::SeqCst), 7, "each full sync reads the zone");
 }
 
+/// A name held by a record of no owner: every full sync tells the object again, also those that
+/// find their inputs as the last one did and do not plan.
+#[tokio::test]
+async fn every_full_sync_tells_of_a_name_held_by_another_owner() {
+    let source = Arc::new(FakeSource::default());
+    *source.synced.lock().unwrap() = true;
+    let web = source.set("web", "10.0.0.1");
+    let (mut c, provider) = mk_controller(source.clone(), quick(), None, Duration::ZERO);
+    let theirs = Endpoint::parse("web.example.org", RecordType::A, &["192.0.2.1"]).unwrap();
+    provider.inner.apply_changes(&Changes { create: vec![theirs], ..Changes::default() }).await.unwrap();
+    for _ in 0..3 {
+        c.resync().await.unwrap();
+    }
+    let told = source
+        .notes
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(o, n)| *o == web && matches!(n, ObjectNote::Conflict { .. }))
+        .count();
+    assert_eq!(told, 3);
+    assert_eq!(provider.applies.load(Ordering::SeqCst), 0);
+    assert_eq!(zone_of(&provider), ["web.example.org A 192.0.2.1"]);
+}
+
 #[tokio::test]
 async fn nothing_is_synced_before_the_sources_are() {
     let source = Arc::new(FakeSource::default());
