@@ -222,3 +222,22 @@ pub async fn provider(cfg: &Config) -> anyhow::Result<Arc<dyn Provider>> {
         .with_tls(cfg.provider_tls.clone());
     providers::build(name, &cfg.providers, &ctx).await.with_context(|| format!("--provider={name}"))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chart_schema_lists_the_same_registries() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/helm/exodns/values.schema.json");
+        let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut listed: Vec<&str> = schema["properties"]["registry"]["enum"]
+            .as_array()
+            .expect("properties.registry.enum in the chart's values schema")
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let mut ours = super::REGISTRIES.to_vec();
+        listed.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(listed, ours, "values.schema.json's registries follow wiring::REGISTRIES");
+    }
+}

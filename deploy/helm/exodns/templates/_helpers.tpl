@@ -162,28 +162,42 @@ nothing (exodns has no `--no-` flags), null `--flag`; values are templated.
 {{- end }}
 
 {{/*
-The PowerDNS API URL wherever an upstream values file may have put it: pdns.server, extraArgs
-(map `pdns-server:` or list `--pdns-server=…`), or env EXTERNAL_DNS_PDNS_SERVER. Used to derive the
-NetworkPolicy egress rule to the provider.
+The value of a flag wherever an upstream values file may have put it: the chart's own value
+(`value`), else `extraArgs` (map `flag:` or list `--flag=…`), else `env` EXTERNAL_DNS_<FLAG>.
+Takes (dict "root" $ "flag" "pdns-server" "value" …).
 */}}
-{{- define "exodns.pdnsServer" -}}
-{{- $url := (.Values.pdns | default dict).server }}
-{{- if and (not $url) (kindIs "map" .Values.extraArgs) }}
-{{- $v := get .Values.extraArgs "pdns-server" }}
+{{- define "exodns.flagValue" -}}
+{{- $root := .root }}
+{{- $flag := .flag }}
+{{- $out := .value | default "" }}
+{{- $extra := $root.Values.extraArgs }}
+{{- if and (not $out) (kindIs "map" $extra) }}
+{{- $v := get $extra $flag }}
 {{- if kindIs "slice" $v }}{{ $v = first $v }}{{ end }}
-{{- if kindIs "string" $v }}{{ $url = $v }}{{ end }}
+{{- if kindIs "string" $v }}{{ $out = $v }}{{ end }}
 {{- end }}
-{{- if and (not $url) (kindIs "slice" .Values.extraArgs) }}
-{{- range .Values.extraArgs }}
-{{- if and (not $url) (hasPrefix "--pdns-server=" (toString .)) }}{{ $url = trimPrefix "--pdns-server=" (toString .) }}{{ end }}
-{{- end }}
-{{- end }}
-{{- if not $url }}
-{{- range .Values.env }}
-{{- if and (not $url) (eq (toString .name) "EXTERNAL_DNS_PDNS_SERVER") .value }}{{ $url = toString .value }}{{ end }}
+{{- if and (not $out) (kindIs "slice" $extra) }}
+{{- range $extra }}
+{{- if and (not $out) (hasPrefix (printf "--%s=" $flag) (toString .)) }}{{ $out = trimPrefix (printf "--%s=" $flag) (toString .) }}{{ end }}
 {{- end }}
 {{- end }}
-{{- $url }}
+{{- if not $out }}
+{{- $env := printf "EXTERNAL_DNS_%s" (upper (replace "-" "_" $flag)) }}
+{{- range $root.Values.env }}
+{{- if and (not $out) (eq (toString .name) $env) .value }}{{ $out = toString .value }}{{ end }}
+{{- end }}
+{{- end }}
+{{- $out }}
+{{- end }}
+
+{{/* The PowerDNS API URL (pdns.server, extraArgs or env), for the NetworkPolicy's egress rule. */}}
+{{- define "exodns.pdnsServer" -}}
+{{- include "exodns.flagValue" (dict "root" . "flag" "pdns-server" "value" (.Values.pdns | default dict).server) }}
+{{- end }}
+
+{{/* The namespace of the DNSRecord objects with `registry: crd` (as exodns picks it). */}}
+{{- define "exodns.crdRegistryNamespace" -}}
+{{- include "exodns.flagValue" (dict "root" . "flag" "crd-registry-namespace" "value" .Values.crdRegistryNamespace) | default (include "exodns.namespace" .) }}
 {{- end }}
 
 {{/* Mount path of the PowerDNS API key file. */}}
@@ -352,6 +366,9 @@ flag text as upstream's chart, so the arguments both understand are identical.
 {{- end }}
 - --policy={{ required "policy is required: sync, upsert-only or create-only" $v.policy }}
 - --registry={{ $v.registry }}
+{{- if and (eq (toString $v.registry) "crd") $v.crdRegistryNamespace }}
+- --crd-registry-namespace={{ $v.crdRegistryNamespace }}
+{{- end }}
 {{- if $v.txtOwnerId }}
 - --txt-owner-id={{ $v.txtOwnerId }}
 {{- end }}

@@ -28,6 +28,7 @@ fn chart_renderings_pass_server_side_dry_run() {
         "ambassador",
         "f5",
         "openshift",
+        "dnsrecord",
     ])
     .expect("CRDs");
     for name in ["dnsendpoints.externaldns.k8s.io", "failoverrecords.exodns.io"] {
@@ -95,7 +96,8 @@ fn chart_renderings_pass_server_side_dry_run() {
 /// (TokenRequest) that may do what exodns_kube says the sources need and use its Lease, and no
 /// more: the way the RBAC-sufficiency test runs exodns with the chart's identity.
 fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
-    let values = helm.values_file("token", &format!("sources: [{}]\nreplicaCount: 2\n", all_sources().join(", ")));
+    let values = helm
+        .values_file("token", &format!("sources: [{}]\nreplicaCount: 2\nregistry: crd\n", all_sources().join(", ")));
     let yaml = helm.template(&chart_dir(), &values, &[]).unwrap();
     let file = api.dir().join("installed.yaml");
     std::fs::write(&file, &yaml).unwrap();
@@ -148,6 +150,11 @@ fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
     allowed.push(q("create", "coordination.k8s.io", "leases", "", Some(NAMESPACE)));
     allowed.push(q("get", "coordination.k8s.io", "leases", &sa, Some(NAMESPACE)));
     allowed.push(q("update", "coordination.k8s.io", "leases", &sa, Some(NAMESPACE)));
+    // registry: crd — the DNSRecords in the release namespace.
+    for verb in ["get", "list", "watch", "create", "update", "delete"] {
+        allowed.push(q(verb, "externaldns.k8s.io", "dnsrecords", "", Some(NAMESPACE)));
+    }
+    allowed.push(q("patch", "externaldns.k8s.io", "dnsrecords/status", "", Some(NAMESPACE)));
     let answers = ask(&allowed);
     let refused: Vec<_> = allowed.iter().zip(&answers).filter(|(_, a)| !**a).map(|(q, _)| q).collect();
     assert!(refused.is_empty(), "the chart's ServiceAccount may not: {refused:?}");
@@ -159,6 +166,8 @@ fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
         q("update", "externaldns.k8s.io", "dnsendpoints", "", None),
         q("update", "coordination.k8s.io", "leases", "someone-else", Some(NAMESPACE)),
         q("get", "coordination.k8s.io", "leases", &sa, Some("kube-system")),
+        q("create", "externaldns.k8s.io", "dnsrecords", "", Some("default")),
+        q("list", "externaldns.k8s.io", "dnsrecords", "", None),
     ];
     let answers = ask(&forbidden);
     let granted: Vec<_> = forbidden.iter().zip(&answers).filter(|(_, a)| **a).map(|(q, _)| q).collect();
@@ -166,15 +175,24 @@ fn service_account_token_has_the_chart_rbac(api: &KubeApiserver, helm: &Helm) {
     run_exodns_with_the_chart_token(api, &sa);
 }
 
-/// exodns itself, with the chart's ServiceAccount token, every source and leader election on the
-/// chart's Lease: it must sync everything (ready) without a single Forbidden.
+/// exodns itself, with the chart's ServiceAccount token, every source, leader election on the
+/// chart's Lease and `--registry=crd`: it must sync everything (ready) and keep the ownership of
+/// what it publishes in a DNSRecord of the release namespace, without a single Forbidden.
 fn run_exodns_with_the_chart_token(api: &KubeApiserver, sa: &str) {
     let Some(exodns) = exodns_bin() else { return };
+    crate::common::apply(
+        api,
+        &format!(
+            "apiVersion: externaldns.k8s.io/v1alpha1\nkind: DNSEndpoint\nmetadata:\n  name: token\n  namespace: {NAMESPACE}\nspec:\n  endpoints:\n    - {{dnsName: token.example.org, recordType: A, targets: [192.0.2.7]}}\n"
+        ),
+    );
     let kubeconfig = api.service_account_kubeconfig(NAMESPACE, sa).expect("token kubeconfig");
     let port = exodns_testbed::free_port();
     let mut cmd = Command::new(&exodns);
     cmd.args(all_sources().iter().map(|s| format!("--source={s}")))
-        .args(["--provider=inmemory", "--policy=sync", "--leader-election"])
+        .args(["--provider=inmemory", "--inmemory-zone=example.org", "--policy=sync", "--leader-election"])
+        .args(["--registry=crd", "--txt-owner-id=chart-token"])
+        .arg(format!("--crd-registry-namespace={NAMESPACE}"))
         .arg(format!("--leader-election-namespace={NAMESPACE}"))
         .arg(format!("--leader-election-lease-name={sa}"))
         .arg(format!("--kubeconfig={}", kubeconfig.display()))
@@ -197,6 +215,21 @@ fn run_exodns_with_the_chart_token(api: &KubeApiserver, sa: &str) {
         "exodns ready with the chart's token",
         std::time::Duration::from_secs(60),
         ready,
+        || proc.log(),
+    );
+    // The record's DNSRecord, created and its status written with the token alone.
+    let programmed = || {
+        let list = kubectl(api, &["get", "dnsrecords", "-n", NAMESPACE, "-o", "json"]);
+        let list: Value = serde_json::from_str(&list).expect("DNSRecord list");
+        list["items"].as_array().into_iter().flatten().any(|o| {
+            o["spec"]["endpoint"]["dnsName"] == "token.example.org"
+                && o["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["reason"] == "Programmed")
+        })
+    };
+    exodns_testbed::wait_until_log(
+        "a Programmed DNSRecord for token.example.org",
+        std::time::Duration::from_secs(30),
+        programmed,
         || proc.log(),
     );
     let log = proc.log();

@@ -43,6 +43,7 @@ mod cluster;
 mod grafana;
 mod image;
 mod rbac;
+mod registry;
 mod render;
 mod upstream;
 

@@ -13,7 +13,7 @@ pub(super) struct Scenario {
 
 pub(super) fn scenarios() -> Vec<Scenario> {
     let sources = |list: &[&str]| format!("sources: [{}]\n", list.join(", "));
-    vec![
+    let mut all = vec![
         Scenario { name: "default", values: String::new(), check: check_default },
         Scenario {
             name: "cilium-network-policy-off",
@@ -150,7 +150,9 @@ pub(super) fn scenarios() -> Vec<Scenario> {
                 assert!(kinds(d).contains("ServiceMonitor"));
             },
         },
-    ]
+    ];
+    all.extend(super::registry::scenarios());
+    all
 }
 
 fn check_default(d: &[Value]) {
