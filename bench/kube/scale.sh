@@ -21,7 +21,9 @@
 #                    limit: shows what the paginated initial list costs under the default QPS 5)
 #   exodnsle-stock   diagnostic: exodns-stock with --leader-election (its run loop then does not
 #                    spin on a closed leader channel; see bench/kube/RESULTS.md)
-# TOOLS (env) picks and orders the configurations (default: all seven).
+#   exodnsmusl-stock / exodnsmusl-16mb  exodns-stock / exodns-16mb with the binary EXODNS_MUSL_BIN
+#                    (the image's static musl build), in the same run as the glibc one
+# TOOLS (env) picks and orders the configurations (default: the seven above but exodnsmusl).
 # CPU: user + system time of the tool's process, at the ready line in watch mode (/proc/PID/stat),
 # at exit with --once (wait4).
 # Peak RSS: GNU time's maximum resident set size of the tool's process. Machine load (uptime) is
@@ -67,7 +69,9 @@ run_tool() { # RUN NAME
   res=$OUT/$name-$run
   echo "== run $run $name: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
   port=$(free_port 1)
-  exo=("$EXODNS_BIN" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}"
+  local bin=$EXODNS_BIN
+  case $name in exodnsmusl-*) bin=${EXODNS_MUSL_BIN:?exodnsmusl needs EXODNS_MUSL_BIN} ;; esac
+  exo=("$bin" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}"
     --policy=sync --txt-owner-id=exo-bench --domain-filter=exo.bench --kubeconfig="$KUBECONFIG"
     --metrics-address="127.0.0.1:$port")
   up=("$UPSTREAM" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}"
@@ -75,7 +79,7 @@ run_tool() { # RUN NAME
     --metrics-address="127.0.0.1:$port" --once)
   local ready=(--ready-regex 'sync applied.*kind="?full|full sync failed' --linger 1)
   case $name in
-    exodns-*)       $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" ;;
+    exodns-*|exodnsmusl-*) $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" ;;
     exodnsnoqps-*)  $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" --kube-api-qps=-1 ;;
     exodnsle-*)     $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" \
                       --leader-election --leader-election-namespace=default ;;
@@ -120,6 +124,7 @@ for n in names:
           f"{', '.join(f'{x:.0f}' for x in m)} | {med[n][1]:.0f} | {ex} | {zs[-1]} |")
 print()
 for e, u in (("exodns-stock", "upstream-stock"), ("exodns-stock", "upstream-16mb"), ("exodns-16mb", "upstream-16mb"),
+             ("exodnsmusl-stock", "upstream-16mb"), ("exodnsmusl-16mb", "upstream-16mb"),
              ("exodnsonce-stock", "upstream-16mb"), ("exodnsnoqps-stock", "upstream-16mb"), ("exodnsle-stock", "upstream-16mb")):
     if e not in med or u not in med:
         continue

@@ -5,7 +5,7 @@
 
 use exodns_testbed::kube::KubeApiserver;
 
-use crate::diff::{Differ, Difference, apply_with_status};
+use crate::diff::{Differ, Difference, apply_in_namespaces};
 
 /// Services in front of Emissary: a load balancer with an IP and a host name; external IPs
 /// beside a load balancer (external IPs win); an IPv6 load balancer; one without an address yet.
@@ -15,18 +15,6 @@ use crate::diff::{Differ, Difference, apply_with_status};
 /// `hostname` annotation (not read); a wildcard host name in another namespace with a label;
 /// another controller; no `spec.hostname`.
 const HOSTS: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: emissary}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: web}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
 apiVersion: v1
 kind: Service
 metadata: {name: emissary, namespace: emissary}
@@ -132,10 +120,12 @@ fn ambassador_host_matches_upstream() {
     let Some(kube) = KubeApiserver::start_or_skip() else { return };
     let Some(differ) = Differ::new(&kube) else { return };
     // Without the CRD, the source says what to install.
-    let log = differ.exodns_failure(&["--source=ambassador-host"]);
-    assert!(log.contains("hosts.getambassador.io") && log.contains("install Emissary-ingress's CRDs"), "{log}");
+    differ.exodns_names_missing(
+        &["--source=ambassador-host"],
+        &["hosts.getambassador.io", "install Emissary-ingress's CRDs"],
+    );
     kube.install_crds(&["ambassador"]).expect("Emissary's Host CRD");
-    apply_with_status(&kube, HOSTS);
+    apply_in_namespaces(&kube, &["emissary", "web", "shop"], HOSTS);
 
     let n = differ.compare(&["--source=ambassador-host"], &[NOT_OURS]);
     assert!(n >= 12, "too few records to compare: {n}");

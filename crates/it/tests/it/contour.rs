@@ -4,21 +4,13 @@
 
 use exodns_testbed::kube::KubeApiserver;
 
-use crate::diff::{Differ, apply_with_status};
+use crate::diff::{Differ, apply_in_namespaces};
 
 /// HTTPProxy shapes: a load balancer IP with a TTL; a load balancer host name; an entry with
 /// both an IP and a host name plus an IPv6 entry; hostname annotation with a target override; an
 /// included proxy (no virtual host); no address yet; TLS; a wildcard name; another controller;
 /// set identifier with a provider-specific property; another namespace.
 const PROXIES: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: web}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
 apiVersion: projectcontour.io/v1
 kind: HTTPProxy
 metadata: {name: ip, namespace: web, annotations: {external-dns.kubernetes.io/ttl: "60"}}
@@ -92,7 +84,7 @@ fn contour_httpproxy_matches_upstream() {
     let Some(kube) = KubeApiserver::start_or_skip() else { return };
     let Some(differ) = Differ::new(&kube) else { return };
     kube.install_crds(&["contour"]).expect("Contour CRDs");
-    apply_with_status(&kube, PROXIES);
+    apply_in_namespaces(&kube, &["web", "shop"], PROXIES);
 
     let n = differ.compare(&["--source=contour-httpproxy"], &[]);
     assert!(n >= 20, "too few records to compare: {n}");

@@ -100,6 +100,15 @@ impl Differ {
         log
     }
 
+    /// `exodns plan` with `flags` fails before its CRDs are installed, its log naming each of
+    /// `needles` (the resource missing and what to install).
+    pub fn exodns_names_missing(&self, flags: &[&str], needles: &[&str]) {
+        let log = self.exodns_failure(flags);
+        for needle in needles {
+            assert!(log.contains(needle), "{flags:?} without its CRDs does not name {needle:?}:\n{log}");
+        }
+    }
+
     /// `exodns plan` as JSON against an empty zone, under the shipped ClusterRole, waiting at
     /// most `sync_timeout` for the sources.
     fn plan(&self, flags: &[&str], sync_timeout: &str) -> std::process::Output {
@@ -209,6 +218,13 @@ pub fn normalise(ep: &Value) -> String {
         line.push_str(&format!(" [{}]", props.join(",")));
     }
     line
+}
+
+/// `apply_with_status` after creating `namespaces`.
+pub fn apply_in_namespaces(kube: &KubeApiserver, namespaces: &[&str], yaml: &str) {
+    let created: String =
+        namespaces.iter().map(|n| format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {n}}}\n---\n")).collect();
+    apply_with_status(kube, &format!("{created}{yaml}"));
 }
 
 /// `kubectl apply` of `yaml`, then each document's `status` (which apply ignores) through the

@@ -4,7 +4,7 @@
 
 use exodns_testbed::kube::KubeApiserver;
 
-use crate::diff::{Differ, Difference, apply_with_status};
+use crate::diff::{Differ, Difference, apply_in_namespaces};
 
 /// VirtualServers: an address with a TTL; host aliases; an address only in the status (IPAM);
 /// `status.vsAddress: None`; no status yet; a target override; set identifier, provider-specific
@@ -12,14 +12,6 @@ use crate::diff::{Differ, Difference, apply_with_status};
 /// namespace with a label; no host. TransportServers: an address; one with a target override in
 /// another namespace; one not yet given an address.
 const OBJECTS: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: web}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
 apiVersion: cis.f5.com/v1
 kind: VirtualServer
 metadata: {name: ttl, namespace: web, annotations: {external-dns.kubernetes.io/ttl: "60"}}
@@ -124,10 +116,12 @@ const HOSTLESS: Difference = Difference {
 fn f5_sources_match_upstream() {
     let Some(kube) = KubeApiserver::start_or_skip() else { return };
     let Some(differ) = Differ::new(&kube) else { return };
-    let log = differ.exodns_failure(&["--source=f5-transportserver"]);
-    assert!(log.contains("transportservers.cis.f5.com") && log.contains("install F5 CIS's CRDs"), "{log}");
+    differ.exodns_names_missing(
+        &["--source=f5-transportserver"],
+        &["transportservers.cis.f5.com", "install F5 CIS's CRDs"],
+    );
     kube.install_crds(&["f5"]).expect("F5 CIS CRDs");
-    apply_with_status(&kube, OBJECTS);
+    apply_in_namespaces(&kube, &["web", "shop"], OBJECTS);
 
     let n = differ.compare(&["--source=f5-virtualserver"], &[HOSTLESS]);
     assert!(n >= 16, "too few records to compare: {n}");

@@ -6,87 +6,13 @@
 
 use exodns_testbed::kube::KubeApiserver;
 
-use crate::diff::{Differ, apply_with_status};
+use crate::diff::{Differ, apply_in_namespaces};
 
 /// Routes: admitted by two routers (the first wins, `--openshift-router-name` picks); the first
 /// router refused it; admitted without a canonical name; a target override with the hostname
 /// annotation; no status; another controller; a set identifier with a provider-specific
 /// property; a wildcard host in another namespace with a label.
-const ROUTES: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: web}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: route.openshift.io/v1
-kind: Route
-metadata: {name: web, namespace: web, annotations: {external-dns.kubernetes.io/ttl: "60"}}
-spec: {host: spec-only.example.org, to: {kind: Service, name: web}}
-status:
-  ingress:
-  - {host: web.example.org, routerName: default, routerCanonicalHostname: router-default.apps.example.net, conditions: [{type: Admitted, status: "True"}]}
-  - {host: web-internal.example.org, routerName: internal, routerCanonicalHostname: router-internal.apps.example.net, conditions: [{type: Admitted, status: "True"}]}
----
-apiVersion: route.openshift.io/v1
-kind: Route
-metadata: {name: early, namespace: web}
-spec: {host: early.example.org, to: {kind: Service, name: web}}
-status:
-  ingress:
-  - {host: early.example.org, routerName: default, routerCanonicalHostname: router-default.apps.example.net, conditions: [{type: Admitted, status: "False"}]}
-  - {host: early.example.org, routerName: internal, routerCanonicalHostname: router-internal.apps.example.net, conditions: [{type: Admitted, status: "True"}]}
----
-apiVersion: route.openshift.io/v1
-kind: Route
-metadata: {name: nameless, namespace: web}
-spec: {host: nameless.example.org, to: {kind: Service, name: web}}
-status:
-  ingress:
-  - {host: nameless.example.org, routerName: default, conditions: [{type: Admitted, status: "True"}]}
----
-apiVersion: route.openshift.io/v1
-kind: Route
-metadata:
-  name: pinned
-  namespace: web
-  annotations: {external-dns.kubernetes.io/target: 192.0.2.1, external-dns.kubernetes.io/hostname: extra.example.org}
-spec: {host: pinned.example.org, to: {kind: Service, name: web}}
-status:
-  ingress:
-  - {host: pinned.example.org, routerName: default, routerCanonicalHostname: router-default.apps.example.net, conditions: [{type: Admitted, status: "True"}]}
----
-apiVersion: route.openshift.io/v1
-kind: Route
-metadata: {name: pending, namespace: web, annotations: {external-dns.kubernetes.io/hostname: pending.example.org}}
-spec: {host: pending.example.org, to: {kind: Service, name: web}}
----
-apiVersion: route.openshift.io/v1
-kind: Route
-metadata: {name: other, namespace: web, annotations: {external-dns.kubernetes.io/controller: someone-else}}
-spec: {host: other.example.org, to: {kind: Service, name: web}}
-status:
-  ingress:
-  - {host: other.example.org, routerName: default, routerCanonicalHostname: router-default.apps.example.net, conditions: [{type: Admitted, status: "True"}]}
----
-apiVersion: route.openshift.io/v1
-kind: Route
-metadata: {name: routed, namespace: shop, annotations: {external-dns.kubernetes.io/set-identifier: blue, external-dns.kubernetes.io/webhook-weight: "10"}}
-spec: {host: routed.example.org, to: {kind: Service, name: shop}}
-status:
-  ingress:
-  - {host: routed.example.org, routerName: default, routerCanonicalHostname: router-default.apps.example.net, conditions: [{type: Admitted, status: "True"}]}
----
-apiVersion: route.openshift.io/v1
-kind: Route
-metadata: {name: wild, namespace: shop, labels: {app: none}}
-spec: {host: www.wild.example.org, wildcardPolicy: Subdomain, to: {kind: Service, name: shop}}
-status:
-  ingress:
-  - {host: "*.wild.example.org", routerName: default, routerCanonicalHostname: router-default.apps.example.net, wildcardPolicy: Subdomain, conditions: [{type: Admitted, status: "True"}]}
-"#;
+const ROUTES: &str = include_str!("../../../sources/tests/data/openshift-routes.yaml");
 
 /// The records (ownership TXT records left out) `exodns plan` wants with `flags`.
 fn records(differ: &Differ, flags: &[&str]) -> Vec<String> {
@@ -100,10 +26,9 @@ fn records(differ: &Differ, flags: &[&str]) -> Vec<String> {
 fn openshift_route_follows_upstreams_rules() {
     let Some(kube) = KubeApiserver::start_or_skip() else { return };
     let Some(differ) = Differ::new(&kube) else { return };
-    let log = differ.exodns_failure(&["--source=openshift-route"]);
-    assert!(log.contains("routes.route.openshift.io") && log.contains("install the Route CRD"), "{log}");
+    differ.exodns_names_missing(&["--source=openshift-route"], &["routes.route.openshift.io", "install the Route CRD"]);
     kube.install_crds(&["openshift"]).expect("OpenShift's Route CRD");
-    apply_with_status(&kube, ROUTES);
+    apply_in_namespaces(&kube, &["web", "shop"], ROUTES);
 
     // The upstream binary built here has no openshift-route source.
     let upstream = differ.upstream(&["--source=openshift-route"]).expect_err("upstream lacks openshift-route");

@@ -5,7 +5,7 @@
 
 use exodns_testbed::kube::KubeApiserver;
 
-use crate::diff::{Differ, Difference, apply_with_status};
+use crate::diff::{Differ, Difference, apply_in_namespaces};
 
 /// IngressRoutes: one host with a TTL; several hosts in several routes (`||`, v2's
 /// `Host(a, b)`) with a host name target; `HostHeader` with spaces and a mixed target list; the
@@ -16,14 +16,6 @@ use crate::diff::{Differ, Difference, apply_with_status};
 /// IngressRoute of the same namespace and name as one of the new group, an IngressRouteTCP and an
 /// IngressRouteUDP.
 const ROUTES: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: web}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
 apiVersion: traefik.io/v1alpha1
 kind: IngressRoute
 metadata: {name: ip, namespace: web, annotations: {external-dns.kubernetes.io/target: 192.0.2.1, external-dns.kubernetes.io/ttl: "60"}}
@@ -112,7 +104,7 @@ fn traefik_proxy_matches_upstream() {
     let Some(kube) = KubeApiserver::start_or_skip() else { return };
     let Some(differ) = Differ::new(&kube) else { return };
     kube.install_crds(&["traefik", "traefik-legacy"]).expect("Traefik CRDs");
-    apply_with_status(&kube, ROUTES);
+    apply_in_namespaces(&kube, &["web", "shop"], ROUTES);
 
     let n = differ.compare(&["--source=traefik-proxy"], &[]);
     assert!(n >= 24, "too few records to compare: {n}");
@@ -163,8 +155,7 @@ fn traefik_proxy_matches_upstream() {
 fn traefik_proxy_without_its_crds_names_them() {
     let Some(kube) = KubeApiserver::start_or_skip() else { return };
     let Some(differ) = Differ::new(&kube) else { return };
-    let log = differ.exodns_failure(&["--source=traefik-proxy"]);
-    assert!(log.contains("ingressroutes.traefik.io") && log.contains("install Traefik's CRDs"), "{log}");
+    differ.exodns_names_missing(&["--source=traefik-proxy"], &["ingressroutes.traefik.io", "install Traefik's CRDs"]);
     kube.install_crds(&["traefik"]).expect("Traefik CRDs");
     let log = differ.exodns_failure(&["--source=traefik-proxy", "--traefik-enable-legacy"]);
     assert!(log.contains("ingressroutes.traefik.containo.us") && !log.contains("ingressroutes.traefik.io"), "{log}");
