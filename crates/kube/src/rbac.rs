@@ -7,7 +7,9 @@
 //! routes; Nodes for `pod`); `patch` and `update` on the status subresource of the sources that
 //! write a status (`dnsendpoints/status` for `crd`); `create` and `patch` on `events.k8s.io`
 //! Events. Discovery (`/apis`) needs no rule: every authenticated user may read it
-//! (`system:discovery`).
+//! (`system:discovery`). The resources `--unstructured-resource` names are chosen at run time, so
+//! no shipped rule covers them: the chart's `rbac.additionalPermissions` (as upstream's chart)
+//! or a rule of the user's own grants them.
 
 use exodns_sources::{SourceKind, Watched};
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
@@ -27,9 +29,10 @@ fn rule(group: &str, resource: &str, verbs: &[&str]) -> PolicyRule {
     }
 }
 
-/// What `sources` read, in [`Watched::ALL`] order.
+/// What `sources` read, in [`Watched::ALL`] order, without the resources chosen at run time
+/// (`--unstructured-resource`: their rules are the user's, see docs/sources.md).
 pub fn watched_by(sources: &[SourceKind]) -> Vec<Watched> {
-    Watched::ALL.iter().copied().filter(|w| sources.iter().any(|s| s.read(*w).is_some())).collect()
+    Watched::ALL.iter().copied().filter(|w| !w.is_chosen() && sources.iter().any(|s| s.read(*w).is_some())).collect()
 }
 
 /// The rules `sources` need: one read rule per resource they read, each followed by the status
@@ -61,9 +64,10 @@ pub fn cluster_role(name: &str, sources: &[SourceKind]) -> ClusterRole {
     }
 }
 
-/// Every source exodns watches in a cluster.
+/// Every source exodns watches in a cluster with the shipped rules: all but those of resources
+/// chosen at run time (`unstructured`).
 pub fn cluster_sources() -> Vec<SourceKind> {
-    SourceKind::ALL.to_vec()
+    SourceKind::ALL.iter().copied().filter(|k| !k.spec().resource.is_chosen()).collect()
 }
 
 #[cfg(test)]

@@ -30,10 +30,18 @@ pub async fn discover(client: &Client, w: Watched) -> Result<ApiResource, KubeEr
         return Ok(api_resource(w, w.versions()[0]));
     }
     for v in w.versions() {
-        let gv = format!("{}/{v}", w.group());
-        match client.list_api_group_resources(&gv).await {
+        let listed = match w.group() {
+            // A resource chosen at run time may be of the core group (`configmaps.v1`).
+            "" => client.list_core_api_resources(v).await,
+            g => client.list_api_group_resources(&format!("{g}/{v}")).await,
+        };
+        match listed {
             Ok(list) => {
-                if list.resources.iter().any(|r| r.name == w.plural()) {
+                if let Some(r) = list.resources.iter().find(|r| r.name == w.plural()) {
+                    if w.is_chosen() {
+                        // What the flag does not say: the kind and the scope.
+                        exodns_sources::types::unstructured::learn(w, &r.kind, r.namespaced);
+                    }
                     tracing::debug!(resource = %w, version = v, "discovered");
                     return Ok(api_resource(w, v));
                 }

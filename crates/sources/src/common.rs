@@ -59,7 +59,7 @@ impl<'a> Ctx<'a> {
     /// object: nothing, or the diagnostic that made it unusable.
     pub fn admit<S: Source>(meta: &ObjectMeta, routing: Routing, cfg: &'a SourceConfig) -> Result<Self, SourceOutput> {
         let namespaced = is_namespaced::<S::Object>();
-        let obj = object_ref(S::LABEL, meta, namespaced).map_err(SourceOutput::invalid)?;
+        let obj = object_ref(S::label(), meta, namespaced).map_err(SourceOutput::invalid)?;
         if namespaced && !cfg.namespace_allowed(namespace_of(meta)) {
             return Err(SourceOutput::default());
         }
@@ -181,7 +181,7 @@ impl<'a> Ctx<'a> {
         if !self.cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
             return None;
         }
-        Some(t.hostnames(&TemplateInput { kind, api_version, metadata: meta }))
+        Some(t.hostnames(&TemplateInput { kind, api_version, metadata: meta, raw: None }))
     }
 
     /// Endpoints from `--fqdn-target-template`'s `host:target` pairs when it applies: as
@@ -192,7 +192,7 @@ impl<'a> Ctx<'a> {
         if !self.cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
             return;
         }
-        for (host, target) in t.pairs(&TemplateInput { kind, api_version, metadata: meta }) {
+        for (host, target) in t.pairs(&TemplateInput { kind, api_version, metadata: meta, raw: None }) {
             if let Some(name) = self.hostname("--fqdn-target-template", &host) {
                 let targets = self.targets("--fqdn-target-template", [target.as_str()]);
                 self.add(&name, &targets);

@@ -10,9 +10,11 @@ use crate::annotations::DEFAULT_PREFIX;
 use crate::compat::Compatibility;
 use crate::error::Error;
 use crate::flags::SourceFlags;
+use crate::kind::SourceName;
 use crate::post::PostProcess;
 use crate::selector::Selector;
 use crate::template::FqdnTemplate;
+use crate::types::unstructured::{self, ResourceArg};
 
 /// The legacy ingress-class annotation, still honoured by `--ingress-class`.
 pub const INGRESS_CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
@@ -46,6 +48,10 @@ pub struct SourceConfig {
     pub ignore_ingress_rules_spec: bool,
     pub fqdn_template: Option<FqdnTemplate>,
     pub fqdn_target_template: Option<FqdnTemplate>,
+    /// `--target-template` (read by the `unstructured` source).
+    pub target_template: Option<FqdnTemplate>,
+    /// `--unstructured-resource`, in order (the places of [`crate::types::unstructured`]).
+    pub unstructured_resources: Vec<ResourceArg>,
     pub combine_fqdn_annotation: bool,
     /// Canonical targets.
     pub default_targets: Vec<String>,
@@ -125,6 +131,37 @@ impl SourceConfig {
         }
         let fqdn_template = template("--fqdn-template", &f.fqdn_template)?;
         let fqdn_target_template = template("--fqdn-target-template", &f.fqdn_target_template)?;
+        let target_template = template("--target-template", &f.target_template)?;
+        // `.Spec…` and the other raw sections: only the unstructured source's objects have them
+        // (the typed sources would render them empty, where upstream reads their typed fields).
+        let others: Vec<&str> = f
+            .source
+            .iter()
+            .filter_map(|s| match s {
+                SourceName::Kinds(n) if *n != "unstructured" => Some(*n),
+                _ => None,
+            })
+            .collect();
+        for (flag, t) in [("--fqdn-template", &fqdn_template), ("--fqdn-target-template", &fqdn_target_template)] {
+            if let Some(t) = t.as_ref().filter(|t| t.reads_raw() && !others.is_empty()) {
+                return Err(Error::config(
+                    flag,
+                    format!(
+                        "{:?} reads .Spec, .Status, .Metadata or .Object, which exodns has only for the unstructured source, not for {}",
+                        t.as_str(),
+                        others.join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut unstructured_resources = Vec::new();
+        for r in &f.unstructured_resource {
+            unstructured_resources
+                .push(ResourceArg::parse(r).map_err(|e| Error::config("--unstructured-resource", e))?);
+        }
+        if !unstructured_resources.is_empty() {
+            unstructured::choose(&unstructured_resources).map_err(|e| Error::config("--unstructured-resource", e))?;
+        }
         let mut default_targets = Vec::new();
         for t in f.default_targets.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty()) {
             let c =
@@ -167,6 +204,8 @@ impl SourceConfig {
             ignore_ingress_rules_spec: f.ignore_ingress_rules_spec,
             fqdn_template,
             fqdn_target_template,
+            target_template,
+            unstructured_resources,
             combine_fqdn_annotation: f.combine_fqdn_annotation,
             default_targets,
             force_default_targets: f.force_default_targets,
@@ -231,7 +270,17 @@ mod tests {
             ("--label-filter", Box::new(|f| f.label_filter = "a in (".into())),
             ("--annotation-filter", Box::new(|f| f.annotation_filter = "=x".into())),
             ("--gateway-label-filter", Box::new(|f| f.gateway_label_filter = "a b".into())),
-            ("--fqdn-template", Box::new(|f| f.fqdn_template = vec!["{{.Spec.X}}".into()])),
+            ("--fqdn-template", Box::new(|f| f.fqdn_template = vec!["{{with .Name}}x{{end}}".into()])),
+            (
+                "--fqdn-template",
+                Box::new(|f| {
+                    f.source = vec![SourceName::Kinds("service"), SourceName::Kinds("unstructured")];
+                    f.fqdn_template = vec!["{{.Spec.host}}".into()]
+                }),
+            ),
+            ("--target-template", Box::new(|f| f.target_template = vec!["{{range}}".into()])),
+            ("--unstructured-resource", Box::new(|f| f.unstructured_resource = vec!["configmaps".into()])),
+            ("--unstructured-resource", Box::new(|f| f.unstructured_resource = vec!["a.v1".into(); 9])),
             ("--fqdn-target-template", Box::new(|f| f.fqdn_target_template = vec!["{{if}}".into()])),
             ("--service-type-filter", Box::new(|f| f.service_type_filter = vec!["Headless".into()])),
             ("--default-targets", Box::new(|f| f.default_targets = vec!["bad..name".into()])),

@@ -185,6 +185,14 @@ pub struct SourceFlags {
     /// by default the first router that admitted the Route.
     #[arg(long, env = "EXTERNAL_DNS_OPENSHIFT_ROUTER_NAME", global = true, default_value = "")]
     pub openshift_router_name: String,
+    /// unstructured: a resource to read, as resource.version.group (widgets.v1.example.org;
+    /// configmaps.v1 for the core group); repeat for several (at most 8).
+    #[arg(long, env = "EXTERNAL_DNS_UNSTRUCTURED_RESOURCE", global = true, value_delimiter = '\n')]
+    pub unstructured_resource: Vec<String>,
+    /// unstructured: template of the targets of --fqdn-template's names (comma-separated), e.g.
+    /// {{.Status.address}}.
+    #[arg(long, env = "EXTERNAL_DNS_TARGET_TEMPLATE", global = true, value_delimiter = '\n')]
+    pub target_template: Vec<String>,
     /// TTL of records whose source sets none (0: the provider's default).
     #[arg(long, env = "EXTERNAL_DNS_MIN_TTL", global = true, default_value = "0s", value_parser = duration)]
     pub min_ttl: Duration,
@@ -251,6 +259,8 @@ impl Default for SourceFlags {
             traefik_enable_legacy: false,
             traefik_disable_new: false,
             openshift_router_name: String::new(),
+            unstructured_resource: Vec::new(),
+            target_template: Vec::new(),
         }
     }
 }

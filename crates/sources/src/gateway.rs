@@ -256,6 +256,7 @@ fn route_hosts<R: GatewayRoute>(route: &R, ctx: &mut Ctx<'_>) -> Vec<String> {
             kind: R::ROUTE_KIND.kind(),
             api_version: R::ROUTE_KIND.api_version(),
             metadata: route.meta(),
+            raw: None,
         };
         for h in t.hostnames(&input) {
             hosts.extend(check(ctx, "--fqdn-template".into(), &h));

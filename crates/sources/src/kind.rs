@@ -30,8 +30,9 @@ use crate::resource::{ObjectType, Watched, is_namespaced};
 use crate::traefik::TraefikSource;
 use crate::types::{
     F5TransportServer, F5VirtualServer, GRPCRoute, HTTPRoute, IngressRoute, IngressRouteTCP, IngressRouteUDP,
-    LegacyIngressRoute, LegacyIngressRouteTCP, LegacyIngressRouteUDP, TCPRoute, TLSRoute, UDPRoute,
+    LegacyIngressRoute, LegacyIngressRouteTCP, LegacyIngressRouteUDP, TCPRoute, TLSRoute, UDPRoute, Unstructured,
 };
+use crate::unstructured::UnstructuredSource;
 use crate::{ambassador, contour, crd, failover, gateway, ingress, istio, node, openshift, pod, service};
 
 /// A selector or namespace setting of the flags, as a source applies it to the objects of one
@@ -133,13 +134,19 @@ pub trait Source: 'static {
         Vec::new()
     }
 
+    /// The kind in the `resource` label: [`Source::LABEL`], unless the resource is chosen at run
+    /// time (`unstructured`: the lowercase kind discovery found).
+    fn label() -> &'static str {
+        Self::LABEL
+    }
+
     /// The reference of one of its objects (its `resource` label).
     fn object_ref(meta: &ObjectMeta) -> ObjectRef {
         let name = meta.name.as_deref().unwrap_or_default();
         if is_namespaced::<Self::Object>() {
-            ObjectRef::namespaced(Self::LABEL, meta.namespace.as_deref().unwrap_or_default(), name)
+            ObjectRef::namespaced(Self::label(), meta.namespace.as_deref().unwrap_or_default(), name)
         } else {
-            ObjectRef::cluster(Self::LABEL, name)
+            ObjectRef::cluster(Self::label(), name)
         }
     }
 }
@@ -248,6 +255,15 @@ source_kinds! {
     F5VirtualServer => F5Source<F5VirtualServer>,
     F5TransportServer => F5Source<F5TransportServer>,
     OpenShiftRoute => openshift::OpenShiftRouteSource,
+    // One kind per resource --unstructured-resource may name (`selected` when it names one).
+    Unstructured0 => UnstructuredSource<Unstructured<0>>,
+    Unstructured1 => UnstructuredSource<Unstructured<1>>,
+    Unstructured2 => UnstructuredSource<Unstructured<2>>,
+    Unstructured3 => UnstructuredSource<Unstructured<3>>,
+    Unstructured4 => UnstructuredSource<Unstructured<4>>,
+    Unstructured5 => UnstructuredSource<Unstructured<5>>,
+    Unstructured6 => UnstructuredSource<Unstructured<6>>,
+    Unstructured7 => UnstructuredSource<Unstructured<7>>,
 }
 
 /// The parts of a description that are plain data.
@@ -269,7 +285,7 @@ impl SourceVisitor for SpecOf {
     fn visit<S: Source>(self) -> KindSpec {
         KindSpec {
             name: S::NAME,
-            label: S::LABEL,
+            label: S::label(),
             resource: S::Object::RESOURCE,
             reads: S::READS,
             writes_status: S::STATUS.is_some(),

@@ -45,6 +45,7 @@ pub mod template;
 mod testutil;
 pub mod traefik;
 pub mod types;
+pub mod unstructured;
 
 pub use cluster::{ClusterView, ClusterViewExt, Object, Objects};
 pub use config::SourceConfig;

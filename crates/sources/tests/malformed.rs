@@ -225,7 +225,12 @@ fn bad_flags_name_the_flag() {
         ("--gateway-label-filter", SourceFlags { gateway_label_filter: "!".into(), ..Default::default() }),
         (
             "--fqdn-template",
-            SourceFlags { fqdn_template: vec!["{{ .Spec.ClusterIP }}.example.org".into()], ..Default::default() },
+            // .Spec is read only for the unstructured source.
+            SourceFlags {
+                source: vec!["service".parse().unwrap()],
+                fqdn_template: vec!["{{ .Spec.ClusterIP }}.example.org".into()],
+                ..Default::default()
+            },
         ),
         (
             "--fqdn-template",

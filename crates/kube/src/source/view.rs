@@ -37,9 +37,9 @@ impl SourceVisitor for Objects<'_> {
         keys.into_iter()
             .map(|(ns, name)| {
                 if ns.is_empty() {
-                    ObjectRef::cluster(S::LABEL, &name)
+                    ObjectRef::cluster(S::label(), &name)
                 } else {
-                    ObjectRef::namespaced(S::LABEL, &ns, &name)
+                    ObjectRef::namespaced(S::label(), &ns, &name)
                 }
             })
             .collect()
@@ -81,7 +81,7 @@ impl SourceVisitor for WriteStatus<'_> {
         let Some(ar) = lock(&s.watches).get(&S::Object::RESOURCE).and_then(|st| st.api.clone()) else {
             return;
         };
-        let key = (S::LABEL, ns.clone(), name.clone(), patch.to_string());
+        let key = (S::label(), ns.clone(), name.clone(), patch.to_string());
         if !lock(&s.status_writes).insert(key.clone()) {
             return;
         }

@@ -284,8 +284,8 @@ impl SourceVisitor for PerObject<'_> {
         for o in self.objects.list::<S::Object>(None) {
             // A nameless object makes only a diagnostic; it is still tracked, under an empty name.
             let meta = k8s_openapi::Metadata::metadata(o.as_ref());
-            let object = object_ref(S::LABEL, meta, is_namespaced::<S::Object>())
-                .unwrap_or_else(|_| ObjectRef::cluster(S::LABEL, ""));
+            let object = object_ref(S::label(), meta, is_namespaced::<S::Object>())
+                .unwrap_or_else(|_| ObjectRef::cluster(S::label(), ""));
             self.out.push((object, crate::post::endpoints_of::<S>(&o, self.objects, self.cfg)));
         }
     }

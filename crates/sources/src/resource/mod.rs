@@ -34,7 +34,7 @@ use crate::selector::Selector;
 use crate::types::{
     AmbassadorHost, DNSEndpoint, F5TransportServer, F5VirtualServer, FailoverRecord, GRPCRoute, Gateway, HTTPProxy,
     HTTPRoute, IngressRoute, IngressRouteTCP, IngressRouteUDP, IstioGateway, LegacyIngressRoute, LegacyIngressRouteTCP,
-    LegacyIngressRouteUDP, ListenerSet, OpenShiftRoute, TCPRoute, TLSRoute, UDPRoute, VirtualService,
+    LegacyIngressRouteUDP, ListenerSet, OpenShiftRoute, TCPRoute, TLSRoute, UDPRoute, Unstructured, VirtualService,
 };
 
 /// Whether a cluster serves a resource.
@@ -45,6 +45,9 @@ pub enum Served {
     /// A custom resource: its version is discovered, and a cluster without it is told `hint`
     /// (what to install) in the error of the sources that read it.
     IfInstalled { hint: &'static str },
+    /// Chosen at run time (`--unstructured-resource`): what it is comes from
+    /// [`ObjectType::chosen`]; discovered at exactly the version chosen, `hint` when not served.
+    Chosen { hint: &'static str },
 }
 
 /// A Rust type of the objects of one resource. Implemented once per type, next to the type.
@@ -70,6 +73,11 @@ pub trait ObjectType:
 
     /// Cuts the object down to what the sources read (see the module's documentation).
     fn strip(&mut self, s: &Strip);
+
+    /// For a resource chosen at run time ([`Served::Chosen`]): what it is, once chosen.
+    fn chosen() -> Option<ResourceSpec> {
+        None
+    }
 
     /// Whether two stripped versions make the same endpoints for every object.
     fn same(a: &Self, b: &Self) -> bool {
@@ -134,6 +142,14 @@ watched! {
     F5VirtualServers => F5VirtualServer,
     F5TransportServers => F5TransportServer,
     OpenShiftRoutes => OpenShiftRoute,
+    Unstructured0 => Unstructured<0>,
+    Unstructured1 => Unstructured<1>,
+    Unstructured2 => Unstructured<2>,
+    Unstructured3 => Unstructured<3>,
+    Unstructured4 => Unstructured<4>,
+    Unstructured5 => Unstructured<5>,
+    Unstructured6 => Unstructured<6>,
+    Unstructured7 => Unstructured<7>,
 }
 
 /// What discovery, watches, manifests and RBAC need to know of a resource.
@@ -151,7 +167,10 @@ pub struct ResourceSpec {
 
 /// Whether objects of `K` live in namespaces.
 pub fn is_namespaced<K: ObjectType>() -> bool {
-    TypeId::of::<K::Scope>() == TypeId::of::<k8s_openapi::NamespaceResourceScope>()
+    match K::chosen() {
+        Some(spec) => spec.namespaced,
+        None => TypeId::of::<K::Scope>() == TypeId::of::<k8s_openapi::NamespaceResourceScope>(),
+    }
 }
 
 struct SpecOf;
@@ -159,6 +178,9 @@ struct SpecOf;
 impl ResourceVisitor for SpecOf {
     type Output = ResourceSpec;
     fn visit<K: ObjectType>(self) -> ResourceSpec {
+        if let Some(spec) = K::chosen() {
+            return spec;
+        }
         ResourceSpec {
             group: K::GROUP,
             kind: K::KIND,
@@ -196,15 +218,20 @@ impl Watched {
         self.spec().versions
     }
 
-    /// A custom resource, whose version is discovered.
+    /// A custom resource, or one chosen at run time: its version is discovered.
     pub fn is_custom(self) -> bool {
-        matches!(self.spec().served, Served::IfInstalled { .. })
+        !matches!(self.spec().served, Served::Always)
+    }
+
+    /// Chosen at run time (`--unstructured-resource`): no static RBAC rule covers it.
+    pub fn is_chosen(self) -> bool {
+        matches!(self.spec().served, Served::Chosen { .. })
     }
 
     /// What to do when the cluster does not serve this resource.
     pub fn hint(self) -> &'static str {
         match self.spec().served {
-            Served::IfInstalled { hint } => hint,
+            Served::IfInstalled { hint } | Served::Chosen { hint } => hint,
             Served::Always => "this Kubernetes version is too old for exodns (1.21 or later is needed)",
         }
     }
@@ -228,14 +255,41 @@ impl Watched {
     /// The resource objects of `apiVersion` and `kind` belong to: for a built-in resource, at
     /// the version exodns reads; for a custom one, at any version.
     pub fn of(api_version: &str, kind: &str) -> Option<Watched> {
-        Watched::ALL.iter().copied().find(|w| {
+        Watched::ALL
+            .iter()
+            .copied()
+            .find(|w| {
+                let spec = w.spec();
+                spec.kind == kind
+                    && match spec.served {
+                        Served::Always => spec.versions.iter().any(|v| w.api_version(v) == api_version),
+                        Served::IfInstalled { .. } => {
+                            api_version.rsplit_once('/').is_some_and(|(g, _)| g == spec.group)
+                        }
+                        Served::Chosen { .. } => false,
+                    }
+            })
+            .or_else(|| Watched::chosen_of(api_version, kind))
+    }
+
+    /// The chosen resource (`--unstructured-resource`) objects of `apiVersion` and `kind`
+    /// belong to: at exactly the version chosen, of the kind discovery found, or before
+    /// discovery (a manifest) of the plural `kind` + `s`, which then becomes its kind.
+    fn chosen_of(api_version: &str, kind: &str) -> Option<Watched> {
+        let w = Watched::ALL.iter().copied().find(|w| {
             let spec = w.spec();
-            spec.kind == kind
-                && match spec.served {
-                    Served::Always => spec.versions.iter().any(|v| w.api_version(v) == api_version),
-                    Served::IfInstalled { .. } => api_version.rsplit_once('/').is_some_and(|(g, _)| g == spec.group),
+            matches!(spec.served, Served::Chosen { .. })
+                && w.api_version(spec.versions[0]) == api_version
+                && if spec.kind.is_empty() {
+                    spec.plural == format!("{}s", kind.to_lowercase())
+                } else {
+                    spec.kind == kind
                 }
-        })
+        })?;
+        if w.kind().is_empty() {
+            crate::types::unstructured::learn(w, kind, true);
+        }
+        Some(w)
     }
 }
 
@@ -259,10 +313,11 @@ impl Strip {
         if !prefixes.contains(&cfg.annotation_prefix) {
             prefixes.push(cfg.annotation_prefix.clone());
         }
-        // A template may read any annotation (`.Annotations.x`, `index .Annotations $k`).
-        let keep_all_annotations = [&cfg.fqdn_template, &cfg.fqdn_target_template]
+        // A template may read any annotation (`.Annotations.x`, `index .Annotations $k`,
+        // `.Metadata.annotations`).
+        let keep_all_annotations = [&cfg.fqdn_template, &cfg.fqdn_target_template, &cfg.target_template]
             .iter()
-            .any(|t| t.as_ref().is_some_and(|t| t.as_str().contains("Annotations")));
+            .any(|t| t.as_ref().is_some_and(|t| t.as_str().to_lowercase().contains("annotations")));
         Strip { prefixes, annotation_filter: cfg.annotation_filter.clone(), keep_all_annotations }
     }
 
@@ -320,8 +375,12 @@ mod tests {
             assert_eq!(w.visit(ResourceOf), *w, "the type listed for {w:?} says it is another resource");
             let s = w.spec();
             assert!(!s.kind.is_empty() && !s.plural.is_empty() && !s.versions.is_empty(), "{w:?}");
-            if let Served::IfInstalled { hint } = s.served {
-                assert!(!s.group.is_empty() && hint.contains("install"), "{w:?}: {hint}");
+            match s.served {
+                Served::IfInstalled { hint } => {
+                    assert!(!s.group.is_empty() && hint.contains("install"), "{w:?}: {hint}")
+                }
+                Served::Chosen { hint } => assert!(hint.contains("--unstructured-resource"), "{w:?}: {hint}"),
+                Served::Always => {}
             }
         }
         let mut names: Vec<String> = Watched::ALL.iter().map(|w| w.resource_name()).collect();

@@ -4,7 +4,8 @@
 //! VirtualServices ([`istio`]), exodns's `FailoverRecord` (`exodns.io/v1alpha1`, [`failover`]),
 //! Contour's HTTPProxies ([`contour`]), Traefik's router objects ([`traefik`]), Emissary-ingress's
 //! Hosts ([`ambassador`]), F5 CIS's VirtualServers and TransportServers ([`f5`]),
-//! OpenShift's Routes ([`openshift`]).
+//! OpenShift's Routes ([`openshift`]); any resource `--unstructured-resource` names
+//! ([`unstructured`]).
 //!
 //! They decode from JSON and YAML, ignore fields they do not know, and implement
 //! `k8s_openapi::Resource` + `Metadata` (what kube-rs needs to watch them) and
@@ -21,6 +22,7 @@ pub mod istio;
 pub mod listenerset;
 pub mod openshift;
 pub mod traefik;
+pub mod unstructured;
 
 pub use k8s_openapi::api::core::v1::LoadBalancerStatus;
 use serde::{Deserialize, Serialize};
@@ -35,6 +37,7 @@ pub use istio::*;
 pub use listenerset::*;
 pub use openshift::*;
 pub use traefik::*;
+pub use unstructured::Unstructured;
 
 /// Implements `k8s_openapi::Resource` and `Metadata` for a namespaced custom resource type with a
 /// `metadata` field.

@@ -272,6 +272,9 @@ f5-transportserver:
   - {apiGroups: ["cis.f5.com"], resources: ["transportservers"], verbs: ["get", "list", "watch"]}
 openshift-route:
   - {apiGroups: ["route.openshift.io"], resources: ["routes"], verbs: ["get", "list", "watch"]}
+# unstructured: the resources --unstructured-resource names are chosen at run time; grant them
+# with rbac.additionalPermissions (as upstream's chart).
+unstructured: []
 {{- end }}
 
 {{/*
