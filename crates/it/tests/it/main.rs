@@ -33,5 +33,6 @@ mod registry;
 mod rfc2136;
 mod switch;
 mod traefik;
+mod unstructured;
 mod webhook;
 mod wire;
