@@ -315,6 +315,17 @@ impl SourceFlags {
                 self.crd_source_apiversion, self.crd_source_kind
             ));
         }
+        let unstructured = self.source.contains(&SourceName::Kinds("unstructured"));
+        if unstructured && self.unstructured_resource.is_empty() {
+            out.push("--source=unstructured without --unstructured-resource reads nothing (as upstream)".into());
+        }
+        if !unstructured && !self.target_template.is_empty() {
+            out.push(
+                "--target-template: only the unstructured source reads it in exodns (upstream's traefik-proxy, \
+                 f5 and gloo sources read it too)"
+                    .into(),
+            );
+        }
         out
     }
 

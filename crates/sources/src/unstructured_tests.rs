@@ -117,3 +117,16 @@ fn a_failing_template_is_reported_on_its_object_only() {
     assert!(bad.iter().all(|l| l.contains("--fqdn-template")), "{bad:#?}");
     assert!(out.iter().any(|l| l.starts_with("web.example.org A")), "{out:#?}");
 }
+
+#[test]
+fn flags_that_read_nothing_are_named() {
+    let f = SourceFlags { source: vec![SourceName::Kinds("unstructured")], ..SourceFlags::default() };
+    assert!(f.ignored().iter().any(|w| w.contains("--unstructured-resource")), "{:?}", f.ignored());
+    assert!(f.selection().unwrap().kinds.is_empty());
+    let f = SourceFlags {
+        source: vec![SourceName::Kinds("service")],
+        target_template: vec!["{{.Name}}".into()],
+        ..SourceFlags::default()
+    };
+    assert!(f.ignored().iter().any(|w| w.starts_with("--target-template")), "{:?}", f.ignored());
+}

@@ -239,7 +239,9 @@ async fn a_changed_object_is_republished_within_a_second(kube: &KubeApiserver) {
     pdns.wait_for_answers("w1.example.org", "A", &["192.0.2.20"], Duration::from_secs(60), || x.log()).await;
     pdns.wait_for_answers("a.example.org", "A", &["192.0.2.11"], Duration::from_secs(60), || x.log()).await;
 
-    let changes: [(&str, &str, Box<dyn Fn()>); 2] = [
+    // (name, its new answer, the change to make)
+    type Change<'a> = (&'a str, &'a str, Box<dyn Fn() + 'a>);
+    let changes: [Change<'_>; 2] = [
         (
             "w1.example.org",
             "192.0.2.30",
