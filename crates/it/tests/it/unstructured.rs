@@ -13,7 +13,7 @@ use exodns_testbed::{Pdns, PdnsOptions, Proc, dns_query};
 use serde_json::json;
 
 use crate::common::{apply, kubectl, patch_status};
-use crate::diff::{Differ, Difference, apply_with_status};
+use crate::diff::{Differ, Difference, apply_in_namespaces, apply_with_status};
 
 const WIDGET_CRD: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
@@ -53,14 +53,6 @@ subjects: [{kind: ServiceAccount, name: exodns, namespace: exodns}]
 /// annotation without a target and data without a host name; another controller's; an IPv6
 /// target from the annotations.
 const CONFIG_MAPS: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: web}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: api, namespace: web, labels: {dns: "yes"}}
@@ -164,8 +156,7 @@ async fn unstructured_matches_upstream() {
     let Some(kube) = KubeApiserver::start_or_skip() else { return };
     let Some(differ) = Differ::new(&kube) else { return };
     // Not served: an error of the source, naming the resource and the flag.
-    let log = differ.exodns_failure(&[SOURCE, WIDGET]);
-    assert!(log.contains("widgets.example.org") && log.contains("--unstructured-resource"), "{log}");
+    differ.exodns_names_missing(&[SOURCE, WIDGET], &["widgets.example.org", "--unstructured-resource"]);
     apply(&kube, WIDGET_CRD);
     kubectl(&kube, &["wait", "--for=condition=Established", "crd/widgets.example.org", "--timeout=60s"]);
     // Served, but no shipped rule covers a resource chosen at run time: Forbidden, named.
@@ -173,7 +164,7 @@ async fn unstructured_matches_upstream() {
     assert!(log.to_lowercase().contains("forbidden") && log.contains("widgets"), "{log}");
     // The documented extra rules; every comparison below runs under them and the shipped role.
     apply(&kube, EXTRA_RULES);
-    apply_with_status(&kube, CONFIG_MAPS);
+    apply_in_namespaces(&kube, &["web", "shop"], CONFIG_MAPS);
     apply_with_status(&kube, WIDGETS);
 
     // Annotations over a core and a custom resource: several names with a TTL, IPv6, a target
