@@ -147,16 +147,16 @@ impl Controller {
                 }
             }
         };
+        // Most reads find what the cache holds (what was read and written since): then the
+        // cache is kept, not rebuilt from a copy of the read.
+        let read_is_cached = read.as_ref().is_some_and(|r| {
+            r.unreadable_zones.is_empty() && self.frozen_zones.is_empty() && self.records.holds_exactly(&r.endpoints)
+        });
         // An ownership store is read at every full sync and plans with what it holds: such a
         // sync always plans.
         let inputs = self.inputs(&protected);
         if let Some(s) = self.settled.take().filter(|_| !self.syncer.has_ownership_store()) {
-            let same_zone = self.records.version() == s.records
-                && read.as_ref().is_none_or(|r| {
-                    r.unreadable_zones.is_empty()
-                        && self.frozen_zones.is_empty()
-                        && self.records.holds_exactly(&r.endpoints)
-                });
+            let same_zone = self.records.version() == s.records && (read.is_none() || read_is_cached);
             if same_zone && s.inputs == inputs {
                 debug!("full sync: the desired records and the zone are as the last quiet sync found them");
                 if read.is_some() {
@@ -170,7 +170,9 @@ impl Controller {
         let (current, unreadable) = match read {
             None => (self.records.all(), Vec::new()),
             Some(records) => {
-                self.records.replace(records.endpoints.clone());
+                if !read_is_cached {
+                    self.records.replace(records.endpoints.clone());
+                }
                 self.records_read_at = Some(Instant::now());
                 self.frozen_zones = records.unreadable_zones.clone();
                 (records.endpoints, records.unreadable_zones)
