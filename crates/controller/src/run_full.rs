@@ -111,7 +111,7 @@ impl Controller {
         // A full sync covers every pending change.
         let (_, since) = self.dirty.take();
         self.held.clear();
-        self.source.refresh();
+        self.source.refresh().await;
         self.count_read_errors();
         self.recompute_all();
         let protected = self.protection();

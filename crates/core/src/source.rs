@@ -190,8 +190,11 @@ pub trait ObjectSource: Send + Sync {
     /// Health of each enabled source.
     fn health(&self) -> Vec<SourceHealth>;
 
-    /// Called before each full resync: re-read what is not watched (manifest files).
-    fn refresh(&self) {}
+    /// Called before each full resync: re-read what is not watched (manifest files, the
+    /// sources that read no cluster objects).
+    fn refresh(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::ready(()))
+    }
 
     /// Tells the object's owner something (see [`ObjectNote`]).
     fn note(&self, _object: &ObjectRef, _note: &ObjectNote) {}
@@ -209,6 +212,53 @@ pub trait ObjectSource: Send + Sync {
     /// (Events, statuses): a `--once` run ends right after its sync and must not drop them.
     fn flush(&self, _limit: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(std::future::ready(()))
+    }
+}
+
+/// Several sources as one: the cluster's or the manifests' objects beside those of the sources
+/// that read no cluster objects. Their object references do not overlap (each names its kind).
+pub struct Combined(pub Vec<std::sync::Arc<dyn ObjectSource>>);
+
+impl ObjectSource for Combined {
+    fn objects(&self) -> Vec<ObjectRef> {
+        self.0.iter().flat_map(|s| s.objects()).collect()
+    }
+
+    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
+        self.0.iter().find_map(|s| s.endpoints(object))
+    }
+
+    fn health(&self) -> Vec<SourceHealth> {
+        self.0.iter().flat_map(|s| s.health()).collect()
+    }
+
+    fn refresh(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            for s in &self.0 {
+                s.refresh().await;
+            }
+        })
+    }
+
+    // Each part ignores objects that are not its own.
+    fn note(&self, object: &ObjectRef, note: &ObjectNote) {
+        self.0.iter().for_each(|s| s.note(object, note));
+    }
+
+    fn published(&self, object: &ObjectRef) {
+        self.0.iter().for_each(|s| s.published(object));
+    }
+
+    fn read_errors(&self) -> u64 {
+        self.0.iter().map(|s| s.read_errors()).sum()
+    }
+
+    fn flush(&self, limit: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            for s in &self.0 {
+                s.flush(limit).await;
+            }
+        })
     }
 }
 

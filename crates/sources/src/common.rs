@@ -246,8 +246,7 @@ impl<'a> Ctx<'a> {
         if bad_ttl {
             endpoints.clear();
         }
-        let mut out = Vec::with_capacity(endpoints.len());
-        for mut ep in endpoints {
+        for ep in &mut endpoints {
             // The name and targets as written, for the webhook wire (upstream's form).
             if let Some((_, w)) = written_names.iter().find(|(c, _)| *c == ep.dns_name) {
                 ep.spelling.set_name(ep.dns_name.as_str(), w);
@@ -255,23 +254,39 @@ impl<'a> Ctx<'a> {
             for t in &ep.targets.0 {
                 ep.spelling.set_target(t, written_targets.target(t));
             }
-            let replace = !cfg.default_targets.is_empty()
-                && (ep.targets.is_empty()
-                    || (cfg.force_default_targets
-                        && matches!(ep.record_type, RecordType::A | RecordType::AAAA | RecordType::CNAME)));
-            if !replace {
-                out.push(ep);
-                continue;
-            }
-            let (eps, errs) = endpoints_for_targets(&ep.dns_name, &cfg.default_targets, ep.ttl);
-            invalid.extend(errs.into_iter().map(|e| e.on(&obj)));
-            for mut d in eps {
-                d.set_identifier.clone_from(&ep.set_identifier);
-                d.provider_specific.clone_from(&ep.provider_specific);
-                d.labels.clone_from(&ep.labels);
-                out.push(d);
-            }
         }
+        let out = with_default_targets(endpoints, cfg, &obj, &mut invalid);
         SourceOutput { endpoints: out, invalid }.merged()
     }
+}
+
+/// `--default-targets` in place of an endpoint's targets: when it has none, or with
+/// `--force-default-targets` for A, AAAA and CNAME records (upstream's multi-source wrapper). A
+/// default target that does not fit is reported on `obj`.
+pub(crate) fn with_default_targets(
+    endpoints: Vec<Endpoint>,
+    cfg: &SourceConfig,
+    obj: &ObjectRef,
+    invalid: &mut Vec<Invalid>,
+) -> Vec<Endpoint> {
+    let mut out = Vec::with_capacity(endpoints.len());
+    for ep in endpoints {
+        let replace = !cfg.default_targets.is_empty()
+            && (ep.targets.is_empty()
+                || (cfg.force_default_targets
+                    && matches!(ep.record_type, RecordType::A | RecordType::AAAA | RecordType::CNAME)));
+        if !replace {
+            out.push(ep);
+            continue;
+        }
+        let (eps, errs) = endpoints_for_targets(&ep.dns_name, &cfg.default_targets, ep.ttl);
+        invalid.extend(errs.into_iter().map(|e| e.on(obj)));
+        for mut d in eps {
+            d.set_identifier.clone_from(&ep.set_identifier);
+            d.provider_specific.clone_from(&ep.provider_specific);
+            d.labels.clone_from(&ep.labels);
+            out.push(d);
+        }
+    }
+    out
 }

@@ -37,6 +37,8 @@ pub struct SourceConfig {
     pub gateway_namespace: Option<String>,
     /// `--openshift-router-name`.
     pub openshift_router_name: Option<String>,
+    /// `--connector-source-server` (`host:port`).
+    pub connector_source_server: String,
     pub gateway_label_filter: Selector,
     /// Routes may attach to ListenerSets (`--gateway-listener-sets`).
     pub gateway_listener_sets: bool,
@@ -194,6 +196,7 @@ impl SourceConfig {
             gateway_name: opt(&f.gateway_name),
             gateway_namespace: opt(&f.gateway_namespace),
             openshift_router_name: opt(&f.openshift_router_name),
+            connector_source_server: f.connector_source_server.trim().to_owned(),
             gateway_label_filter,
             gateway_listener_sets: f.gateway_listener_sets,
             publish_internal_services: f.publish_internal_services,

@@ -45,7 +45,7 @@ pub fn endpoints(obj: &DNSEndpoint, cfg: &SourceConfig) -> SourceOutput {
         Err(out) => return out,
     };
     for (i, entry) in obj.spec.endpoints.iter().enumerate() {
-        match entry_endpoint(entry, i, cfg) {
+        match entry_endpoint(entry, &format!("spec.endpoints[{i}]"), cfg) {
             Ok(ep) => {
                 let mut ep = ep;
                 ep.labels.insert(exodns_core::endpoint::label::RESOURCE.to_owned(), ctx.obj.resource_label());
@@ -65,8 +65,10 @@ pub fn observed_generation_update(obj: &DNSEndpoint) -> Option<i64> {
     (observed != Some(generation)).then_some(generation)
 }
 
-fn entry_endpoint(e: &DNSEndpointEntry, i: usize, cfg: &SourceConfig) -> Result<Endpoint, Invalid> {
-    let at = |f: &str| format!("spec.endpoints[{i}].{f}");
+/// One entry, checked; `path` names it in diagnostics (`spec.endpoints[2]`). An entry without
+/// targets is kept without them when `--default-targets` will fill them in.
+pub(crate) fn entry_endpoint(e: &DNSEndpointEntry, path: &str, cfg: &SourceConfig) -> Result<Endpoint, Invalid> {
+    let at = |f: &str| format!("{path}.{f}");
     let name = DnsName::parse(&e.dns_name).map_err(|err| err.invalid(at("dnsName"), &e.dns_name))?;
     if e.record_type.trim().is_empty() {
         return Err(Invalid::new(

@@ -12,7 +12,7 @@ use clap::{ArgAction, Args};
 
 use crate::annotations::DEFAULT_PREFIX;
 use crate::error::Error;
-use crate::kind::{SourceKind, SourceName};
+use crate::kind::{DirectKind, SourceKind, SourceName};
 
 /// The source flags as the user gave them.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
@@ -181,6 +181,9 @@ pub struct SourceFlags {
     /// traefik-proxy: do not read the `traefik.io` group (Traefik v2.10 and later).
     #[arg(long, env = "EXTERNAL_DNS_TRAEFIK_DISABLE_NEW", global = true)]
     pub traefik_disable_new: bool,
+    /// connector: the TCP server (`host:port`) that sends the endpoints, read at every sync.
+    #[arg(long, env = "EXTERNAL_DNS_CONNECTOR_SOURCE_SERVER", global = true, default_value = CONNECTOR_SOURCE_SERVER)]
+    pub connector_source_server: String,
     /// openshift-route: publish Routes through this router only (`status.ingress[].routerName`);
     /// by default the first router that admitted the Route.
     #[arg(long, env = "EXTERNAL_DNS_OPENSHIFT_ROUTER_NAME", global = true, default_value = "")]
@@ -201,6 +204,9 @@ pub struct SourceFlags {
     #[arg(long, env = "EXTERNAL_DNS_FAILOVER_REGION", global = true, default_value = "")]
     pub failover_region: String,
 }
+
+/// `--connector-source-server`'s default, as upstream's.
+pub const CONNECTOR_SOURCE_SERVER: &str = "localhost:8080";
 
 /// The only `--crd-source-apiversion` and `--crd-source-kind` upstream reads since v0.21.
 pub const CRD_SOURCE_APIVERSION: &str = "externaldns.k8s.io/v1alpha1";
@@ -261,6 +267,7 @@ impl Default for SourceFlags {
             openshift_router_name: String::new(),
             unstructured_resource: Vec::new(),
             target_template: Vec::new(),
+            connector_source_server: CONNECTOR_SOURCE_SERVER.to_owned(),
         }
     }
 }
@@ -270,8 +277,18 @@ impl Default for SourceFlags {
 pub struct Selection {
     /// The kinds of the names given that the flags select, each once, in the order given.
     pub kinds: Vec<SourceKind>,
+    /// The kinds that read no cluster objects, each once, in the order given.
+    pub direct: Vec<DirectKind>,
     /// `manifest`: the kinds read `--manifest-path` (all kinds when none is named).
     pub manifest: bool,
+}
+
+impl Selection {
+    /// Whether objects are read (from the cluster, or from manifests), beside the kinds that
+    /// read none.
+    pub fn reads_objects(&self) -> bool {
+        self.manifest || !self.kinds.is_empty()
+    }
 }
 
 impl SourceFlags {
@@ -283,7 +300,7 @@ impl SourceFlags {
                 "required, as in upstream (e.g. --source=service, or --source=manifest --manifest-path=DIR)",
             ));
         }
-        let mut sel = Selection { kinds: Vec::new(), manifest: false };
+        let mut sel = Selection { kinds: Vec::new(), direct: Vec::new(), manifest: false };
         for name in &self.source {
             match name {
                 SourceName::Kinds(n) => {
@@ -291,6 +308,11 @@ impl SourceFlags {
                         if !sel.kinds.contains(&k) {
                             sel.kinds.push(k);
                         }
+                    }
+                }
+                SourceName::Direct(d) => {
+                    if !sel.direct.contains(d) {
+                        sel.direct.push(*d);
                     }
                 }
                 SourceName::Manifest => sel.manifest = true,
@@ -401,7 +423,16 @@ mod tests {
     fn sources_are_checked_and_listed() {
         let f = parse(&["--source", "Service", "--source= pod", "--source=manifest", "--source=service"]).unwrap();
         let sel = f.selection().unwrap();
-        assert_eq!(sel, Selection { kinds: vec![SourceKind::Service, SourceKind::Pod], manifest: true });
+        assert_eq!(
+            sel,
+            Selection { kinds: vec![SourceKind::Service, SourceKind::Pod], direct: vec![], manifest: true }
+        );
+        let f = parse(&["--source=connector", "--source=fake", "--source=Connector"]).unwrap();
+        let sel = f.selection().unwrap();
+        assert_eq!(
+            sel,
+            Selection { kinds: vec![], direct: vec![DirectKind::Connector, DirectKind::Fake], manifest: false }
+        );
         let err = parse(&["--source=istio-gatway"]).unwrap_err().to_string();
         assert!(err.contains("\"istio-gatway\"") && err.contains("gateway-httproute, "), "{err}");
         let err = SourceFlags::default().selection().unwrap_err().to_string();

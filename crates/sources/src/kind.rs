@@ -12,6 +12,10 @@
 //!
 //! Whatever handles every kind — the manifest reader, the cluster's watches, caches and lookups,
 //! RBAC — goes through [`SourceKind::ALL`] and [`SourceKind::visit`]; nothing else names kinds.
+//!
+//! Kinds that read no cluster objects (`empty`, `fake`, `connector`) are described by
+//! [`Direct`] and listed once in `direct_kinds!` ([`DirectKind`]): they have no watches and no
+//! RBAC rules, and `--source` takes their names beside the others.
 
 use std::any::Any;
 use std::fmt;
@@ -23,6 +27,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::cluster::ClusterView;
 use crate::config::SourceConfig;
+use crate::direct::{Direct, Reader};
 use crate::error::Error;
 use crate::f5::F5Source;
 use crate::flags::SourceFlags;
@@ -33,7 +38,9 @@ use crate::types::{
     LegacyIngressRoute, LegacyIngressRouteTCP, LegacyIngressRouteUDP, TCPRoute, TLSRoute, UDPRoute, Unstructured,
 };
 use crate::unstructured::UnstructuredSource;
-use crate::{ambassador, contour, crd, failover, gateway, ingress, istio, node, openshift, pod, service};
+use crate::{
+    ambassador, connector, contour, crd, direct, failover, fake, gateway, ingress, istio, node, openshift, pod, service,
+};
 
 /// A selector or namespace setting of the flags, as a source applies it to the objects of one
 /// resource it reads.
@@ -266,6 +273,54 @@ source_kinds! {
     Unstructured7 => UnstructuredSource<Unstructured<7>>,
 }
 
+/// Declares [`DirectKind`] and its dispatch to the descriptions, from one list.
+macro_rules! direct_kinds {
+    ($($variant:ident => $source:ty),* $(,)?) => {
+        /// The source kinds that read no cluster objects (see [`Direct`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum DirectKind {
+            $($variant),*
+        }
+
+        impl DirectKind {
+            pub const ALL: &'static [DirectKind] = &[$(DirectKind::$variant),*];
+
+            /// The `--source` name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(DirectKind::$variant => <$source as Direct>::NAME),*
+                }
+            }
+
+            /// What it reads.
+            pub fn reads(self) -> &'static str {
+                match self {
+                    $(DirectKind::$variant => <$source as Direct>::READS),*
+                }
+            }
+
+            /// Its reader for these flags.
+            pub fn reader(self, cfg: &SourceConfig) -> Result<Box<dyn Reader>, Error> {
+                match self {
+                    $(DirectKind::$variant => <$source as Direct>::reader(cfg)),*
+                }
+            }
+        }
+    };
+}
+
+direct_kinds! {
+    Empty => direct::EmptySource,
+    Fake => fake::FakeSource,
+    Connector => connector::ConnectorSource,
+}
+
+impl fmt::Display for DirectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The parts of a description that are plain data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KindSpec {
@@ -357,12 +412,14 @@ impl SourceKind {
     }
 }
 
-/// A `--source` value: the name of source kinds, or `manifest` (objects from files instead of a
-/// cluster, read by the other kinds named, or by all of them).
+/// A `--source` value: the name of source kinds, of a kind that reads no cluster objects, or
+/// `manifest` (objects from files instead of a cluster, read by the other kinds named, or by all
+/// of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SourceName {
     /// A [`Source::NAME`]: every kind of that name the flags select.
     Kinds(&'static str),
+    Direct(DirectKind),
     Manifest,
 }
 
@@ -371,12 +428,17 @@ impl SourceName {
 
     /// Every value `--source` takes.
     pub fn all() -> impl Iterator<Item = SourceName> {
-        SourceKind::names().into_iter().map(SourceName::Kinds).chain([SourceName::Manifest])
+        SourceKind::names()
+            .into_iter()
+            .map(SourceName::Kinds)
+            .chain(DirectKind::ALL.iter().copied().map(SourceName::Direct))
+            .chain([SourceName::Manifest])
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             SourceName::Kinds(n) => n,
+            SourceName::Direct(d) => d.as_str(),
             SourceName::Manifest => SourceName::MANIFEST,
         }
     }
@@ -439,6 +501,11 @@ mod tests {
         }
         assert_eq!("Manifest".parse::<SourceName>().unwrap(), SourceName::Manifest);
         assert_eq!(" service ".parse::<SourceName>().unwrap(), SourceName::Kinds("service"));
+        for d in DirectKind::ALL {
+            assert_eq!(d.as_str().parse::<SourceName>().unwrap(), SourceName::Direct(*d));
+            assert!(SourceKind::named(d.as_str()).next().is_none(), "{d} is also a kind that reads objects");
+        }
+        assert_eq!("Connector".parse::<SourceName>().unwrap(), SourceName::Direct(DirectKind::Connector));
         let err = "istio-gatway".parse::<SourceName>().unwrap_err().to_string();
         assert!(err.contains("istio-gatway") && err.contains("istio-gateway") && err.contains("manifest"), "{err}");
     }

@@ -8,7 +8,9 @@
 //! ([`manifest`]) and the cluster watches (the kube crate) feed the same functions, so `exodns
 //! plan` and the controller cannot disagree.
 //!
-//! Nothing here does I/O except reading manifest files, and nothing panics on bad input: every
+//! Nothing here does I/O except reading manifest files and the connector source's one TCP read
+//! per sync ([`connector`], blocking: callers run it off their event loop), and nothing panics on
+//! bad input: every
 //! malformed value becomes an [`exodns_core::Invalid`] naming the object and the field, and the rest of the
 //! object and of the sync goes on.
 // `exodns_core::Invalid` is the diagnostic every source returns; it is built on the cold path
@@ -21,11 +23,14 @@ pub mod cluster;
 mod common;
 pub mod compat;
 pub mod config;
+pub mod connector;
 pub mod contour;
 pub mod crd;
+pub mod direct;
 pub mod error;
 pub mod f5;
 pub mod failover;
+pub mod fake;
 pub mod flags;
 pub mod gateway;
 pub mod ingress;
@@ -52,7 +57,7 @@ pub use config::SourceConfig;
 pub use error::Error;
 pub use exodns_core::source::SourceOutput;
 pub use flags::{Selection, SourceFlags};
-pub use kind::{Source, SourceKind, SourceName};
+pub use kind::{DirectKind, Source, SourceKind, SourceName};
 pub use resource::{ObjectType, Watched};
 pub use selector::Selector;
 pub use template::FqdnTemplate;

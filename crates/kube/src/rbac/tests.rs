@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use exodns_sources::{SourceConfig, manifest};
+use exodns_sources::{DirectKind, SourceConfig, manifest};
 
 use super::*;
 
@@ -143,8 +143,26 @@ fn every_source_kind_is_described() {
                 .push(format!("{name}: the chart's exodns.sourceRules has {got:?}, its description {want_chart:?}")),
         }
     }
+    // The kinds that read no cluster objects have no rules: the chart lists them with none, and
+    // no rule of the file names them.
+    for d in DirectKind::ALL {
+        let name = d.as_str();
+        if let Some((rule, _)) = shipped.iter().find(|(_, names)| names.iter().any(|n| n == name)) {
+            failures.push(format!(
+                "{name} reads no cluster objects, yet deploy/rbac/clusterrole.yaml names it for {:?}",
+                rule.resources
+            ));
+        }
+        match chart.get(name) {
+            Some(rules) if rules.is_empty() => {}
+            got => failures.push(format!(
+                "{name} reads no cluster objects: the chart's exodns.sourceRules lists it with no rules ({name}: []), not {got:?}"
+            )),
+        }
+    }
     // Nothing else: no rule in the file, and no entry in the chart, for a kind that does not exist.
-    let names: BTreeSet<&str> = SourceKind::ALL.iter().map(|k| k.as_str()).collect();
+    let names: BTreeSet<&str> =
+        SourceKind::ALL.iter().map(|k| k.as_str()).chain(DirectKind::ALL.iter().map(|d| d.as_str())).collect();
     for (rule, named) in &shipped {
         for n in named {
             if n != "every source" && !names.contains(n.as_str()) {

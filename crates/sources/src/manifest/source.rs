@@ -2,7 +2,9 @@
 //! before every full resync.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
 
@@ -50,32 +52,16 @@ impl ManifestSource {
             snapshot: RwLock::default(),
             read_errors: AtomicU64::new(0),
         };
-        source.refresh();
+        source.reload();
         Ok(source)
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Snapshot> {
         self.snapshot.read().unwrap_or_else(|p| p.into_inner())
     }
-}
 
-impl ObjectSource for ManifestSource {
-    fn objects(&self) -> Vec<ObjectRef> {
-        self.read().by_object.keys().cloned().collect()
-    }
-
-    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
-        self.read().by_object.get(object).cloned()
-    }
-
-    fn health(&self) -> Vec<SourceHealth> {
-        let snap = self.read();
-        let error =
-            (!snap.errors.is_empty()).then(|| format!("{} manifest document(s) could not be read", snap.errors.len()));
-        vec![SourceHealth { source: "manifest".into(), synced: true, error }]
-    }
-
-    fn refresh(&self) {
+    /// Reads the files again.
+    pub fn reload(&self) {
         let mut objects = Objects::default();
         let mut errors = Vec::new();
         for path in &self.paths {
@@ -101,6 +87,28 @@ impl ObjectSource for ManifestSource {
             by_object.entry(object).or_default().extend(out);
         }
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Snapshot { by_object, errors };
+    }
+}
+
+impl ObjectSource for ManifestSource {
+    fn objects(&self) -> Vec<ObjectRef> {
+        self.read().by_object.keys().cloned().collect()
+    }
+
+    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
+        self.read().by_object.get(object).cloned()
+    }
+
+    fn health(&self) -> Vec<SourceHealth> {
+        let snap = self.read();
+        let error =
+            (!snap.errors.is_empty()).then(|| format!("{} manifest document(s) could not be read", snap.errors.len()));
+        vec![SourceHealth { source: "manifest".into(), synced: true, error }]
+    }
+
+    fn refresh(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.reload();
+        Box::pin(std::future::ready(()))
     }
 
     fn read_errors(&self) -> u64 {

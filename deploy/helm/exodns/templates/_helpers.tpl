@@ -275,6 +275,10 @@ openshift-route:
 # unstructured: the resources --unstructured-resource names are chosen at run time; grant them
 # with rbac.additionalPermissions (as upstream's chart).
 unstructured: []
+# Sources that read no cluster objects: no rules.
+empty: []
+fake: []
+connector: []
 {{- end }}
 
 {{/*
