@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the webhook request decoders and the TXT registry's reading of a zone for a bounded
-# time: each cargo-fuzz target (changes, endpoints, domain_filter, txt_zone) runs SECONDS,
+# Fuzzes the webhook request decoders, the TXT registry's reading of a zone and the connector
+# source's gob decoder for a bounded time: each cargo-fuzz target (changes, endpoints,
+# domain_filter, txt_zone, connector_gob) runs SECONDS,
 # starting from fuzz/seeds/. Exits non-zero on a crash
 # (the input is kept under fuzz/artifacts/<target>/).
 #
@@ -8,8 +9,9 @@
 #
 # Needs a nightly toolchain and cargo-fuzz; when missing, they are installed with rustup and
 # `cargo install` (crates.io). When that is not possible, the script says so and runs the
-# property tests of the same decoders instead (crates/webhook/tests/decoders_prop.rs) and the
-# registry's fuzz entry point on fixed zones, which also run in every `cargo test`.
+# property tests of the same decoders instead (crates/webhook/tests/decoders_prop.rs,
+# crates/sources/tests/connector_gob.rs) and the registry's fuzz entry point on fixed zones, which
+# also run in every `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}
@@ -17,7 +19,8 @@ case "$secs" in ''|*[!0-9]*) echo "usage: fuzz/run.sh [SECONDS]" >&2; exit 2 ;; 
 
 fallback() {
   echo "fuzz/run.sh: $1; running the decoder property tests instead" >&2
-  cd .. && cargo test -p exodns-webhook --test decoders_prop && exec cargo test -p exodns-core --lib registry::fuzzing
+  cd .. && cargo test -p exodns-webhook --test decoders_prop && cargo test -p exodns-sources --test connector_gob \
+    && exec cargo test -p exodns-core --lib registry::fuzzing
 }
 
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
@@ -30,7 +33,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-for target in changes endpoints domain_filter txt_zone; do
+for target in changes endpoints domain_filter txt_zone connector_gob; do
   corpus=corpus/$target
   mkdir -p "$corpus" "artifacts/$target"
   cp -n seeds/* "$corpus"/ 2>/dev/null || true

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the Go-based test peers from the Go module proxy into the cache, once per version:
-#   $EXODNS_CACHE/bin/kube-apiserver-<v>, etcd-<v>, external-dns-<v>, helm-<v>
+#   $EXODNS_CACHE/bin/kube-apiserver-<v>, etcd-<v>, external-dns-<v>, helm-<v>,
+#   connector-server-<external-dns v>-<hash of its source> (our own peer, see below)
 #
-# Usage: build-peers.sh [kube-apiserver|etcd|external-dns|helm|all]...   (default: all)
+# Usage: build-peers.sh [kube-apiserver|etcd|external-dns|helm|connector-server|all]...   (default: all)
 # stdout: the path of each requested binary, one per line, in the order asked.
 # Env:    EXODNS_CACHE, EXODNS_BUILD_PAR (go build -p, default 2), EXODNS_TESTBED_VERBOSE=1.
 # Scratch modules live in $EXODNS_CACHE/build/<name>-<version>/, logs in $EXODNS_CACHE/logs/.
@@ -204,6 +205,22 @@ build_helm() {
 
 }
 
+# ---- connector-server (ours) ---------------------------------------------------------------------
+# A test peer of the connector source: crates/testbed/peers/connector-server (our own few lines)
+# serves endpoints with upstream's endpoint type and Go's encoding/gob. Only the endpoint package
+# is fetched (`go get`, not `go mod tidy`: the tests of external-dns's packages import modules the
+# proxy does not serve).
+build_connector_server() {
+  local dir=$1 out=$2
+  cp "$EXODNS_TESTBED_SCRIPTS/../../crates/testbed/peers/connector-server/"{main.go,go.mod} "$dir/"
+  cd "$dir"
+  go mod edit -require="sigs.k8s.io/external-dns@$EXTERNAL_DNS_VERSION"
+  go get "sigs.k8s.io/external-dns/endpoint@$EXTERNAL_DNS_VERSION"
+  go build -p "$PAR" -trimpath -ldflags "-s -w" -o "$out" .
+  printf '[]' >"$dir/none.json"
+  "$out" -dump -endpoints "$dir/none.json" | od -An -tx1 | grep -q . || { echo "no stream from $out"; return 1; }
+}
+
 main() {
   [ $# -gt 0 ] || set -- all
   local t
@@ -213,9 +230,10 @@ main() {
       etcd)           build_one etcd build_etcd ;;
       external-dns)   build_one external-dns build_external_dns ;;
       helm)           build_one helm build_helm ;;
-      all)            main etcd kube-apiserver external-dns helm ;;
+      connector-server) build_one connector-server build_connector_server ;;
+      all)            main etcd kube-apiserver external-dns helm connector-server ;;
       -h|--help)      usage_header; exit 0 ;;
-      *) die "unknown peer '$t' (kube-apiserver|etcd|external-dns|helm|all)" ;;
+      *) die "unknown peer '$t' (kube-apiserver|etcd|external-dns|helm|connector-server|all)" ;;
     esac
   done
 }

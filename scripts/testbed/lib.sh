@@ -85,6 +85,8 @@ peer_bin() { # NAME
     etcd)           v=$ETCD_VERSION ;;
     external-dns)   v=$EXTERNAL_DNS_VERSION ;;
     helm)           v=$HELM_VERSION ;;
+    # Ours: a new build whenever its source changes.
+    connector-server) v=$EXTERNAL_DNS_VERSION-$(cat "$EXODNS_TESTBED_SCRIPTS"/../../crates/testbed/peers/connector-server/{main.go,go.mod} | sha256sum | cut -c1-12) ;;
     *) die "unknown peer '$1'" ;;
   esac
   printf '%s/bin/%s-%s\n' "$EXODNS_CACHE" "$1" "$v"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare everything the real-peer tests need, then write $EXODNS_CACHE/testbed.env:
 #   1. apt-deps.sh        Debian packages (PowerDNS, BIND, dig, sqlite3, ...; needs root when missing)
-#   2. build-peers.sh all kube-apiserver, etcd, upstream external-dns, helm (cold: ~12 min on 2 cores)
+#   2. build-peers.sh all kube-apiserver, etcd, upstream external-dns, helm, our connector-server
+#                         (cold: ~12 min on 2 cores)
 #   3. crds.sh            CRD manifests in the Go module cache
 #   4. venv.sh            Python venv with octoDNS and moto
 #   5. prism.sh           Prism (npm) and the Cloudflare OpenAPI spec (Go module), for the cloud fakes
@@ -30,9 +31,9 @@ step() { # NAME CMD...  runs CMD, stdout captured into $OUT, prints the duration
 }
 
 if [ "$skip_apt" = 0 ]; then step apt-deps "$S/apt-deps.sh"; fi
-step build-peers "$S/build-peers.sh" kube-apiserver etcd external-dns helm
+step build-peers "$S/build-peers.sh" kube-apiserver etcd external-dns helm connector-server
 mapfile -t bins <<<"$OUT"
-[ "${#bins[@]}" = 4 ] || die "build-peers.sh printed ${#bins[@]} paths, expected 4"
+[ "${#bins[@]}" = 5 ] || die "build-peers.sh printed ${#bins[@]} paths, expected 5"
 step crds "$S/crds.sh"
 crds=$OUT
 step venv "$S/venv.sh"
@@ -50,6 +51,8 @@ envf=$(cache_dir)/testbed.env
   printf 'export EXODNS_ETCD_BIN=%q\n' "${bins[1]}"
   printf 'export EXODNS_UPSTREAM_EXTERNAL_DNS_BIN=%q\n' "${bins[2]}"
   printf 'export EXODNS_HELM_BIN=%q\n' "${bins[3]}"
+  # bins[4], the connector-server, is named by the hash of its source: the tests ask
+  # build-peers.sh for it (instant when built), so it is not pinned here.
   while IFS='=' read -r k v; do
     [ -n "$k" ] && printf 'export %s=%q\n' "$k" "$v"
   done <<<"$crds"

@@ -26,6 +26,7 @@
 //!   it, tests skip with a printed notice ([`skip_or_fail`], [`Pdns::start_or_skip`]).
 
 mod backend;
+pub mod connector;
 mod dns;
 mod dns_server;
 pub mod fake;

@@ -10,6 +10,7 @@ mod azure;
 mod budget;
 mod cloudflare;
 mod common;
+mod connector;
 mod contour;
 mod deploy;
 mod diff;
