@@ -1,20 +1,19 @@
 //! The shared state's lookups, what a change means for the enabled sources, and starting the
 //! watches they need — all through the source kinds' descriptions.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use exodns_core::ObjectRef;
 use exodns_core::source::SourceEvent;
 use exodns_sources::cluster::{AnyArc, ClusterView};
 use exodns_sources::kind::{AnyObject, Change, Filter, Source, SourceVisitor, watch_filters};
-use exodns_sources::resource::ResourceVisitor;
+use exodns_sources::resource::{ResourceVisitor, StoredForm};
 use exodns_sources::{ObjectType, SourceKind, Watched};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::watcher;
 use tracing::{debug, info};
 
-use crate::cache::Key;
+use crate::cache::StoredMap;
 
 use super::watch::{name_sources, run};
 use super::{Shared, lock};
@@ -115,11 +114,11 @@ impl Shared {
     }
 
     /// After a full list of `K`: starts the watches its objects make necessary.
-    pub(super) fn listed<K: ObjectType>(self: &Arc<Self>, objects: &BTreeMap<Key, Arc<K>>) {
-        struct Listed<'a, K> {
+    pub(super) fn listed<K: ObjectType>(self: &Arc<Self>, objects: &StoredMap<K>) {
+        struct Listed<'a, K: ObjectType> {
             shared: &'a Arc<Shared>,
             kind: SourceKind,
-            objects: &'a BTreeMap<Key, Arc<K>>,
+            objects: &'a StoredMap<K>,
         }
         impl<K: ObjectType> SourceVisitor for Listed<'_, K> {
             type Output = ();
@@ -128,6 +127,7 @@ impl Shared {
                     return;
                 }
                 for o in self.objects.values() {
+                    let o = K::Stored::load(o);
                     for needed in S::needs(AnyObject::new(o.as_ref()), &self.shared.cfg) {
                         self.shared.ensure(needed, self.kind);
                     }
@@ -135,7 +135,7 @@ impl Shared {
             }
         }
         for kind in &self.sources {
-            kind.visit(Listed { shared: self, kind: *kind, objects });
+            kind.visit(Listed::<K> { shared: self, kind: *kind, objects });
         }
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use exodns_core::error_chain;
 use exodns_core::source::{SourceEvent, SourceHealth};
 use exodns_sources::kind::Change;
+use exodns_sources::resource::StoredForm;
 use exodns_sources::{ObjectType, Watched};
 use futures::StreamExt;
 use kube::api::Api;
@@ -16,7 +17,7 @@ use kube::runtime::watcher::{self, DefaultBackoff, Event};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::cache::{Key, key_of};
+use crate::cache::{StoredMap, key_of};
 use crate::error::KubeError;
 use crate::resources::{Obj, discover};
 
@@ -296,7 +297,7 @@ pub(super) async fn run<K: ObjectType>(s: Arc<Shared>) {
     // unreachable apiserver ends as soon as the apiserver answers again.
     let mut stream = watcher(api, s.watcher_config(w)).boxed();
     let mut backoff = DefaultBackoff::default();
-    let mut buffer: Option<BTreeMap<Key, Arc<K>>> = None;
+    let mut buffer: Option<StoredMap<K>> = None;
     while let Some(item) = stream.next().await {
         let ev = match item {
             Ok(ev) => ev,
@@ -332,11 +333,11 @@ pub(super) async fn run<K: ObjectType>(s: Arc<Shared>) {
             }
             Event::InitApply(Obj(mut o)) => {
                 o.strip(&s.strip);
-                buffer.get_or_insert_default().insert(key_of(o.metadata()), Arc::new(o));
+                buffer.get_or_insert_default().insert(key_of(o.metadata()), Arc::new(K::Stored::store(o)));
             }
             Event::InitDone => {
                 let map = buffer.take().unwrap_or_default();
-                s.listed(&map);
+                s.listed::<K>(&map);
                 let n = map.len();
                 s.caches.get::<K>().replace(map);
                 let first = s.update(w, |st| {
@@ -355,8 +356,10 @@ pub(super) async fn run<K: ObjectType>(s: Arc<Shared>) {
             }
             Event::Apply(Obj(mut o)) => {
                 o.strip(&s.strip);
-                let new = Arc::new(o);
-                let old = s.caches.get::<K>().insert(key_of(new.metadata()), new.clone());
+                let key = key_of(o.metadata());
+                let new = Arc::new(K::Stored::store(o));
+                let old = s.caches.get::<K>().insert(key, new.clone()).map(|o| K::Stored::load(&o));
+                let new = K::Stored::load(&new);
                 let unchanged = old.as_deref().is_some_and(|o| K::same(o, &new));
                 s.update(w, |st| {
                     st.status.events += 1;
@@ -376,7 +379,7 @@ pub(super) async fn run<K: ObjectType>(s: Arc<Shared>) {
             Event::Delete(Obj(mut o)) => {
                 let key = key_of(o.metadata());
                 let old = match s.caches.get::<K>().remove(&key) {
-                    Some(old) => old,
+                    Some(old) => K::Stored::load(&old),
                     None => {
                         o.strip(&s.strip);
                         Arc::new(o)

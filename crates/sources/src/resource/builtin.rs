@@ -22,6 +22,10 @@ use super::{ObjectType, Served, Strip, Watched};
 /// A built-in resource at the one version exodns reads (k8s-openapi's).
 macro_rules! builtin {
     ($ty:ty, $resource:ident) => {
+        builtin!($ty, $resource, Self);
+    };
+    ($ty:ty, $resource:ident, $stored:ty) => {
+        type Stored = $stored;
         const RESOURCE: Watched = Watched::$resource;
         const VERSIONS: &'static [&'static str] = &[<$ty as k8s_openapi::Resource>::VERSION];
         const SERVED: Served = Served::Always;
@@ -58,7 +62,11 @@ impl ObjectType for Pod {
 }
 
 impl ObjectType for Service {
-    builtin!(Service, Services);
+    builtin!(Service, Services, super::compact::StoredService);
+
+    fn decode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::decode::service(d)
+    }
 
     fn strip(&mut self, s: &Strip) {
         self.metadata = s.meta(std::mem::take(&mut self.metadata));

@@ -16,17 +16,20 @@
 //! references, finalizers.
 
 mod builtin;
+mod compact;
+pub mod decode;
 
 use std::any::TypeId;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserializer, Serialize};
 
 use crate::annotations::{DEFAULT_PREFIX, LEGACY_PREFIX};
 use crate::config::{INGRESS_CLASS_ANNOTATION, SourceConfig};
@@ -71,6 +74,10 @@ pub trait ObjectType:
     /// Whether every cluster serves it.
     const SERVED: Served;
 
+    /// What a cache keeps of each stripped object: the object itself, or for a resource a
+    /// cluster has thousands of objects of (Services), a compact form rebuilt when read.
+    type Stored: StoredForm<Self>;
+
     /// Cuts the object down to what the sources read (see the module's documentation).
     fn strip(&mut self, s: &Strip);
 
@@ -79,9 +86,33 @@ pub trait ObjectType:
         None
     }
 
+    /// Decodes an object as the apiserver sends it, to be stripped next: whole but for
+    /// managedFields and the last-applied annotation ([`decode::filtered`]); a type may skip
+    /// more of what its `strip` drops while parsing.
+    fn decode<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        decode::filtered(d)
+    }
+
     /// Whether two stripped versions make the same endpoints for every object.
     fn same(a: &Self, b: &Self) -> bool {
         a == b
+    }
+}
+
+/// The form a cache keeps stripped objects of `K` in; `load(&Arc::new(store(o))) == o`.
+pub trait StoredForm<K>: fmt::Debug + PartialEq + Send + Sync + Sized + 'static {
+    fn store(object: K) -> Self;
+    /// The object as the sources read it.
+    fn load(stored: &Arc<Self>) -> Arc<K>;
+}
+
+/// Objects kept as they are: loading one is a reference count.
+impl<K: ObjectType<Stored = K>> StoredForm<K> for K {
+    fn store(object: K) -> K {
+        object
+    }
+    fn load(stored: &Arc<K>) -> Arc<K> {
+        stored.clone()
     }
 }
 

@@ -25,6 +25,7 @@ pub struct AmbassadorHost {
 resource!(AmbassadorHost, "getambassador.io", "v3alpha1", "Host", "hosts");
 
 impl ObjectType for AmbassadorHost {
+    type Stored = Self;
     const RESOURCE: Watched = Watched::AmbassadorHosts;
     // Upstream reads v3alpha1 only (v2, the storage version, is served too but not read).
     const VERSIONS: &'static [&'static str] = &["v3alpha1"];

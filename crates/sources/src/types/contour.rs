@@ -25,6 +25,7 @@ pub struct HTTPProxy {
 resource!(HTTPProxy, "projectcontour.io", "v1", "HTTPProxy", "httpproxies");
 
 impl ObjectType for HTTPProxy {
+    type Stored = Self;
     const RESOURCE: Watched = Watched::HttpProxies;
     const VERSIONS: &'static [&'static str] = &["v1"];
     const SERVED: Served = Served::IfInstalled { hint: CONTOUR_HINT };

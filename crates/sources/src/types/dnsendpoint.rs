@@ -26,6 +26,7 @@ pub struct DNSEndpoint {
 resource!(DNSEndpoint, "externaldns.k8s.io", "v1alpha1", "DNSEndpoint", "dnsendpoints");
 
 impl ObjectType for DNSEndpoint {
+    type Stored = Self;
     const RESOURCE: Watched = Watched::DnsEndpoints;
     const VERSIONS: &'static [&'static str] = &["v1alpha1"];
     const SERVED: Served = Served::IfInstalled {

@@ -55,6 +55,7 @@ macro_rules! f5_objects {
         resource!($ty, "cis.f5.com", "v1", $kind, $plural);
 
         impl ObjectType for $ty {
+            type Stored = Self;
             const RESOURCE: Watched = Watched::$watched;
             const VERSIONS: &'static [&'static str] = &["v1"];
             const SERVED: Served = Served::IfInstalled { hint: F5_HINT };

@@ -31,6 +31,7 @@ pub struct FailoverRecord {
 resource!(FailoverRecord, "exodns.io", "v1alpha1", "FailoverRecord", "failoverrecords");
 
 impl ObjectType for FailoverRecord {
+    type Stored = Self;
     const RESOURCE: Watched = Watched::FailoverRecords;
     const VERSIONS: &'static [&'static str] = &["v1alpha1"];
     const SERVED: Served = Served::IfInstalled {

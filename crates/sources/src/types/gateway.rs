@@ -25,6 +25,7 @@ pub struct Gateway {
 resource!(Gateway, "gateway.networking.k8s.io", "v1", "Gateway", "gateways");
 
 impl ObjectType for Gateway {
+    type Stored = Self;
     const RESOURCE: Watched = Watched::Gateways;
     const VERSIONS: &'static [&'static str] = &["v1", "v1beta1"];
     const SERVED: Served = Served::IfInstalled { hint: GATEWAY_HINT };
@@ -266,6 +267,7 @@ macro_rules! route {
         resource!($ty, "gateway.networking.k8s.io", $version, stringify!($ty), $plural);
 
         impl ObjectType for $ty {
+            type Stored = Self;
             const RESOURCE: Watched = Watched::$resource;
             const VERSIONS: &'static [&'static str] = $versions;
             const SERVED: Served = Served::IfInstalled { hint: GATEWAY_HINT };

@@ -27,6 +27,7 @@ pub struct IstioGateway {
 resource!(IstioGateway, "networking.istio.io", "v1", "Gateway", "gateways");
 
 impl ObjectType for IstioGateway {
+    type Stored = Self;
     const RESOURCE: Watched = Watched::IstioGateways;
     // Upstream v0.21+ reads v1; older Istio releases serve the same fields as v1beta1/v1alpha3.
     const VERSIONS: &'static [&'static str] = &["v1", "v1beta1", "v1alpha3"];
@@ -68,6 +69,7 @@ pub struct VirtualService {
 resource!(VirtualService, "networking.istio.io", "v1", "VirtualService", "virtualservices");
 
 impl ObjectType for VirtualService {
+    type Stored = Self;
     const RESOURCE: Watched = Watched::VirtualServices;
     const VERSIONS: &'static [&'static str] = &["v1", "v1beta1", "v1alpha3"];
     const SERVED: Served = Served::IfInstalled { hint: ISTIO_HINT };

@@ -21,6 +21,7 @@ pub struct ListenerSet {
 resource!(ListenerSet, "gateway.networking.k8s.io", "v1", "ListenerSet", "listenersets");
 
 impl ObjectType for ListenerSet {
+    type Stored = Self;
     const RESOURCE: Watched = Watched::ListenerSets;
     const VERSIONS: &'static [&'static str] = &["v1"];
     const SERVED: Served = Served::IfInstalled {

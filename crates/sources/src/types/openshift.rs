@@ -21,6 +21,7 @@ pub struct OpenShiftRoute {
 resource!(OpenShiftRoute, "route.openshift.io", "v1", "Route", "routes");
 
 impl ObjectType for OpenShiftRoute {
+    type Stored = Self;
     const RESOURCE: Watched = Watched::OpenShiftRoutes;
     const VERSIONS: &'static [&'static str] = &["v1"];
     const SERVED: Served = Served::IfInstalled { hint: OPENSHIFT_HINT };

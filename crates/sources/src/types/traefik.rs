@@ -54,6 +54,7 @@ macro_rules! traefik_objects {
         resource!($ty, $group, "v1alpha1", $kind, $plural);
 
         impl ObjectType for $ty {
+            type Stored = Self;
             const RESOURCE: Watched = Watched::$watched;
             const VERSIONS: &'static [&'static str] = &["v1alpha1"];
             const SERVED: Served = Served::IfInstalled { hint: $hint };

@@ -188,6 +188,7 @@ impl<const N: usize> k8s_openapi::Metadata for Unstructured<N> {
 }
 
 impl<const N: usize> ObjectType for Unstructured<N> {
+    type Stored = Self;
     const RESOURCE: Watched = SLOT_RESOURCES[N];
     const VERSIONS: &'static [&'static str] = &["v1"];
     const SERVED: Served = Served::Chosen { hint: CHOSEN_HINT };
