@@ -26,6 +26,11 @@ PDNS_DNS_PORT), as scripts/testbed/{apiserver,pdns}.sh print them.
   kubebench.py churn --ns NS --zone Z --pid PID --minutes M --per-minute K --out TSV
                                                   create and delete K Services a minute, sampling
                                                   the RSS of PID (see its doc)
+  kubebench.py record --port P --upstream URL --dir D
+                                                  HTTP proxy to PowerDNS's API that keeps every
+                                                  PATCH body it forwards (D/patch-<n>.json, in order)
+  kubebench.py replay --api URL --key KEY --dir D sends D's PATCHes again, one after another; prints
+                                                  their count, bytes and total time (JSON)
   kubebench.py run --out JSON --log FILE [--ready-regex RE] [--timeout S] -- CMD...
                                                   run CMD; wall time, time to the first log line
                                                   matching RE (then SIGTERM), exit code, peak RSS
@@ -220,6 +225,85 @@ def pdns(api, key, method, path, body=None):
     raw = r.read()
     c.close()
     return r.status, raw
+
+
+def cmd_record(a):
+    """A proxy in front of PowerDNS's API for one run of a tool: forwards every request and keeps
+    the PATCH bodies (with their path) so that `replay` can time PowerDNS on the same writes."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    os.makedirs(a.dir, exist_ok=True)
+    up = urllib.parse.urlparse(a.upstream)
+    lock = threading.Lock()
+    seq = [0]
+
+    class Proxy(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def body(self):
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                out = b""
+                while True:
+                    n = int(self.rfile.readline().split(b";")[0], 16)
+                    if n == 0:
+                        self.rfile.readline()
+                        return out
+                    out += self.rfile.read(n)
+                    self.rfile.readline()
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def forward(self):
+            data = self.body()
+            if self.command == "PATCH":
+                with lock:
+                    seq[0] += 1
+                    n = seq[0]
+                with open(os.path.join(a.dir, f"patch-{n:05d}.json"), "wb") as f:
+                    f.write(json.dumps({"path": self.path}).encode() + b"\n" + data)
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("host", "content-length", "transfer-encoding", "connection")}
+            c = http.client.HTTPConnection(up.hostname, up.port, timeout=300)
+            c.request(self.command, self.path, body=data if data else None, headers=headers)
+            r = c.getresponse()
+            raw = r.read()
+            c.close()
+            self.send_response(r.status)
+            for k, v in r.getheaders():
+                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Proxy)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown).start())
+    srv.serve_forever()
+
+
+def cmd_replay(a):
+    """Sends the recorded PATCHes again in their order over one connection, timing each request
+    from its first byte sent to the answer read: PowerDNS's own time for the tool's writes."""
+    up = urllib.parse.urlparse(a.api)
+    c = http.client.HTTPConnection(up.hostname, up.port, timeout=300)
+    total, sizes, statuses = 0.0, [], []
+    for name in sorted(f for f in os.listdir(a.dir) if f.startswith("patch-")):
+        with open(os.path.join(a.dir, name), "rb") as f:
+            head, data = f.read().split(b"\n", 1)
+        path = json.loads(head)["path"]
+        t0 = time.monotonic()
+        c.request("PATCH", path, body=data, headers={"X-API-Key": a.key, "Content-Type": "application/json"})
+        r = c.getresponse()
+        r.read()
+        total += time.monotonic() - t0
+        sizes.append(len(data))
+        statuses.append(r.status)
+    c.close()
+    print(json.dumps({"patches": len(sizes), "bytes": sum(sizes), "patch_s": round(total, 3),
+                      "statuses": sorted(set(statuses))}))
 
 
 def cmd_zone(a):
@@ -661,6 +745,10 @@ def main():
     p = sub.add_parser("churn"); p.add_argument("--ns", required=True); p.add_argument("--zone", required=True)
     p.add_argument("--pid", type=int, required=True); p.add_argument("--minutes", type=int, default=30)
     p.add_argument("--per-minute", type=int, default=100); p.add_argument("--out", required=True); p.set_defaults(fn=cmd_churn)
+    p = sub.add_parser("record"); p.add_argument("--port", type=int, required=True); p.add_argument("--upstream", required=True)
+    p.add_argument("--dir", required=True); p.set_defaults(fn=cmd_record)
+    p = sub.add_parser("replay"); p.add_argument("--api", required=True); p.add_argument("--key", required=True)
+    p.add_argument("--dir", required=True); p.set_defaults(fn=cmd_replay)
     p = sub.add_parser("run"); p.add_argument("--out", required=True); p.add_argument("--log", required=True)
     p.add_argument("--ready-regex"); p.add_argument("--timeout", type=float, default=600); p.add_argument("--linger", type=float, default=1.0)
     p.add_argument("command", nargs=argparse.REMAINDER); p.set_defaults(fn=cmd_run)

@@ -27,7 +27,11 @@
 # CPU: user + system time of the tool's process, at the ready line in watch mode (/proc/PID/stat),
 # at exit with --once (wait4).
 # Peak RSS: GNU time's maximum resident set size of the tool's process. Machine load (uptime) is
-# recorded before every measurement. Prints medians and ratios (markdown); raw JSON per
+# recorded before every measurement.
+# PowerDNS's own time for the same writes (after the runs, 16 MB PowerDNS): exodns --once and
+# upstream --once run once more through a proxy that keeps their PATCH bodies (kubebench.py
+# record; that run is not timed), then the bodies are sent again, one after another, RUNS times
+# to a freshly emptied zone (kubebench.py replay): the PATCH time beside each first sync. Prints medians and ratios (markdown); raw JSON per
 # measurement and logs in $OUT (default $EXODNS_CACHE/bench/kube-scale-<time>).
 # EXODNS_BIN skips the cargo build.
 set -euo pipefail
@@ -61,22 +65,29 @@ $KB services --ns bench --count "$SVCS" --zones exo.bench,up.bench --ip-base 10.
 $KB pods --namespaces bench-p0,bench-p1,bench-p2,bench-p3 --count "$PODS" --workers 16
 echo "objects created in $(since "$t0") s" | tee "$OUT/create.txt" >&2
 
+zone_of() { case $1 in exodns*) echo exo.bench ;; *) echo up.bench ;; esac; }
+
+bin_of() { case $1 in exodnsmusl-*) echo "${EXODNS_MUSL_BIN:?exodnsmusl needs EXODNS_MUSL_BIN}" ;; *) echo "$EXODNS_BIN" ;; esac; }
+
+tool_cmds() { # PDNS_API_URL PDNS EXODNS_BIN: sets exo and up, the two tools' command lines
+  local port
+  port=$(free_port 1)
+  exo=("$3" --source=service --provider=pdns --pdns-server="$1" --pdns-api-key="${KEY[$2]}"
+    --policy=sync --txt-owner-id=exo-bench --domain-filter=exo.bench --kubeconfig="$KUBECONFIG"
+    --metrics-address="127.0.0.1:$port")
+  up=("$UPSTREAM" --source=service --provider=pdns --pdns-server="$1" --pdns-api-key="${KEY[$2]}"
+    --policy=sync --registry=txt --txt-owner-id=up-bench --domain-filter=up.bench --kubeconfig="$KUBECONFIG"
+    --metrics-address="127.0.0.1:$port" --once)
+}
+
 run_tool() { # RUN NAME
-  local run=$1 name=$2 pd=${2##*-} zone port res exo up
-  zone=$(case $name in exodns*) echo exo.bench ;; *) echo up.bench ;; esac)
+  local run=$1 name=$2 pd=${2##*-} zone res exo up
+  zone=$(zone_of "$name")
   $KB zone --api "${API[$pd]}" --key "${KEY[$pd]}" --zone "$zone" --recreate
   sync; sleep 3
   res=$OUT/$name-$run
   echo "== run $run $name: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
-  port=$(free_port 1)
-  local bin=$EXODNS_BIN
-  case $name in exodnsmusl-*) bin=${EXODNS_MUSL_BIN:?exodnsmusl needs EXODNS_MUSL_BIN} ;; esac
-  exo=("$bin" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}"
-    --policy=sync --txt-owner-id=exo-bench --domain-filter=exo.bench --kubeconfig="$KUBECONFIG"
-    --metrics-address="127.0.0.1:$port")
-  up=("$UPSTREAM" --source=service --provider=pdns --pdns-server="${API[$pd]}" --pdns-api-key="${KEY[$pd]}"
-    --policy=sync --registry=txt --txt-owner-id=up-bench --domain-filter=up.bench --kubeconfig="$KUBECONFIG"
-    --metrics-address="127.0.0.1:$port" --once)
+  tool_cmds "${API[$pd]}" "$pd" "$(bin_of "$name")"
   local ready=(--ready-regex 'sync applied.*kind="?full|full sync failed' --linger 1)
   case $name in
     exodns-*|exodnsmusl-*) $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" ;;
@@ -95,10 +106,33 @@ for ((run = 1; run <= RUNS; run++)); do
     run_tool "$run" "$name"
   done
 done
+patch_floor() { # NAME (one of the 16 MB tools): the PATCH time of its first sync's bodies
+  local name=$1 pd=16mb zone dir port proxy exo up run
+  zone=$(zone_of "$name"); dir=$OUT/patches-$name
+  $KB zone --api "${API[$pd]}" --key "${KEY[$pd]}" --zone "$zone" --recreate
+  port=$(free_port 1)
+  $KB record --port "$port" --upstream "${API[$pd]}" --dir "$dir" & proxy=$!
+  until curl -s -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.1; done
+  tool_cmds "http://127.0.0.1:$port" "$pd" "$(bin_of "$name")"
+  case $name in
+    exodns*) "${exo[@]}" --once >"$dir.log" 2>&1 || true ;;
+    *)       "${up[@]}" >"$dir.log" 2>&1 || true ;;
+  esac
+  kill "$proxy"; wait "$proxy" || true
+  for ((run = 1; run <= RUNS; run++)); do
+    $KB zone --api "${API[$pd]}" --key "${KEY[$pd]}" --zone "$zone" --recreate
+    sync; sleep 3
+    echo "== replay $run $name: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
+    $KB replay --api "${API[$pd]}" --key "${KEY[$pd]}" --dir "$dir" >"$dir-$run.json"
+  done
+}
+for name in $TOOLS; do
+  case $name in *-16mb) patch_floor "$name" ;; esac
+done
 echo "== end: $(uptime)" | tee -a "$OUT/uptime.txt" >&2
 
 python3 - "$OUT" "$RUNS" "$TOOLS" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 out, runs = sys.argv[1], int(sys.argv[2])
 names = sys.argv[3].split()
 med = {}
@@ -122,6 +156,15 @@ for n in names:
     print(f"| {n} | {', '.join('-' if x is None else f'{x:.2f}' for x in t)} | {med[n][0]:.2f} | "
           f"{', '.join('-' if x is None else f'{x:.2f}' for x in c)} | {med[n][2]:.2f} | "
           f"{', '.join(f'{x:.0f}' for x in m)} | {med[n][1]:.0f} | {ex} | {zs[-1]} |")
+print()
+for n in names:
+    reps = [f"{out}/patches-{n}-{r}.json" for r in range(1, runs + 1)]
+    if n in med and all(os.path.exists(f) for f in reps):
+        rs = [json.load(open(f)) for f in reps]
+        p = statistics.median(r["patch_s"] for r in rs)
+        print(f"- {n}: first sync {med[n][0]:.2f} s; PowerDNS's time for the same {rs[0]['patches']} PATCHes "
+              f"({rs[0]['bytes'] / 1e6:.1f} MB, HTTP {rs[0]['statuses']}) sent alone: "
+              f"{', '.join(format(r['patch_s'], '.2f') for r in rs)} s, median {p:.2f} s ({p / med[n][0]:.0%} of the first sync)")
 print()
 for e, u in (("exodns-stock", "upstream-stock"), ("exodns-stock", "upstream-16mb"), ("exodns-16mb", "upstream-16mb"),
              ("exodnsmusl-stock", "upstream-16mb"), ("exodnsmusl-16mb", "upstream-16mb"),
