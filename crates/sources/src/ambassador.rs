@@ -128,9 +128,7 @@ mod tests {
     use crate::{SourceFlags, manifest};
 
     fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
-        let mut f = SourceFlags::default();
-        edit(&mut f);
-        manifest_lines(yaml, &[SourceKind::AmbassadorHost], &f)
+        manifest_lines(yaml, &[SourceKind::AmbassadorHost], edit)
     }
 
     const HOSTS: &str = r#"

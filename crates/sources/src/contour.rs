@@ -53,9 +53,7 @@ mod tests {
     use crate::testutil::manifest_lines;
 
     fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
-        let mut f = SourceFlags::default();
-        edit(&mut f);
-        manifest_lines(yaml, &[SourceKind::ContourHttpProxy], &f)
+        manifest_lines(yaml, &[SourceKind::ContourHttpProxy], edit)
     }
 
     const PROXIES: &str = r#"

@@ -73,9 +73,7 @@ mod tests {
     use crate::testutil::manifest_lines;
 
     fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
-        let mut f = SourceFlags::default();
-        edit(&mut f);
-        manifest_lines(yaml, &[SourceKind::F5VirtualServer, SourceKind::F5TransportServer], &f)
+        manifest_lines(yaml, &[SourceKind::F5VirtualServer, SourceKind::F5TransportServer], edit)
     }
 
     const OBJECTS: &str = r#"

@@ -6,9 +6,7 @@ use crate::kind::SourceKind;
 use crate::testutil::manifest_lines;
 
 fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
-    let mut f = SourceFlags::default();
-    edit(&mut f);
-    manifest_lines(yaml, &[SourceKind::OpenShiftRoute], &f)
+    manifest_lines(yaml, &[SourceKind::OpenShiftRoute], edit)
 }
 
 /// `web`: admitted by two routers (the first one wins unless --openshift-router-name says);

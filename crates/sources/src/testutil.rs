@@ -253,9 +253,16 @@ pub fn mk_http_route(ns: &str, name: &str, hostnames: &[&str], parents: &[Parent
     HTTPRoute { metadata: meta(ns, name), spec, status: Some(status) }
 }
 
-/// The sorted record lines `kinds` publish from the objects of a YAML manifest, under `flags`.
-pub fn manifest_lines(yaml: &str, kinds: &[crate::kind::SourceKind], flags: &crate::SourceFlags) -> Vec<String> {
-    let cfg = crate::config::SourceConfig::new(flags).unwrap();
+/// The sorted record lines `kinds` publish from the objects of a YAML manifest, under the default
+/// flags as `edit` changes them.
+pub fn manifest_lines(
+    yaml: &str,
+    kinds: &[crate::kind::SourceKind],
+    edit: impl FnOnce(&mut crate::SourceFlags),
+) -> Vec<String> {
+    let mut flags = crate::SourceFlags::default();
+    edit(&mut flags);
+    let cfg = crate::config::SourceConfig::new(&flags).unwrap();
     let (objects, errors) = crate::manifest::parse(yaml, std::path::Path::new("test.yaml"));
     assert!(errors.is_empty(), "{errors:?}");
     let objs: crate::cluster::Objects = objects.into_iter().collect();

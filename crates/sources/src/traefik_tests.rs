@@ -8,7 +8,7 @@ fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
     let mut f = SourceFlags { source: vec!["traefik-proxy".parse().unwrap()], ..SourceFlags::default() };
     edit(&mut f);
     let kinds = f.selection().unwrap().kinds;
-    manifest_lines(yaml, &kinds, &f)
+    manifest_lines(yaml, &kinds, |flags| *flags = f)
 }
 
 #[test]

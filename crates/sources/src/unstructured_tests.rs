@@ -14,7 +14,7 @@ fn run(yaml: &str, edit: impl FnOnce(&mut SourceFlags)) -> Vec<String> {
     edit(&mut f);
     let kinds: Vec<SourceKind> = f.selection().unwrap().kinds;
     assert_eq!(kinds, [SourceKind::Unstructured0, SourceKind::Unstructured1]);
-    manifest_lines(yaml, &kinds, &f)
+    manifest_lines(yaml, &kinds, |flags| *flags = f)
 }
 
 const OBJECTS: &str = r#"
