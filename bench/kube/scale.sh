@@ -21,9 +21,9 @@
 #                    limit: shows what the paginated initial list costs under the default QPS 5)
 #   exodnsle-stock   diagnostic: exodns-stock with --leader-election (its run loop then does not
 #                    spin on a closed leader channel; see bench/kube/RESULTS.md)
-#   exodnsmusl-stock / exodnsmusl-16mb  exodns-stock / exodns-16mb with the binary EXODNS_MUSL_BIN
-#                    (the image's static musl build), in the same run as the glibc one
-# TOOLS (env) picks and orders the configurations (default: the seven above but exodnsmusl).
+#   exodnsb-stock / exodnsb-16mb  exodns-stock / exodns-16mb with a second binary, EXODNS_BIN_B
+#                    (the image's static musl build, or another commit), in the same run
+# TOOLS (env) picks and orders the configurations (default: the seven above but exodnsb).
 # CPU: user + system time of the tool's process, at the ready line in watch mode (/proc/PID/stat),
 # at exit with --once (wait4).
 # Peak RSS: GNU time's maximum resident set size of the tool's process. Machine load (uptime) is
@@ -67,7 +67,7 @@ echo "objects created in $(since "$t0") s" | tee "$OUT/create.txt" >&2
 
 zone_of() { case $1 in exodns*) echo exo.bench ;; *) echo up.bench ;; esac; }
 
-bin_of() { case $1 in exodnsmusl-*) echo "${EXODNS_MUSL_BIN:?exodnsmusl needs EXODNS_MUSL_BIN}" ;; *) echo "$EXODNS_BIN" ;; esac; }
+bin_of() { case $1 in exodnsb-*) echo "${EXODNS_BIN_B:?exodnsb needs EXODNS_BIN_B}" ;; *) echo "$EXODNS_BIN" ;; esac; }
 
 tool_cmds() { # PDNS_API_URL PDNS EXODNS_BIN: sets exo and up, the two tools' command lines
   local port
@@ -90,7 +90,7 @@ run_tool() { # RUN NAME
   tool_cmds "${API[$pd]}" "$pd" "$(bin_of "$name")"
   local ready=(--ready-regex 'sync applied.*kind="?full|full sync failed' --linger 1)
   case $name in
-    exodns-*|exodnsmusl-*) $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" ;;
+    exodns-*|exodnsb-*) $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" ;;
     exodnsnoqps-*)  $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" --kube-api-qps=-1 ;;
     exodnsle-*)     $KB run --out "$res.json" --log "$res.log" --timeout 600 "${ready[@]}" -- "${exo[@]}" \
                       --leader-election --leader-election-namespace=default ;;
@@ -167,7 +167,7 @@ for n in names:
               f"{', '.join(format(r['patch_s'], '.2f') for r in rs)} s, median {p:.2f} s ({p / med[n][0]:.0%} of the first sync)")
 print()
 for e, u in (("exodns-stock", "upstream-stock"), ("exodns-stock", "upstream-16mb"), ("exodns-16mb", "upstream-16mb"),
-             ("exodnsmusl-stock", "upstream-16mb"), ("exodnsmusl-16mb", "upstream-16mb"),
+             ("exodnsb-stock", "upstream-16mb"), ("exodnsb-16mb", "upstream-16mb"),
              ("exodnsonce-stock", "upstream-16mb"), ("exodnsnoqps-stock", "upstream-16mb"), ("exodnsle-stock", "upstream-16mb")):
     if e not in med or u not in med:
         continue
