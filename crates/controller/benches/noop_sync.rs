@@ -37,14 +37,18 @@ mod cpu;
 
 const N: usize = 10_000;
 
-struct Cluster(Mutex<HashMap<ObjectRef, SourceOutput>>);
+/// A source that remembers each object's output and hands it out shared.
+struct Cluster(Mutex<HashMap<ObjectRef, Arc<SourceOutput>>>);
 
 impl ObjectSource for Cluster {
     fn objects(&self) -> Vec<ObjectRef> {
         self.0.lock().expect("cluster").keys().cloned().collect()
     }
-    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
+    fn endpoints(&self, object: &ObjectRef) -> Option<Arc<SourceOutput>> {
         self.0.lock().expect("cluster").get(object).cloned()
+    }
+    fn each_output(&self, f: &mut dyn FnMut(&ObjectRef, &Arc<SourceOutput>)) {
+        self.0.lock().expect("cluster").iter().for_each(|(o, out)| f(o, out));
     }
     fn health(&self) -> Vec<SourceHealth> {
         vec![SourceHealth { source: "service".into(), synced: true, error: None }]
@@ -80,12 +84,12 @@ impl Provider for Counted {
 }
 
 /// Service `i` and what it wants: one A record at `ip`.
-fn service(i: usize, ip: &str) -> (ObjectRef, SourceOutput) {
+fn service(i: usize, ip: &str) -> (ObjectRef, Arc<SourceOutput>) {
     let o = ObjectRef::namespaced("service", &format!("ns-{}", i % 97), &format!("svc-{i}"));
     let ep = Endpoint::parse(&format!("svc-{i}.ns-{}.apps.example.org", i % 97), RecordType::A, &[ip])
         .expect("valid bench record")
         .with_label("resource", o.resource_label());
-    (o, SourceOutput { endpoints: vec![ep], invalid: vec![] })
+    (o, Arc::new(SourceOutput { endpoints: vec![ep], invalid: vec![] }))
 }
 
 fn cluster() -> Cluster {

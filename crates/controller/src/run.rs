@@ -16,7 +16,7 @@ use std::time::Duration;
 use exodns_core::endpoint::EndpointKey;
 use exodns_core::failover::pool;
 use exodns_core::registry::Registry;
-use exodns_core::source::{ObjectNote, ObjectSource, Protected, RecordEvent, SourceEvent, SourceHealth};
+use exodns_core::source::{ObjectNote, ObjectSource, Protected, RecordEvent, SourceEvent, SourceHealth, SourceOutput};
 use exodns_core::{DnsName, Endpoint, ObjectRef, RecordType};
 use exodns_provider::ZoneFailure;
 use exodns_telemetry::{Metrics, SyncKind, SyncSummary};
@@ -364,20 +364,24 @@ impl Controller {
     fn recompute_all(&mut self) -> Vec<DnsName> {
         self.desired.begin_sweep();
         let mut touched = Vec::new();
-        for o in &self.source.objects() {
-            touched.extend(self.set_object(o));
-        }
+        let source = self.source.clone();
+        source.each_output(&mut |o, out| touched.extend(self.set_output(o, Some(out))));
         touched.extend(self.desired.end_sweep());
         touched
     }
 
-    /// Recomputes one object; tells its owner about input it refused.
+    /// Recomputes one object.
     fn set_object(&mut self, object: &ObjectRef) -> Vec<DnsName> {
         let now = self.source.endpoints(object);
-        if self.desired.unchanged(object, now.as_ref()) {
+        self.set_output(object, now.as_ref())
+    }
+
+    /// Takes in what `object` makes now; tells its owner about input it refused.
+    fn set_output(&mut self, object: &ObjectRef, now: Option<&Arc<SourceOutput>>) -> Vec<DnsName> {
+        if self.desired.unchanged(object, now) {
             return Vec::new();
         }
-        if let Some(oe) = &now {
+        if let Some(oe) = now {
             // Said once, and again only when what is wrong changes: the object is recomputed at
             // every change of anything it depends on.
             let before = self.desired.invalid_of(object);
@@ -397,7 +401,7 @@ impl Controller {
             }
         }
         let version = self.desired.version();
-        let touched = self.desired.set(object, now);
+        let touched = self.desired.set(object, now.cloned());
         if let Some(m) = self.metrics.as_ref().filter(|_| self.desired.version() != version) {
             m.set_invalid_now(&self.desired.invalid_by_label());
         }

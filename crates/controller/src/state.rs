@@ -2,6 +2,7 @@
 //! name, and the provider's records by name.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 // The maps below are looked up for every object and every record at each full sync: foldhash
 // (seeded per process) rather than SipHash.
@@ -28,10 +29,11 @@ pub struct DesiredIndex {
     sweep: u64,
 }
 
-/// What one object wants, and the last pass over every object that found it.
+/// What one object wants (as its source handed it out), and the last pass over every object
+/// that found it.
 #[derive(Debug)]
 struct Wanted {
-    output: SourceOutput,
+    output: Arc<SourceOutput>,
     seen: u64,
 }
 
@@ -45,7 +47,7 @@ fn invalid_label(object: &ObjectRef, inv: &Invalid) -> (String, String) {
 impl DesiredIndex {
     /// Replaces what `object` wants (`None`: the object is gone). Returns the names whose desired
     /// records may have changed.
-    pub fn set(&mut self, object: &ObjectRef, now: Option<SourceOutput>) -> Vec<DnsName> {
+    pub fn set(&mut self, object: &ObjectRef, now: Option<Arc<SourceOutput>>) -> Vec<DnsName> {
         if self.unchanged(object, now.as_ref()) {
             return Vec::new();
         }
@@ -88,11 +90,14 @@ impl DesiredIndex {
     }
 
     /// Whether `object` wants `now` already (one lookup: the common case of a full sync);
-    /// marks it seen by the current sweep.
-    pub fn unchanged(&mut self, object: &ObjectRef, now: Option<&SourceOutput>) -> bool {
+    /// marks it seen by the current sweep. A source that remembers outputs hands out the same
+    /// `Arc` again: equal pointers are equal outputs, without a comparison of their content.
+    pub fn unchanged(&mut self, object: &ObjectRef, now: Option<&Arc<SourceOutput>>) -> bool {
         match (self.by_object.get_mut(object), now) {
             (None, None) => true,
-            (Some(w), Some(now)) if w.output == *now => {
+            (Some(w), Some(now)) if Arc::ptr_eq(&w.output, now) || w.output == *now => {
+                // Kept as handed out this time, so that the next comparison is by pointer.
+                w.output = now.clone();
                 w.seen = self.sweep;
                 true
             }
@@ -359,18 +364,18 @@ mod tests {
         let b = mk_obj("b");
         let touched = idx.set(
             &a,
-            Some(SourceOutput {
+            Some(Arc::new(SourceOutput {
                 endpoints: vec![mk_ep("x.example.org", "1.1.1.1", "service/default/a")],
                 invalid: vec![],
-            }),
+            })),
         );
         assert_eq!(touched.len(), 1);
         idx.set(
             &b,
-            Some(SourceOutput {
+            Some(Arc::new(SourceOutput {
                 endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")],
                 invalid: vec![],
-            }),
+            })),
         );
         let n = DnsName::parse("x.example.org").unwrap();
         let eps = idx.endpoints_at([&n]);
@@ -380,7 +385,7 @@ mod tests {
         // Unchanged input touches nothing.
         let same =
             SourceOutput { endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")], invalid: vec![] };
-        assert!(idx.set(&b, Some(same)).is_empty());
+        assert!(idx.set(&b, Some(Arc::new(same))).is_empty());
         assert_eq!(idx.set(&a, None), vec![n.clone()]);
         assert_eq!(idx.endpoints_at([&n])[0].targets.0, vec!["2.2.2.2"]);
     }

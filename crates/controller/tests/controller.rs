@@ -47,8 +47,8 @@ impl ObjectSource for FakeSource {
     fn objects(&self) -> Vec<ObjectRef> {
         self.objects.lock().unwrap().keys().cloned().collect()
     }
-    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
-        self.objects.lock().unwrap().get(object).cloned()
+    fn endpoints(&self, object: &ObjectRef) -> Option<Arc<SourceOutput>> {
+        self.objects.lock().unwrap().get(object).cloned().map(Arc::new)
     }
     fn health(&self) -> Vec<SourceHealth> {
         vec![SourceHealth {

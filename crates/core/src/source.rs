@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::endpoint::{label, merge_endpoints};
@@ -184,8 +185,21 @@ pub trait ObjectSource: Send + Sync {
     /// Every object of the enabled sources that can make endpoints.
     fn objects(&self) -> Vec<ObjectRef>;
 
-    /// The endpoints `object` makes now, unmerged; `None` when it no longer exists.
-    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput>;
+    /// The endpoints `object` makes now, unmerged; `None` when it no longer exists. Shared: a
+    /// source that remembers what its objects make hands out the same `Arc` for as long as the
+    /// object and what it looked up are unchanged, and the controller compares by pointer first.
+    fn endpoints(&self, object: &ObjectRef) -> Option<Arc<SourceOutput>>;
+
+    /// Every object with what it makes now, as [`endpoints`](Self::endpoints) of each of
+    /// [`objects`](Self::objects) (the default): a full sync's pass over everything. A source that
+    /// remembers outputs hands them out without a list of the objects and a lookup of each.
+    fn each_output(&self, f: &mut dyn FnMut(&ObjectRef, &Arc<SourceOutput>)) {
+        for object in self.objects() {
+            if let Some(out) = self.endpoints(&object) {
+                f(&object, &out);
+            }
+        }
+    }
 
     /// Health of each enabled source.
     fn health(&self) -> Vec<SourceHealth>;
@@ -217,15 +231,19 @@ pub trait ObjectSource: Send + Sync {
 
 /// Several sources as one: the cluster's or the manifests' objects beside those of the sources
 /// that read no cluster objects. Their object references do not overlap (each names its kind).
-pub struct Combined(pub Vec<std::sync::Arc<dyn ObjectSource>>);
+pub struct Combined(pub Vec<Arc<dyn ObjectSource>>);
 
 impl ObjectSource for Combined {
     fn objects(&self) -> Vec<ObjectRef> {
         self.0.iter().flat_map(|s| s.objects()).collect()
     }
 
-    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
+    fn endpoints(&self, object: &ObjectRef) -> Option<Arc<SourceOutput>> {
         self.0.iter().find_map(|s| s.endpoints(object))
+    }
+
+    fn each_output(&self, f: &mut dyn FnMut(&ObjectRef, &Arc<SourceOutput>)) {
+        self.0.iter().for_each(|s| s.each_output(f));
     }
 
     fn health(&self) -> Vec<SourceHealth> {
@@ -316,14 +334,13 @@ pub fn desired_now(source: &dyn ObjectSource) -> (Vec<Endpoint>, Protected, Vec<
     let mut protected = Protected { all: source.health().iter().any(|h| h.error.is_some()), ..Protected::default() };
     let mut invalid = Vec::new();
     let mut outputs = Vec::new();
-    for object in source.objects() {
-        let Some(out) = source.endpoints(&object) else { continue };
+    source.each_output(&mut |object, out| {
         if !out.invalid.is_empty() {
             protected.resources.insert(object.resource_label());
-            invalid.extend(out.invalid);
+            invalid.extend(out.invalid.iter().cloned());
         }
-        outputs.push(SourceOutput { endpoints: out.endpoints, invalid: Vec::new() });
-    }
+        outputs.push(SourceOutput { endpoints: out.endpoints.clone(), invalid: Vec::new() });
+    });
     let merged: SourceOutput = outputs.into_iter().collect();
     (merged.endpoints, protected, invalid)
 }

@@ -47,7 +47,7 @@ pub async fn object_source(
 #[derive(Default)]
 struct Last {
     /// The last output read (kept through failed reads: what it should be instead is unknown).
-    output: Option<SourceOutput>,
+    output: Option<Arc<SourceOutput>>,
     /// Why the last read failed.
     error: Option<String>,
 }
@@ -106,7 +106,7 @@ impl DirectSource {
                             out.invalid.len()
                         )
                     });
-                    last.output = Some(self.cfg.post.apply(out));
+                    last.output = Some(Arc::new(self.cfg.post.apply(out)));
                 }
                 Err(e) => {
                     self.read_errors.fetch_add(1, Ordering::Relaxed);
@@ -125,7 +125,7 @@ impl ObjectSource for DirectSource {
         self.parts.iter().filter(read).map(|p| p.object.clone()).collect()
     }
 
-    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
+    fn endpoints(&self, object: &ObjectRef) -> Option<Arc<SourceOutput>> {
         let part = self.parts.iter().find(|p| p.object == *object)?;
         part.last.read().unwrap_or_else(|e| e.into_inner()).output.clone()
     }

@@ -110,7 +110,7 @@ fn oref(s: &str) -> ObjectRef {
 }
 
 /// `name TYPE targets` lines of an object's endpoints.
-fn lines(e: &Option<SourceOutput>) -> Vec<String> {
+fn lines(e: &Option<std::sync::Arc<SourceOutput>>) -> Vec<String> {
     e.as_ref().map(|e| e.endpoints.iter().map(|ep| ep.to_string()).collect()).unwrap_or_default()
 }
 
@@ -306,7 +306,7 @@ async fn kube_watches_match_the_sources() {
     let have_refs: BTreeSet<String> = source.objects().iter().map(|r| r.to_string()).collect();
     assert_eq!(have_refs, want_refs);
     for (r, out) in &expected {
-        assert_eq!(source.endpoints(r).as_ref(), Some(out), "{r}");
+        assert_eq!(source.endpoints(r).as_deref(), Some(out), "{r}");
     }
     // …and they are not vacuous.
     let e = |s: &str| lines(&source.endpoints(&oref(s)));

@@ -125,7 +125,7 @@ impl ObjectSource for KubeSource {
     }
 
     /// What every enabled kind that holds the object makes of it, merged.
-    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
+    fn endpoints(&self, object: &ObjectRef) -> Option<Arc<SourceOutput>> {
         let mut found: Option<SourceOutput> = None;
         for kind in self.kinds_of(object) {
             if let Some(out) = kind.visit(Endpoints { shared: &self.shared, object }) {
@@ -138,7 +138,7 @@ impl ObjectSource for KubeSource {
                 });
             }
         }
-        found
+        found.map(Arc::new)
     }
 
     fn health(&self) -> Vec<SourceHealth> {

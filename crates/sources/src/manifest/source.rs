@@ -6,7 +6,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use exodns_core::ObjectRef;
 use exodns_core::source::{ObjectSource, SourceHealth, SourceOutput};
@@ -20,7 +20,7 @@ use crate::error::Error;
 /// What the manifest files make, object by object.
 #[derive(Debug, Default)]
 struct Snapshot {
-    by_object: HashMap<ObjectRef, SourceOutput>,
+    by_object: HashMap<ObjectRef, Arc<SourceOutput>>,
     /// Files or documents that could not be read.
     errors: Vec<String>,
 }
@@ -79,13 +79,23 @@ impl ManifestSource {
             // controller holds back deletions while this source reports an error.
             warn!("{e}");
         }
-        let mut by_object: HashMap<ObjectRef, SourceOutput> = HashMap::new();
+        let mut outputs: HashMap<ObjectRef, SourceOutput> = HashMap::new();
         for (object, out) in super::per_object(&objects, &self.kinds, &self.cfg) {
             for inv in &out.invalid {
                 warn!("{inv}");
             }
-            by_object.entry(object).or_default().extend(out);
+            outputs.entry(object).or_default().extend(out);
         }
+        // An output as the last read made it is handed out as the same `Arc` again (the
+        // controller compares by pointer first).
+        let by_object = {
+            let last = self.read();
+            let reuse = |o: &ObjectRef, out: SourceOutput| match last.by_object.get(o) {
+                Some(same) if **same == out => same.clone(),
+                _ => Arc::new(out),
+            };
+            outputs.into_iter().map(|(o, out)| (o.clone(), reuse(&o, out))).collect()
+        };
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Snapshot { by_object, errors };
     }
 }
@@ -95,7 +105,7 @@ impl ObjectSource for ManifestSource {
         self.read().by_object.keys().cloned().collect()
     }
 
-    fn endpoints(&self, object: &ObjectRef) -> Option<SourceOutput> {
+    fn endpoints(&self, object: &ObjectRef) -> Option<Arc<SourceOutput>> {
         self.read().by_object.get(object).cloned()
     }
 
