@@ -82,7 +82,7 @@ pub fn rrset_to_endpoint(rr: &ResourceRecordSet) -> Result<Endpoint, Skip> {
         // An alias A/AAAA carries a host name: built directly, since an A target is otherwise
         // an address.
         let mut ep =
-            Endpoint::new(name, rt, Targets(vec![target])).with_ttl(Ttl(if ttl == 0 { DEFAULT_TTL } else { ttl }));
+            Endpoint::new(name, rt, Targets::new(vec![target])).with_ttl(Ttl(if ttl == 0 { DEFAULT_TTL } else { ttl }));
         ep.set_property(EVALUATE_TARGET_HEALTH, if alias.evaluate_target_health { "true" } else { "false" });
         ep.set_property(ALIAS, "true");
         ep

@@ -118,9 +118,9 @@ pub fn plan_zone<'a>(
         }
     }
     for &(old, new) in updates {
-        let removed: Vec<&str> = old.targets.iter().filter(|t| !new.targets.0.iter().any(|n| n == t)).collect();
-        let added: Vec<&str> = new.targets.iter().filter(|t| !old.targets.0.iter().any(|o| o == t)).collect();
-        let kept: Vec<&str> = new.targets.iter().filter(|t| old.targets.0.iter().any(|o| o == t)).collect();
+        let removed: Vec<&str> = old.targets.iter().filter(|t| !new.targets.iter().any(|n| n == *t)).collect();
+        let added: Vec<&str> = new.targets.iter().filter(|t| !old.targets.iter().any(|o| o == *t)).collect();
+        let kept: Vec<&str> = new.targets.iter().filter(|t| old.targets.iter().any(|o| o == *t)).collect();
         let mut ops = Vec::new();
         let mut failed = None;
         // A TTL the endpoint does not set stays what the record has.

@@ -16,7 +16,7 @@ impl Controller {
     /// Sets `not_served` on the pool reports whose record the DNS server answered SERVFAIL for,
     /// this sync or an earlier one that wrote the same content.
     pub(super) fn mark_pools_not_served(&mut self, report: &mut SyncReport) {
-        let content = |ep: &Endpoint| Some(ep.targets.0.join(" "));
+        let content = |ep: &Endpoint| Some(ep.targets.join(" "));
         for n in &report.not_served {
             if report.pools.iter().any(|p| p.host == n.endpoint.dns_name) {
                 self.pools_not_served.insert(n.endpoint.dns_name.clone(), (content(&n.endpoint), n.detail.clone()));

@@ -201,7 +201,7 @@ fn merge_sorted(mut eps: Vec<Endpoint>) -> Vec<Endpoint> {
     eps.sort_by(|a, b| a.resource().cmp(&b.resource()));
     let mut merged = merge_endpoints(eps);
     for ep in &mut merged {
-        ep.targets.0.sort();
+        ep.targets.sort();
     }
     merged
 }
@@ -380,14 +380,14 @@ mod tests {
         let n = DnsName::parse("x.example.org").unwrap();
         let eps = idx.endpoints_at([&n]);
         assert_eq!(eps.len(), 1);
-        assert_eq!(eps[0].targets.0, vec!["1.1.1.1", "2.2.2.2"]);
+        assert_eq!(eps[0].targets, vec!["1.1.1.1", "2.2.2.2"]);
         assert_eq!(eps[0].resource(), Some("service/default/a"));
         // Unchanged input touches nothing.
         let same =
             SourceOutput { endpoints: vec![mk_ep("x.example.org", "2.2.2.2", "service/default/b")], invalid: vec![] };
         assert!(idx.set(&b, Some(Arc::new(same))).is_empty());
         assert_eq!(idx.set(&a, None), vec![n.clone()]);
-        assert_eq!(idx.endpoints_at([&n])[0].targets.0, vec!["2.2.2.2"]);
+        assert_eq!(idx.endpoints_at([&n])[0].targets, vec!["2.2.2.2"]);
     }
 
     #[test]

@@ -165,12 +165,7 @@ fn mk_controller(
 }
 
 fn zone_of(provider: &Counting) -> Vec<String> {
-    provider
-        .inner
-        .dump()
-        .iter()
-        .map(|e| format!("{} {} {}", e.dns_name, e.record_type, e.targets.0.join(",")))
-        .collect()
+    provider.inner.dump().iter().map(|e| format!("{} {} {}", e.dns_name, e.record_type, e.targets.join(","))).collect()
 }
 
 impl Rig {
@@ -399,7 +394,7 @@ mod equivalence {
             .map(|e| match e.record_type {
                 RecordType::TXT => format!("{} TXT", e.dns_name),
                 _ => {
-                    let mut t = e.targets.0.clone();
+                    let mut t = e.targets.clone();
                     t.sort();
                     format!("{} {} {}", e.dns_name, e.record_type, t.join(","))
                 }

@@ -98,7 +98,7 @@ async fn claims_releases_conflicts_and_a_store_that_cannot_be_read() {
     let report = syncer.sync_once(desired.clone()).await.unwrap();
     assert_eq!(names(&provider), ["hand.example.org", "web.example.org"]);
     assert_eq!(
-        provider.dump().iter().find(|e| e.dns_name.as_str() == "hand.example.org").unwrap().targets.0,
+        provider.dump().iter().find(|e| e.dns_name.as_str() == "hand.example.org").unwrap().targets,
         ["192.0.2.9"]
     );
     assert!(report.conflicts.iter().any(|c| c.dns_name.as_str() == "taken.example.org" && c.foreign_owner == "other"));

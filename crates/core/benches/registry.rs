@@ -18,7 +18,7 @@ use exodns_core::{Changes, DnsName, Endpoint, RecordType, Targets};
 const RECORDS: usize = 100_000;
 
 fn ep(name: &str, rt: RecordType, target: String) -> Endpoint {
-    Endpoint::new(DnsName::parse(name).unwrap(), rt, Targets(vec![target]))
+    Endpoint::new(DnsName::parse(name).unwrap(), rt, Targets::new(vec![target]))
 }
 
 /// `n` records (¾ A, ¼ CNAME; one in ten of another owner) and their ownership TXTs, listed
@@ -37,8 +37,8 @@ fn zone(reg: &TxtRegistry, n: usize) -> Vec<Endpoint> {
             .with_label("owner", owner)
             .with_label("resource", format!("service/default/host-{i}"));
         let txt = reg.ownership_txt(&mut record, &Owned::default()).unwrap();
-        out.push(ep(&name, rt, record.targets.0[0].clone()));
-        out.push(ep(txt.dns_name.as_str(), RecordType::TXT, txt.targets.0[0].clone()));
+        out.push(ep(&name, rt, record.targets[0].clone()));
+        out.push(ep(txt.dns_name.as_str(), RecordType::TXT, txt.targets[0].clone()));
     }
     out
 }

@@ -129,7 +129,7 @@ impl From<Endpoint> for RawEndpoint {
     fn from(ep: Endpoint) -> Self {
         RawEndpoint {
             dns_name: ep.dns_name.as_str().to_owned(),
-            targets: ep.targets.0,
+            targets: ep.targets.to_vec(),
             record_type: ep.record_type.as_str().to_owned(),
             set_identifier: ep.set_identifier,
             record_ttl: i64::from(ep.ttl.0),
@@ -156,7 +156,7 @@ pub fn canonical_targets<'a>(rt: RecordType, raw: impl IntoIterator<Item = &'a s
             format!("a {rt} record needs at least one target"),
         ));
     }
-    Ok(Targets(out))
+    Ok(Targets::new(out))
 }
 
 /// The identity of a record set, what the registry and the caches key on.
@@ -277,7 +277,7 @@ impl fmt::Display for Endpoint {
         if self.ttl.is_set() {
             write!(f, " ttl={}", self.ttl.0)?;
         }
-        write!(f, " {}", self.targets.0.join(","))
+        write!(f, " {}", self.targets.join(","))
     }
 }
 
@@ -298,7 +298,8 @@ pub fn endpoints_for_targets(name: &DnsName, targets: &[String], ttl: Ttl) -> (V
             Err(e) => errors.push(e),
         }
     }
-    let eps = by_type.into_iter().map(|(rt, ts)| Endpoint::new(name.clone(), rt, Targets(ts)).with_ttl(ttl)).collect();
+    let eps =
+        by_type.into_iter().map(|(rt, ts)| Endpoint::new(name.clone(), rt, Targets::new(ts)).with_ttl(ttl)).collect();
     (eps, errors)
 }
 
@@ -312,7 +313,7 @@ pub fn merge_endpoints(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
     let mut merged: BTreeMap<MergeKey, Endpoint> = BTreeMap::new();
     for ep in endpoints {
         let single = matches!(ep.record_type, RecordType::CNAME | RecordType::DNAME)
-            .then(|| ep.targets.0.first().cloned())
+            .then(|| ep.targets.first().cloned())
             .flatten();
         let ttl = if ep.record_type == RecordType::PTR { Ttl::default() } else { ep.ttl };
         match merged.entry((ep.key(), ttl, single)) {
@@ -322,10 +323,14 @@ pub fn merge_endpoints(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
             std::collections::btree_map::Entry::Occupied(mut o) => {
                 let into = o.get_mut();
                 into.ttl = into.ttl.min(ep.ttl);
-                for t in ep.targets.0 {
-                    if !into.targets.0.contains(&t) {
-                        into.targets.0.push(t);
-                    }
+                if ep.targets.iter().any(|t| !into.targets.iter().any(|i| i == t)) {
+                    into.targets.edit(|into| {
+                        for t in ep.targets.iter() {
+                            if !into.iter().any(|i| i == t) {
+                                into.push(t.to_owned());
+                            }
+                        }
+                    });
                 }
                 into.spelling.merge_targets(&ep.spelling);
             }
@@ -365,13 +370,13 @@ mod tests {
             r#"{"dnsName":"Mx.Example.org","targets":["10 Mail.example.org.","20 b.example.org"],"recordType":"MX"}"#;
         let ep: Endpoint = serde_json::from_str(json).unwrap();
         assert_eq!(ep.dns_name.as_str(), "mx.example.org");
-        assert_eq!(ep.targets.0, ["10 mail.example.org", "20 b.example.org"]);
+        assert_eq!(ep.targets, ["10 mail.example.org", "20 b.example.org"]);
         assert_eq!(ep.wire_name(), "Mx.Example.org");
         assert_eq!(ep.wire_targets(), ["10 Mail.example.org.", "20 b.example.org"]);
         let txt: Endpoint =
             serde_json::from_str(r#"{"dnsName":"t.example.org","targets":["hello world"],"recordType":"TXT"}"#)
                 .unwrap();
-        assert_eq!((txt.targets.0[0].as_str(), txt.wire_targets()[0].as_str()), ("\"hello world\"", "hello world"));
+        assert_eq!((txt.targets[0].as_str(), txt.wire_targets()[0].as_str()), ("\"hello world\"", "hello world"));
         // Merged with another spelling of the same record set: each target keeps its own.
         let mut other = Endpoint::parse("mx.example.org", RecordType::MX, &["30 c.example.org"]).unwrap();
         other.spell("mx.example.org", ["30 C.example.org."]);
@@ -405,7 +410,7 @@ mod tests {
         let b = Endpoint::parse("x.example.org", RecordType::A, &["2.2.2.2", "1.1.1.1"]).unwrap();
         let m = merge_endpoints(vec![a, b]);
         assert_eq!(m.len(), 1);
-        assert_eq!(m[0].targets.0, vec!["1.1.1.1", "2.2.2.2"]);
+        assert_eq!(m[0].targets, vec!["1.1.1.1", "2.2.2.2"]);
         assert_eq!(m[0].resource(), Some("a"));
     }
 }

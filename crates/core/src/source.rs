@@ -42,8 +42,7 @@ impl SourceOutput {
         self.endpoints.sort_by(|a, b| a.labels.get(label::RESOURCE).cmp(&b.labels.get(label::RESOURCE)));
         let mut endpoints = merge_endpoints(self.endpoints);
         for ep in &mut endpoints {
-            ep.targets.0.sort();
-            ep.targets.0.dedup();
+            ep.targets.sort_dedup();
         }
         let mut invalid: Vec<Invalid> = Vec::with_capacity(self.invalid.len());
         for i in self.invalid {
@@ -176,7 +175,7 @@ pub fn record_event_note(ep: &Endpoint, owner: &str) -> String {
         ep.owner().unwrap_or(owner),
         ep.record_type,
         ep.ttl.0,
-        ep.targets.0.join(",")
+        ep.targets.join(",")
     )
 }
 

@@ -9,6 +9,8 @@
 
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Deref;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,14 +22,78 @@ use crate::record_type::RecordType;
 /// Beyond a few KiB a record no longer fits a UDP answer and is almost certainly a mistake.
 pub const MAX_TXT_LEN: usize = 4096;
 
-/// The targets of one record set, in the order they were given.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Targets(pub Vec<String>);
+/// The targets of one record set, in the order they were given. Shared between clones: a
+/// planned change, an outgoing change and the record cache hold the same strings, and cloning an
+/// endpoint allocates nothing. Changes go through [`edit`](Self::edit), which copies first.
+#[derive(Debug, Clone, Eq)]
+pub struct Targets(Arc<[String]>);
+
+impl Default for Targets {
+    fn default() -> Self {
+        Targets(Arc::new([]))
+    }
+}
+
+impl Deref for Targets {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl PartialEq for Targets {
+    fn eq(&self, other: &Targets) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl std::hash::Hash for Targets {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0[..].hash(state);
+    }
+}
+
+impl<T> PartialEq<Vec<T>> for Targets
+where
+    String: PartialEq<T>,
+{
+    fn eq(&self, other: &Vec<T>) -> bool {
+        self.0[..] == other[..]
+    }
+}
+
+impl<T, const N: usize> PartialEq<[T; N]> for Targets
+where
+    String: PartialEq<T>,
+{
+    fn eq(&self, other: &[T; N]) -> bool {
+        self.0[..] == other[..]
+    }
+}
+
+impl Serialize for Targets {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Targets {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<String>::deserialize(d).map(Targets::new)
+    }
+}
+
+impl<'a> IntoIterator for &'a Targets {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
 
 impl Targets {
     pub fn new(targets: Vec<String>) -> Self {
-        Targets(targets)
+        Targets(targets.into())
     }
 
     pub fn len(&self) -> usize {
@@ -42,6 +108,37 @@ impl Targets {
         self.0.iter().map(String::as_str)
     }
 
+    /// A copy of the list, for a caller that takes it apart.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.0.to_vec()
+    }
+
+    /// Changes the list: copies it out, lets `f` edit it, shares the result. Endpoints that
+    /// shared the old list keep it.
+    pub fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<String>) -> R) -> R {
+        let mut v = self.0.to_vec();
+        let r = f(&mut v);
+        self.0 = v.into();
+        r
+    }
+
+    /// Sorted by text; shares the list when it already is (the common case: one target).
+    pub fn sort(&mut self) {
+        if !self.0.is_sorted() {
+            self.edit(|v| v.sort_unstable());
+        }
+    }
+
+    /// Sorted by text without repeats; shares the list when it already is.
+    pub fn sort_dedup(&mut self) {
+        if !self.0.windows(2).all(|w| w[0] < w[1]) {
+            self.edit(|v| {
+                v.sort_unstable();
+                v.dedup();
+            });
+        }
+    }
+
     /// Same set of targets: order- and case-insensitive, IP addresses compared as addresses.
     pub fn same(&self, other: &Targets) -> bool {
         if self.0.len() != other.0.len() {
@@ -49,7 +146,7 @@ impl Targets {
         }
         // Targets are canonical (sources and providers go through `canonical_target`), so equal
         // lists in the same order are the common case: no allocation for them.
-        if self.0.iter().zip(&other.0).all(|(x, y)| same_target(x, y)) {
+        if self.0.iter().zip(other.0.iter()).all(|(x, y)| same_target(x, y)) {
             return true;
         }
         if self.0.len() == 1 {
@@ -104,13 +201,13 @@ impl Targets {
 
 impl From<Vec<String>> for Targets {
     fn from(v: Vec<String>) -> Self {
-        Targets(v)
+        Targets::new(v)
     }
 }
 
 impl<'a> FromIterator<&'a str> for Targets {
     fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
-        Targets(iter.into_iter().map(str::to_owned).collect())
+        Targets::new(iter.into_iter().map(str::to_owned).collect())
     }
 }
 

@@ -54,7 +54,7 @@ fn describe(ep: &Endpoint) -> String {
 }
 
 fn data(ep: &Endpoint) -> String {
-    let mut s = ep.targets.0.join(", ");
+    let mut s = ep.targets.join(", ");
     if ep.ttl.is_set() {
         let _ = write!(s, " ttl={}", ep.ttl.0);
     }

@@ -98,7 +98,7 @@ mod tests {
         let z = "example.org.";
         let ep = rrset_to_endpoint(&rrset("www.example.org.", "CNAME", &[("LB.example.net.", false)]), z).unwrap();
         assert_eq!(
-            (ep.dns_name.as_str(), ep.record_type, ep.targets.0.clone()),
+            (ep.dns_name.as_str(), ep.record_type, ep.targets.to_vec()),
             ("www.example.org", RecordType::CNAME, vec!["lb.example.net".into()])
         );
         assert_eq!(ep.ttl, Ttl(60));
@@ -108,11 +108,11 @@ mod tests {
         let ep = rrset_to_endpoint(&rrset("a.example.org.", "ALIAS", &[("lb.example.net.", false)]), z).unwrap();
         assert_eq!(ep.property(ALIAS_PROPERTY), Some("true"));
         let ep = rrset_to_endpoint(&rrset("m.example.org.", "MX", &[("10 mail.example.org.", false)]), z).unwrap();
-        assert_eq!(ep.targets.0, vec!["10 mail.example.org"]);
+        assert_eq!(ep.targets, vec!["10 mail.example.org"]);
         let ep = rrset_to_endpoint(&rrset("t.example.org.", "TXT", &[("\"a b\"", false)]), z).unwrap();
-        assert_eq!(ep.targets.0, vec!["\"a b\""]);
+        assert_eq!(ep.targets, vec!["\"a b\""]);
         let ep = rrset_to_endpoint(&rrset("d.example.org.", "A", &[("1.1.1.1", true), ("2.2.2.2", false)]), z).unwrap();
-        assert_eq!(ep.targets.0, vec!["2.2.2.2"]);
+        assert_eq!(ep.targets, vec!["2.2.2.2"]);
     }
 
     #[test]

@@ -304,12 +304,12 @@ impl Rfc2136Provider {
                 (Some(got), None) => {
                     format!(
                         "{server} answered NOERROR to the UPDATE but still serves {:?}: it ignored the deletion",
-                        got.targets.0
+                        got.targets
                     )
                 }
                 (Some(got), Some(want)) => format!(
                     "{server} answered NOERROR to the UPDATE but serves {:?} instead of {:?}",
-                    got.targets.0, want.targets.0
+                    got.targets, want.targets
                 ),
                 (None, None) => unreachable!("handled above"),
             };

@@ -250,11 +250,13 @@ fn merge<'a>(items: &[Item<'a>], state: &ZoneState, cfg: &Rfc2136Config) -> Vec<
                 (_, t) => cfg.ttl_for(t),
             };
             let desired = op.desired.get_or_insert_with(|| Rrset { ttl, targets: Default::default() });
-            for t in ep.targets.iter() {
-                if !desired.targets.iter().any(|d| d.eq_ignore_ascii_case(t)) {
-                    desired.targets.0.push(t.to_owned());
+            desired.targets.edit(|d| {
+                for t in ep.targets.iter() {
+                    if !d.iter().any(|d| d.eq_ignore_ascii_case(t)) {
+                        d.push(t.to_owned());
+                    }
                 }
-            }
+            });
         }
     }
     ops

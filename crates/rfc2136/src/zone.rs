@@ -158,7 +158,7 @@ mod tests {
         let eps = state.endpoints();
         let shown: Vec<String> = eps
             .iter()
-            .map(|e| format!("{} {} {} {:?}", e.dns_name.as_str(), e.record_type, e.ttl.0, e.targets.0))
+            .map(|e| format!("{} {} {} {:?}", e.dns_name.as_str(), e.record_type, e.ttl.0, &e.targets[..]))
             .collect();
         assert_eq!(
             shown,

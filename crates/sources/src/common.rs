@@ -251,7 +251,7 @@ impl<'a> Ctx<'a> {
             if let Some((_, w)) = written_names.iter().find(|(c, _)| *c == ep.dns_name) {
                 ep.spelling.set_name(ep.dns_name.as_str(), w);
             }
-            for t in &ep.targets.0 {
+            for t in &ep.targets {
                 ep.spelling.set_target(t, written_targets.target(t));
             }
         }

@@ -193,7 +193,7 @@ mod tests {
                 want("txt.example.org", "hello world"),
             ]
         );
-        assert_eq!(out.endpoints[0].targets.0, ["0 50 5060 sip.example.org"], "planned on the canonical form");
+        assert_eq!(out.endpoints[0].targets, ["0 50 5060 sip.example.org"], "planned on the canonical form");
     }
 
     /// PowerDNS LUA entries: the type token upper-cased as PowerDNS reads it back; content that
@@ -213,7 +213,7 @@ mod tests {
         let out = endpoints(&obj, &SourceConfig::default());
         assert_eq!(out.endpoints.len(), 1, "{:?}", out.endpoints);
         assert_eq!(out.endpoints[0].record_type, RecordType::LUA);
-        assert_eq!(out.endpoints[0].targets.0, [format!("A {code}")]);
+        assert_eq!(out.endpoints[0].targets, [format!("A {code}")]);
         let fields: Vec<(String, &str)> = out
             .invalid
             .iter()
@@ -302,6 +302,6 @@ mod tests {
         );
         let forced = SourceConfig { force_default_targets: true, ..cfg };
         let out = endpoints(&obj, &forced);
-        assert!(out.endpoints.iter().all(|e| !e.targets.0.contains(&"1.1.1.1".to_string())));
+        assert!(out.endpoints.iter().all(|e| !e.targets.contains(&"1.1.1.1".to_string())));
     }
 }

@@ -82,7 +82,7 @@ pub fn checked_endpoints(c: &Checked, resource: &str) -> Vec<Endpoint> {
         addrs.sort();
         addrs.dedup();
         out.push(
-            Endpoint::new(name, c.policy.family.record_type(), Targets(addrs))
+            Endpoint::new(name, c.policy.family.record_type(), Targets::new(addrs))
                 .with_ttl(c.policy.ttl)
                 .with_label(label::RESOURCE, resource)
                 .with_label(POLICY_LABEL, hash.clone()),

@@ -211,9 +211,9 @@ mod tests {
             assert_eq!(ep.set_identifier, "fake");
             assert_eq!(ep.resource(), Some(format!("fake/default/{}", ep.dns_name).as_str()));
         }
-        let a = &out.endpoints[0].targets.0[0];
+        let a = &out.endpoints[0].targets[0];
         assert!(a.starts_with("192.0.2.") && a != "192.0.2.0" && a != "192.0.2.255", "{a}");
-        assert!(out.endpoints[1].targets.0[0].starts_with("2001:db8::"));
+        assert!(out.endpoints[1].targets[0].starts_with("2001:db8::"));
         let srv = out.endpoints.iter().find(|e| e.record_type == RecordType::SRV).unwrap();
         assert!(srv.wire_targets()[0].ends_with(".example.com."), "{:?}", srv.wire_targets());
     }

@@ -25,7 +25,7 @@ fn objects(gateways: Vec<Gateway>, namespaces: &[(&str, &[(&str, &str)])]) -> Ob
 }
 
 fn names(out: &SourceOutput) -> Vec<String> {
-    out.endpoints.iter().map(|e| format!("{} {}", e.dns_name, e.targets.0.join(","))).collect()
+    out.endpoints.iter().map(|e| format!("{} {}", e.dns_name, e.targets.join(","))).collect()
 }
 
 fn run(route: &HTTPRoute, objs: &Objects, cfg: &SourceConfig) -> Vec<String> {

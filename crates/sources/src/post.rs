@@ -159,7 +159,9 @@ impl PostProcess {
         }
         if !self.target_net_filter.is_empty() || !self.exclude_target_net.is_empty() {
             endpoints.retain_mut(|ep| {
-                ep.targets.0.retain(|t| self.keeps(t));
+                if ep.targets.iter().any(|t| !self.keeps(t)) {
+                    ep.targets.edit(|t| t.retain(|t| self.keeps(t)));
+                }
                 !ep.targets.is_empty()
             });
         }
@@ -210,7 +212,10 @@ mod tests {
 
     fn run(p: &PostProcess, eps: Vec<Endpoint>) -> Vec<(String, RecordType, Vec<String>, u32)> {
         let out = p.apply(SourceOutput { endpoints: eps, invalid: Vec::new() });
-        out.endpoints.into_iter().map(|e| (e.dns_name.to_string(), e.record_type, e.targets.0, e.ttl.0)).collect()
+        out.endpoints
+            .into_iter()
+            .map(|e| (e.dns_name.to_string(), e.record_type, e.targets.to_vec(), e.ttl.0))
+            .collect()
     }
 
     #[test]

@@ -95,8 +95,10 @@ mod tests {
             ep("c.example.org", RecordType::CNAME, &["a.example.org"]).with_property("record-type", "ptr"),
             ep("v6.example.org", RecordType::AAAA, &["2001:db8::1"]).with_property("record-type", "none"),
         ];
-        let got: Vec<(String, Vec<String>, u32)> =
-            ptr_endpoints(&mut eps, true).into_iter().map(|e| (e.dns_name.to_string(), e.targets.0, e.ttl.0)).collect();
+        let got: Vec<(String, Vec<String>, u32)> = ptr_endpoints(&mut eps, true)
+            .into_iter()
+            .map(|e| (e.dns_name.to_string(), e.targets.to_vec(), e.ttl.0))
+            .collect();
         assert_eq!(
             got,
             [

@@ -353,7 +353,7 @@ impl Svc<'_> {
             }
         }
         for ((n, rt), targets) in by_name {
-            let ep = ctx.decorate(Endpoint::new(n, rt, Targets(targets)).with_ttl(ctx.ttl));
+            let ep = ctx.decorate(Endpoint::new(n, rt, Targets::new(targets)).with_ttl(ctx.ttl));
             ctx.endpoints.push(ep);
         }
     }
@@ -434,7 +434,8 @@ impl Svc<'_> {
             match canonical_target(RecordType::SRV, &raw_target) {
                 Ok(t) => {
                     ctx.written_target(&t, &raw_target);
-                    let ep = ctx.decorate(Endpoint::new(name, RecordType::SRV, Targets(vec![t])).with_ttl(ctx.ttl));
+                    let ep =
+                        ctx.decorate(Endpoint::new(name, RecordType::SRV, Targets::new(vec![t])).with_ttl(ctx.ttl));
                     ctx.endpoints.push(ep);
                 }
                 Err(e) => ctx.invalid.push(e.at(format!("spec.ports[{i}].nodePort")).on(&ctx.obj)),

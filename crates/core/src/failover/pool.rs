@@ -78,7 +78,7 @@ pub fn declaration(host: DnsName, policy: &Policy, resource: &str) -> Endpoint {
 
 /// The policy an endpoint declares, if it is a pool declaration.
 pub fn declared(ep: &Endpoint) -> Option<Policy> {
-    if ep.record_type != RecordType::LUA || !ep.targets.0.is_empty() {
+    if ep.record_type != RecordType::LUA || !ep.targets.is_empty() {
         return None;
     }
     Policy::from_canonical(ep.labels.get(DECLARATION_LABEL)?)
@@ -216,16 +216,18 @@ pub fn plan_pools(
                     .get(&ep.dns_name)
                     .is_some_and(|(p, _)| p.len() == 1 && p[0].family.record_type() == ep.record_type);
             if take && let Some(name) = member_name(region, &ep.dns_name) {
-                joined.entry(name).or_default().extend(ep.targets.0.iter().cloned());
+                joined.entry(name).or_default().extend(ep.targets.iter().map(str::to_owned));
                 return false;
             }
             true
         });
         for ep in rest.iter_mut() {
             if let Some(extra) = joined.remove(&ep.dns_name) {
-                ep.targets.0.extend(extra);
-                ep.targets.0.sort();
-                ep.targets.0.dedup();
+                ep.targets.edit(|t| {
+                    t.extend(extra);
+                    t.sort();
+                    t.dedup();
+                });
             }
         }
         // A hostname whose only member here comes from other sources.
@@ -235,7 +237,7 @@ pub fn plan_pools(
             let mut t = targets;
             t.sort();
             t.dedup();
-            let mut ep = Endpoint::new(name, policies[0].family.record_type(), Targets(t))
+            let mut ep = Endpoint::new(name, policies[0].family.record_type(), Targets::new(t))
                 .with_ttl(policies[0].ttl)
                 .with_label(POLICY_LABEL, policies[0].hash());
             if let Some(r) = resources.first() {
@@ -309,7 +311,7 @@ pub fn plan_pools(
             not_served: None,
         };
         let keep = |report: &mut PoolReport, outcome: PoolOutcome, plan: &mut PoolPlan| {
-            report.content = published.first().map(|p| p.targets.0.join(" "));
+            report.content = published.first().map(|p| p.targets.join(" "));
             report.outcome = outcome;
             plan.pool_desired.extend(published.iter().cloned());
         };
@@ -374,7 +376,7 @@ pub fn plan_pools(
                 report.content = Some(r.targets.join(" "));
                 let label = rendered_label(policy);
                 plan.pool_desired.push(
-                    Endpoint::new(host.clone(), r.record_type, Targets(r.targets))
+                    Endpoint::new(host.clone(), r.record_type, Targets::new(r.targets))
                         .with_ttl(policy.ttl)
                         .with_label(RENDERED_LABEL, label.clone()),
                 );
@@ -413,7 +415,7 @@ fn members_of(
     let theirs = theirs.iter().map(|&i| &current[i]).filter(|c| c.owner() != Some(owner_id) || held(c));
     for ep in theirs.chain(ours.iter().map(|&i| &desired[i])) {
         let Some((region, _)) = member_of(&ep.dns_name) else { continue };
-        let addrs: BTreeSet<IpAddr> = ep.targets.0.iter().filter_map(|t| t.parse().ok()).collect();
+        let addrs: BTreeSet<IpAddr> = ep.targets.iter().filter_map(|t| t.parse().ok()).collect();
         if addrs.is_empty() {
             continue;
         }

@@ -24,7 +24,7 @@ fn settings() -> PoolSettings {
 
 fn member(region: &str, addrs: &[&str], p: &Policy) -> Endpoint {
     let name = member_name(&Region::parse(region, "r").unwrap(), &host()).unwrap();
-    Endpoint::new(name, RecordType::A, Targets(addrs.iter().map(|a| a.to_string()).collect()))
+    Endpoint::new(name, RecordType::A, Targets::new(addrs.iter().map(|a| a.to_string()).collect()))
         .with_ttl(p.ttl)
         .with_label(POLICY_LABEL, p.hash())
         .with_label(label::RESOURCE, "failover/web/app")
@@ -35,7 +35,7 @@ fn owned(ep: Endpoint, owner: &str) -> Endpoint {
 }
 
 fn a(name: &str, addr: &str) -> Endpoint {
-    Endpoint::new(DnsName::parse(name).unwrap(), RecordType::A, Targets(vec![addr.into()]))
+    Endpoint::new(DnsName::parse(name).unwrap(), RecordType::A, Targets::new(vec![addr.into()]))
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn the_pool_renders_every_regions_members_and_moves_our_plain_record() {
     assert_eq!(plan.hosts.iter().map(DnsName::as_str).collect::<Vec<_>>(), ["app.example.org"]);
     assert_eq!(plan.pool_desired.len(), 1);
     assert_eq!(
-        plan.pool_desired[0].targets.0,
+        plan.pool_desired[0].targets,
         ["A \"ifportup(8080, {'127.0.0.2', '127.0.0.3', '127.0.0.5'}, {selector='all', timeout=2})\""]
     );
     assert_eq!(plan.reports[0].outcome, PoolOutcome::Rendered);
@@ -67,7 +67,7 @@ fn the_pool_renders_every_regions_members_and_moves_our_plain_record() {
 fn a_policy_conflict_keeps_the_published_record() {
     let (ours, theirs) = (policy(2), policy(3));
     let published = owned(
-        Endpoint::new(host(), RecordType::LUA, Targets(vec!["A \"ifportup(8080, {'127.0.0.3'})\"".into()])),
+        Endpoint::new(host(), RecordType::LUA, Targets::new(vec!["A \"ifportup(8080, {'127.0.0.3'})\"".into()])),
         "exodns-pool",
     );
     let mut current = vec![owned(member("us", &["127.0.0.3"], &theirs), "us"), published.clone()];
@@ -86,7 +86,7 @@ fn a_foreign_record_takes_the_hostname() {
     assert!(plan.hosts.is_empty() && plan.pool_desired.is_empty());
     assert_eq!(plan.reports[0].outcome, PoolOutcome::Foreign { record_type: RecordType::A, owner: "someone".into() });
     // An unowned LUA record too.
-    let mut current = vec![Endpoint::new(host(), RecordType::LUA, Targets(vec!["A \"'1.2.3.4'\"".into()]))];
+    let mut current = vec![Endpoint::new(host(), RecordType::LUA, Targets::new(vec!["A \"'1.2.3.4'\"".into()]))];
     let desired = vec![member("eu", &["127.0.0.2"], &p), declaration(host(), &p, "failover/web/app")];
     let plan = plan_pools(desired, &mut current, &settings(), &|_| false);
     assert!(matches!(plan.reports[0].outcome, PoolOutcome::Foreign { record_type: RecordType::LUA, .. }));
@@ -95,7 +95,7 @@ fn a_foreign_record_takes_the_hostname() {
 #[test]
 fn a_pool_without_members_goes_and_a_stale_policy_label_is_rewritten() {
     let p = policy(2);
-    let published = owned(Endpoint::new(host(), RecordType::LUA, Targets(vec!["A \"x\"".into()])), "exodns-pool");
+    let published = owned(Endpoint::new(host(), RecordType::LUA, Targets::new(vec!["A \"x\"".into()])), "exodns-pool");
     let mut current = vec![published];
     let plan = plan_pools(Vec::new(), &mut current, &settings(), &|_| false);
     assert!(plan.hosts.contains(&host()) && plan.pool_desired.is_empty());
@@ -111,7 +111,7 @@ fn a_pool_without_members_goes_and_a_stale_policy_label_is_rewritten() {
 fn a_held_member_keeps_the_pool() {
     // Our record turned invalid: no declaration, no desired member; its member is held.
     let p = policy(2);
-    let published = owned(Endpoint::new(host(), RecordType::LUA, Targets(vec!["A \"x\"".into()])), "exodns-pool");
+    let published = owned(Endpoint::new(host(), RecordType::LUA, Targets::new(vec!["A \"x\"".into()])), "exodns-pool");
     let mut current = vec![owned(member("eu", &["127.0.0.2"], &p), "eu"), published.clone()];
     let plan = plan_pools(Vec::new(), &mut current, &settings(), &|c: &Endpoint| c.owner() == Some("eu"));
     assert_eq!(plan.reports[0].outcome, PoolOutcome::NoPolicy);
@@ -141,7 +141,7 @@ fn a_region_that_deleted_its_record_re_renders_the_pool_without_its_member() {
         Endpoint::new(
             host(),
             RecordType::LUA,
-            Targets(vec!["A \"ifportup(8080, {'127.0.0.2', '127.0.0.3'})\"".into()]),
+            Targets::new(vec!["A \"ifportup(8080, {'127.0.0.2', '127.0.0.3'})\"".into()]),
         ),
         "exodns-pool",
     )
@@ -155,7 +155,7 @@ fn a_region_that_deleted_its_record_re_renders_the_pool_without_its_member() {
     let plan = plan_pools(Vec::new(), &mut current, &settings(), &|_| false);
     assert_eq!(plan.reports[0].outcome, PoolOutcome::Rendered);
     assert_eq!(plan.reports[0].members.keys().collect::<Vec<_>>(), ["us"]);
-    assert_eq!(plan.pool_desired[0].targets.0, ["A \"ifportup(8080, {'127.0.0.3'}, {selector='all', timeout=2})\""]);
+    assert_eq!(plan.pool_desired[0].targets, ["A \"ifportup(8080, {'127.0.0.3'}, {selector='all', timeout=2})\""]);
     assert_eq!(plan.pool_desired[0].labels.get(RENDERED_LABEL), Some(&rendered_label(&p)));
 
     // A member of another policy: nobody here knows which is right; left as published.

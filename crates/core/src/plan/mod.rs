@@ -204,8 +204,8 @@ fn update_pair(cur: &Endpoint, want: &Endpoint) -> (Endpoint, Endpoint) {
     let mut old = cur.clone();
     let mut new = want.clone();
     new.labels.insert(label::OWNER.to_owned(), cur.owner().unwrap_or_default().to_owned());
-    old.targets.0.sort_unstable();
-    new.targets.0.sort_unstable();
+    old.targets.sort();
+    new.targets.sort();
     (old, new)
 }
 

@@ -169,7 +169,7 @@ pub(super) fn total_cmp(a: &Endpoint, b: &Endpoint) -> Ordering {
         .cmp(&b.dns_name)
         .then_with(|| a.set_identifier.cmp(&b.set_identifier))
         .then_with(|| a.record_type.cmp(&b.record_type))
-        .then_with(|| a.targets.0.cmp(&b.targets.0))
+        .then_with(|| a.targets[..].cmp(&b.targets[..]))
         .then_with(|| a.ttl.cmp(&b.ttl))
         .then_with(|| a.labels.cmp(&b.labels))
         .then_with(|| a.provider_specific.cmp(&b.provider_specific))

@@ -36,6 +36,7 @@ use crate::changes::Changes;
 use crate::endpoint::{Endpoint, Labels};
 use crate::error::Invalid;
 use crate::name::DnsName;
+use crate::target::Targets;
 use crate::zones::ZoneIndex;
 
 pub use crypto::AesKey;
@@ -80,8 +81,9 @@ pub struct Owned {
 struct ExistingTxt {
     name: DnsName,
     set_identifier: String,
-    /// The (first) target as the zone has it.
-    target: String,
+    /// The targets as the zone has them (never empty; the first is the value), shared with
+    /// the record read.
+    target: Targets,
     /// With encryption on: the labels the target decodes to, so that an unchanged value is
     /// written back with the zone's bytes.
     labels: Option<Labels>,

@@ -181,7 +181,7 @@ impl TxtRegistry {
         labels.insert(label::OWNED_RECORD.to_owned(), r.wire_name().to_owned());
         Ok(Endpoint {
             dns_name: name,
-            targets: Targets(vec![value]),
+            targets: Targets::new(vec![value]),
             record_type: RecordType::TXT,
             set_identifier: r.set_identifier.clone(),
             ttl: Ttl::default(),
@@ -196,7 +196,7 @@ impl TxtRegistry {
     /// them), and for the new side when encrypting and the zone's value is encrypted (Go's and
     /// Rust's gzip differ; without this every update would rewrite the value).
     fn txt_value(&self, r: &mut Endpoint, name: &DnsName, owned: &Owned, side: Side) -> Result<String, Invalid> {
-        let existing = owned.existing(name, &r.set_identifier).and_then(|e| Some((&e.target, e.labels.as_ref()?)));
+        let existing = owned.existing(name, &r.set_identifier).and_then(|e| Some((&e.target[0], e.labels.as_ref()?)));
         if let Some((target, existing_labels)) = existing {
             let sealed = existing_labels.contains_key(label::TXT_ENCRYPTION_NONCE);
             let reuse = side == Side::Old || (self.encrypt && sealed);

@@ -19,7 +19,7 @@ fn show(eps: &[Endpoint]) -> Vec<String> {
             let set = if e.set_identifier.is_empty() { String::new() } else { format!(" [{}]", e.set_identifier) };
             if e.record_type == RecordType::TXT {
                 let owned = e.labels.get(label::OWNED_RECORD).map(String::as_str).unwrap_or("?");
-                format!("{} TXT{set} {} ->{owned}", e.dns_name, e.targets.0.join(" "))
+                format!("{} TXT{set} {} ->{owned}", e.dns_name, e.targets.join(" "))
             } else {
                 summary(std::slice::from_ref(e)).remove(0)
             }
@@ -244,7 +244,7 @@ fn generated_txt_endpoint() {
     let t = reg.ownership_txt(&mut r, &Owned::default()).unwrap();
     assert_eq!(t.dns_name.as_str(), "cname-foo.test-zone.example.org");
     assert_eq!(t.record_type, RecordType::TXT);
-    assert_eq!(t.targets.0, vec![v("owner", None)]);
+    assert_eq!(t.targets, vec![v("owner", None)]);
     assert_eq!(t.set_identifier, "s");
     assert_eq!(t.labels.len(), 1);
     assert_eq!(t.labels[label::OWNED_RECORD], "foo.test-zone.example.org");
@@ -317,9 +317,9 @@ fn encrypted_delete_gives_back_the_zone_bytes() {
         &owned,
     );
     let c = out.changes;
-    assert_eq!(c.update_old[2].targets.0[0], sealed);
-    assert_eq!(c.update_new[2].targets.0[0], sealed);
-    let changed = &c.update_new[3].targets.0[0];
+    assert_eq!(c.update_old[2].targets[0], sealed);
+    assert_eq!(c.update_new[2].targets[0], sealed);
+    let changed = &c.update_new[3].targets[0];
     assert!(!changed.starts_with("\"h8UQ6jelUFUsEIn7"), "the zone's nonce is not reused for other labels: {changed}");
     let decoded = labels::decode(changed, reg_key().as_ref()).unwrap();
     assert_eq!(decoded["resource"], "ingress/default/other");
@@ -349,9 +349,9 @@ fn encrypted_creates_keep_their_nonce() {
     for (record, txt) in [(&c[0], &c[2]), (&c[1], &c[3])] {
         let nonce = &record.labels[label::TXT_ENCRYPTION_NONCE];
         assert!(!txt.labels.contains_key(label::TXT_ENCRYPTION_NONCE));
-        assert!(!txt.targets.0[0].contains("heritage"));
-        assert!(txt.targets.0[0].starts_with(&format!("\"{nonce}")));
-        let decoded = labels::decode(&txt.targets.0[0], Some(&k)).unwrap();
+        assert!(!txt.targets[0].contains("heritage"));
+        assert!(txt.targets[0].starts_with(&format!("\"{nonce}")));
+        let decoded = labels::decode(&txt.targets[0], Some(&k)).unwrap();
         assert!(labels::same_value(&decoded, &record.labels));
         // Writing the same record again gives the same bytes.
         let mut again = record.clone();
@@ -390,7 +390,7 @@ fn switching_encryption_on_and_off() {
         new.labels.insert("owner".into(), "owner".into());
         let c =
             reg.apply(Changes { update_old: vec![old], update_new: vec![new], ..Changes::default() }, &owned).changes;
-        (c.update_old[1].targets.0[0].clone(), c.update_new[1].targets.0[0].clone())
+        (c.update_old[1].targets[0].clone(), c.update_new[1].targets[0].clone())
     };
     // on: a plain TXT gets encrypted on update
     let on = TxtRegistry::new(config(true)).unwrap();
@@ -455,7 +455,7 @@ fn a_zone_apex_is_owned_from_inside_its_zone() {
 
         // Updated and deleted with that TXT.
         let mut new = read.clone();
-        new.targets = Targets(vec!["20 mail.example.org".into()]);
+        new.targets = Targets::new(vec!["20 mail.example.org".into()]);
         let upd =
             reg.apply(Changes { update_old: vec![read.clone()], update_new: vec![new], ..Changes::default() }, &owned);
         assert!(upd.invalid.is_empty(), "{:?}", upd.invalid);
@@ -511,7 +511,7 @@ fn no_record_is_written_without_its_ownership() {
     let long = format!("{}.example.org", "x".repeat(62));
     let old = with_owner(rec(&long, "A", "192.0.2.1"), "owner");
     let mut new = old.clone();
-    new.targets = Targets(vec!["192.0.2.2".into()]);
+    new.targets = Targets::new(vec!["192.0.2.2".into()]);
     let out =
         reg.apply(Changes { update_old: vec![old], update_new: vec![new], ..Changes::default() }, &Owned::default());
     assert!(out.changes.update_new.is_empty() && out.changes.update_old.is_empty(), "{:?}", out.changes);

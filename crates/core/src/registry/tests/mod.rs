@@ -18,7 +18,7 @@ pub(super) const OWNER_TXT: &str = "\"heritage=external-dns,external-dns/owner=o
 
 /// An endpoint with its target taken as it is (the registry does not look at targets).
 pub(super) fn rec(name: &str, rt: &str, target: &str) -> Endpoint {
-    Endpoint::new(DnsName::parse(name).unwrap(), rt.parse().unwrap(), Targets(vec![target.to_owned()]))
+    Endpoint::new(DnsName::parse(name).unwrap(), rt.parse().unwrap(), Targets::new(vec![target.to_owned()]))
 }
 
 pub(super) fn txt(name: &str, value: &str) -> Endpoint {

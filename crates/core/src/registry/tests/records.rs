@@ -370,7 +370,7 @@ fn migrates_from_old_owner() {
     assert_eq!(owned.endpoints[1].property(crate::endpoint::FORCE_UPDATE_PROPERTY), None);
     let mut bar = owned.endpoints[0].clone();
     let txt = reg.ownership_txt(&mut bar, &owned).unwrap();
-    assert_eq!(txt.targets.0, vec!["\"heritage=external-dns,external-dns/owner=foobar\""]);
+    assert_eq!(txt.targets, vec!["\"heritage=external-dns,external-dns/owner=foobar\""]);
     // Without the flag nothing changes hands.
     let reg = TxtRegistry::new(config("")).unwrap();
     assert_eq!(

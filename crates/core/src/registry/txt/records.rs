@@ -20,13 +20,13 @@ impl TxtRegistry {
         // (Collected in place: the records keep the input's allocation.)
         let mut endpoints: Vec<Endpoint> = raw
             .into_iter()
-            .filter_map(|mut ep| {
+            .filter_map(|ep| {
                 if ep.record_type != RecordType::TXT {
                     return Some(ep);
                 }
                 // Registry TXTs have one target. Some providers list routing-policy records
                 // without any.
-                let Some(target) = ep.targets.0.first() else {
+                let Some(target) = ep.targets.first() else {
                     tracing::error!(name = %ep.dns_name, "TXT record has no targets");
                     return None;
                 };
@@ -34,7 +34,7 @@ impl TxtRegistry {
                     Some(labels) => {
                         txt_labels.push(labels);
                         txts.push(ExistingTxt {
-                            target: ep.targets.0.swap_remove(0),
+                            target: ep.targets,
                             name: ep.dns_name,
                             set_identifier: ep.set_identifier,
                             labels: None,
