@@ -65,6 +65,24 @@ impl Labels {
         }
     }
 
+    /// Whether these are `base` with `key` set to `value`: a caller about to make that change
+    /// can share these instead of copying.
+    pub fn is_with(&self, base: &Labels, key: &str, value: &str) -> bool {
+        let mut rest = base.pairs().iter().filter(|(k, _)| k != key);
+        let mut found = false;
+        for (k, v) in self.pairs() {
+            if k == key {
+                found = v == value;
+                if !found {
+                    return false;
+                }
+            } else if !rest.next().is_some_and(|(bk, bv)| bk == k && bv == v) {
+                return false;
+            }
+        }
+        found && rest.next().is_none()
+    }
+
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let i = self.find(key).ok()?;
         let removed = self.pairs_mut().remove(i).1;
@@ -206,6 +224,20 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn is_with_one_key_set() {
+        let l = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Labels>();
+        let base = l(&[("resource", "svc/a")]);
+        assert!(l(&[("owner", "me"), ("resource", "svc/a")]).is_with(&base, "owner", "me"));
+        assert!(!l(&[("owner", "you"), ("resource", "svc/a")]).is_with(&base, "owner", "me"));
+        assert!(!l(&[("resource", "svc/a")]).is_with(&base, "owner", "me"), "key missing");
+        assert!(!l(&[("owner", "me"), ("resource", "svc/b")]).is_with(&base, "owner", "me"));
+        assert!(!l(&[("owner", "me")]).is_with(&base, "owner", "me"), "base label missing");
+        let with_owner = l(&[("owner", "old"), ("resource", "svc/a")]);
+        assert!(l(&[("owner", "me"), ("resource", "svc/a")]).is_with(&with_owner, "owner", "me"), "replaced");
+        assert!(l(&[("owner", "")]).is_with(&Labels::new(), "owner", ""));
+    }
 
     #[derive(Debug, Clone)]
     enum Op {

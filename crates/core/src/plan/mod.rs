@@ -203,7 +203,14 @@ fn same_key(a: &Endpoint, b: &Endpoint) -> bool {
 fn update_pair(cur: &Endpoint, want: &Endpoint) -> (Endpoint, Endpoint) {
     let mut old = cur.clone();
     let mut new = want.clone();
-    new.labels.insert(label::OWNER.to_owned(), cur.owner().unwrap_or_default().to_owned());
+    let owner = cur.owner().unwrap_or_default();
+    // The usual update: the record read back carries the desired labels and our owner label,
+    // the labels the new state gets. Share them rather than copy.
+    if cur.labels.is_with(&want.labels, label::OWNER, owner) {
+        new.labels = cur.labels.clone();
+    } else {
+        new.labels.insert(label::OWNER.to_owned(), owner.to_owned());
+    }
     old.targets.sort();
     new.targets.sort();
     (old, new)
