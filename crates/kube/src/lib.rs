@@ -22,6 +22,7 @@ pub mod dnsrecord;
 pub mod error;
 mod events;
 pub mod leader;
+mod list_split;
 pub mod rbac;
 pub mod resources;
 mod source;

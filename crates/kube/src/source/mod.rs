@@ -1,8 +1,8 @@
 //! [`KubeSource`]: the watches of the enabled sources, their caches as a [`ClusterView`], and
 //! the controller's [`ObjectSource`] over them.
 //!
-//! Each watched resource has one kube-rs `watcher` (list, then watch from the last
-//! resourceVersion; kube-rs's default backoff on errors) and one cache. Objects are cut down
+//! Each watched resource has one watcher (list, then watch from the last resourceVersion, as
+//! kube-rs's; the list streamed, `stream`; kube-rs's default backoff on errors) and one cache. Objects are cut down
 //! ([`crate::strip`]) before they enter the cache, and an update that changes nothing the
 //! sources read is not passed on. Every change becomes a [`SourceEvent::Changed`] naming the
 //! objects whose endpoints may differ: the object itself, or the dependents of a Gateway, Pod,
@@ -33,6 +33,7 @@ use crate::client::KubeClient;
 use crate::events::EventSink;
 
 mod lookups;
+mod stream;
 #[cfg(test)]
 mod tests;
 mod view;
@@ -114,6 +115,8 @@ pub(crate) struct Shared {
     /// Woken when the apiserver answers again after watches found it unreachable.
     apiserver_back: tokio::sync::Notify,
     probing: std::sync::atomic::AtomicBool,
+    /// Whether the apiserver serves streaming lists (learnt by the first watch).
+    streaming_lists: Arc<stream::StreamingLists>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,6 +155,7 @@ impl KubeSource {
             pool_reports: Mutex::new(HashMap::new()),
             apiserver_back: tokio::sync::Notify::new(),
             probing: std::sync::atomic::AtomicBool::new(false),
+            streaming_lists: Arc::default(),
         });
         {
             let s = shared.clone();

@@ -288,14 +288,17 @@ pub(super) async fn run<K: ObjectType>(s: Arc<Shared>) {
     let w = K::RESOURCE;
     let ar = s.discover_until_served(w).await;
     let client = s.client.client().clone();
-    let api: Api<Obj<K>> = match s.scope(w).filter(|_| w.namespaced()) {
-        Some(ns) => Api::namespaced_with(client, ns, &ar),
-        None => Api::all_with(client, &ar),
+    let ns = s.scope(w).filter(|_| w.namespaced());
+    let api: Api<Obj<K>> = match ns {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+        None => Api::all_with(client.clone(), &ar),
     };
-    // kube-rs's watcher with its default backoff (client-go's: 0.8 s doubling to 30 s, with
+    let url_path = <Obj<K> as kube::Resource>::url_path(&ar, ns);
+    // The watcher with kube-rs's default backoff (client-go's: 0.8 s doubling to 30 s, with
     // jitter), applied here rather than by `StreamBackoff` so that a wait caused by an
     // unreachable apiserver ends as soon as the apiserver answers again.
-    let mut stream = watcher(api, s.watcher_config(w)).boxed();
+    let mut stream =
+        super::stream::watcher(api, client, url_path, s.watcher_config(w), s.streaming_lists.clone()).boxed();
     let mut backoff = DefaultBackoff::default();
     let mut buffer: Option<StoredMap<K>> = None;
     while let Some(item) = stream.next().await {
@@ -395,13 +398,6 @@ pub(super) async fn run<K: ObjectType>(s: Arc<Shared>) {
         }
     }
     warn!(resource = %w, "watch stream ended");
-}
-
-fn watcher<K: ObjectType>(
-    api: Api<Obj<K>>,
-    c: watcher::Config,
-) -> impl futures::Stream<Item = watcher::Result<Event<Obj<K>>>> {
-    kube::runtime::watcher(api, c)
 }
 
 /// Clears a watch's error, a discovery error only if `discovery_too`; when there was one, since
