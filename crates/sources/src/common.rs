@@ -25,6 +25,8 @@ pub(crate) enum Routing {
 /// The state of turning one object into endpoints.
 pub(crate) struct Ctx<'a> {
     pub obj: ObjectRef,
+    /// The `--source` name (templates' `isSource`).
+    pub source: &'static str,
     pub cfg: &'a SourceConfig,
     pub ann: Annotations,
     pub ttl: Ttl,
@@ -93,6 +95,7 @@ impl<'a> Ctx<'a> {
         };
         Ok(Ctx {
             obj,
+            source: S::NAME,
             cfg,
             ann,
             ttl,
@@ -181,7 +184,7 @@ impl<'a> Ctx<'a> {
         if !self.cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
             return None;
         }
-        Some(t.hostnames(&TemplateInput { kind, api_version, metadata: meta, raw: None }))
+        Some(t.hostnames(&TemplateInput { source: self.source, kind, api_version, metadata: meta, raw: None }))
     }
 
     /// Endpoints from `--fqdn-target-template`'s `host:target` pairs when it applies: as
@@ -192,7 +195,9 @@ impl<'a> Ctx<'a> {
         if !self.cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
             return;
         }
-        for (host, target) in t.pairs(&TemplateInput { kind, api_version, metadata: meta, raw: None }) {
+        for (host, target) in
+            t.pairs(&TemplateInput { source: self.source, kind, api_version, metadata: meta, raw: None })
+        {
             if let Some(name) = self.hostname("--fqdn-target-template", &host) {
                 let targets = self.targets("--fqdn-target-template", [target.as_str()]);
                 self.add(&name, &targets);

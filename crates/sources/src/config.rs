@@ -273,7 +273,7 @@ mod tests {
             ("--label-filter", Box::new(|f| f.label_filter = "a in (".into())),
             ("--annotation-filter", Box::new(|f| f.annotation_filter = "=x".into())),
             ("--gateway-label-filter", Box::new(|f| f.gateway_label_filter = "a b".into())),
-            ("--fqdn-template", Box::new(|f| f.fqdn_template = vec!["{{with .Name}}x{{end}}".into()])),
+            ("--fqdn-template", Box::new(|f| f.fqdn_template = vec!["{{define \"x\"}}x{{end}}".into()])),
             (
                 "--fqdn-template",
                 Box::new(|f| {

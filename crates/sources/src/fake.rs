@@ -59,7 +59,9 @@ impl FakeSource {
         let mut domains = cfg
             .fqdn_template
             .as_ref()
-            .map(|t| t.hostnames(&TemplateInput { kind: "Pod", api_version: "v1", metadata: &meta, raw: None }))
+            .map(|t| {
+                t.hostnames(&TemplateInput { source: FAKE, kind: "Pod", api_version: "v1", metadata: &meta, raw: None })
+            })
             .unwrap_or_default();
         if domains.is_empty() {
             domains.push(DEFAULT_DOMAIN.into());

@@ -253,6 +253,7 @@ fn route_hosts<R: GatewayRoute>(route: &R, ctx: &mut Ctx<'_>) -> Vec<String> {
     }
     if let Some(t) = ctx.cfg.fqdn_template.as_ref().filter(|_| template) {
         let input = crate::template::TemplateInput {
+            source: ctx.source,
             kind: R::ROUTE_KIND.kind(),
             api_version: R::ROUTE_KIND.api_version(),
             metadata: route.meta(),

@@ -83,7 +83,13 @@ pub fn endpoints<const N: usize>(object: &Unstructured<N>, cfg: &SourceConfig) -
     let spec = Unstructured::<N>::RESOURCE.spec();
     let api_version = Unstructured::<N>::RESOURCE.api_version(spec.versions[0]);
     let raw = object.to_json();
-    let input = TemplateInput { kind: spec.kind, api_version: &api_version, metadata: meta, raw: Some(&raw) };
+    let input = TemplateInput {
+        source: "unstructured",
+        kind: spec.kind,
+        api_version: &api_version,
+        metadata: meta,
+        raw: Some(&raw),
+    };
     // Each template pass applies when the object has no records yet, or always when combining.
     if (cfg.combine_fqdn_annotation || ctx.endpoints.is_empty())
         && let Some(t) = &cfg.fqdn_target_template

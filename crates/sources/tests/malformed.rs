@@ -234,7 +234,7 @@ fn bad_flags_name_the_flag() {
         ),
         (
             "--fqdn-template",
-            SourceFlags { fqdn_template: vec!["{{ if .Name }}x{{ end }}".into()], ..Default::default() },
+            SourceFlags { fqdn_template: vec!["{{ if .Name }}x{{ else }}".into()], ..Default::default() },
         ),
         ("--default-targets", SourceFlags { default_targets: vec!["exa mple.org".into()], ..Default::default() }),
         ("--service-type-filter", SourceFlags { service_type_filter: vec!["Headless".into()], ..Default::default() }),
