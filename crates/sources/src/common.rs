@@ -11,8 +11,8 @@ use crate::annotations::{Annotations, check_targets};
 use crate::cluster::namespace_of;
 use crate::config::SourceConfig;
 use crate::kind::Source;
-use crate::resource::is_namespaced;
-use crate::template::TemplateInput;
+use crate::resource::{ObjectType, is_namespaced};
+use crate::template::{FqdnTemplate, TemplateInput};
 
 /// Which annotations beyond `ttl` and `target` a source applies (upstream's node and pod sources
 /// ignore `set-identifier` and the provider-specific ones).
@@ -178,31 +178,96 @@ impl<'a> Ctx<'a> {
     }
 
     /// Host names from `--fqdn-template` when it applies: always with `--combine-fqdn-annotation`,
-    /// otherwise only when the object gave no endpoints of its own.
-    pub fn template_hostnames(&self, kind: &str, api_version: &str, meta: &ObjectMeta) -> Option<Vec<String>> {
-        let t = self.cfg.fqdn_template.as_ref()?;
-        if !self.cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
+    /// otherwise only when the object gave no endpoints of its own. A template that fails on the
+    /// object is reported on it (upstream fails the whole source).
+    pub fn template_hostnames(&mut self, kind: &str, api_version: &str, meta: &ObjectMeta) -> Option<Vec<String>> {
+        let cfg = self.cfg;
+        let t = cfg.fqdn_template.as_ref()?;
+        if !cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
             return None;
         }
-        Some(t.hostnames(&TemplateInput { source: self.source, kind, api_version, metadata: meta, raw: None }))
+        let input = TemplateInput { source: self.source, kind, api_version, metadata: meta, raw: None };
+        Some(self.rendered("--fqdn-template", t, &input))
     }
 
     /// Endpoints from `--fqdn-target-template`'s `host:target` pairs when it applies: as
     /// `--fqdn-template`, always with `--combine-fqdn-annotation`, otherwise only when the object
     /// gave no endpoints of its own.
     pub fn add_target_pairs(&mut self, kind: &str, api_version: &str, meta: &ObjectMeta) {
-        let Some(t) = self.cfg.fqdn_target_template.as_ref() else { return };
-        if !self.cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
+        let cfg = self.cfg;
+        let Some(t) = cfg.fqdn_target_template.as_ref() else { return };
+        if !cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
             return;
         }
-        for (host, target) in
-            t.pairs(&TemplateInput { source: self.source, kind, api_version, metadata: meta, raw: None })
-        {
-            if let Some(name) = self.hostname("--fqdn-target-template", &host) {
-                let targets = self.targets("--fqdn-target-template", [target.as_str()]);
-                self.add(&name, &targets);
+        self.add_pairs(t, &TemplateInput { source: self.source, kind, api_version, metadata: meta, raw: None });
+    }
+
+    /// Endpoints for a `--fqdn-target-template`'s `host:target` pairs on the object.
+    fn add_pairs(&mut self, t: &FqdnTemplate, input: &TemplateInput<'_>) {
+        match t.try_pairs(input) {
+            Ok(pairs) => {
+                for (host, target) in pairs {
+                    if let Some(name) = self.hostname("--fqdn-target-template", &host) {
+                        let targets = self.targets("--fqdn-target-template", [target.as_str()]);
+                        self.add(&name, &targets);
+                    }
+                }
             }
+            Err(e) => self.template_failed("--fqdn-target-template", t, e),
         }
+    }
+
+    /// Upstream's `ApplyTemplates` (the sources whose templates give their own targets:
+    /// traefik-proxy, f5, unstructured): when the object has no records yet, or always with
+    /// `--combine-fqdn-annotation`, `--fqdn-target-template`'s `host:target` pairs; then, on the
+    /// same condition, `--fqdn-template`'s names with `--target-template`'s targets (a name
+    /// without a target makes nothing). A template that fails is reported on the object.
+    pub fn apply_templates(&mut self, input: &TemplateInput<'_>) {
+        let cfg = self.cfg;
+        if (cfg.combine_fqdn_annotation || self.endpoints.is_empty())
+            && let Some(t) = &cfg.fqdn_target_template
+        {
+            self.add_pairs(t, input);
+        }
+        if !cfg.combine_fqdn_annotation && !self.endpoints.is_empty() {
+            return;
+        }
+        let Some(hostnames) = cfg.fqdn_template.as_ref().map(|t| self.rendered("--fqdn-template", t, input)) else {
+            return;
+        };
+        if hostnames.is_empty() {
+            return;
+        }
+        let raw_targets =
+            cfg.target_template.as_ref().map(|t| self.rendered("--target-template", t, input)).unwrap_or_default();
+        let targets = self.targets("--target-template", raw_targets.iter().map(String::as_str));
+        let hosts: Vec<(String, String)> = hostnames.into_iter().map(|h| ("--fqdn-template".to_owned(), h)).collect();
+        self.add_hosts(&hosts, &targets);
+    }
+
+    /// [`Ctx::apply_templates`] on an object of a typed resource (no raw sections).
+    pub fn apply_typed_templates<K: ObjectType>(&mut self, meta: &ObjectMeta) {
+        let api_version = K::RESOURCE.api_version(K::VERSIONS[0]);
+        let kind = K::RESOURCE.kind();
+        self.apply_templates(&TemplateInput {
+            source: self.source,
+            kind,
+            api_version: &api_version,
+            metadata: meta,
+            raw: None,
+        });
+    }
+
+    /// `t`'s comma-separated output on the object; a failure is reported on `flag`.
+    fn rendered(&mut self, flag: &str, t: &FqdnTemplate, input: &TemplateInput<'_>) -> Vec<String> {
+        t.try_hostnames(input).unwrap_or_else(|e| {
+            self.template_failed(flag, t, e);
+            Vec::new()
+        })
+    }
+
+    fn template_failed(&mut self, flag: &str, t: &FqdnTemplate, e: String) {
+        self.invalid.push(Invalid::new(InvalidKind::Object, flag, t.as_str(), e).on(&self.obj));
     }
 
     /// Endpoints for each `(field, host name)` with the same targets; bad names become

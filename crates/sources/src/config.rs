@@ -144,7 +144,14 @@ impl SourceConfig {
                 _ => None,
             })
             .collect();
-        for (flag, t) in [("--fqdn-template", &fqdn_template), ("--fqdn-target-template", &fqdn_target_template)] {
+        // --target-template is read by the unstructured, traefik-proxy and f5 sources only.
+        let typed_target_readers: Vec<&str> =
+            others.iter().copied().filter(|s| crate::flags::TARGET_TEMPLATE_SOURCES.contains(s)).collect();
+        for (flag, t, others) in [
+            ("--fqdn-template", &fqdn_template, &others),
+            ("--fqdn-target-template", &fqdn_target_template, &others),
+            ("--target-template", &target_template, &typed_target_readers),
+        ] {
             if let Some(t) = t.as_ref().filter(|t| t.reads_raw() && !others.is_empty()) {
                 return Err(Error::config(
                     flag,
@@ -282,6 +289,13 @@ mod tests {
                 }),
             ),
             ("--target-template", Box::new(|f| f.target_template = vec!["{{range}}".into()])),
+            (
+                "--target-template",
+                Box::new(|f| {
+                    f.source = vec![SourceName::Kinds("traefik-proxy"), SourceName::Kinds("unstructured")];
+                    f.target_template = vec!["{{.Status.address}}".into()]
+                }),
+            ),
             ("--unstructured-resource", Box::new(|f| f.unstructured_resource = vec!["configmaps".into()])),
             ("--unstructured-resource", Box::new(|f| f.unstructured_resource = vec!["a.v1".into(); 9])),
             ("--fqdn-target-template", Box::new(|f| f.fqdn_target_template = vec!["{{if}}".into()])),
@@ -304,6 +318,16 @@ mod tests {
             let err = flags(edit).unwrap_err().to_string();
             assert!(err.starts_with(flag), "{flag}: {err}");
         }
+    }
+
+    #[test]
+    fn raw_sections_in_the_target_template_only_trouble_its_readers() {
+        // Services do not read --target-template: .Status there concerns only unstructured.
+        let c = flags(|f| {
+            f.source = vec![SourceName::Kinds("service"), SourceName::Kinds("unstructured")];
+            f.target_template = vec!["{{.Status.address}}".into()];
+        });
+        assert!(c.is_ok(), "{c:?}");
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! Host names: `spec.host`, and a VirtualServer's `spec.hostAliases` (no `hostname` annotation,
 //! as upstream). Targets: the `target` annotation, else `spec.virtualServerAddress`, else
 //! `status.vsAddress`. `ttl` applies; `set-identifier` and the provider-specific annotations do
-//! not (upstream passes none). `--fqdn-template` adds nothing (upstream takes a template's
-//! targets from `--target-template`, which exodns does not have); `--fqdn-target-template` does,
-//! for an object with no records of its own.
+//! not (upstream passes none). Then, as upstream's `ApplyTemplates`, for an object with no records
+//! of its own (always with `--combine-fqdn-annotation`): `--fqdn-target-template`'s pairs, then
+//! `--fqdn-template`'s names with `--target-template`'s targets.
 
 use std::marker::PhantomData;
 
@@ -60,8 +60,7 @@ pub fn endpoints<K: F5Object>(object: &K, cfg: &SourceConfig) -> SourceOutput {
     } else {
         tracing::debug!(object = %ctx.obj, "no address from BIG-IP yet (status.vsAddress)");
     }
-    let api_version = K::RESOURCE.api_version(K::VERSIONS[0]);
-    ctx.add_target_pairs(K::RESOURCE.kind(), &api_version, meta);
+    ctx.apply_typed_templates::<K>(meta);
     ctx.finish()
 }
 
@@ -119,5 +118,35 @@ status: {vsAddress: 192.0.2.4}
         let out = run(OBJECTS, |f| f.fqdn_target_template = vec!["{{.Name}}.pair.example.org:198.51.100.1".into()]);
         assert!(out.contains(&"pending.pair.example.org A 198.51.100.1 (f5-virtualserver/apps/pending)".to_owned()));
         assert!(!out.iter().any(|l| l.starts_with("web.pair")), "{out:#?}");
+    }
+
+    #[test]
+    fn target_template_for_objects_without_records() {
+        // As upstream's ApplyTemplates: --fqdn-template's names take --target-template's targets;
+        // a name without a target makes nothing; combined, every object gets them.
+        let tpl = |f: &mut SourceFlags| {
+            f.fqdn_template =
+                vec!["{{ .Name }}.{{ if isSource \"f5-virtualserver\" }}vs{{ else }}ts{{ end }}.example.org".into()];
+            f.target_template = vec!["{{ range $i := 2 }}198.51.100.{{ $i }},{{ end }}".into()];
+        };
+        let out = run(OBJECTS, tpl);
+        assert!(
+            out.contains(
+                &"pending.vs.example.org A 198.51.100.0,198.51.100.1 (f5-virtualserver/apps/pending)".to_owned()
+            ),
+            "{out:#?}"
+        );
+        assert!(!out.iter().any(|l| l.starts_with("web.vs")), "{out:#?}");
+        let out = run(OBJECTS, |f| {
+            tpl(f);
+            f.combine_fqdn_annotation = true;
+        });
+        assert!(
+            out.contains(&"db.ts.example.org A 198.51.100.0,198.51.100.1 (f5-transportserver/apps/db)".to_owned()),
+            "{out:#?}"
+        );
+        assert!(out.iter().any(|l| l.starts_with("web.vs.example.org A ttl=60")), "{out:#?}");
+        let out = run(OBJECTS, |f| f.fqdn_template = vec!["{{ .Name }}.vs.example.org".into()]);
+        assert!(!out.iter().any(|l| l.contains(".vs.example.org")), "no targets, no records: {out:#?}");
     }
 }

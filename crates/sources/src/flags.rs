@@ -192,8 +192,8 @@ pub struct SourceFlags {
     /// configmaps.v1 for the core group); repeat for several (at most 8).
     #[arg(long, env = "EXTERNAL_DNS_UNSTRUCTURED_RESOURCE", global = true, value_delimiter = '\n')]
     pub unstructured_resource: Vec<String>,
-    /// unstructured: template of the targets of --fqdn-template's names (comma-separated), e.g.
-    /// {{.Status.address}}.
+    /// unstructured, traefik-proxy, f5-*: template of the targets of --fqdn-template's names
+    /// (comma-separated), e.g. {{.Status.address}}.
     #[arg(long, env = "EXTERNAL_DNS_TARGET_TEMPLATE", global = true, value_delimiter = '\n')]
     pub target_template: Vec<String>,
     /// TTL of records whose source sets none (0: the provider's default).
@@ -204,6 +204,10 @@ pub struct SourceFlags {
     #[arg(long, env = "EXTERNAL_DNS_FAILOVER_REGION", global = true, default_value = "")]
     pub failover_region: String,
 }
+
+/// The sources that read `--target-template` (upstream's `ApplyTemplates`).
+pub const TARGET_TEMPLATE_SOURCES: &[&str] =
+    &["unstructured", "traefik-proxy", "f5-virtualserver", "f5-transportserver"];
 
 /// `--connector-source-server`'s default, as upstream's.
 pub const CONNECTOR_SOURCE_SERVER: &str = "localhost:8080";
@@ -341,12 +345,12 @@ impl SourceFlags {
         if unstructured && self.unstructured_resource.is_empty() {
             out.push("--source=unstructured without --unstructured-resource reads nothing (as upstream)".into());
         }
-        if !unstructured && !self.target_template.is_empty() {
-            out.push(
-                "--target-template: only the unstructured source reads it in exodns (upstream's traefik-proxy, \
-                 f5 and gloo sources read it too)"
-                    .into(),
-            );
+        let reads_target_template = TARGET_TEMPLATE_SOURCES.iter().any(|s| self.source.contains(&SourceName::Kinds(s)));
+        if !reads_target_template && !self.target_template.is_empty() {
+            out.push(format!(
+                "--target-template: read only by the {} sources (and upstream's gloo-proxy), none of them enabled",
+                TARGET_TEMPLATE_SOURCES.join(", ")
+            ));
         }
         out
     }

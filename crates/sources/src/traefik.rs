@@ -6,8 +6,9 @@
 //! Host names: the `hostname` annotation, and the hosts in the rules (`match`) of IngressRoutes
 //! (`Host`, `HostHeader`) and IngressRouteTCPs (`HostSNI`), `*` skipped. Targets: the `target`
 //! annotation only (Traefik writes no address in its objects): an object without one publishes
-//! nothing. `--fqdn-template` gives no records (upstream takes its targets from
-//! `--target-template`, which exodns does not have); `--fqdn-target-template` does.
+//! nothing. Then, as upstream's `ApplyTemplates`, for an object with no records of its own (always
+//! with `--combine-fqdn-annotation`): `--fqdn-target-template`'s pairs, then `--fqdn-template`'s
+//! names with `--target-template`'s targets ([`Ctx::apply_templates`]).
 
 use std::marker::PhantomData;
 use std::sync::LazyLock;
@@ -56,8 +57,7 @@ pub fn endpoints<K: TraefikObject>(object: &K, cfg: &SourceConfig) -> SourceOutp
         }
     }
     ctx.add_hosts(&hosts, &targets);
-    let api_version = K::RESOURCE.api_version(K::VERSIONS[0]);
-    ctx.add_target_pairs(K::RESOURCE.kind(), &api_version, meta);
+    ctx.apply_typed_templates::<K>(meta);
     ctx.finish()
 }
 

@@ -117,6 +117,30 @@ fn templates() {
     let out = run(ROUTES, |f| f.fqdn_target_template = vec!["{{.Name}}.pair.example.org:198.51.100.7".into()]);
     assert!(out.iter().any(|l| l.starts_with("no-target.pair.example.org A 198.51.100.7")), "{out:#?}");
     assert!(!out.iter().any(|l| l.starts_with("web.pair")), "web has records of its own: {out:#?}");
+    // With --target-template, as upstream's ApplyTemplates: for objects without records of their
+    // own; isSource and .Kind see this source's objects.
+    let out = run(ROUTES, |f| {
+        f.fqdn_template = vec![
+            "{{ if isSource \"traefik-proxy\" }}{{ .Name }}.{{ .Kind | toLower }}.tpl.example.org{{ end }}".into(),
+        ];
+        f.target_template =
+            vec!["{{ if eq .Kind \"IngressRoute\" }}198.51.100.8{{ else }}lb.example.net{{ end }}".into()];
+    });
+    assert!(
+        out.contains(&"no-target.ingressroute.tpl.example.org A 198.51.100.8 (ingressroute/apps/no-target)".to_owned()),
+        "{out:#?}"
+    );
+    assert!(!out.iter().any(|l| l.starts_with("web.ingressroute.tpl")), "{out:#?}");
+    // A template failing on an object is reported on it; the other objects publish.
+    let flags = |f: &mut SourceFlags| {
+        f.fqdn_template = vec!["{{ .Name }}.tpl.example.org".into()];
+        f.target_template = vec!["t{{ slice .Name 4 }}.lb.example.net".into()];
+    };
+    let out = run(ROUTES, flags);
+    let want = "no-target.tpl.example.org CNAME target.lb.example.net (ingressroute/apps/no-target)";
+    assert!(out.contains(&want.to_owned()), "{out:#?}");
+    let bad = out.iter().find(|l| l.contains("--target-template")).expect("the failure is reported");
+    assert!(bad.contains("ingressroute/apps/bad") && bad.contains("index out of range: 4"), "{bad}");
 }
 
 proptest! {

@@ -6,7 +6,8 @@
 //! As upstream: records from the `hostname` annotation with the `target` annotation's targets
 //! (both needed); then, when the object made none (or with `--combine-fqdn-annotation`), from
 //! `--fqdn-target-template`'s `host:target` pairs, then from `--fqdn-template`'s names with
-//! `--target-template`'s targets (a template name needs a template target). The `ttl` annotation
+//! `--target-template`'s targets (a template name needs a template target; [`Ctx::apply_templates`]
+//! as for traefik-proxy and f5). The `ttl` annotation
 //! applies; `set-identifier`, the provider-specific annotations and `--ignore-hostname-annotation`
 //! do not (upstream reads none of them here). Templates see `.Spec`, `.Status`, `.Metadata` and
 //! `.Object` besides the usual fields. The `resource` label is the lowercase kind discovery found
@@ -23,10 +24,9 @@ use crate::config::SourceConfig;
 use crate::flags::SourceFlags;
 use crate::kind::{Read, Source};
 use crate::resource::ObjectType;
-use crate::template::{FqdnTemplate, TemplateInput};
+use crate::template::TemplateInput;
 use crate::types::Unstructured;
 use crate::types::unstructured::{label_of, slot_of};
-use exodns_core::{Invalid, InvalidKind};
 
 /// The `unstructured` source over the resource in one place.
 pub struct UnstructuredSource<K>(PhantomData<K>);
@@ -48,17 +48,6 @@ impl<const N: usize> Source for UnstructuredSource<Unstructured<N>> {
 
     fn endpoints(object: &Unstructured<N>, _view: &dyn ClusterView, cfg: &SourceConfig) -> SourceOutput {
         endpoints::<N>(object, cfg)
-    }
-}
-
-/// Renders `t` on the object as a comma-separated list; a failure is reported on `flag`.
-fn names(ctx: &mut Ctx<'_>, flag: &str, t: &FqdnTemplate, input: &TemplateInput<'_>) -> Vec<String> {
-    match t.try_hostnames(input) {
-        Ok(n) => n,
-        Err(e) => {
-            ctx.invalid.push(Invalid::new(InvalidKind::Object, flag, t.as_str(), e).on(&ctx.obj));
-            Vec::new()
-        }
     }
 }
 
@@ -84,44 +73,13 @@ pub fn endpoints<const N: usize>(object: &Unstructured<N>, cfg: &SourceConfig) -
     let api_version = Unstructured::<N>::RESOURCE.api_version(spec.versions[0]);
     let raw = object.to_json();
     let input = TemplateInput {
-        source: "unstructured",
+        source: ctx.source,
         kind: spec.kind,
         api_version: &api_version,
         metadata: meta,
         raw: Some(&raw),
     };
-    // Each template pass applies when the object has no records yet, or always when combining.
-    if (cfg.combine_fqdn_annotation || ctx.endpoints.is_empty())
-        && let Some(t) = &cfg.fqdn_target_template
-    {
-        match t.try_pairs(&input) {
-            Ok(pairs) => {
-                for (host, target) in pairs {
-                    if let Some(name) = ctx.hostname("--fqdn-target-template", &host) {
-                        let targets = ctx.targets("--fqdn-target-template", [target.as_str()]);
-                        ctx.add(&name, &targets);
-                    }
-                }
-            }
-            Err(e) => ctx
-                .invalid
-                .push(Invalid::new(InvalidKind::Object, "--fqdn-target-template", t.as_str(), e).on(&ctx.obj)),
-        }
-    }
-    if cfg.combine_fqdn_annotation || ctx.endpoints.is_empty() {
-        let hostnames = cfg.fqdn_template.as_ref().map(|t| names(&mut ctx, "--fqdn-template", t, &input));
-        if let Some(hostnames) = hostnames.filter(|h| !h.is_empty()) {
-            let raw_targets = cfg
-                .target_template
-                .as_ref()
-                .map(|t| names(&mut ctx, "--target-template", t, &input))
-                .unwrap_or_default();
-            let targets = ctx.targets("--target-template", raw_targets.iter().map(String::as_str));
-            let hosts: Vec<(String, String)> =
-                hostnames.into_iter().map(|h| ("--fqdn-template".to_owned(), h)).collect();
-            ctx.add_hosts(&hosts, &targets);
-        }
-    }
+    ctx.apply_templates(&input);
     ctx.finish()
 }
 

@@ -88,13 +88,16 @@ metadata: {name: six, namespace: shop, labels: {dns: "yes"}, annotations: {exter
 data: {hostname: six-data.example.org, target: "2001:db8::66"}
 "#;
 
-/// Widgets: a host in the spec and an address in the status; a target override by annotation;
-/// no status yet (no address); two host names in one field; a label; a list of hosts and of
-/// addresses.
+/// Widgets: a host in the spec and an address in the status (and records as JSON in an
+/// annotation, for `fromJson`); a target override by annotation; no status yet (no address); two
+/// host names in one field; a label; a list of hosts and of addresses.
 const WIDGETS: &str = r#"
 apiVersion: example.org/v1
 kind: Widget
-metadata: {name: w1, namespace: web}
+metadata:
+  name: w1
+  namespace: web
+  annotations: {example.org/records: '[{"dns":"j1.example.org","ip":"192.0.2.50"},{"dns":"j2.example.org","ip":"192.0.2.51"}]'}
 spec: {host: w1.example.org, hosts: [w1-a.example.org], addresses: [{ip: 192.0.2.40}]}
 status: {address: 192.0.2.20}
 ---
@@ -193,9 +196,38 @@ async fn unstructured_matches_upstream() {
     // One template over both kinds.
     let kinds = ["--fqdn-template={{.Name}}.{{.Kind | toLower}}.example.org", "--target-template=198.51.100.1"];
     differ.compare(&[SOURCE, CM, WIDGET, kinds[0], kinds[1], "--namespace=web"], &[]);
+    templates_with_range_if_and_from_json(&differ);
 
     upstream_fails_where_exodns_reports_one_object(&differ);
     a_changed_object_is_republished_within_a_second(&kube).await;
+}
+
+/// Go's template language beyond expressions, the same records as upstream: `range` over lists
+/// (with `$i, $v`, `break`), `if`/`else`, `with`, variables, `isIPv4`, `printf`; `fromJson` of an
+/// annotation (`hasKey`, `range`, a field of a parenthesized value); `.Kind` choosing between the
+/// two resources.
+fn templates_with_range_if_and_from_json(differ: &Differ) {
+    let lists = [
+        "--fqdn-template={{range $i, $h := .Spec.hosts}}{{if $i}},{{end}}{{$h}}{{end}}",
+        r#"--target-template={{range .Spec.addresses}}{{if isIPv4 .ip}}{{.ip}}{{else}}{{printf "%s" .ip}}{{end}},{{break}}{{end}}"#,
+    ];
+    let n = differ.compare(&[SOURCE, WIDGET, lists[0], lists[1]], &[]);
+    assert!(n >= 8, "too few records to compare: {n}");
+    let json = [
+        r#"--fqdn-template={{if hasKey .Annotations "example.org/records"}}{{range (index .Annotations "example.org/records" | fromJson)}}{{.dns}},{{end}}{{end}}"#,
+        r#"--target-template={{with (index .Annotations "example.org/records" | fromJson)}}{{(index . 0).ip}}{{end}}"#,
+    ];
+    let n = differ.compare(&[SOURCE, WIDGET, json[0], json[1]], &[]);
+    assert!(n >= 4, "too few records to compare: {n}");
+    let pairs = r#"--fqdn-target-template={{range $e := (index .Annotations "example.org/records" | fromJson)}}{{$e.dns}}:{{$e.ip}},{{end}}"#;
+    differ.compare(&[SOURCE, WIDGET, pairs], &[]);
+    let by_kind = [
+        "--fqdn-template={{if eq .Kind \"ConfigMap\"}}{{with .Object.data.hostname}}{{.}}{{end}}{{else}}{{$n := .Name}}{{range .Spec.hosts}}{{$n}}.{{.}},{{end}}{{end}}",
+        "--target-template={{if eq .Kind \"ConfigMap\"}}{{index .Object.data \"target\"}}{{else}}{{with .Status.address}}{{.}}{{end}}{{end}}",
+    ];
+    let n = differ.compare(&[SOURCE, CM, WIDGET, by_kind[0], by_kind[1], "--label-filter=dns=yes"], &[]);
+    assert!(n >= 6, "too few records to compare: {n}");
+    differ.compare(&[SOURCE, CM, WIDGET, by_kind[0], by_kind[1], "--combine-fqdn-annotation"], &[]);
 }
 
 /// `index` of a field a ConfigMap does not have: upstream v0.22.0 fails the whole sync (and

@@ -268,3 +268,32 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn a_template_failing_on_a_typed_object_is_reported_on_it() {
+    use crate::kind::SourceKind;
+    let yaml = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: long-name, namespace: apps}
+spec: {type: ClusterIP, clusterIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ab, namespace: apps}
+spec: {type: ClusterIP, clusterIP: 10.0.0.2}
+"#;
+    let out = crate::testutil::manifest_lines(yaml, &[SourceKind::Service], |f| {
+        f.publish_internal_services = true;
+        f.fqdn_template = vec!["{{ slice .Name 5 }}.example.org".into()];
+        f.fqdn_target_template = vec!["{{ if eq .Name \"ab\" }}{{ index .Name 9 }}{{ end }}".into()];
+    });
+    assert!(out.iter().any(|l| l.starts_with("name.example.org A 10.0.0.1 (service/apps/long-name)")), "{out:#?}");
+    let failures: Vec<&String> = out.iter().filter(|l| l.starts_with("INVALID")).collect();
+    assert_eq!(failures.len(), 2, "{out:#?}");
+    assert!(failures.iter().all(|l| l.contains("service/apps/ab") && l.contains("index out of range")), "{out:#?}");
+    assert!(
+        failures.iter().any(|l| l.contains("--fqdn-template"))
+            && failures.iter().any(|l| l.contains("--fqdn-target-template"))
+    );
+}
