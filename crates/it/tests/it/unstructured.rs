@@ -222,7 +222,7 @@ fn templates_with_range_if_and_from_json(differ: &Differ) {
     let pairs = r#"--fqdn-target-template={{range $e := (index .Annotations "example.org/records" | fromJson)}}{{$e.dns}}:{{$e.ip}},{{end}}"#;
     differ.compare(&[SOURCE, WIDGET, pairs], &[]);
     let by_kind = [
-        "--fqdn-template={{if eq .Kind \"ConfigMap\"}}{{with .Object.data.hostname}}{{.}}{{end}}{{else}}{{$n := .Name}}{{range .Spec.hosts}}{{$n}}.{{.}},{{end}}{{end}}",
+        "--fqdn-template={{if eq .Kind \"ConfigMap\"}}{{with .Object.data.hostname}}{{.}}{{end}}{{else}}{{$n := .Name}}{{range .Spec.hosts}}{{if ne $n \"multi\"}}{{.}},{{end}}{{end}}{{end}}",
         "--target-template={{if eq .Kind \"ConfigMap\"}}{{index .Object.data \"target\"}}{{else}}{{with .Status.address}}{{.}}{{end}}{{end}}",
     ];
     let n = differ.compare(&[SOURCE, CM, WIDGET, by_kind[0], by_kind[1], "--label-filter=dns=yes"], &[]);
