@@ -4,21 +4,24 @@
 //!
 //! `cargo bench -p exodns-controller --bench noop_sync`
 //!
-//! 10 000 Services, each wanting one A record (with its `resource` label), against the in-memory
-//! provider holding exactly what exodns writes for them (the A records and their ownership TXT,
-//! put there by one sync first). Timed: `resync` on a warm controller (the loop's periodic full
-//! sync: every object recomputed, the zone read and compared with what the last quiet sync
-//! planned from, nothing applied), and as a yardstick the zone read alone (`records()`: the
-//! in-memory provider's copy of its 20 000 records, where a real provider decodes its API's
-//! answer). The difference is exodns's own work.
+//! 10 000 LoadBalancer Services, each wanting one A record (its `hostname` annotation), kept as
+//! the cluster's watches keep them (the compact Service cache of `exodns_sources::store`) and
+//! read through the same `CachedSource` as the kube source's: what a real source costs, besides
+//! its watches. Against the in-memory provider holding exactly what exodns writes for them (the
+//! A records and their ownership TXT, put there by one sync first). Timed: `resync` on a warm
+//! controller (the loop's periodic full sync: every object's output asked for, the zone read and
+//! compared with what the last quiet sync planned from, nothing applied), and as a yardstick the
+//! zone read alone (`records()`: the in-memory provider's copy of its 20 000 records, where a
+//! real provider decodes its API's answer). The difference is exodns's own work.
 //!
-//! Beside them, for scale, a full sync that finds one object changed (no event told of it): the
-//! whole zone decoded and planned, one change written to the in-memory provider.
+//! Beside them: the same sync when every object's output must be made again (the watch listed
+//! everything again: each Service rebuilt from its compact form and run through the source), and
+//! a full sync that finds one Service changed (no event told of it): the whole zone decoded and
+//! planned, one change written to the in-memory provider.
 
-use std::collections::HashMap;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use criterion::Criterion;
@@ -27,9 +30,14 @@ use exodns_controller::{Controller, Settings, Syncer};
 use exodns_core::plan::PlanOptions;
 use exodns_core::registry::{Registry, TxtConfig, TxtRegistry};
 use exodns_core::source::{ObjectSource, SourceHealth, SourceOutput};
-use exodns_core::{Changes, DomainFilter, Endpoint, ObjectRef, RecordType};
+use exodns_core::{Changes, DomainFilter, ObjectRef};
 use exodns_provider::inmemory::InMemoryProvider;
 use exodns_provider::{ApplyReport, Provider, ProviderError, Records};
+use exodns_sources::resource::StoredForm;
+use exodns_sources::store::{CachedSource, Caches, StoredMap, key_of};
+use exodns_sources::{SourceConfig, SourceKind};
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Service, ServiceSpec, ServiceStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 #[path = "../../core/benches/common/cpu.rs"]
 #[macro_use]
@@ -37,18 +45,27 @@ mod cpu;
 
 const N: usize = 10_000;
 
-/// A source that remembers each object's output and hands it out shared.
-struct Cluster(Mutex<HashMap<ObjectRef, Arc<SourceOutput>>>);
+/// The cluster's Services as the kube source's watch caches hold them.
+struct Cluster {
+    caches: Caches,
+    cfg: SourceConfig,
+}
+
+impl Cluster {
+    fn cached(&self) -> CachedSource<'_> {
+        CachedSource { caches: &self.caches, kinds: &[SourceKind::Service], cfg: &self.cfg }
+    }
+}
 
 impl ObjectSource for Cluster {
     fn objects(&self) -> Vec<ObjectRef> {
-        self.0.lock().expect("cluster").keys().cloned().collect()
+        self.cached().objects()
     }
     fn endpoints(&self, object: &ObjectRef) -> Option<Arc<SourceOutput>> {
-        self.0.lock().expect("cluster").get(object).cloned()
+        self.cached().endpoints(object)
     }
     fn each_output(&self, f: &mut dyn FnMut(&ObjectRef, &Arc<SourceOutput>)) {
-        self.0.lock().expect("cluster").iter().for_each(|(o, out)| f(o, out));
+        self.cached().each_output(f)
     }
     fn health(&self) -> Vec<SourceHealth> {
         vec![SourceHealth { source: "service".into(), synced: true, error: None }]
@@ -83,18 +100,38 @@ impl Provider for Counted {
     }
 }
 
-/// Service `i` and what it wants: one A record at `ip`.
-fn service(i: usize, ip: &str) -> (ObjectRef, Arc<SourceOutput>) {
-    let o = ObjectRef::namespaced("service", &format!("ns-{}", i % 97), &format!("svc-{i}"));
-    let ep = Endpoint::parse(&format!("svc-{i}.ns-{}.apps.example.org", i % 97), RecordType::A, &[ip])
-        .expect("valid bench record")
-        .with_label("resource", o.resource_label());
-    (o, Arc::new(SourceOutput { endpoints: vec![ep], invalid: vec![] }))
+/// Service `i`, a LoadBalancer at `ip` wanting one A record, stripped and stored as the watches
+/// keep it.
+fn service(i: usize, ip: &str) -> ((String, String), Arc<<Service as exodns_sources::ObjectType>::Stored>) {
+    let (ns, name) = (format!("ns-{}", i % 97), format!("svc-{i}"));
+    let annotations = [("external-dns.kubernetes.io/hostname".to_owned(), format!("{name}.{ns}.apps.example.org"))];
+    let svc = Service {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: Some(ns),
+            uid: Some(format!("00000000-0000-0000-0000-{i:012}")),
+            annotations: Some(annotations.into_iter().collect()),
+            ..ObjectMeta::default()
+        },
+        spec: Some(ServiceSpec { type_: Some("LoadBalancer".into()), ..ServiceSpec::default() }),
+        status: Some(ServiceStatus {
+            load_balancer: Some(LoadBalancerStatus {
+                ingress: Some(vec![LoadBalancerIngress { ip: Some(ip.into()), ..LoadBalancerIngress::default() }]),
+            }),
+            ..ServiceStatus::default()
+        }),
+    };
+    (key_of(&svc.metadata), Arc::new(StoredForm::store(svc)))
+}
+
+fn services() -> StoredMap<Service> {
+    (0..N).map(|i| service(i, &format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255))).collect()
 }
 
 fn cluster() -> Cluster {
-    let objects = (0..N).map(|i| service(i, &format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255))).collect();
-    Cluster(Mutex::new(objects))
+    let caches = Caches::new();
+    caches.get::<Service>().replace(services());
+    Cluster { caches, cfg: SourceConfig::default() }
 }
 
 fn bench_noop<M: Measurement>(c: &mut Criterion<M>, group: &str) {
@@ -128,13 +165,23 @@ fn bench_noop<M: Measurement>(c: &mut Criterion<M>, group: &str) {
     g.bench_function("10k zone read alone (yardstick)", |b| {
         b.iter(|| black_box(rt.block_on(provider.records()).expect("read")))
     });
+    g.bench_function("10k no-op full sync, every output made again", |b| {
+        b.iter_batched(
+            services,
+            |fresh| {
+                cluster.caches.get::<Service>().replace(fresh);
+                rt.block_on(controller.resync()).expect("sync")
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
     assert_eq!(provider.writes.load(Ordering::Relaxed), writes, "a no-op sync wrote");
     let mut flip = 0u32;
     g.bench_function("10k full sync, one object changed (one write)", |b| {
         b.iter(|| {
             flip += 1;
-            let (o, out) = service(0, &format!("192.0.2.{}", 1 + flip % 2));
-            cluster.0.lock().expect("cluster").insert(o, out);
+            let (key, svc) = service(0, &format!("192.0.2.{}", 1 + flip % 2));
+            cluster.caches.get::<Service>().insert(key, svc);
             let before = provider.writes.load(Ordering::Relaxed);
             rt.block_on(controller.resync()).expect("sync");
             assert_eq!(provider.writes.load(Ordering::Relaxed), before + 1, "the changed object was not written");

@@ -15,7 +15,6 @@
 //! - [`rbac`]: the ClusterRole rules each source needs, from its description
 //!   (`deploy/rbac/clusterrole.yaml` and the Helm chart are checked against them).
 
-mod cache;
 pub mod client;
 mod decode;
 pub mod dnsrecord;

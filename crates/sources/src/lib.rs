@@ -45,6 +45,7 @@ pub mod ptr;
 pub mod resource;
 pub mod selector;
 pub mod service;
+pub mod store;
 pub mod template;
 #[cfg(test)]
 mod testutil;

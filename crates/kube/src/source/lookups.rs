@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::watcher;
 use tracing::{debug, info};
 
-use crate::cache::StoredMap;
+use exodns_sources::store::StoredMap;
 
 use super::watch::{name_sources, run};
 use super::{Shared, lock};

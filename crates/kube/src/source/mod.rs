@@ -22,13 +22,13 @@ use std::time::Duration;
 
 use exodns_core::source::{SourceEvent, SourceHealth};
 use exodns_sources::resource::Strip;
+use exodns_sources::store::Caches;
 use exodns_sources::{SourceConfig, SourceKind, Watched};
 use kube::core::ApiResource;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use crate::cache::Caches;
 use crate::client::KubeClient;
 use crate::events::EventSink;
 

@@ -4,6 +4,7 @@ use exodns_core::ObjectRef;
 use exodns_core::source::{ObjectNote, ObjectSource, SourceHealth, SourceOutput};
 use exodns_sources::cluster::{AnyArc, ClusterView};
 use exodns_sources::kind::{Source, SourceVisitor, StatusInput};
+use exodns_sources::store::CachedSource;
 use exodns_sources::{ObjectType, SourceKind, Watched};
 use kube::api::{Api, Patch, PatchParams};
 use std::future::Future;
@@ -24,40 +25,6 @@ impl ClusterView for KubeSource {
 
     fn get_any(&self, resource: Watched, namespace: &str, name: &str) -> Option<AnyArc> {
         self.shared.get_any(resource, namespace, name)
-    }
-}
-
-/// The objects of one source in the caches.
-struct Objects<'a>(&'a Shared);
-
-impl SourceVisitor for Objects<'_> {
-    type Output = Vec<ObjectRef>;
-    fn visit<S: Source>(self) -> Vec<ObjectRef> {
-        let keys = self.0.caches.get::<S::Object>().keys();
-        keys.into_iter()
-            .map(|(ns, name)| {
-                if ns.is_empty() {
-                    ObjectRef::cluster(S::label(), &name)
-                } else {
-                    ObjectRef::namespaced(S::label(), &ns, &name)
-                }
-            })
-            .collect()
-    }
-}
-
-/// The endpoints of one object of one source, if it is in the caches.
-struct Endpoints<'a> {
-    shared: &'a Shared,
-    object: &'a ObjectRef,
-}
-
-impl SourceVisitor for Endpoints<'_> {
-    type Output = Option<SourceOutput>;
-    fn visit<S: Source>(self) -> Option<SourceOutput> {
-        let ns = self.object.namespace.as_deref().unwrap_or_default();
-        let found = self.shared.caches.get::<S::Object>().get(ns, &self.object.name)?;
-        Some(exodns_sources::post::endpoints_of::<S>(&found, self.shared, &self.shared.cfg))
     }
 }
 
@@ -107,6 +74,12 @@ impl SourceVisitor for WriteStatus<'_> {
 }
 
 impl KubeSource {
+    /// The enabled kinds' objects in the caches, and what each makes.
+    fn cached(&self) -> CachedSource<'_> {
+        let s = &self.shared;
+        CachedSource { caches: &s.caches, kinds: &s.sources, cfg: &s.cfg }
+    }
+
     /// The enabled kinds whose objects `object` names (several when kinds of one name share a
     /// label, such as Traefik's two API groups).
     fn kinds_of<'a>(&'a self, object: &'a ObjectRef) -> impl Iterator<Item = SourceKind> + 'a {
@@ -116,29 +89,17 @@ impl KubeSource {
 
 impl ObjectSource for KubeSource {
     fn objects(&self) -> Vec<ObjectRef> {
-        let mut out: Vec<ObjectRef> =
-            self.shared.sources.iter().flat_map(|src| src.visit(Objects(&self.shared))).collect();
-        // One object may be held by two kinds that share a label.
-        out.sort();
-        out.dedup();
-        out
+        self.cached().objects()
     }
 
-    /// What every enabled kind that holds the object makes of it, merged.
+    /// What every enabled kind that holds the object makes of it, merged; what was made of it
+    /// before while it and what it looked up are unchanged.
     fn endpoints(&self, object: &ObjectRef) -> Option<Arc<SourceOutput>> {
-        let mut found: Option<SourceOutput> = None;
-        for kind in self.kinds_of(object) {
-            if let Some(out) = kind.visit(Endpoints { shared: &self.shared, object }) {
-                found = Some(match found {
-                    None => out,
-                    Some(mut all) => {
-                        all.extend(out);
-                        all.merged()
-                    }
-                });
-            }
-        }
-        found.map(Arc::new)
+        self.cached().endpoints(object)
+    }
+
+    fn each_output(&self, f: &mut dyn FnMut(&ObjectRef, &Arc<SourceOutput>)) {
+        self.cached().each_output(f)
     }
 
     fn health(&self) -> Vec<SourceHealth> {

@@ -8,6 +8,7 @@ use exodns_core::error_chain;
 use exodns_core::source::{SourceEvent, SourceHealth};
 use exodns_sources::kind::Change;
 use exodns_sources::resource::StoredForm;
+use exodns_sources::store::{StoredMap, key_of};
 use exodns_sources::{ObjectType, Watched};
 use futures::StreamExt;
 use kube::api::Api;
@@ -17,7 +18,6 @@ use kube::runtime::watcher::{self, DefaultBackoff, Event};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::cache::{StoredMap, key_of};
 use crate::error::KubeError;
 use crate::resources::{Obj, discover};
 
