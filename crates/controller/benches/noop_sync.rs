@@ -14,8 +14,11 @@
 //! zone read alone (`records()`: the in-memory provider's copy of its 20 000 records, where a
 //! real provider decodes its API's answer). The difference is exodns's own work.
 //!
-//! Beside them: the same sync when every object's output must be made again (the watch listed
-//! everything again: each Service rebuilt from its compact form and run through the source), and
+//! With nothing changed in the cluster since the last sync, the source says so (its version) and
+//! the sync does not ask the objects at all. Beside it: the same sync after a change the Services
+//! do not read (a Pod): every object asked, each output handed out as it was and compared by
+//! pointer; the same sync when every object's output must be made again (the watch listed
+//! everything again: each Service rebuilt from its compact form and run through the source); and
 //! a full sync that finds one Service changed (no event told of it): the whole zone decoded and
 //! planned, one change written to the in-memory provider.
 
@@ -36,7 +39,7 @@ use exodns_provider::{ApplyReport, Provider, ProviderError, Records};
 use exodns_sources::resource::StoredForm;
 use exodns_sources::store::{CachedSource, Caches, StoredMap, key_of};
 use exodns_sources::{SourceConfig, SourceKind};
-use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Service, ServiceSpec, ServiceStatus};
+use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Pod, Service, ServiceSpec, ServiceStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 #[path = "../../core/benches/common/cpu.rs"]
@@ -66,6 +69,9 @@ impl ObjectSource for Cluster {
     }
     fn each_output(&self, f: &mut dyn FnMut(&ObjectRef, &Arc<SourceOutput>)) {
         self.cached().each_output(f)
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.cached().version())
     }
     fn health(&self) -> Vec<SourceHealth> {
         vec![SourceHealth { source: "service".into(), synced: true, error: None }]
@@ -164,6 +170,19 @@ fn bench_noop<M: Measurement>(c: &mut Criterion<M>, group: &str) {
     g.bench_function("10k no-op full sync", |b| b.iter(|| rt.block_on(controller.resync()).expect("sync")));
     g.bench_function("10k zone read alone (yardstick)", |b| {
         b.iter(|| black_box(rt.block_on(provider.records()).expect("read")))
+    });
+    let mut pod = 0u32;
+    g.bench_function("10k no-op full sync, every object asked (a Pod changed)", |b| {
+        b.iter(|| {
+            pod += 1;
+            let meta = ObjectMeta {
+                name: Some(format!("p{}", pod % 2)),
+                namespace: Some("ns-0".into()),
+                ..ObjectMeta::default()
+            };
+            cluster.caches.get::<Pod>().insert(key_of(&meta), Arc::new(Pod { metadata: meta, ..Pod::default() }));
+            rt.block_on(controller.resync()).expect("sync")
+        })
     });
     g.bench_function("10k no-op full sync, every output made again", |b| {
         b.iter_batched(

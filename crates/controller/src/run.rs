@@ -113,6 +113,8 @@ pub struct Controller {
     settled: Option<Settled>,
     /// The desired records' version when the duplicates among them were last counted.
     deduplicated_at: Option<u64>,
+    /// The source's version at the start of the last pass over every object.
+    swept_at: Option<u64>,
 }
 
 impl Controller {
@@ -142,6 +144,7 @@ impl Controller {
             unroutable_reported: HashSet::new(),
             settled: None,
             deduplicated_at: None,
+            swept_at: None,
         }
     }
 
@@ -362,11 +365,17 @@ impl Controller {
 
     /// Recomputes every object; returns the names whose desired records changed.
     fn recompute_all(&mut self) -> Vec<DnsName> {
+        // At the version of the last pass, the pass would hand out what the index holds already.
+        let version = self.source.version();
+        if version.is_some() && version == self.swept_at {
+            return Vec::new();
+        }
         self.desired.begin_sweep();
         let mut touched = Vec::new();
         let source = self.source.clone();
         source.each_output(&mut |o, out| touched.extend(self.set_output(o, Some(out))));
         touched.extend(self.desired.end_sweep());
+        self.swept_at = version;
         touched
     }
 

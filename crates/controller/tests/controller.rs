@@ -2,7 +2,7 @@
 //! refuses to delete.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,24 +21,32 @@ use tokio::sync::mpsc;
 #[derive(Default)]
 struct FakeSource {
     objects: Mutex<HashMap<ObjectRef, SourceOutput>>,
+    /// Grows with every edit of `objects` (through `edit`): full syncs at an unchanged version
+    /// do not ask the objects.
+    version: AtomicU64,
     synced: Mutex<bool>,
     error: Mutex<Option<String>>,
     notes: Mutex<Vec<(ObjectRef, ObjectNote)>>,
 }
 
 impl FakeSource {
+    fn edit(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectRef, SourceOutput>> {
+        self.version.fetch_add(1, Ordering::SeqCst);
+        self.objects.lock().unwrap()
+    }
+
     fn set(&self, name: &str, ip: &str) -> ObjectRef {
         let obj = mk_obj(name);
         let ep = Endpoint::parse(&format!("{name}.example.org"), RecordType::A, &[ip])
             .unwrap()
             .with_label("resource", obj.resource_label());
-        self.objects.lock().unwrap().insert(obj.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
+        self.edit().insert(obj.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
         obj
     }
 
     fn remove(&self, name: &str) -> ObjectRef {
         let obj = mk_obj(name);
-        self.objects.lock().unwrap().remove(&obj);
+        self.edit().remove(&obj);
         obj
     }
 }
@@ -49,6 +57,9 @@ impl ObjectSource for FakeSource {
     }
     fn endpoints(&self, object: &ObjectRef) -> Option<Arc<SourceOutput>> {
         self.objects.lock().unwrap().get(object).cloned().map(Arc::new)
+    }
+    fn version(&self) -> Option<u64> {
+        Some(self.version.load(Ordering::SeqCst))
     }
     fn health(&self) -> Vec<SourceHealth> {
         vec![SourceHealth {
@@ -324,7 +335,7 @@ async fn apex_records_carry_their_ownership_inside_the_zone() {
         let obj = mk_obj("apex");
         let ep =
             Endpoint::parse("example.org", RecordType::A, &[ip]).unwrap().with_label("resource", obj.resource_label());
-        source.objects.lock().unwrap().insert(obj.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
+        source.edit().insert(obj.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
         obj
     };
     set_apex("10.0.0.1");
@@ -360,7 +371,7 @@ async fn a_held_mass_delete_tells_each_object() {
     let gone: Vec<ObjectRef> = (0..15)
         .map(|i| {
             let o = mk_obj(&format!("s{i}"));
-            source.objects.lock().unwrap().insert(o.clone(), SourceOutput::default());
+            source.edit().insert(o.clone(), SourceOutput::default());
             o
         })
         .collect();
@@ -427,14 +438,10 @@ mod equivalence {
                         let ep = Endpoint::parse(&host, RecordType::A, &[&format!("10.0.0.{ip}")])
                             .unwrap()
                             .with_label("resource", object.resource_label());
-                        source
-                            .objects
-                            .lock()
-                            .unwrap()
-                            .insert(object.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
+                        source.edit().insert(object.clone(), SourceOutput { endpoints: vec![ep], invalid: vec![] });
                     }
                     None => {
-                        source.objects.lock().unwrap().remove(&object);
+                        source.edit().remove(&object);
                     }
                 }
                 rig.events.send(SourceEvent::Changed(vec![object])).await.unwrap();

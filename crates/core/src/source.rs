@@ -200,6 +200,13 @@ pub trait ObjectSource: Send + Sync {
         }
     }
 
+    /// Grows whenever what any object makes may have changed; `None` when the source cannot
+    /// tell. At an equal version, [`each_output`](Self::each_output) hands out what it handed out
+    /// before: a full sync at the version of the last full pass need not pass over the objects.
+    fn version(&self) -> Option<u64> {
+        None
+    }
+
     /// Health of each enabled source.
     fn health(&self) -> Vec<SourceHealth>;
 
@@ -243,6 +250,11 @@ impl ObjectSource for Combined {
 
     fn each_output(&self, f: &mut dyn FnMut(&ObjectRef, &Arc<SourceOutput>)) {
         self.0.iter().for_each(|s| s.each_output(f));
+    }
+
+    /// The sum of the parts' versions (each only grows), when every part has one.
+    fn version(&self) -> Option<u64> {
+        self.0.iter().try_fold(0u64, |sum, s| Some(sum.wrapping_add(s.version()?)))
     }
 
     fn health(&self) -> Vec<SourceHealth> {

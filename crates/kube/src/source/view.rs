@@ -83,7 +83,8 @@ impl KubeSource {
     /// The enabled kinds whose objects `object` names (several when kinds of one name share a
     /// label, such as Traefik's two API groups).
     fn kinds_of<'a>(&'a self, object: &'a ObjectRef) -> impl Iterator<Item = SourceKind> + 'a {
-        SourceKind::with_label(&object.kind).filter(|k| self.shared.enabled(*k))
+        // Asked for every object after every sync (`published`): the few enabled kinds, not all.
+        self.shared.sources.iter().copied().filter(|k| k.label() == object.kind)
     }
 }
 
@@ -100,6 +101,10 @@ impl ObjectSource for KubeSource {
 
     fn each_output(&self, f: &mut dyn FnMut(&ObjectRef, &Arc<SourceOutput>)) {
         self.cached().each_output(f)
+    }
+
+    fn version(&self) -> Option<u64> {
+        Some(self.cached().version())
     }
 
     fn health(&self) -> Vec<SourceHealth> {

@@ -103,6 +103,12 @@ pub struct CachedSource<'a> {
 }
 
 impl CachedSource<'_> {
+    /// Grows with every change of any cache: what any object makes may differ only at another
+    /// version.
+    pub fn version(&self) -> u64 {
+        Watched::ALL.iter().fold(0u64, |sum, w| sum.wrapping_add(self.caches.of(*w).version()))
+    }
+
     /// Every object of the enabled kinds.
     pub fn objects(&self) -> Vec<ObjectRef> {
         struct Objects<'a>(&'a Caches);
@@ -172,14 +178,16 @@ impl CachedSource<'_> {
                 let cache = caches.get::<S::Object>();
                 // `f` is called with no lock held (it may look objects up), and objects are made
                 // with none held (their source reads the caches).
-                let mut outputs = Vec::new();
+                let map = cache.read();
+                let mut outputs = Vec::with_capacity(map.len());
                 let mut stale = Vec::new();
-                for (key, e) in cache.read().iter() {
+                for (key, e) in map.iter() {
                     match e.made().filter(|m| m.holds(kind, caches)) {
                         Some(m) => outputs.push(m),
                         None => stale.push((key.clone(), e.stored.clone())),
                     }
                 }
+                drop(map);
                 for (key, stored) in &stale {
                     outputs.push(make::<S>(caches, self.src.cfg, kind, key, stored));
                 }
