@@ -162,6 +162,9 @@ impl Controller {
                 if read.is_some() {
                     self.records_read_at = Some(Instant::now());
                 }
+                if let Some(read) = read {
+                    self.records.relist(read.endpoints);
+                }
                 let (report, counts) = s.replay();
                 self.settled = Some(s);
                 return self.finish(SyncKind::Full, Ok(report), started, since, None, Some(counts));

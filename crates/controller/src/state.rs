@@ -206,40 +206,57 @@ fn merge_sorted(mut eps: Vec<Endpoint>) -> Vec<Endpoint> {
     merged
 }
 
-/// The provider's records (ownership TXT included) by name, as last read and since written.
+/// The provider's records (ownership TXT included), as last read and since written: in the
+/// order the provider listed them, so that the next read, most often the same listing again, is
+/// compared record by record without a lookup; and by name.
 #[derive(Debug, Default)]
 pub struct RecordCache {
+    /// As the provider listed them, then those written since; `None` where one was deleted.
+    records: Vec<Option<Endpoint>>,
     by_name: HashMap<DnsName, Named>,
     len: usize,
+    /// `records` is a listing as the provider gave it: nothing written since.
+    listed: bool,
     valid: bool,
     /// Counts the changes of the cache: equal versions, equal records.
     version: u64,
 }
 
-/// The cached records of one name.
+/// Where the cached records of one name are in [`RecordCache::records`].
 #[derive(Debug, Default)]
 struct Named {
-    records: Vec<Endpoint>,
-    /// Scratch of [`RecordCache::holds_exactly`]: `records[..matched]` were found in the read.
+    at: Vec<u32>,
+    /// Scratch of [`RecordCache::holds_exactly`]: `at[..matched]` were found in the read.
     matched: usize,
 }
 
 impl RecordCache {
     pub fn replace(&mut self, records: Vec<Endpoint>) {
-        self.by_name.clear();
-        self.len = records.len();
-        for ep in records {
-            self.by_name.entry(ep.dns_name.clone()).or_default().records.push(ep);
-        }
-        self.valid = true;
+        self.list(records);
         self.version += 1;
     }
 
+    /// Takes a listing as the cache, by name and in its order.
+    fn list(&mut self, records: Vec<Endpoint>) {
+        self.by_name.clear();
+        self.len = records.len();
+        for (i, ep) in records.iter().enumerate() {
+            self.by_name.entry(ep.dns_name.clone()).or_default().at.push(index(i));
+        }
+        self.records = records.into_iter().map(Some).collect();
+        self.listed = true;
+        self.valid = true;
+    }
+
     /// Whether the cache holds exactly `read` (as a multiset: the order of the read is the
-    /// provider's), without copying it: a zone read that finds what the cache holds.
+    /// provider's), without copying it: a zone read that finds what the cache holds. A read in
+    /// the order of the listing the cache holds is compared record by record.
     pub fn holds_exactly(&mut self, read: &[Endpoint]) -> bool {
         if !self.valid || read.len() != self.len {
             return false;
+        }
+        if self.listed && read.iter().zip(&self.records).all(|(r, c)| c.as_ref() == Some(r)) {
+            return true;
         }
         let mut same = true;
         for ep in read {
@@ -250,9 +267,10 @@ impl RecordCache {
                 break;
             };
             let start = named.matched;
-            match named.records[start..].iter().position(|c| c == ep) {
+            let found = named.at[start..].iter().position(|&i| self.records[i as usize].as_ref() == Some(ep));
+            match found {
                 Some(i) => {
-                    named.records.swap(start, start + i);
+                    named.at.swap(start, start + i);
                     named.matched += 1;
                 }
                 None => {
@@ -262,10 +280,19 @@ impl RecordCache {
             }
         }
         for named in self.by_name.values_mut() {
-            same &= named.matched == named.records.len();
+            same &= named.matched == named.at.len();
             named.matched = 0;
         }
         same
+    }
+
+    /// Takes `read`, found to be what the cache holds ([`holds_exactly`](Self::holds_exactly)),
+    /// as the cache: the same records, in the provider's order again (after writes), so that the
+    /// next read is compared record by record.
+    pub fn relist(&mut self, read: Vec<Endpoint>) {
+        if !self.listed {
+            self.list(read);
+        }
     }
 
     /// Changes whenever the cached records change (or are found unknown).
@@ -290,7 +317,7 @@ impl RecordCache {
 
     /// Every cached record.
     pub fn all(&self) -> Vec<Endpoint> {
-        self.by_name.values().flat_map(|n| &n.records).cloned().collect()
+        self.records.iter().flatten().cloned().collect()
     }
 
     pub fn records_at<'a>(&self, names: impl IntoIterator<Item = &'a DnsName>) -> Vec<Endpoint> {
@@ -298,7 +325,8 @@ impl RecordCache {
         names
             .into_iter()
             .filter(|n| seen.insert(*n))
-            .flat_map(|n| self.by_name.get(n).into_iter().flat_map(|n| &n.records).cloned())
+            .flat_map(|n| self.by_name.get(n).into_iter().flat_map(|n| &n.at))
+            .filter_map(|&i| self.records[i as usize].clone())
             .collect()
     }
 
@@ -308,6 +336,7 @@ impl RecordCache {
     pub fn record_applied(&mut self, sent: Changes, rejected: &[Rejected]) {
         if !sent.is_empty() {
             self.version += 1;
+            self.listed = false;
         }
         let refused = |ep: &Endpoint| rejected.iter().any(|r| r.endpoint.key() == ep.key());
         for ep in sent.delete.iter().filter(|e| !refused(e)) {
@@ -323,14 +352,30 @@ impl RecordCache {
             self.remove(&ep);
             self.insert(ep);
         }
+        // Deleted records leave holes: dropped once they outnumber the records.
+        if self.records.len() > 2 * self.len + 64 {
+            let kept: Vec<Endpoint> = std::mem::take(&mut self.records).into_iter().flatten().collect();
+            self.list(kept);
+            self.listed = false;
+        }
     }
 
     fn remove(&mut self, ep: &Endpoint) {
         if let Some(named) = self.by_name.get_mut(&ep.dns_name) {
-            let before = named.records.len();
-            named.records.retain(|e| !(e.record_type == ep.record_type && e.set_identifier == ep.set_identifier));
-            self.len -= before - named.records.len();
-            if named.records.is_empty() {
+            let records = &mut self.records;
+            let before = named.at.len();
+            named.at.retain(|&i| {
+                let slot = &mut records[i as usize];
+                let gone = slot
+                    .as_ref()
+                    .is_some_and(|e| e.record_type == ep.record_type && e.set_identifier == ep.set_identifier);
+                if gone {
+                    *slot = None;
+                }
+                !gone
+            });
+            self.len -= before - named.at.len();
+            if named.at.is_empty() {
                 self.by_name.remove(&ep.dns_name);
             }
         }
@@ -340,8 +385,15 @@ impl RecordCache {
         // The provider stores no labels besides what the registry decodes from TXT.
         ep.labels.clear();
         self.len += 1;
-        self.by_name.entry(ep.dns_name.clone()).or_default().records.push(ep);
+        let i = index(self.records.len());
+        self.by_name.entry(ep.dns_name.clone()).or_default().at.push(i);
+        self.records.push(Some(ep));
     }
+}
+
+/// A position in [`RecordCache::records`] (a zone of more than 4 billion records is not read).
+fn index(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^32 records")
 }
 
 #[cfg(test)]
@@ -388,6 +440,39 @@ mod tests {
         assert!(idx.set(&b, Some(Arc::new(same))).is_empty());
         assert_eq!(idx.set(&a, None), vec![n.clone()]);
         assert_eq!(idx.endpoints_at([&n])[0].targets, vec!["2.2.2.2"]);
+    }
+
+    #[test]
+    fn a_read_is_compared_in_the_providers_order_or_as_a_multiset() {
+        let eps = |ips: &[&str]| -> Vec<Endpoint> {
+            ips.iter().enumerate().map(|(i, ip)| mk_ep(&format!("n{}.example.org", i % 2), ip, "")).collect()
+        };
+        let mut cache = RecordCache::default();
+        let read = eps(&["1.1.1.1", "2.2.2.2", "3.3.3.3"]);
+        cache.replace(read.clone());
+        assert!(cache.holds_exactly(&read), "the listing again");
+        let mut reversed = read.clone();
+        reversed.reverse();
+        assert!(cache.holds_exactly(&reversed), "another order");
+        assert!(!cache.holds_exactly(&eps(&["1.1.1.1", "2.2.2.2", "3.3.3.4"])));
+        assert!(!cache.holds_exactly(&read[..2]));
+        let version = cache.version();
+        cache.relist(reversed.clone());
+        assert_eq!(cache.version(), version, "the same records");
+        let created = Endpoint::parse("new.example.org", RecordType::A, &["4.4.4.4"]).unwrap();
+        let deleted = read[1].clone();
+        cache.record_applied(
+            Changes { create: vec![created.clone()], delete: vec![deleted], ..Changes::default() },
+            &[],
+        );
+        let mut now = vec![created, read[0].clone(), read[2].clone()];
+        assert!(cache.holds_exactly(&now), "the writes are in");
+        cache.relist(now.clone());
+        assert!(cache.holds_exactly(&now));
+        now.swap(0, 2);
+        assert!(cache.holds_exactly(&now));
+        assert_eq!(cache.all().len(), 3);
+        assert_eq!(cache.records_at([&DnsName::parse("n0.example.org").unwrap()]).len(), 2);
     }
 
     #[test]
