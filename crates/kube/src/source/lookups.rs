@@ -63,10 +63,6 @@ impl Shared {
         SourceKind::with_label(&object.kind).find_map(|k| k.visit(Regarding { shared: self, object }))
     }
 
-    pub(super) fn enabled(&self, s: SourceKind) -> bool {
-        self.sources.contains(&s)
-    }
-
     /// `source gateway-tcproute` / `sources service, pod`: the enabled sources that read `w`.
     pub(super) fn sources_of(&self, w: Watched) -> String {
         let names: Vec<&str> = self.sources.iter().filter(|s| s.read(w).is_some()).map(|s| s.as_str()).collect();
