@@ -8,6 +8,10 @@
 //! every object's output as it was — the same `Arc`, which the controller compares by pointer —
 //! without rebuilding one object or computing one endpoint. What is looked up is recorded per
 //! resource: a headless Service that read Pods is made again after any Pod changed.
+//!
+//! One source reads outside the cluster: `--resolve-service-load-balancer-hostname` resolves
+//! load balancers' host names in DNS, whose answers change on their own (a cloud load balancer's
+//! addresses do). Its outputs are made again at every full sync, as upstream resolves at each.
 
 mod cache;
 #[cfg(test)]
@@ -15,6 +19,7 @@ mod tests;
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use exodns_core::ObjectRef;
 use exodns_core::source::SourceOutput;
@@ -36,9 +41,10 @@ pub(crate) struct Made {
 }
 
 impl Made {
-    /// Whether it holds for `kind` now: every cache it looked up is as it was.
-    fn holds(&self, kind: SourceKind, caches: &Caches) -> bool {
-        self.kind == kind && self.reads.iter().all(|(w, v)| caches.of(*w).version() == *v)
+    /// Whether it holds for `kind` now: every cache it looked up is as it was, and `kind` read
+    /// nothing outside the cluster.
+    fn holds(&self, kind: SourceKind, caches: &Caches, cfg: &SourceConfig) -> bool {
+        self.kind == kind && !reads_outside(kind, cfg) && self.reads.iter().all(|(w, v)| caches.of(*w).version() == *v)
     }
 }
 
@@ -69,6 +75,14 @@ impl ClusterView for Recording<'_> {
         self.caches.get_any(resource, namespace, name)
     }
 }
+
+/// Whether what `kind` makes depends on more than the cluster and the flags (a DNS answer).
+fn reads_outside(kind: SourceKind, cfg: &SourceConfig) -> bool {
+    kind == SourceKind::Service && cfg.resolve_service_load_balancer_hostname
+}
+
+/// Counts the versions of sources that read outside the cluster: each call is a new one.
+static OUTSIDE: AtomicU64 = AtomicU64::new(0);
 
 /// The reference of the object at `key` of source `S`.
 fn object_ref<S: Source>(key: &Key) -> ObjectRef {
@@ -106,7 +120,12 @@ impl CachedSource<'_> {
     /// Grows with every change of any cache: what any object makes may differ only at another
     /// version.
     pub fn version(&self) -> u64 {
-        Watched::ALL.iter().fold(0u64, |sum, w| sum.wrapping_add(self.caches.of(*w).version()))
+        let caches = Watched::ALL.iter().fold(0u64, |sum, w| sum.wrapping_add(self.caches.of(*w).version()));
+        if self.kinds.iter().any(|k| reads_outside(*k, self.cfg)) {
+            // Never the same twice: every full sync passes over every object again.
+            return caches.wrapping_add(OUTSIDE.fetch_add(1 << 32, Ordering::Relaxed));
+        }
+        caches
     }
 
     /// Every object of the enabled kinds.
@@ -147,7 +166,7 @@ impl CachedSource<'_> {
                     let e = map.get(&self.key)?;
                     (e.stored.clone(), e.made())
                 };
-                match made.filter(|m| m.holds(kind, caches)) {
+                match made.filter(|m| m.holds(kind, caches, self.src.cfg)) {
                     Some(m) => Some(m.output.clone()),
                     None => Some(make::<S>(caches, self.src.cfg, kind, &self.key, &stored).output.clone()),
                 }
@@ -182,7 +201,7 @@ impl CachedSource<'_> {
                 let mut outputs = Vec::with_capacity(map.len());
                 let mut stale = Vec::new();
                 for (key, e) in map.iter() {
-                    match e.made().filter(|m| m.holds(kind, caches)) {
+                    match e.made().filter(|m| m.holds(kind, caches, self.src.cfg)) {
                         Some(m) => outputs.push(m),
                         None => stale.push((key.clone(), e.stored.clone())),
                     }

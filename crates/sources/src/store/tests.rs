@@ -96,6 +96,29 @@ fn outputs_are_handed_out_again_until_the_object_or_a_lookup_changes() {
     assert_eq!(src.objects(), [oref("web")]);
 }
 
+/// `--resolve-service-load-balancer-hostname` reads DNS, whose answers change with nothing in the
+/// cluster changing: every full sync passes over every Service again and makes each afresh.
+#[test]
+fn services_resolving_load_balancer_host_names_are_made_at_every_pass() {
+    let caches = Caches::new();
+    let cfg = SourceConfig { resolve_service_load_balancer_hostname: true, ..SourceConfig::default() };
+    let src = CachedSource { caches: &caches, kinds: KINDS, cfg: &cfg };
+    put(&caches, lb("web", "192.0.2.1"));
+    let (v1, first) = (src.version(), all(&src));
+    let (v2, again) = (src.version(), all(&src));
+    assert_ne!(v1, v2, "a version that never repeats, so that the controller passes again");
+    assert!(!Arc::ptr_eq(&first[&oref("web")], &again[&oref("web")]), "made again");
+    assert_eq!(first[&oref("web")], again[&oref("web")]);
+    assert!(!Arc::ptr_eq(&src.endpoints(&oref("web")).unwrap(), &again[&oref("web")]));
+
+    // Without the flag the same Service is handed out again.
+    let cfg = SourceConfig::default();
+    let src = CachedSource { caches: &caches, kinds: KINDS, cfg: &cfg };
+    let (v1, first) = (src.version(), all(&src));
+    assert_eq!(v1, src.version());
+    assert!(Arc::ptr_eq(&first[&oref("web")], &all(&src)[&oref("web")]));
+}
+
 /// One change to the cluster.
 #[derive(Debug, Clone)]
 enum Op {
