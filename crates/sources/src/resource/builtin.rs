@@ -260,6 +260,13 @@ mod tests {
         assert!(!s.keep_annotation("kubectl.kubernetes.io/last-applied-configuration"));
         let s = Strip::new(&cfg(|f| f.fqdn_template = vec!["{{index .Annotations \"dns\"}}.example.org".into()]));
         assert!(s.keep_annotation("dns"));
+        // Annotations reached through the raw metadata without being named.
+        let s = Strip::new(&cfg(|f| {
+            f.fqdn_template = vec!["{{range $k, $v := .Metadata}}{{$k}}.example.org,{{end}}".into()]
+        }));
+        assert!(s.keep_annotation("dns"));
+        let s = Strip::new(&cfg(|f| f.fqdn_template = vec!["{{.Name}}.example.org".into()]));
+        assert!(!s.keep_annotation("dns"));
     }
 
     #[test]

@@ -345,10 +345,14 @@ impl Strip {
             prefixes.push(cfg.annotation_prefix.clone());
         }
         // A template may read any annotation (`.Annotations.x`, `index .Annotations $k`,
-        // `.Metadata.annotations`).
+        // `.Metadata.annotations`), also without naming them (`{{range .Metadata}}`, `.Object`).
+        let reads_annotations = |t: &str| {
+            let t = t.to_lowercase();
+            ["annotations", ".metadata", ".object"].iter().any(|w| t.contains(w))
+        };
         let keep_all_annotations = [&cfg.fqdn_template, &cfg.fqdn_target_template, &cfg.target_template]
             .iter()
-            .any(|t| t.as_ref().is_some_and(|t| t.as_str().to_lowercase().contains("annotations")));
+            .any(|t| t.as_ref().is_some_and(|t| reads_annotations(t.as_str())));
         Strip { prefixes, annotation_filter: cfg.annotation_filter.clone(), keep_all_annotations }
     }
 
